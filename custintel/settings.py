@@ -1,0 +1,163 @@
+"""Validated project settings, loaded from `config.yaml` and `CUSTINTEL_*` environment overrides."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yaml"
+ENV_PREFIX = "CUSTINTEL_"
+
+
+class SettingsError(ValueError):
+    """A configuration file or override is invalid; the message names the key and the value."""
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class WarehouseSettings(_Section):
+    path: Path
+
+
+class LandingSettings(_Section):
+    path: Path
+
+
+class SampleSettings(_Section):
+    customers: int = Field(gt=0)
+    months: int = Field(gt=0, le=240)
+    start_date: dt.date
+    seed: int
+    defect_rate: float = Field(ge=0.0, le=0.5)
+
+    @field_validator("start_date")
+    @classmethod
+    def _first_of_month(cls, value: dt.date) -> dt.date:
+        if value.day != 1:
+            raise ValueError("must be the first day of a month")
+        return value
+
+
+class SqlmeshSettings(_Section):
+    project_path: Path
+    gateway: Literal["duckdb", "spark"]
+    state_path: Path
+    start: dt.date
+
+
+class SemanticSettings(_Section):
+    backend: Literal["embedded", "cube"]
+    model_path: Path
+    cube_api_url: str
+
+
+class MlSettings(_Section):
+    registry_path: Path
+    seed: int
+    retention_capacity: int = Field(gt=0)
+
+
+class ReportsSettings(_Section):
+    pages_path: Path
+    site_path: Path
+
+
+class Settings(_Section):
+    """All settings; relative paths are resolved against the folder of the config file."""
+
+    root: Path = PROJECT_ROOT
+    warehouse: WarehouseSettings
+    landing: LandingSettings
+    sample: SampleSettings
+    sqlmesh: SqlmeshSettings
+    semantic: SemanticSettings
+    ml: MlSettings
+    reports: ReportsSettings
+
+    def resolve(self, path: Path) -> Path:
+        """An absolute path for a configured path (relative ones are under the config's folder)."""
+        return path if path.is_absolute() else (self.root / path).resolve()
+
+    @property
+    def warehouse_path(self) -> Path:
+        return self.resolve(self.warehouse.path)
+
+    @property
+    def landing_path(self) -> Path:
+        return self.resolve(self.landing.path)
+
+    @property
+    def sqlmesh_path(self) -> Path:
+        return self.resolve(self.sqlmesh.project_path)
+
+    @property
+    def state_path(self) -> Path:
+        return self.resolve(self.sqlmesh.state_path)
+
+    @property
+    def semantic_model_path(self) -> Path:
+        return self.resolve(self.semantic.model_path)
+
+    @property
+    def registry_path(self) -> Path:
+        return self.resolve(self.ml.registry_path)
+
+    @property
+    def pages_path(self) -> Path:
+        return self.resolve(self.reports.pages_path)
+
+    @property
+    def site_path(self) -> Path:
+        return self.resolve(self.reports.site_path)
+
+
+def _apply_env_overrides(raw: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
+    for name, value in environ.items():
+        if not name.startswith(ENV_PREFIX) or "__" not in name:
+            continue
+        section, key = name[len(ENV_PREFIX) :].lower().split("__", 1)
+        raw.setdefault(section, {})
+        if not isinstance(raw[section], dict):
+            raise SettingsError(f"environment override {name}: '{section}' is not a section")
+        raw[section][key] = yaml.safe_load(value)
+    return raw
+
+
+def _describe(error: ValidationError, raw: dict[str, Any], source: str) -> str:
+    lines = [f"invalid settings in {source}:"]
+    for item in error.errors():
+        key = ".".join(str(part) for part in item["loc"])
+        value: Any = raw
+        for part in item["loc"]:
+            value = value.get(part) if isinstance(value, dict) else None
+        lines.append(f"  {key} = {value!r}: {item['msg']}")
+    return "\n".join(lines)
+
+
+def load_settings(
+    path: Path | str | None = None, environ: dict[str, str] | None = None
+) -> Settings:
+    """Read and validate settings; raise SettingsError naming every bad key and value."""
+    config_path = Path(path or os.environ.get("CUSTINTEL_CONFIG") or DEFAULT_CONFIG_PATH)
+    config_path = config_path.resolve()
+    try:
+        raw = yaml.safe_load(config_path.read_text()) or {}
+    except FileNotFoundError as exc:
+        raise SettingsError(f"config file not found: {config_path}") from exc
+    except yaml.YAMLError as exc:
+        raise SettingsError(f"config file {config_path} is not valid YAML: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise SettingsError(f"config file {config_path} must hold a mapping of sections")
+    raw = _apply_env_overrides(raw, dict(os.environ if environ is None else environ))
+    try:
+        return Settings(root=config_path.parent, **raw)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc, raw, str(config_path))) from exc
