@@ -16,8 +16,9 @@ class LandingError(ValueError):
     The message names the file and, where it applies, the row and the column.
     """
 
-    def __init__(self, file: Path | str, reason: str, *, column: str | None = None,
-                 row: int | None = None) -> None:
+    def __init__(
+        self, file: Path | str, reason: str, *, column: str | None = None, row: int | None = None
+    ) -> None:
         self.file = str(file)
         self.column = column
         self.row = row
@@ -49,7 +50,8 @@ def table_files(landing_dir: Path, table: Table) -> list[LandingFile]:
     part_dir = system_dir / table.name
     if part_dir.is_dir():
         found += sorted(
-            path for path in part_dir.iterdir()
+            path
+            for path in part_dir.iterdir()
             if path.is_file() and path.suffix in SUPPORTED_SUFFIXES
         )
     if not found:
@@ -58,9 +60,7 @@ def table_files(landing_dir: Path, table: Table) -> list[LandingFile]:
             f"no landing file for {table.system}/{table.name}: expected {table.name}.parquet, "
             f"{table.name}.csv or a folder {table.name}/ of .parquet/.csv parts",
         )
-    return [
-        LandingFile(table, path, path.relative_to(landing_dir).as_posix()) for path in found
-    ]
+    return [LandingFile(table, path, path.relative_to(landing_dir).as_posix()) for path in found]
 
 
 def discover(landing_dir: Path, contract: Contract) -> dict[str, list[LandingFile]]:

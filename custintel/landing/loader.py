@@ -22,10 +22,24 @@ from custintel.landing.files import LandingError, LandingFile, discover
 LANDING_SCHEMA = "landing"
 MANIFEST_TABLE = f"{LANDING_SCHEMA}._load_manifest"
 
-_INTEGERS = {"TINYINT", "SMALLINT", "INTEGER", "BIGINT", "UTINYINT", "USMALLINT", "UINTEGER",
-             "UBIGINT", "HUGEINT"}
-_TIMESTAMPS = {"TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S",
-               "TIMESTAMP WITH TIME ZONE"}
+_INTEGERS = {
+    "TINYINT",
+    "SMALLINT",
+    "INTEGER",
+    "BIGINT",
+    "UTINYINT",
+    "USMALLINT",
+    "UINTEGER",
+    "UBIGINT",
+    "HUGEINT",
+}
+_TIMESTAMPS = {
+    "TIMESTAMP",
+    "TIMESTAMP_NS",
+    "TIMESTAMP_MS",
+    "TIMESTAMP_S",
+    "TIMESTAMP WITH TIME ZONE",
+}
 #: contract type -> physical types a Parquet file may carry for it (cast without loss)
 COMPATIBLE_TYPES: dict[str, set[str]] = {
     "string": {"VARCHAR"},
@@ -128,8 +142,10 @@ def _check_csv_values(con: duckdb.DuckDBPyConnection, file: LandingFile, view: s
         ).fetchone()
         if bad:
             raise LandingError(
-                file.path, f"value {bad[1]!r} is not a valid {column.type}",
-                column=column.name, row=int(bad[0]),
+                file.path,
+                f"value {bad[1]!r} is not a valid {column.type}",
+                column=column.name,
+                row=int(bad[0]),
             )
 
 
@@ -148,7 +164,8 @@ def _select_sql(table: Table, source: str, relative_path: str) -> str:
 def _stored_fingerprints(con: duckdb.DuckDBPyConnection) -> dict[str, str]:
     exists = con.execute(
         "select count(*) from information_schema.tables "
-        "where table_schema = ? and table_name = '_load_manifest'", [LANDING_SCHEMA]
+        "where table_schema = ? and table_name = '_load_manifest'",
+        [LANDING_SCHEMA],
     ).fetchone()[0]
     if not exists:
         return {}
@@ -186,9 +203,7 @@ def load_landing(
                     source = view
                 else:
                     source = _parquet_relation(con, file)
-                selects[table.qualified_name].append(
-                    _select_sql(table, source, file.relative_path)
-                )
+                selects[table.qualified_name].append(_select_sql(table, source, file.relative_path))
                 done += 1
                 if progress:
                     progress(f"validated {file.relative_path}", done, total)

@@ -1,0 +1,128 @@
+"""The `custintel` command line: generate, build, plan, and the metrics / ml / reports groups."""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from custintel.console import console
+from custintel.landing.files import LandingError
+from custintel.settings import Settings, SettingsError, load_settings
+
+app = typer.Typer(
+    help="Customer intelligence as code: warehouse, governed metrics, churn scores, reports.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
+
+#: command groups owned by the other packages: (module, typer attribute, group name)
+SUB_COMMANDS = (
+    ("semantic.cli", "app", "metrics"),
+    ("ml.cli", "app", "ml"),
+    ("reports.cli", "app", "reports"),
+)
+
+
+def settings_from(config: Path | None) -> Settings:
+    """Load settings, turning a configuration error into a clean exit."""
+    if config is not None:
+        os.environ["CUSTINTEL_CONFIG"] = str(config)
+    try:
+        return load_settings(config)
+    except SettingsError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2) from exc
+
+
+ConfigOption = Annotated[
+    Path | None, typer.Option("--config", help="config.yaml to use (default: the project's)")
+]
+
+
+@app.command()
+def generate(
+    customers: Annotated[int | None, typer.Option(help="number of customers")] = None,
+    months: Annotated[int | None, typer.Option(help="months of history")] = None,
+    seed: Annotated[int | None, typer.Option(help="random seed")] = None,
+    start_date: Annotated[str | None, typer.Option(help="first month, YYYY-MM-01")] = None,
+    defect_rate: Annotated[float | None, typer.Option(help="share of rows with a defect")] = None,
+    out: Annotated[Path | None, typer.Option(help="landing folder to write")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Write the sample landing data (every contract table, Parquet) for Novacom."""
+    from custintel.pipeline import generate_sample
+
+    settings = settings_from(config)
+    sample = settings.sample.model_copy(
+        update={
+            key: value
+            for key, value in {
+                "customers": customers,
+                "months": months,
+                "seed": seed,
+                "start_date": dt.date.fromisoformat(start_date) if start_date else None,
+                "defect_rate": defect_rate,
+            }.items()
+            if value is not None
+        }
+    )
+    target = out or settings.landing_path
+    report = generate_sample(sample, target)
+    console.print(f"[green]wrote {sum(report.rows.values()):,} rows to {target}[/green]")
+
+
+@app.command()
+def build(
+    landing: Annotated[
+        Path | None, typer.Option(help="landing folder (default: config landing.path)")
+    ] = None,
+    env: Annotated[str, typer.Option(help="SQLMesh environment to build")] = "prod",
+    skip_ml: Annotated[bool, typer.Option(help="do not train and score the churn model")] = False,
+    skip_reports: Annotated[bool, typer.Option(help="do not build the report site")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Generate sample data if landing is empty, load it, build the warehouse, score, report."""
+    from custintel.pipeline import BuildOptions, run_build
+
+    settings = settings_from(config)
+    options = BuildOptions(
+        landing_path=landing.resolve() if landing else settings.landing_path,
+        environment=env,
+        with_ml=not skip_ml,
+        with_reports=not skip_reports,
+    )
+    try:
+        run_build(settings, options)
+    except LandingError as exc:
+        console.print(f"[red]landing data rejected, warehouse left unchanged:[/red] {exc}")
+        raise typer.Exit(1) from exc
+
+
+@app.command()
+def plan(
+    env: Annotated[str, typer.Option(help="SQLMesh environment to compare with")] = "prod",
+    config: ConfigOption = None,
+) -> None:
+    """Show what a change would rebuild, with SQLMesh's breaking / non-breaking categories."""
+    from custintel.pipeline import show_plan
+
+    show_plan(settings_from(config), env)
+
+
+def _mount_sub_commands() -> None:
+    for module_name, attribute, group in SUB_COMMANDS:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name not in (module_name, module_name.split(".")[0]):
+                raise
+            continue  # that package is not installed in this checkout
+        app.add_typer(getattr(module, attribute), name=group)
+
+
+_mount_sub_commands()
