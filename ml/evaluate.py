@@ -1,0 +1,152 @@
+"""Metrics for a churn score: discrimination, calibration, ranking and early warning.
+
+Library functions are used wherever sklearn has them (roc_auc_score, average_precision_score,
+brier_score_loss, log_loss, calibration_curve, roc_curve). Ranking metrics (lift, recall and
+precision in the top k) order rows by score descending; ties keep the input order (stable
+sort), so they are deterministic.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import (
+    average_precision_score,
+    brier_score_loss,
+    log_loss,
+    roc_auc_score,
+    roc_curve,
+)
+
+TOP_FRACTION = 0.10
+
+
+def ranking_order(scores: np.ndarray) -> np.ndarray:
+    """Positions sorted by score, highest first, ties in input order."""
+    return np.argsort(-np.asarray(scores, dtype=float), kind="stable")
+
+
+def top_k(fraction: float, n: int) -> int:
+    """Rows in the top `fraction` of `n` (rounded up, at least one)."""
+    return max(1, math.ceil(fraction * n))
+
+
+def precision_at_k(y: np.ndarray, scores: np.ndarray, k: int) -> float:
+    """Share of positives among the k highest-scored rows."""
+    y = np.asarray(y)
+    return float(y[ranking_order(scores)[:k]].mean())
+
+
+def recall_at_k(y: np.ndarray, scores: np.ndarray, k: int) -> float:
+    """Share of all positives that are among the k highest-scored rows."""
+    y = np.asarray(y)
+    return float(y[ranking_order(scores)[:k]].sum() / y.sum())
+
+
+def lift_at_k(y: np.ndarray, scores: np.ndarray, k: int) -> float:
+    """Positive rate among the k highest-scored rows divided by the overall positive rate."""
+    return precision_at_k(y, scores, k) / float(np.mean(y))
+
+
+def binary_metrics(
+    y: np.ndarray, scores: np.ndarray, capacity: int | None = None
+) -> dict[str, float | int | None]:
+    """All headline metrics of one score on one labelled set."""
+    y = np.asarray(y, dtype=int)
+    scores = np.asarray(scores, dtype=float)
+    k = top_k(TOP_FRACTION, len(y))
+    both_classes = 0 < y.sum() < len(y)
+    metrics: dict[str, float | int | None] = {
+        "rows": len(y),
+        "positives": int(y.sum()),
+        "roc_auc": float(roc_auc_score(y, scores)) if both_classes else None,
+        "pr_auc": float(average_precision_score(y, scores)) if both_classes else None,
+        "brier": float(brier_score_loss(y, scores)),
+        "log_loss": float(log_loss(y, scores, labels=[0, 1])),
+        "top_decile_rows": k,
+        "top_decile_lift": lift_at_k(y, scores, k) if y.sum() else None,
+        "top_decile_recall": recall_at_k(y, scores, k) if y.sum() else None,
+        "precision_at_top_decile": precision_at_k(y, scores, k),
+    }
+    if capacity is not None and capacity <= len(y):
+        metrics["capacity"] = capacity
+        metrics["precision_at_capacity"] = precision_at_k(y, scores, capacity)
+    return metrics
+
+
+def calibration_table(y: np.ndarray, scores: np.ndarray, n_bins: int = 10) -> list[dict]:
+    """Observed positive rate against mean predicted probability in quantile bins."""
+    observed, predicted = calibration_curve(y, scores, n_bins=n_bins, strategy="quantile")
+    return [
+        {"mean_predicted": float(p), "observed_rate": float(o)}
+        for p, o in zip(predicted, observed, strict=True)
+    ]
+
+
+def lift_table(y: np.ndarray, scores: np.ndarray, n_bins: int = 10) -> list[dict]:
+    """Per score decile (1 = highest scores): rows, positives, rate, lift, cumulative recall."""
+    y = np.asarray(y, dtype=int)
+    ordered = y[ranking_order(scores)]
+    base_rate = ordered.mean()
+    rows = []
+    cumulative = 0
+    for number, part in enumerate(np.array_split(ordered, n_bins), start=1):
+        cumulative += int(part.sum())
+        rate = float(part.mean()) if len(part) else 0.0
+        rows.append(
+            {
+                "decile": number,
+                "rows": len(part),
+                "positives": int(part.sum()),
+                "positive_rate": rate,
+                "lift": rate / base_rate if base_rate else None,
+                "cumulative_recall": cumulative / ordered.sum() if ordered.sum() else None,
+            }
+        )
+    return rows
+
+
+def threshold_at_fpr(y: np.ndarray, scores: np.ndarray, max_fpr: float) -> float:
+    """The lowest score threshold whose false-positive rate (score >= threshold) is <= max_fpr."""
+    fpr, _, thresholds = roc_curve(y, scores, drop_intermediate=False)
+    allowed = np.flatnonzero(fpr <= max_fpr)
+    return float(thresholds[allowed[-1]])
+
+
+def early_warning(
+    frame: pd.DataFrame,
+    id_column: str,
+    time_column: str,
+    churn_date_column: str,
+    score_column: str,
+    target_column: str,
+    max_fpr: float = 0.05,
+    lead_days: int = 30,
+) -> dict[str, float | int | str]:
+    """Share of churners flagged at least `lead_days` before their churn date.
+
+    The flag threshold is set on the given rows so that at most `max_fpr` of the non-churning
+    snapshots (target 0) are flagged. A churner (a customer with a churn date and a positive
+    snapshot) counts as warned if any of its positive snapshots dated `lead_days` or more
+    before the churn date scores at or above the threshold; churners without such a snapshot
+    are not counted.
+    """
+    y = frame[target_column].to_numpy(dtype=int)
+    threshold = threshold_at_fpr(y, frame[score_column].to_numpy(dtype=float), max_fpr)
+    positives = frame[(frame[target_column] == 1) & frame[churn_date_column].notna()]
+    lead = pd.to_datetime(positives[churn_date_column]) - pd.to_datetime(positives[time_column])
+    eligible = positives[lead >= pd.Timedelta(days=lead_days)]
+    warned = (eligible[score_column] >= threshold).groupby(eligible[id_column]).any()
+    negatives_flagged = float((frame.loc[y == 0, score_column] >= threshold).mean())
+    return {
+        "max_false_positive_rate": max_fpr,
+        "lead_days": lead_days,
+        "threshold": threshold,
+        "false_positive_rate": negatives_flagged,
+        "churners": int(warned.size),
+        "churners_warned": int(warned.sum()),
+        "share_warned": float(warned.mean()) if warned.size else float("nan"),
+    }

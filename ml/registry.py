@@ -1,0 +1,183 @@
+"""Versioned model registry on disk: `<registry_path>/<model_name>/<version>/`.
+
+A version folder holds
+  model.cbm       the CatBoost model
+  manifest.json   name, version, created_at, column roles, feature + categorical lists,
+                  training-data fingerprint, parameters, library versions
+  metrics.json    everything `ml.train` measured (models vs baselines, calibration, lift, ...)
+  model_card.md   the card rendered from the two JSON files
+Versions are `v0001`, `v0002`, ... A version is written to a temporary folder and renamed into
+place in one step, so readers never see a half-written version and two concurrent trainings
+cannot take the same number.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import catboost
+import sklearn
+from catboost import CatBoostClassifier
+
+from ml.dataset import DatasetSpec
+from ml.model_card import render_model_card
+from ml.train import TrainResult
+
+VERSION_PATTERN = re.compile(r"^v(\d{4,})$")
+MODEL_FILE = "model.cbm"
+MANIFEST_FILE = "manifest.json"
+METRICS_FILE = "metrics.json"
+CARD_FILE = "model_card.md"
+
+
+class RegistryError(LookupError):
+    """A model name or version is not in the registry."""
+
+
+@dataclass(frozen=True)
+class ModelVersion:
+    """One stored version; the CatBoost model is loaded on demand."""
+
+    name: str
+    version: str
+    path: Path
+    manifest: dict[str, Any]
+    metrics: dict[str, Any]
+
+    @property
+    def features(self) -> list[str]:
+        return list(self.manifest["features"])
+
+    @property
+    def categorical(self) -> list[str]:
+        return list(self.manifest["categorical_features"])
+
+    @property
+    def spec(self) -> DatasetSpec:
+        roles = self.manifest["columns"]
+        return DatasetSpec(
+            roles["id"], roles["target"], roles.get("time"), roles.get("churn_date")
+        )
+
+    def load_model(self) -> CatBoostClassifier:
+        model = CatBoostClassifier()
+        model.load_model(str(self.path / MODEL_FILE), format="cbm")
+        return model
+
+
+class Registry:
+    """The versions of one named model."""
+
+    def __init__(self, root: Path | str, model_name: str) -> None:
+        if not re.fullmatch(r"[A-Za-z0-9_.-]+", model_name):
+            raise RegistryError(f"model name {model_name!r} may hold only letters, digits, _ . -")
+        self.root = Path(root)
+        self.model_name = model_name
+        self.folder = self.root / model_name
+
+    def versions(self) -> list[str]:
+        """Stored versions, oldest first."""
+        if not self.folder.is_dir():
+            return []
+        found = [p.name for p in self.folder.iterdir() if VERSION_PATTERN.match(p.name)]
+        return sorted(found, key=lambda v: int(VERSION_PATTERN.match(v).group(1)))  # type: ignore[union-attr]
+
+    def latest(self) -> ModelVersion:
+        versions = self.versions()
+        if not versions:
+            raise RegistryError(f"no versions of model {self.model_name!r} in {self.root}")
+        return self.load(versions[-1])
+
+    def load(self, version: str) -> ModelVersion:
+        path = self.folder / version
+        if not (path / MANIFEST_FILE).is_file():
+            raise RegistryError(
+                f"model {self.model_name!r} has no version {version!r} in {self.root}; "
+                f"stored: {self.versions() or 'none'}"
+            )
+        manifest = json.loads((path / MANIFEST_FILE).read_text())
+        metrics = json.loads((path / METRICS_FILE).read_text())
+        return ModelVersion(self.model_name, version, path, manifest, metrics)
+
+    def save(self, result: TrainResult) -> ModelVersion:
+        """Store a training result as the next version."""
+        self.folder.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.folder))
+        try:
+            while True:
+                version = self._next_version()
+                manifest = build_manifest(self.model_name, version, result)
+                metrics = _json_safe(result.metrics)
+                self._write(staging, result, manifest, metrics)
+                try:
+                    os.rename(staging, self.folder / version)
+                except OSError:
+                    if (self.folder / version).exists():
+                        continue  # another process took this number; write again as the next
+                    raise
+                return self.load(version)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+
+    def _next_version(self) -> str:
+        versions = self.versions()
+        number = int(VERSION_PATTERN.match(versions[-1]).group(1)) + 1 if versions else 1  # type: ignore[union-attr]
+        return f"v{number:04d}"
+
+    @staticmethod
+    def _write(
+        folder: Path, result: TrainResult, manifest: dict[str, Any], metrics: dict[str, Any]
+    ) -> None:
+        result.model.save_model(str(folder / MODEL_FILE), format="cbm")
+        (folder / METRICS_FILE).write_text(json.dumps(metrics, indent=2, allow_nan=False))
+        (folder / CARD_FILE).write_text(render_model_card(manifest, metrics))
+        (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, allow_nan=False))
+
+
+def build_manifest(name: str, version: str, result: TrainResult) -> dict[str, Any]:
+    dataset = result.dataset
+    spec = dataset.spec
+    return {
+        "name": name,
+        "version": version,
+        "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "source": dataset.source,
+        "columns": {
+            "id": spec.id_column,
+            "target": spec.target_column,
+            "time": spec.time_column,
+            "churn_date": spec.churn_date_column,
+        },
+        "features": dataset.feature_columns,
+        "categorical_features": dataset.categorical_columns,
+        "training_data_fingerprint_sha256": dataset.fingerprint(),
+        "parameters": {
+            "catboost": result.config.catboost_params(),
+            "best_iteration": int(result.model.get_best_iteration() or 0),
+            "training": _json_safe(result.config.as_json()),
+        },
+        "split": _json_safe(result.metrics["split"]),
+        "libraries": {"catboost": catboost.__version__, "scikit-learn": sklearn.__version__},
+    }
+
+
+def _json_safe(value: Any) -> Any:
+    """NaN/inf become null (JSON has no NaN); tuples become lists; numpy scalars plain numbers."""
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    if hasattr(value, "item") and not isinstance(value, str):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value

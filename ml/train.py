@@ -1,0 +1,244 @@
+"""Train CatBoost and its baselines in one run and evaluate all of them on the same split.
+
+CatBoost uses native categorical features, early stopping on the validation set (best model
+kept), a fixed seed and a fixed thread count, so the same data and settings give the same model
+and metrics. Baselines (rule, logistic regression, random forest, prior) are fitted on the
+training part; every model is evaluated on the validation and test parts.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from catboost import CatBoostClassifier, Pool
+
+from ml import baselines, evaluate
+from ml.dataset import Dataset
+from ml.features import model_input
+from ml.rules import SEED_004_RULES, Rule, RuleBaseline
+from ml.split import Split, out_of_time_split, stratified_split
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Training settings; everything that changes the result is here (and in the manifest)."""
+
+    seed: int = 7
+    thread_count: int = 2
+    iterations: int = 1000
+    learning_rate: float = 0.05
+    depth: int = 6
+    early_stopping_rounds: int = 50
+    rf_trees: int = 300
+    embargo_days: int = 0
+    capacity: int | None = None
+    max_false_positive_rate: float = 0.05
+    rules: tuple[Rule, ...] = field(default=SEED_004_RULES)
+
+    def catboost_params(self) -> dict[str, Any]:
+        return {
+            "iterations": self.iterations,
+            "learning_rate": self.learning_rate,
+            "depth": self.depth,
+            "loss_function": "Logloss",
+            "eval_metric": "AUC",
+            "random_seed": self.seed,
+            "thread_count": self.thread_count,
+            "od_type": "Iter",
+            "od_wait": self.early_stopping_rounds,
+            "use_best_model": True,
+        }
+
+    def as_json(self) -> dict[str, Any]:
+        values = asdict(self)
+        values["rules"] = [f"{r.name}: {r.describe()}" for r in self.rules]
+        return values
+
+
+@dataclass
+class TrainResult:
+    model: CatBoostClassifier
+    dataset: Dataset
+    split: Split
+    config: TrainConfig
+    metrics: dict[str, Any]
+    test_scores: pd.DataFrame
+
+
+def make_split(dataset: Dataset, config: TrainConfig) -> Split:
+    """Out-of-time when the data set has a time column, stratified random otherwise."""
+    labelled = dataset.labelled
+    if dataset.spec.time_column:
+        return out_of_time_split(
+            labelled[dataset.spec.time_column], embargo_days=config.embargo_days
+        )
+    return stratified_split(labelled[dataset.spec.target_column].astype(int), seed=config.seed)
+
+
+def fit_catboost(
+    x: pd.DataFrame, y: pd.Series, split: Split, categorical: list[str], config: TrainConfig
+) -> CatBoostClassifier:
+    model = CatBoostClassifier(
+        **config.catboost_params(), allow_writing_files=False, verbose=False
+    )
+    train = Pool(x.loc[split.train], y.loc[split.train], cat_features=categorical)
+    valid = Pool(x.loc[split.valid], y.loc[split.valid], cat_features=categorical)
+    model.fit(train, eval_set=valid)
+    return model
+
+
+def train(dataset: Dataset, config: TrainConfig | None = None) -> TrainResult:
+    """Split, fit CatBoost and every baseline, and evaluate them all."""
+    config = config or TrainConfig()
+    spec = dataset.spec
+    labelled = dataset.labelled
+    y = labelled[spec.target_column].astype(int)
+    x = model_input(labelled, dataset.feature_columns, dataset.categorical_columns, dataset.source)
+    split = make_split(dataset, config)
+    seconds: dict[str, float] = {}
+    scores: dict[str, dict[str, np.ndarray]] = {}
+    notes: dict[str, list[str]] = {}
+
+    started = time.perf_counter()
+    model = fit_catboost(x, y, split, dataset.categorical_columns, config)
+    seconds["catboost"] = time.perf_counter() - started
+    scores["catboost"] = _predict(model.predict_proba, x, split)
+
+    sklearn_models = {
+        "logistic_regression": baselines.logistic_regression(
+            dataset.categorical_columns, dataset.numeric_columns, config.seed
+        ),
+        "random_forest": baselines.random_forest(
+            dataset.categorical_columns,
+            dataset.numeric_columns,
+            config.seed,
+            config.rf_trees,
+            config.thread_count,
+        ),
+        "prior": baselines.prior(),
+    }
+    for name, estimator in sklearn_models.items():
+        started = time.perf_counter()
+        estimator.fit(x.loc[split.train], y.loc[split.train])
+        seconds[name] = time.perf_counter() - started
+        scores[name] = _predict(estimator.predict_proba, x, split)
+
+    rule = RuleBaseline(config.rules)
+    skipped_reason = rule.applicability(list(labelled.columns))
+    if skipped_reason is None:
+        started = time.perf_counter()
+        rule.fit(labelled.loc[split.train], y.loc[split.train].to_numpy())
+        seconds["rule"] = time.perf_counter() - started
+        scores["rule"] = _predict(rule.predict_proba, labelled, split)
+        notes["rule"] = rule.notes()
+
+    test_scores = _test_frame(labelled, split, spec, config, scores)
+    metrics = _metrics(dataset, split, y, model, config, scores, seconds, notes, test_scores)
+    if skipped_reason is not None:
+        metrics["models"]["rule"] = {"skipped": skipped_reason}
+    return TrainResult(model, dataset, split, config, metrics, test_scores)
+
+
+def _predict(predict_proba: Any, x: pd.DataFrame, split: Split) -> dict[str, np.ndarray]:
+    return {
+        part: predict_proba(x.loc[getattr(split, part)])[:, 1] for part in ("valid", "test")
+    }
+
+
+def _test_frame(
+    labelled: pd.DataFrame,
+    split: Split,
+    spec: Any,
+    config: TrainConfig,
+    scores: dict[str, dict[str, np.ndarray]],
+) -> pd.DataFrame:
+    keep = [spec.id_column, spec.target_column]
+    keep += [c for c in (spec.time_column, spec.churn_date_column) if c]
+    frame = labelled.loc[split.test, keep].copy()
+    frame[spec.target_column] = frame[spec.target_column].astype(int)
+    for name, parts in scores.items():
+        frame[f"score_{name}"] = parts["test"]
+    return frame
+
+
+def _metrics(
+    dataset: Dataset,
+    split: Split,
+    y: pd.Series,
+    model: CatBoostClassifier,
+    config: TrainConfig,
+    scores: dict[str, dict[str, np.ndarray]],
+    seconds: dict[str, float],
+    notes: dict[str, list[str]],
+    test_scores: pd.DataFrame,
+) -> dict[str, Any]:
+    y_test = y.loc[split.test].to_numpy()
+    models: dict[str, Any] = {}
+    for name, parts in scores.items():
+        models[name] = {
+            part: evaluate.binary_metrics(
+                y.loc[getattr(split, part)].to_numpy(), values, config.capacity
+            )
+            for part, values in parts.items()
+        }
+        models[name]["fit_seconds"] = round(seconds[name], 3)
+        if name in notes:
+            models[name]["notes"] = notes[name]
+    importance = model.get_feature_importance(type="PredictionValuesChange")
+    ranked = sorted(
+        zip(dataset.feature_columns, importance, strict=True), key=lambda item: -item[1]
+    )
+    return {
+        "dataset": {
+            "source": dataset.source,
+            "id_column": dataset.spec.id_column,
+            "target_column": dataset.spec.target_column,
+            "time_column": dataset.spec.time_column,
+            "rows": len(dataset.frame),
+            "labelled_rows": len(dataset.labelled),
+            "positive_rate": float(y.mean()),
+            "fingerprint_sha256": dataset.fingerprint(),
+            "features": dataset.feature_columns,
+            "categorical_features": dataset.categorical_columns,
+            "dropped_columns": dataset.dropped_columns,
+        },
+        "split": split.summary(y),
+        "catboost": {"best_iteration": int(model.get_best_iteration() or 0)},
+        "models": models,
+        "calibration": {
+            name: evaluate.calibration_table(y_test, parts["test"])
+            for name, parts in scores.items()
+            if name != "prior"
+        },
+        "lift": {"catboost": evaluate.lift_table(y_test, scores["catboost"]["test"])},
+        "feature_importance": [
+            {"feature": f, "importance": round(float(v), 4)} for f, v in ranked
+        ],
+        "early_warning": _early_warning(dataset, config, test_scores),
+        "config": config.as_json(),
+    }
+
+
+def _early_warning(
+    dataset: Dataset, config: TrainConfig, test_scores: pd.DataFrame
+) -> dict[str, Any]:
+    spec = dataset.spec
+    if not spec.time_column or not spec.churn_date_column:
+        return {
+            "status": "n/a",
+            "reason": "needs snapshot dates (time column) and a churn date column",
+        }
+    result = evaluate.early_warning(
+        test_scores,
+        spec.id_column,
+        spec.time_column,
+        spec.churn_date_column,
+        "score_catboost",
+        spec.target_column,
+        max_fpr=config.max_false_positive_rate,
+    )
+    return {"status": "ok", **result}
