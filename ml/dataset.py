@@ -24,6 +24,7 @@ from sqlglot import exp
 TRUE_VALUES = frozenset({"yes", "true", "1", "1.0"})
 FALSE_VALUES = frozenset({"no", "false", "0", "0.0"})
 MAX_CATEGORIES = 200
+ISO_DATE_PATTERN = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"
 
 
 class DatasetError(ValueError):
@@ -155,8 +156,13 @@ def detect_roles(
 
 
 def _holds_dates(series: pd.Series) -> bool:
-    sample = series.dropna().head(20)
-    return len(sample) > 0 and all(isinstance(v, dt.date) for v in sample)
+    """Python dates, or text that is all ISO dates / timestamps (as read from CSV)."""
+    sample = series.dropna().head(50)
+    if len(sample) == 0:
+        return False
+    if all(isinstance(v, dt.date) for v in sample):
+        return True
+    return bool(sample.astype(str).str.fullmatch(ISO_DATE_PATTERN).all())
 
 
 def build_dataset(
@@ -179,6 +185,9 @@ def build_dataset(
         frame[spec.time_column] = _parse_time(frame[spec.time_column], source)
         key.append(spec.time_column)
     _check_unique(frame, key, source)
+    # canonical row order (time, id): a table read without ORDER BY, or a file written in
+    # another order, trains the same model and gets the same split
+    frame = frame.sort_values(key[::-1], kind="stable").reset_index(drop=True)
     features, categorical, dropped = detect_roles(frame, roles, max_categories)
     if not features:
         raise DatasetError(f"{source}: no feature columns left after removing {roles}")

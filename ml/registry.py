@@ -64,9 +64,7 @@ class ModelVersion:
     @property
     def spec(self) -> DatasetSpec:
         roles = self.manifest["columns"]
-        return DatasetSpec(
-            roles["id"], roles["target"], roles.get("time"), roles.get("churn_date")
-        )
+        return DatasetSpec(roles["id"], roles["target"], roles.get("time"), roles.get("churn_date"))
 
     def load_model(self) -> CatBoostClassifier:
         model = CatBoostClassifier()
@@ -112,6 +110,7 @@ class Registry:
         """Store a training result as the next version."""
         self.folder.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=".incoming-", dir=self.folder))
+        staging.chmod(0o755)  # mkdtemp makes it private; a version folder is shared
         try:
             while True:
                 version = self._next_version()
@@ -127,6 +126,14 @@ class Registry:
                 return self.load(version)
         finally:
             shutil.rmtree(staging, ignore_errors=True)
+
+    def attach(self, version: str, filename: str, text: str) -> Path:
+        """Add a derived file (e.g. the segmentation report) to an existing version."""
+        if filename in {MODEL_FILE, MANIFEST_FILE, METRICS_FILE} or "/" in filename:
+            raise RegistryError(f"cannot attach {filename!r}: reserved or not a plain file name")
+        path = self.load(version).path / filename
+        path.write_text(text)
+        return path
 
     def _next_version(self) -> str:
         versions = self.versions()

@@ -19,6 +19,7 @@ from catboost import CatBoostClassifier, Pool
 from ml import baselines, evaluate
 from ml.dataset import Dataset
 from ml.features import model_input
+from ml.risk_bands import RiskBands, choose_bands
 from ml.rules import SEED_004_RULES, Rule, RuleBaseline
 from ml.split import Split, out_of_time_split, stratified_split
 
@@ -67,6 +68,7 @@ class TrainResult:
     config: TrainConfig
     metrics: dict[str, Any]
     test_scores: pd.DataFrame
+    bands: RiskBands | None = None
 
 
 def make_split(dataset: Dataset, config: TrainConfig) -> Split:
@@ -82,9 +84,7 @@ def make_split(dataset: Dataset, config: TrainConfig) -> Split:
 def fit_catboost(
     x: pd.DataFrame, y: pd.Series, split: Split, categorical: list[str], config: TrainConfig
 ) -> CatBoostClassifier:
-    model = CatBoostClassifier(
-        **config.catboost_params(), allow_writing_files=False, verbose=False
-    )
+    model = CatBoostClassifier(**config.catboost_params(), allow_writing_files=False, verbose=False)
     train = Pool(x.loc[split.train], y.loc[split.train], cat_features=categorical)
     valid = Pool(x.loc[split.valid], y.loc[split.valid], cat_features=categorical)
     model.fit(train, eval_set=valid)
@@ -124,6 +124,9 @@ def train(dataset: Dataset, config: TrainConfig | None = None) -> TrainResult:
     for name, estimator in sklearn_models.items():
         started = time.perf_counter()
         estimator.fit(x.loc[split.train], y.loc[split.train])
+        if name == "random_forest":
+            # a parallel predict_proba adds the trees up in thread order: last-bit differences
+            estimator.set_params(model__n_jobs=1)
         seconds[name] = time.perf_counter() - started
         scores[name] = _predict(estimator.predict_proba, x, split)
 
@@ -140,13 +143,34 @@ def train(dataset: Dataset, config: TrainConfig | None = None) -> TrainResult:
     metrics = _metrics(dataset, split, y, model, config, scores, seconds, notes, test_scores)
     if skipped_reason is not None:
         metrics["models"]["rule"] = {"skipped": skipped_reason}
-    return TrainResult(model, dataset, split, config, metrics, test_scores)
+    bands = None
+    if config.capacity is not None:
+        bands = _risk_bands(split, y, scores["catboost"], config.capacity)
+        metrics["risk_bands"] = {
+            **bands.as_json(),
+            "valid": bands.summary(
+                scores["catboost"]["valid"],
+                y.loc[split.valid].to_numpy(),
+                max(1, len(split.periods.get("valid", []))),
+            ),
+            "test": bands.summary(
+                scores["catboost"]["test"],
+                y.loc[split.test].to_numpy(),
+                max(1, len(split.periods.get("test", []))),
+            ),
+        }
+    return TrainResult(model, dataset, split, config, metrics, test_scores, bands)
+
+
+def _risk_bands(
+    split: Split, y: pd.Series, scores: dict[str, np.ndarray], capacity: int
+) -> RiskBands:
+    periods = max(1, len(split.periods.get("valid", [])))
+    return choose_bands(scores["valid"], y.loc[split.valid].to_numpy(), capacity, periods)
 
 
 def _predict(predict_proba: Any, x: pd.DataFrame, split: Split) -> dict[str, np.ndarray]:
-    return {
-        part: predict_proba(x.loc[getattr(split, part)])[:, 1] for part in ("valid", "test")
-    }
+    return {part: predict_proba(x.loc[getattr(split, part)])[:, 1] for part in ("valid", "test")}
 
 
 def _test_frame(
@@ -215,9 +239,7 @@ def _metrics(
             if name != "prior"
         },
         "lift": {"catboost": evaluate.lift_table(y_test, scores["catboost"]["test"])},
-        "feature_importance": [
-            {"feature": f, "importance": round(float(v), 4)} for f, v in ranked
-        ],
+        "feature_importance": [{"feature": f, "importance": round(float(v), 4)} for f, v in ranked],
         "early_warning": _early_warning(dataset, config, test_scores),
         "config": config.as_json(),
     }

@@ -1,4 +1,4 @@
-"""Paths through the cubes' declared joins (directed, as in Cube: `a` joins `b` where `a` says so)."""
+"""Paths through the cubes' declared joins (directed as in Cube: `a` joins `b` if `a` says so)."""
 
 from __future__ import annotations
 

@@ -8,12 +8,15 @@ to POST to a Cube server. Unknown keys are errors, so a misspelt key is never ig
 
 from __future__ import annotations
 
-from typing import Any, Literal
+import datetime as dt
+from typing import Annotated, Any, Literal
 
 from pydantic import (
     BaseModel,
     ConfigDict,
+    Discriminator,
     Field,
+    Tag,
     ValidationError,
     field_validator,
     model_validator,
@@ -23,6 +26,23 @@ from semantic.definitions import GRANULARITIES
 from semantic.errors import QueryError
 
 FilterValue = str | int | float | bool | None
+
+
+def _iso(value: Any) -> Any:
+    """Dates (e.g. from YAML) as the ISO strings Cube expects."""
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="milliseconds")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, list | tuple):
+        return [_iso(item) for item in value]
+    return value
+
+
+def _filter_kind(value: Any) -> str:
+    if isinstance(value, dict):
+        return "logical" if ("and" in value or "or" in value) else "member"
+    return "logical" if isinstance(value, LogicalFilter) else "member"
 
 
 class _QueryPart(BaseModel):
@@ -43,6 +63,11 @@ class MemberFilter(_QueryPart):
             data = dict(data)
             data["member"] = data.pop("dimension")
         return data
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _dates_as_text(cls, value: Any) -> Any:
+        return _iso(value)
 
     def to_cube_json(self) -> dict[str, Any]:
         body: dict[str, Any] = {"member": self.member, "operator": self.operator}
@@ -75,7 +100,10 @@ class LogicalFilter(_QueryPart):
         return {self.operator: [item.to_cube_json() for item in self.items]}
 
 
-Filter = MemberFilter | LogicalFilter
+Filter = Annotated[
+    Annotated[MemberFilter, Tag("member")] | Annotated[LogicalFilter, Tag("logical")],
+    Discriminator(_filter_kind),
+]
 LogicalFilter.model_rebuild()
 
 
@@ -91,6 +119,11 @@ class TimeDimension(_QueryPart):
             raise ValueError(f"unknown granularity '{value}' (expected one of "
                              f"{', '.join(GRANULARITIES)})")
         return value
+
+    @field_validator("date_range", mode="before")
+    @classmethod
+    def _range_dates_as_text(cls, value: Any) -> Any:
+        return _iso(value)
 
     @field_validator("date_range")
     @classmethod

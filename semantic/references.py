@@ -120,6 +120,13 @@ def _inside_subquery(node: exp.Expression, root: exp.Expression) -> bool:
     return isinstance(root, exp.Select) and node is not root
 
 
+def _atomic(expression: exp.Expression) -> exp.Expression:
+    """The expression, parenthesised unless it already binds tightly."""
+    if isinstance(expression, exp.Column | exp.Literal | exp.Paren | exp.Func | exp.Null):
+        return expression
+    return exp.Paren(this=expression)
+
+
 def render(
     template: Template,
     *,
@@ -145,7 +152,7 @@ def render(
             ref = by_token[node.name]
             if ref.kind != "member":
                 raise TemplateError(f"'{{{ref.text}}}' must be followed by .column")
-            return exp.Paren(this=member_sql(ref.cube, ref.member or ""))
+            return _atomic(member_sql(ref.cube, ref.member or ""))
         if not table and self_alias and not _inside_subquery(node, root):
             return exp.column(node.args["this"].copy(), table=self_alias)
         return node

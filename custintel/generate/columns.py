@@ -33,7 +33,8 @@ def day_to_seconds(days: np.ndarray) -> np.ndarray:
     return np.asarray(days, dtype=np.int64) * SECONDS_PER_DAY
 
 
-def labels(vocabulary: Sequence[str], codes: np.ndarray, null: np.ndarray | None = None) -> pa.Array:
+def labels(vocabulary: Sequence[str], codes: np.ndarray,
+           null: np.ndarray | None = None) -> pa.Array:
     """Strings looked up by integer code in a vocabulary (null where `null` is set)."""
     indices = pa.array(np.asarray(codes, dtype=np.int32), type=pa.int32(), mask=_mask(null))
     return pc.take(pa.array(list(vocabulary), type=pa.string()), indices)
@@ -44,9 +45,13 @@ def padded(numbers: np.ndarray, width: int) -> pa.Array:
                         width=width, padding="0")
 
 
-def ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
-    """`prefix` + zero-padded number, e.g. ids("C", [1], 7) -> "C0000001"."""
-    return pc.binary_join_element_wise(prefix, padded(numbers, width), "")
+def ids(prefix: str, numbers: np.ndarray, width: int, null: np.ndarray | None = None) -> pa.Array:
+    """`prefix` + zero-padded number, e.g. ids("C", [1], 7) -> "C0000001" (null where `null`)."""
+    result = pc.binary_join_element_wise(prefix, padded(numbers, width), "")
+    if null is None:
+        return result
+    return pc.if_else(pa.array(~np.asarray(null, dtype=bool)), result,
+                      pa.scalar(None, pa.string()))
 
 
 def join(*parts: pa.Array | str, separator: str = "") -> pa.Array:

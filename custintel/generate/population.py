@@ -182,10 +182,10 @@ def draw_customers(rng: np.random.Generator, signup_days: np.ndarray, signup_mon
         pending_add=np.zeros(n, dtype=bool),
         pending_optout=np.zeros(n, dtype=bool),
         churn_day=np.full(n, -1, dtype=np.int64),
-        exist_lo=np.zeros(n, dtype=np.int16),
-        exist_hi=np.zeros(n, dtype=np.int16),
-        act_lo=np.zeros(n, dtype=np.int16),
-        act_hi=np.zeros(n, dtype=np.int16),
+        exist_lo=np.zeros(n, dtype=np.int64),
+        exist_hi=np.zeros(n, dtype=np.int64),
+        act_lo=np.zeros(n, dtype=np.int64),
+        act_hi=np.zeros(n, dtype=np.int64),
     )
 
 
@@ -200,7 +200,8 @@ def _contract_end(signup_days: np.ndarray, term: np.ndarray, after_day: int) -> 
 def opening_base(rng: np.random.Generator, customers: int, timeline: Timeline,
                  manager_regions: np.ndarray) -> Population:
     """The customers already under contract when the history starts (tenure up to 10 years)."""
-    tenure_days = np.clip(rng.exponential(36 * DAYS_PER_MONTH, size=customers), 1, 3650)
+    tenure_days = rng.exponential(36 * DAYS_PER_MONTH, size=customers)
+    tenure_days = np.where(tenure_days > 3650, rng.uniform(1, 3650, customers), tenure_days) + 1
     signup_days = timeline.start_day - tenure_days.astype(np.int64)
     return draw_customers(rng, signup_days, -1, timeline, manager_regions)
 

@@ -131,12 +131,15 @@ def monthly_changes(rng: np.random.Generator, month: int, pop: Population,
     ending = open_idx[churned]
     assignments.end_day[ending] = pop.churn_day[assignments.customer[ending]] - 1
     open_idx = open_idx[~churned]
-    _removals(rng, month, pop, assignments, open_idx, stable, start, days)
-    return _adds(rng, month, pop, assignments, open_idx, catalogue, stable, start, days)
+    removing = _removals(rng, month, pop, assignments, open_idx, stable, start, days)
+    # a customer who drops a service this month adds none, so a service never overlaps itself
+    return _adds(rng, month, pop, assignments, open_idx, catalogue, stable & ~removing, start,
+                 days)
 
 
 def _removals(rng: np.random.Generator, month: int, pop: Population, assignments: Assignments,
-              open_idx: np.ndarray, stable: np.ndarray, start: int, days: int) -> None:
+              open_idx: np.ndarray, stable: np.ndarray, start: int, days: int) -> np.ndarray:
+    """End one service for some customers holding two or more; returns who removed one."""
     older = open_idx[assignments.start_day[open_idx] < start]
     owner = assignments.customer[older]
     count = np.bincount(owner, minlength=pop.size)
@@ -144,13 +147,14 @@ def _removals(rng: np.random.Generator, month: int, pop: Population, assignments
     removing = stable & (count >= 2) & (rng.random(pop.size) < p)
     candidates = older[removing[owner]]
     if len(candidates) == 0:
-        return
+        return removing
     order = np.lexsort((rng.random(len(candidates)), assignments.customer[candidates]))
     ranked = candidates[order]
     owners = assignments.customer[ranked]
     first = np.r_[True, owners[1:] != owners[:-1]]
     chosen = ranked[first]
     assignments.end_day[chosen] = start + rng.integers(1, days, size=len(chosen)) - 1
+    return removing
 
 
 def _adds(rng: np.random.Generator, month: int, pop: Population, assignments: Assignments,

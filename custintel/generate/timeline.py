@@ -57,9 +57,9 @@ class Timeline:
         return int(self.month_starts[-1]) - 1
 
     def month_of(self, days: np.ndarray) -> np.ndarray:
-        """Month index of day numbers (-1 before the history, `months` after it)."""
-        days = np.asarray(days, dtype=np.int64)
-        return np.searchsorted(self.month_starts, days, side="right") - 1
+        """Month index of day numbers, counted from the first month (negative before it)."""
+        months = np.asarray(days, dtype=np.int64).astype("datetime64[D]").astype("datetime64[M]")
+        return months.astype(np.int64) - np.datetime64(self.start, "M").astype(np.int64)
 
     def is_price_rise(self, month: int) -> bool:
         return month > 0 and self._calendar_months[month] == PRICE_RISE_CALENDAR_MONTH

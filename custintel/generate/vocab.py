@@ -79,7 +79,7 @@ ORG_WORDS = (
     ("Industries", "Logistics", "Holdings", "Manufacturing", "Health Systems", "Group",
      "Technologies", "Financial", "Energy", "Retail Corp"),
     ("Public Schools", "City Council", "Water Authority", "Transit Agency", "Public Library",
-     "County Clerk", "Fire Department", "Parks Department"),
+     "Clerk's Office", "Fire Department", "Parks Department"),
 )
 EMAIL_DOMAINS = ("example.com", "example.net", "example.org", "mail.example.com")
 
@@ -174,7 +174,8 @@ KB_TITLES = (
      "Connecting a mesh extender", "Resetting your TV PIN", "Mobile data not working",
      "Port forwarding on the router", "Updating router firmware", "Call quality problems"),
     ("Checking for outages in your area", "What to do during an outage",
-     "Outage notifications by SMS", "Planned maintenance windows", "Restoring service after an outage",
+     "Outage notifications by SMS", "Planned maintenance windows",
+     "Restoring service after an outage",
      "Reporting an outage", "Outage compensation policy", "Backup internet during outages",
      "Power cuts and your equipment", "Why outages happen", "Outage status page guide",
      "Business continuity during outages"),

@@ -17,3 +17,17 @@ class ParamBinder:
         self.values.append(value)
         placeholder: exp.Expression = exp.Placeholder(this=str(len(self.values)))
         return exp.cast(placeholder, cast_to) if cast_to else placeholder
+
+
+def compact(expression: exp.Expression, values: list[Any]) -> tuple[exp.Expression, list[Any]]:
+    """Renumber placeholders in order of use and drop values no placeholder refers to."""
+    used = sorted({int(node.this) for node in expression.find_all(exp.Placeholder)
+                   if str(node.this).isdigit()})
+    mapping = {old: new for new, old in enumerate(used, start=1)}
+
+    def renumber(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Placeholder) and str(node.this).isdigit():
+            return exp.Placeholder(this=str(mapping[int(node.this)]))
+        return node
+
+    return expression.transform(renumber), [values[old - 1] for old in used]

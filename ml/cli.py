@@ -1,0 +1,191 @@
+"""`custintel ml ...`: train, evaluate and score churn models (mounted by custintel.cli)."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from custintel.settings import Settings, load_settings
+from ml.dataset import Dataset, DatasetError, DatasetSpec, load_dataset, read_file, read_table
+from ml.features import FeatureError
+from ml.model_card import METRIC_COLUMNS, MODEL_ORDER
+from ml.registry import CARD_FILE, Registry, RegistryError
+from ml.rules import SEED_004_RULES, Rule, RuleError
+from ml.score import evaluate_frame, score_frame
+from ml.split import SplitError
+from ml.train import TrainConfig, train
+
+app = typer.Typer(
+    help="Churn model: train against baselines, evaluate, score.", no_args_is_help=True
+)
+console = Console()
+
+FileOption = Annotated[Path | None, typer.Option("--file", help="Parquet or CSV file")]
+TableOption = Annotated[str | None, typer.Option("--table", help="warehouse table schema.table")]
+NameOption = Annotated[str, typer.Option("--name", help="model name in the registry")]
+VersionOption = Annotated[str | None, typer.Option("--version", help="version; default latest")]
+RegistryOption = Annotated[
+    Path | None, typer.Option("--registry", help="registry folder; default from config.yaml")
+]
+
+SHORT_LABELS = {
+    "roc_auc": "ROC-AUC",
+    "pr_auc": "PR-AUC",
+    "brier": "Brier",
+    "log_loss": "logloss",
+    "top_decile_lift": "lift@10%",
+    "top_decile_recall": "rec@10%",
+    "precision_at_top_decile": "prec@10%",
+    "precision_at_capacity": "prec@cap",
+}
+USER_ERRORS = (DatasetError, FeatureError, RegistryError, RuleError, SplitError)
+
+
+def _fail(error: Exception) -> None:
+    console.print(f"[red]error:[/red] {error}")
+    raise typer.Exit(code=1)
+
+
+def _registry(settings: Settings, root: Path | None, name: str) -> Registry:
+    return Registry(root or settings.registry_path, name)
+
+
+def _load(settings: Settings, spec: DatasetSpec, file: Path | None, table: str | None) -> Dataset:
+    return load_dataset(spec, file=file, table=table, warehouse_path=settings.warehouse_path)
+
+
+def _metrics_table(title: str, models: dict[str, Any], part: str) -> Table:
+    table = Table(title=title)
+    table.add_column("model", no_wrap=True)
+    keys = [
+        (k, SHORT_LABELS[k])
+        for k, _ in METRIC_COLUMNS
+        if any(k in m.get(part, {}) for m in models.values())
+    ]
+    for _, label in keys:
+        table.add_column(label, justify="right")
+    ordered = [m for m in MODEL_ORDER if m in models] + [m for m in models if m not in MODEL_ORDER]
+    for name in ordered:
+        result = models[name]
+        if part not in result:
+            table.add_row(name, *[""] * (len(keys) - 1), str(result.get("skipped", "")))
+            continue
+        values = [result[part].get(k) for k, _ in keys]
+        table.add_row(name, *["n/a" if v is None else f"{v:.3f}" for v in values])
+    return table
+
+
+@app.command("train")
+def train_command(
+    id_column: Annotated[str, typer.Option("--id", help="customer id column")],
+    target: Annotated[str, typer.Option("--target", help="churn label column (yes/no, 1/0)")],
+    file: FileOption = None,
+    table: TableOption = None,
+    time_column: Annotated[
+        str | None, typer.Option("--time", help="snapshot date column (out-of-time split)")
+    ] = None,
+    churn_date: Annotated[
+        str | None, typer.Option("--churn-date", help="churn date column (early-warning figure)")
+    ] = None,
+    name: NameOption = "churn",
+    rules: Annotated[
+        list[str] | None,
+        typer.Option("--rule", help="rule baseline indicator [name:]column<op>value; repeat"),
+    ] = None,
+    embargo_days: Annotated[int, typer.Option(help="gap between split parts (label horizon)")] = 0,
+    iterations: Annotated[int, typer.Option(help="max CatBoost iterations")] = 1000,
+    seed: Annotated[int | None, typer.Option(help="default: ml.seed from config.yaml")] = None,
+    threads: Annotated[int, typer.Option(help="thread count (fixed for determinism)")] = 2,
+    registry: RegistryOption = None,
+) -> None:
+    """Train CatBoost and the baselines on a table, store the model as a new version."""
+    settings = load_settings()
+    try:
+        spec = DatasetSpec(id_column, target, time_column, churn_date)
+        parsed = tuple(Rule.parse(r) for r in rules) if rules else SEED_004_RULES
+        config = TrainConfig(
+            seed=settings.ml.seed if seed is None else seed,
+            thread_count=threads,
+            iterations=iterations,
+            embargo_days=embargo_days,
+            capacity=settings.ml.retention_capacity,
+            rules=parsed,
+        )
+        started = time.perf_counter()
+        dataset = _load(settings, spec, file, table)
+        result = train(dataset, config)
+        version = _registry(settings, registry, name).save(result)
+    except USER_ERRORS as error:
+        _fail(error)
+    console.print(
+        _metrics_table(f"{name} {version.version}: test set", result.metrics["models"], "test")
+    )
+    console.print(
+        f"stored {version.path} ({time.perf_counter() - started:.1f} s); "
+        f"card: {version.path / CARD_FILE}"
+    )
+
+
+@app.command("evaluate")
+def evaluate_command(
+    name: NameOption = "churn",
+    version: VersionOption = None,
+    file: FileOption = None,
+    table: TableOption = None,
+    registry: RegistryOption = None,
+) -> None:
+    """Show a version's stored metrics, or evaluate it on another labelled file/table."""
+    settings = load_settings()
+    try:
+        store = _registry(settings, registry, name)
+        stored = store.load(version) if version else store.latest()
+        if file is None and table is None:
+            console.print(
+                _metrics_table(
+                    f"{name} {stored.version}: test set", stored.metrics["models"], "test"
+                )
+            )
+            return
+        dataset = _load(settings, stored.spec, file, table)
+        target = dataset.frame[stored.spec.target_column]
+        result = evaluate_frame(stored, dataset.frame, target, settings.ml.retention_capacity)
+    except USER_ERRORS as error:
+        _fail(error)
+    models = {"catboost": {"data": result["metrics"]}}
+    console.print(_metrics_table(f"{name} {stored.version} on {dataset.source}", models, "data"))
+
+
+@app.command("score")
+def score_command(
+    out: Annotated[Path, typer.Option("--out", help="output file (.parquet or .csv)")],
+    name: NameOption = "churn",
+    version: VersionOption = None,
+    file: FileOption = None,
+    table: TableOption = None,
+    registry: RegistryOption = None,
+) -> None:
+    """Score a file/table with a stored version: probability and top-3 SHAP reasons per row."""
+    settings = load_settings()
+    try:
+        store = _registry(settings, registry, name)
+        stored = store.load(version) if version else store.latest()
+        if (file is None) == (table is None):
+            raise DatasetError("give exactly one of --file or --table")
+        if file is not None:
+            frame = read_file(file)
+        else:
+            frame = read_table(str(table), settings.warehouse_path)
+        scored = score_frame(stored, frame)
+    except USER_ERRORS as error:
+        _fail(error)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    if out.suffix.lower() == ".csv":
+        scored.to_csv(out, index=False)
+    else:
+        scored.to_parquet(out, index=False)
+    console.print(f"scored {len(scored)} rows with {stored.name}/{stored.version} -> {out}")

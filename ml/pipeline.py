@@ -1,0 +1,206 @@
+"""The build's ML step: train on the feature mart out-of-time, register, score, write back.
+
+`train_and_score(settings)` (called by `custintel build`):
+1. reads `marts.churn_prediction_features` (one row per customer x snapshot_date; label
+   `churned_within_90d`, null while the 90-day window is open);
+2. trains CatBoost + baselines with an out-of-time split and a 90-day embargo, risk bands for
+   `ml.retention_capacity`, and (if the mart has `health_score`) validates the health score on
+   the test snapshot; stores the version in the registry with its model card;
+3. scores every customer at the latest snapshot: probability, risk band, top-3 SHAP reasons,
+   monthly hazard and discounted CLV (from `MART.margin`), written to `ml.churn_scores`;
+4. segments customers by behaviour (K-means on the `_30d`/`_90d` numeric features), assigns
+   every snapshot, writes `ml.customer_segments` and attaches the segmentation report
+   (profiles, silhouette, stability, month-over-month migration) to the model version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from custintel.settings import Settings
+from ml import clv
+from ml.dataset import Dataset, DatasetError, DatasetSpec, build_dataset, read_table
+from ml.health import health_validation
+from ml.registry import ModelVersion, Registry
+from ml.rules import SEED_004_RULES
+from ml.score import score_frame
+from ml.segmentation import Segmentation, fit_segmentation, migration_matrix
+from ml.train import TrainConfig, TrainResult, train
+from ml.writeback import write_churn_scores, write_customer_segments
+
+MODEL_NAME = "churn"
+LABEL_HORIZON_DAYS = 90
+
+
+@dataclass(frozen=True)
+class MartColumns:
+    """Column names of the feature mart this step relies on."""
+
+    table: str = "marts.churn_prediction_features"
+    id: str = "customer_id"
+    time: str = "snapshot_date"
+    target: str = "churned_within_90d"
+    churn_date: str = "churn_date"  # optional: enables the early-warning figure
+    health: str = "health_score"  # optional: health-score validation
+    margin: str = "monthly_margin_amount"  # optional: CLV (null without it)
+    behaviour_suffixes: tuple[str, ...] = ("_30d", "_90d")
+
+
+MART = MartColumns()
+
+
+@dataclass
+class PipelineResult:
+    version: ModelVersion
+    score_date: dt.date
+    scores: pd.DataFrame
+    segments: pd.DataFrame
+
+
+def load_mart(frame: pd.DataFrame, columns: MartColumns = MART) -> Dataset:
+    churn_date = columns.churn_date if columns.churn_date in frame.columns else None
+    spec = DatasetSpec(columns.id, columns.target, columns.time, churn_date)
+    return build_dataset(frame, spec, columns.table)
+
+
+def train_on_mart(dataset: Dataset, settings: Settings, columns: MartColumns = MART) -> TrainResult:
+    config = TrainConfig(
+        seed=settings.ml.seed,
+        embargo_days=LABEL_HORIZON_DAYS,
+        capacity=settings.ml.retention_capacity,
+        rules=SEED_004_RULES,
+    )
+    result = train(dataset, config)
+    if columns.health in dataset.frame.columns:
+        test = dataset.labelled.loc[result.split.test]
+        result.metrics["health_score"] = health_validation(
+            test[columns.health], test[columns.target]
+        )
+    return result
+
+
+def score_latest(
+    version: ModelVersion,
+    result: TrainResult,
+    frame: pd.DataFrame,
+    scored_at: dt.datetime,
+    columns: MartColumns = MART,
+) -> pd.DataFrame:
+    """Scores for every customer at the latest snapshot date, in `ml.churn_scores` columns."""
+    latest = frame[frame[columns.time] == frame[columns.time].max()]
+    scored = score_frame(version, latest)
+    assert result.bands is not None  # train_on_mart always sets a capacity
+    scored["risk_band"] = result.bands.assign(scored["churn_probability"])
+    scored["score_date"] = pd.to_datetime(scored[columns.time]).dt.date
+    hazard = clv.monthly_hazard(scored["churn_probability"].to_numpy())
+    scored["monthly_churn_hazard"] = hazard
+    if columns.margin in latest.columns:
+        margin = latest[columns.margin].to_numpy(dtype=float)
+        scored["monthly_margin_amount"] = margin
+        scored["predicted_clv_amount"] = clv.predicted_clv(margin, hazard)
+    else:
+        scored["monthly_margin_amount"] = np.nan
+        scored["predicted_clv_amount"] = np.nan
+    scored["scored_at"] = pd.Timestamp(scored_at)
+    return scored.rename(columns={columns.id: "customer_id"})
+
+
+def behaviour_features(dataset: Dataset, columns: MartColumns = MART) -> list[str]:
+    return [
+        c
+        for c in dataset.numeric_columns
+        if c.endswith(columns.behaviour_suffixes) and c != columns.health
+    ]
+
+
+def segment(
+    dataset: Dataset,
+    version: ModelVersion,
+    seed: int,
+    segmented_at: dt.datetime,
+    columns: MartColumns = MART,
+    bootstraps: int = 20,
+) -> tuple[Segmentation, pd.DataFrame]:
+    """Fit on the latest snapshot, assign every snapshot with the same model."""
+    features = behaviour_features(dataset, columns)
+    if len(features) < 2:
+        raise DatasetError(
+            f"{columns.table}: segmentation needs >= 2 numeric behaviour columns ending in "
+            f"{columns.behaviour_suffixes}; found {features}"
+        )
+    frame = dataset.frame
+    latest = frame[frame[columns.time] == frame[columns.time].max()]
+    segmentation = fit_segmentation(latest, features, seed, bootstraps=bootstraps)
+    assigned = segmentation.assign(frame)
+    segments = pd.DataFrame(
+        {
+            "customer_id": frame[columns.id],
+            "snapshot_date": pd.to_datetime(frame[columns.time]).dt.date,
+            "segment_id": assigned["segment_id"].astype(int),
+            "segment_name": assigned["segment_name"],
+            "model_version": f"{version.name}/{version.version}",
+            "segmented_at": pd.Timestamp(segmented_at),
+        }
+    )
+    return segmentation, segments
+
+
+def segmentation_report(segmentation: Segmentation, segments: pd.DataFrame) -> dict[str, Any]:
+    migration = migration_matrix(segments, "customer_id", "snapshot_date", "segment_name")
+    return {
+        **segmentation.summary(),
+        "migration_counts": {
+            source: {target: int(n) for target, n in row.items()}
+            for source, row in migration.iterrows()
+        },
+    }
+
+
+def segmentation_markdown(report: dict[str, Any]) -> str:
+    lines = [
+        "# Behavioural segments",
+        "",
+        f"K-means on {len(report['features'])} standardised behaviour features, k = "
+        f"{report['k']} (best silhouette: "
+        + ", ".join(f"k={k}: {v:.3f}" for k, v in report["silhouette_by_k"].items())
+        + f"). Bootstrap stability ({report['bootstraps']} refits): mean ARI "
+        f"{report['stability_ari_mean']:.3f}, min {report['stability_ari_min']:.3f}.",
+        "",
+        "| segment | customers (latest snapshot) |",
+        "| --- | --- |",
+    ]
+    lines += [f"| {s['segment_name']} | {s['rows']} |" for s in report["segments"]]
+    names = sorted(report["migration_counts"])
+    targets = sorted({t for row in report["migration_counts"].values() for t in row})
+    lines += ["", "## Month-over-month migration (customers, summed over months)", ""]
+    lines += ["| from \\ to | " + " | ".join(targets) + " |", "|" + " --- |" * (len(targets) + 1)]
+    for name in names:
+        row = report["migration_counts"][name]
+        lines.append(f"| {name} | " + " | ".join(str(row.get(t, 0)) for t in targets) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def train_and_score(
+    settings: Settings, columns: MartColumns = MART, bootstraps: int = 20
+) -> PipelineResult:
+    """Train, register, score the latest snapshot and segment; write both ml tables."""
+    frame = read_table(columns.table, settings.warehouse_path)
+    dataset = load_mart(frame, columns)
+    result = train_on_mart(dataset, settings, columns)
+    registry = Registry(settings.registry_path, MODEL_NAME)
+    version = registry.save(result)
+    now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
+    scores = score_latest(version, result, dataset.frame, now, columns)
+    write_churn_scores(settings.warehouse_path, scores)
+    segmentation, segments = segment(dataset, version, settings.ml.seed, now, columns, bootstraps)
+    write_customer_segments(settings.warehouse_path, segments)
+    report = segmentation_report(segmentation, segments)
+    registry.attach(version.version, "segmentation.json", json.dumps(report, indent=2, default=str))
+    registry.attach(version.version, "segmentation.md", segmentation_markdown(report))
+    return PipelineResult(version, scores["score_date"].iloc[0], scores, segments)

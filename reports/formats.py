@@ -1,0 +1,123 @@
+"""Turn data values into display text, following the semantic layer's member formats.
+
+Formats: `currency`, `percent` (a ratio: 0.125 shows as 12.5%), `number`, `integer`, `text`,
+`id`, and the time granularities `year`, `quarter`, `month`, `week`, `day`, `hour`. A value
+without a format is shown by type. Missing values show as an en dash.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import numbers
+from typing import Any
+
+import pandas as pd
+
+CURRENCY_SYMBOL = "$"
+MISSING = "–"
+GRANULARITIES = ("year", "quarter", "month", "week", "day", "hour", "minute", "second")
+FORMATS = frozenset({"currency", "percent", "number", "integer", "text", "id", *GRANULARITIES})
+_COMPACT = ((1e9, "B"), (1e6, "M"), (1e3, "K"))
+
+
+def is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    return isinstance(value, float) and math.isnan(value)
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, numbers.Number) and not isinstance(value, bool)
+
+
+def _compact(value: float) -> str | None:
+    """12.3K, 4.56M, 1.2B for |value| >= 10,000; None for smaller values."""
+    if abs(value) < 1e4:
+        return None
+    for size, suffix in _COMPACT:
+        if abs(value) >= size:
+            scaled = value / size
+            digits = 0 if abs(scaled) >= 100 else 1 if abs(scaled) >= 10 else 2
+            return f"{scaled:,.{digits}f}{suffix}"
+    return None
+
+
+def _number(value: float, compact: bool) -> str:
+    short = _compact(value) if compact else None
+    if short is not None:
+        return short
+    if float(value).is_integer():
+        return f"{int(value):,}"
+    return f"{value:,.2f}"
+
+
+def _currency(value: float, compact: bool) -> str:
+    sign = "-" if value < 0 else ""
+    amount = abs(value)
+    short = _compact(amount) if compact else None
+    text = short or (f"{amount:,.0f}" if amount >= 1000 else f"{amount:,.2f}")
+    return f"{sign}{CURRENCY_SYMBOL}{text}"
+
+
+def _time(value: Any, granularity: str) -> str:
+    stamp = pd.Timestamp(value)
+    if granularity == "year":
+        return f"{stamp.year}"
+    if granularity == "quarter":
+        return f"{stamp.year}-Q{stamp.quarter}"
+    if granularity == "month":
+        return stamp.strftime("%Y-%m")
+    if granularity in ("week", "day"):
+        return stamp.strftime("%Y-%m-%d")
+    return stamp.strftime("%Y-%m-%d %H:%M")
+
+
+def _by_type(value: Any, compact: bool) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if _is_number(value):
+        return _number(float(value), compact)
+    if isinstance(value, pd.Timestamp | dt.datetime):
+        stamp = pd.Timestamp(value)
+        return stamp.strftime("%Y-%m-%d" if stamp == stamp.normalize() else "%Y-%m-%d %H:%M")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def format_value(value: Any, fmt: str | None = None, compact: bool = False) -> str:
+    """Display text for one value (`compact` shortens large numbers: 12.3K, 4.5M)."""
+    if is_missing(value):
+        return MISSING
+    if fmt in GRANULARITIES:
+        return _time(value, fmt)
+    if fmt in ("text", "id") or not _is_number(value):
+        return str(value) if fmt in ("text", "id") else _by_type(value, compact)
+    number = float(value)
+    if fmt == "currency":
+        return _currency(number, compact)
+    if fmt == "percent":
+        return f"{number * 100:,.1f}%"
+    if fmt == "integer":
+        return _number(float(round(number)), compact)
+    return _by_type(value, compact)
+
+
+def format_delta(delta: float, fmt: str | None) -> str:
+    """A signed difference: +$1,200, -3.4 pp (percent formats), +12."""
+    sign = "+" if delta >= 0 else "-"
+    if fmt == "percent":
+        return f"{sign}{abs(delta) * 100:,.1f} pp"
+    return sign + format_value(abs(delta), fmt, compact=True)
+
+
+def plotly_axis_format(fmt: str | None) -> dict[str, str]:
+    """Plotly axis settings (tickformat / tickprefix) for a member format."""
+    if fmt == "currency":
+        return {"tickprefix": CURRENCY_SYMBOL, "tickformat": ",.0f"}
+    if fmt == "percent":
+        return {"tickformat": ".0%"}
+    if fmt in ("number", "integer"):
+        return {"tickformat": ","}
+    return {}

@@ -1,0 +1,267 @@
+"""`custintel metrics ...`: catalogue, queries, metric unit tests, model validation, metric diff."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import sys
+from collections.abc import Callable
+from enum import StrEnum
+from functools import wraps
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from custintel.settings import SettingsError, load_settings
+from semantic import api
+from semantic.diff import DEFAULT_SEGMENT_DIMENSION
+from semantic.diff import diff as metric_diff
+from semantic.errors import SemanticError
+from semantic.model_loader import load_model
+from semantic.query import Query
+from semantic.testing import run_metric_tests
+
+app = typer.Typer(help="Governed metrics: list, query, test and diff the semantic layer.",
+                  no_args_is_help=True)
+console = Console()
+errors = Console(stderr=True)
+DEFAULT_TESTS_PATH = Path(__file__).parent / "tests"
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class OutputFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+class DiffFormat(StrEnum):
+    markdown = "markdown"
+    json = "json"
+
+
+class Kind(StrEnum):
+    measure = "measure"
+    dimension = "dimension"
+    segment = "segment"
+    all = "all"
+
+
+def _friendly(command: F) -> F:
+    """Print semantic-layer and settings errors as one clear message, exit code 1."""
+    @wraps(command)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return command(*args, **kwargs)
+        except (SemanticError, SettingsError) as exc:
+            errors.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            raise typer.Exit(1) from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _print_frame(frame: pd.DataFrame, output: OutputFormat, title: str | None = None) -> None:
+    if output is OutputFormat.csv:
+        sys.stdout.write(frame.to_csv(index=False))
+        return
+    if output is OutputFormat.json:
+        sys.stdout.write(frame.to_json(orient="records", date_format="iso", indent=2) + "\n")
+        return
+    table = Table(title=title, show_lines=False)
+    for column in frame.columns:
+        numeric = pd.api.types.is_numeric_dtype(frame[column])
+        table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
+    for row in frame.itertuples(index=False):
+        table.add_row(*["" if pd.isna(v) else str(v) for v in row])
+    console.print(table)
+
+
+@app.command("list")
+@_friendly
+def list_members(
+    kind: Annotated[Kind, typer.Option(help="Which members to list.")] = Kind.measure,
+    view: Annotated[str | None, typer.Option(help="Only this view.")] = None,
+    output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] =
+        OutputFormat.table,
+) -> None:
+    """The metric catalogue: name, description, owner, format, certified, SQL."""
+    entries = [e for e in api.catalog() if (kind is Kind.all or e.kind == kind.value)
+               and (view is None or e.name.startswith(f"{view}."))]
+    frame = pd.DataFrame([{
+        "name": e.name, "kind": e.kind, "description": e.description or "",
+        "owner": e.owner or "", "format": e.format or "", "certified": e.certified,
+        "sql": e.sql} for e in entries],
+        columns=["name", "kind", "description", "owner", "format", "certified", "sql"])
+    if kind is not Kind.all:
+        frame = frame.drop(columns="kind")
+    _print_frame(frame, output, title=f"{len(frame)} {kind.value} member(s)")
+
+
+def _time_dimension(spec: str) -> dict[str, Any]:
+    member, _, rest = spec.partition(":")
+    granularity, _, date_range = rest.partition(":")
+    body: dict[str, Any] = {"dimension": member}
+    if granularity:
+        body["granularity"] = granularity
+    if date_range:
+        body["dateRange"] = date_range.split(",") if "," in date_range or \
+            date_range[:1].isdigit() else date_range
+    return body
+
+
+def _filter(spec: str) -> dict[str, Any]:
+    parts = spec.strip().split(None, 2)
+    if len(parts) < 2:
+        raise typer.BadParameter(f"filter '{spec}' must read 'member operator [values]'")
+    body: dict[str, Any] = {"member": parts[0], "operator": parts[1]}
+    if len(parts) == 3:
+        raw = parts[2].strip()
+        body["values"] = json.loads(raw) if raw.startswith("[") else raw.split(",")
+    return body
+
+
+def _context(pairs: list[str]) -> dict[str, Any]:
+    context: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise typer.BadParameter(f"context '{pair}' must read key=value")
+        context[key.strip()] = value.strip()
+    return context
+
+
+def _order(specs: list[str]) -> list[list[str]]:
+    order = []
+    for spec in specs:
+        member, _, direction = spec.rpartition(":")
+        if direction not in ("asc", "desc"):
+            member, direction = spec, "asc"
+        order.append([member, direction])
+    return order
+
+
+@app.command()
+@_friendly
+def query(
+    measure: Annotated[list[str], typer.Option("--measure", "-m", help="view.measure")] = [],  # noqa: B006
+    dimension: Annotated[list[str], typer.Option("--dimension", "-d", help="view.dim")] = [],  # noqa: B006
+    time_dimension: Annotated[list[str], typer.Option(
+        "--time-dimension", "-t",
+        help="view.time:granularity[:dateRange], e.g. orders.ordered_at:month:last 12 months "
+             "or orders.ordered_at:day:2024-01-01,2024-01-31")] = [],  # noqa: B006
+    filter_: Annotated[list[str], typer.Option(
+        "--filter", "-f", help="'member operator value[,value]' (or a JSON list of values)")
+    ] = [],  # noqa: B006
+    segment: Annotated[list[str], typer.Option("--segment", "-s")] = [],  # noqa: B006
+    order: Annotated[list[str], typer.Option("--order", help="member[:asc|desc]")] = [],  # noqa: B006
+    limit: Annotated[int | None, typer.Option(help="Row limit (Cube default 10000).")] = None,
+    offset: Annotated[int | None, typer.Option()] = None,
+    role: Annotated[str | None, typer.Option(help="Role of the caller, e.g. analyst.")] = None,
+    context: Annotated[list[str], typer.Option(
+        "--context", help="security context claim key=value, e.g. account_manager_id=am_1")
+    ] = [],  # noqa: B006
+    output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
+    sql: Annotated[bool, typer.Option("--sql", help="Print the compiled SQL, do not run.")] =
+        False,
+    dialect: Annotated[str, typer.Option(help="SQL dialect for --sql.")] = "duckdb",
+    backend: Annotated[str | None, typer.Option(help="embedded or cube (default: config).")]
+        = None,
+    as_of: Annotated[str | None, typer.Option(help="Anchor of relative date ranges.")] = None,
+) -> None:
+    """Run a governed query through the semantic layer."""
+    body: dict[str, Any] = {
+        "measures": measure, "dimensions": dimension,
+        "timeDimensions": [_time_dimension(spec) for spec in time_dimension],
+        "filters": [_filter(spec) for spec in filter_], "segments": segment,
+    }
+    if order:
+        body["order"] = _order(order)
+    if limit is not None:
+        body["limit"] = limit
+    if offset is not None:
+        body["offset"] = offset
+    parsed = Query.parse(body)
+    anchor = dt.date.fromisoformat(as_of) if as_of else None
+    claims = _context(context)
+    if sql:
+        compiled = api.compile_query(parsed, role=role, security_context=claims, as_of=anchor)
+        sys.stdout.write(compiled.to_sql(dialect) + ";\n")
+        for index, value in enumerate(compiled.params, start=1):
+            sys.stdout.write(f"-- ${index} = {value!r}\n")
+        return
+    frame = api.load(parsed, role=role, security_context=claims,
+                     backend=backend, as_of=anchor)  # type: ignore[arg-type]
+    _print_frame(frame, output)
+
+
+@app.command()
+@_friendly
+def test(
+    path: Annotated[Path, typer.Argument(help="Metric test file or folder.")] =
+        DEFAULT_TESTS_PATH,
+    model: Annotated[Path | None, typer.Option(help="Model folder (default: config).")] = None,
+) -> None:
+    """Run the metric unit tests (YAML cases: input tables, query, expected rows)."""
+    model_path = model or load_settings().semantic_model_path
+    results = run_metric_tests(path, model_path)
+    table = Table(title=f"metric tests in {path}")
+    table.add_column("test")
+    table.add_column("result")
+    for result in results:
+        table.add_row(result.test.id, "[green]pass[/green]" if result.passed
+                      else "[red]FAIL[/red]")
+    console.print(table)
+    failures = [r for r in results if not r.passed]
+    for result in failures:
+        errors.print(f"[red]FAIL[/red] {result.test.id}\n{result.message}", highlight=False)
+    console.print(f"{len(results) - len(failures)} passed, {len(failures)} failed")
+    if failures:
+        raise typer.Exit(1)
+
+
+@app.command()
+@_friendly
+def validate(
+    model: Annotated[Path | None, typer.Option(help="Model folder (default: config).")] = None,
+) -> None:
+    """Validate the data model against Cube's rules; list every issue."""
+    model_path = model or load_settings().semantic_model_path
+    loaded = load_model(model_path)
+    members = sum(len(view.members) for view in loaded.views.values())
+    console.print(f"model {model_path}: {len(loaded.cubes)} cube(s), {len(loaded.views)} "
+                  f"view(s), {members} view member(s): valid")
+
+
+@app.command()
+@_friendly
+def diff(
+    base_ref: Annotated[str, typer.Argument(help="Git ref of the old model, e.g. origin/main.")],
+    head: Annotated[str | None, typer.Option(help="Git ref of the new model (default: the "
+                                                  "working tree).")] = None,
+    env: Annotated[str | None, typer.Option(help="Evaluate the new definitions on this SQLMesh "
+                                                 "environment (schemas <schema>__<env>).")]
+        = None,
+    segment_dimension: Annotated[str, typer.Option(help="Dimension to break values down by.")]
+        = DEFAULT_SEGMENT_DIMENSION,
+    months: Annotated[int, typer.Option(help="Months shown for time-aware measures.")] = 12,
+    values: Annotated[bool, typer.Option(help="Evaluate value impact on the warehouse.")] =
+        True,
+    output: Annotated[DiffFormat, typer.Option("--format")] = DiffFormat.markdown,
+    out_file: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")]
+        = None,
+) -> None:
+    """Definition diff and value impact of model changes since BASE_REF (PR comment)."""
+    settings = load_settings()
+    report = metric_diff(base_ref, model_path=settings.semantic_model_path,
+                         warehouse=settings.warehouse_path, head_ref=head, env=env,
+                         segment_dimension=segment_dimension, months=months, evaluate=values)
+    text = report.to_markdown() if output is DiffFormat.markdown else report.to_json() + "\n"
+    if out_file:
+        out_file.write_text(text)
+        console.print(f"wrote {out_file}")
+    else:
+        sys.stdout.write(text)

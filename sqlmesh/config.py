@@ -1,0 +1,83 @@
+"""SQLMesh configuration of the custintel warehouse, built from the project's `config.yaml`.
+
+SQLMesh loads the module-level `config` (so `sqlmesh plan` run inside this folder works);
+`custintel.transform` calls `build_config(settings)` with the settings it was given.
+Gateways: `duckdb` (the default; warehouse and state are DuckDB files) and `spark` (PySpark in
+local mode, state kept in DuckDB). `sqlmesh.gateway` in config.yaml picks the default one.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+
+from sqlmesh.core.config import (
+    Config,
+    DuckDBConnectionConfig,
+    GatewayConfig,
+    ModelDefaultsConfig,
+    SparkConnectionConfig,
+)
+
+from custintel.settings import Settings, load_settings
+
+#: the SQL dialect the models are written in; SQLGlot transpiles it for other gateways
+MODEL_DIALECT = "duckdb"
+
+
+def _state_connection(settings: Settings) -> DuckDBConnectionConfig:
+    return DuckDBConnectionConfig(database=str(settings.state_path))
+
+
+def _duckdb_gateway(settings: Settings) -> GatewayConfig:
+    return GatewayConfig(
+        connection=DuckDBConnectionConfig(database=str(settings.warehouse_path)),
+        state_connection=_state_connection(settings),
+        test_connection=DuckDBConnectionConfig(),
+    )
+
+
+def _spark_gateway(settings: Settings) -> GatewayConfig:
+    spark_warehouse = settings.warehouse_path.parent / "spark-warehouse"
+    return GatewayConfig(
+        connection=SparkConnectionConfig(
+            config={
+                "spark.master": "local[*]",
+                "spark.sql.warehouse.dir": str(spark_warehouse),
+                "spark.sql.session.timeZone": "UTC",
+            }
+        ),
+        state_connection=_state_connection(settings),
+        test_connection=DuckDBConnectionConfig(),
+    )
+
+
+def build_gateways(settings: Settings) -> dict[str, GatewayConfig]:
+    """`duckdb` always; `spark` when it is the configured gateway or PySpark is installed.
+
+    SQLMesh checks that an engine's library is importable when its connection is configured, so
+    the spark gateway is left out where PySpark is absent and not asked for.
+    """
+    gateways = {"duckdb": _duckdb_gateway(settings)}
+    if settings.sqlmesh.gateway == "spark" or importlib.util.find_spec("pyspark") is not None:
+        gateways["spark"] = _spark_gateway(settings)
+    return gateways
+
+
+def build_config(settings: Settings) -> Config:
+    """The SQLMesh Config for these settings: gateways, model defaults, project variables."""
+    return Config(
+        project="custintel",
+        gateways=build_gateways(settings),
+        default_gateway=settings.sqlmesh.gateway,
+        model_defaults=ModelDefaultsConfig(
+            dialect=MODEL_DIALECT,
+            start=settings.sqlmesh.start.isoformat(),
+            cron="@daily",
+            owner="analytics_engineering",
+        ),
+        variables={"history_start": settings.sqlmesh.start.isoformat()},
+        disable_anonymized_analytics=True,
+    )
+
+
+config = build_config(load_settings())

@@ -1,0 +1,47 @@
+MODEL (
+  name quarantine.rejects_crm__opportunities,
+  kind FULL,
+  cron '@daily',
+  grain (_source_file, _source_row_number),
+  description 'Landed crm opportunities rows not loaded into dim_opportunity: every rejected row with its reason and its values exactly as landed (columns of landing.crm__opportunities). Row-level reasons come from staging.stg_crm__opportunities; orphan_key reasons are decided here against the dimensions.',
+  column_descriptions (
+    rejection_reason = 'Why the row is rejected: <code> or <code>:<landing column> (see sqlmesh/README.md)',
+    rejection_code = 'The reason without its column, e.g. orphan_key',
+    _source_file = 'Landing file of the row',
+    _source_row_number = '1-based row number in the landing file'
+  ),
+  audits (
+    not_null(columns := (_source_file, _source_row_number, rejection_reason, rejection_code)),
+    unique_combination_of_columns(columns := (_source_file, _source_row_number)),
+    assert_rejection_reasons(column := rejection_reason)
+  )
+);
+
+with staged as (
+  select
+    _source_file,
+    _source_row_number,
+    coalesce(rejection_reason, @orphan_reason(crm__opportunities)) as rejection_reason
+  from staging.stg_crm__opportunities
+),
+
+rejected as (
+  select *
+  from staged
+  where rejection_reason is not null
+),
+
+landed as (
+  select *
+  from landing.crm__opportunities
+)
+
+select
+  rejected.rejection_reason,
+  split_part(rejected.rejection_reason, ':', 1) as rejection_code,
+  landed.*
+from rejected
+inner join landed
+  on
+    landed._source_file = rejected._source_file
+    and landed._source_row_number = rejected._source_row_number

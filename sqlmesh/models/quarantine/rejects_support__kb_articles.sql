@@ -1,0 +1,47 @@
+MODEL (
+  name quarantine.rejects_support__kb_articles,
+  kind FULL,
+  cron '@daily',
+  grain (_source_file, _source_row_number),
+  description 'Landed support kb articles rows not loaded into dim_kb_article: every rejected row with its reason and its values exactly as landed (columns of landing.support__kb_articles). Row-level reasons come from staging.stg_support__kb_articles; orphan_key reasons are decided here against the dimensions.',
+  column_descriptions (
+    rejection_reason = 'Why the row is rejected: <code> or <code>:<landing column> (see sqlmesh/README.md)',
+    rejection_code = 'The reason without its column, e.g. orphan_key',
+    _source_file = 'Landing file of the row',
+    _source_row_number = '1-based row number in the landing file'
+  ),
+  audits (
+    not_null(columns := (_source_file, _source_row_number, rejection_reason, rejection_code)),
+    unique_combination_of_columns(columns := (_source_file, _source_row_number)),
+    assert_rejection_reasons(column := rejection_reason)
+  )
+);
+
+with staged as (
+  select
+    _source_file,
+    _source_row_number,
+    coalesce(rejection_reason, @orphan_reason(support__kb_articles)) as rejection_reason
+  from staging.stg_support__kb_articles
+),
+
+rejected as (
+  select *
+  from staged
+  where rejection_reason is not null
+),
+
+landed as (
+  select *
+  from landing.support__kb_articles
+)
+
+select
+  rejected.rejection_reason,
+  split_part(rejected.rejection_reason, ':', 1) as rejection_code,
+  landed.*
+from rejected
+inner join landed
+  on
+    landed._source_file = rejected._source_file
+    and landed._source_row_number = rejected._source_row_number

@@ -1,0 +1,87 @@
+MODEL (
+  name staging.stg_network__usage,
+  kind FULL,
+  cron '@daily',
+  grain (_source_file, _source_row_number),
+  description 'Daily network usage of one service by one customer, one row per landed row: trimmed and typed; rejection_reason names the first row-level rule the row breaks (null = valid).',
+  column_descriptions (
+    customer_id = 'Customer',
+    service_id = 'Service used',
+    usage_date = 'Day of usage',
+    data_volume_mb = 'Data transferred, MB',
+    voice_minutes = 'Call minutes',
+    session_count = 'Sessions / logins on the network that day',
+    outage_minutes = 'Minutes of service outage experienced',
+    rejection_reason = 'Why the row is quarantined (see sqlmesh/README.md); null = valid',
+    _source_file = 'Landing file of the row',
+    _source_row_number = '1-based row number in the landing file'
+  ),
+  audits (
+    not_null(columns := (_source_file, _source_row_number)),
+    unique_combination_of_columns(columns := (_source_file, _source_row_number)),
+    assert_rejection_reasons(column := rejection_reason)
+  )
+);
+
+with source as (
+  select * from landing.network__usage
+),
+
+standardised as (
+  select
+    @clean_text(customer_id) as customer_id,
+    @clean_text(service_id) as service_id,
+    cast(usage_date as date) as usage_date,
+    cast(data_volume_mb as double) as data_volume_mb,
+    cast(voice_minutes as double) as voice_minutes,
+    cast(session_count as bigint) as session_count,
+    cast(outage_minutes as double) as outage_minutes,
+    _source_file,
+    _source_row_number,
+    @landed_copy_number(network__usage, source) as landed_copy_number
+  from source
+),
+
+validated as (
+  select
+    *,
+    coalesce(
+      @duplicate_row(landed_copy_number),
+      @missing_key(network__usage),
+      @missing_value(network__usage),
+      @negative_amount(data_volume_mb, voice_minutes, session_count, outage_minutes),
+      @future_date(usage_date),
+      @before_start(usage_date)
+    ) as row_rejection_reason
+  from standardised
+),
+
+deduplicated as (
+  select
+    *,
+    coalesce(
+      row_rejection_reason, @duplicate_key(network__usage, row_rejection_reason)
+    ) as rejection_reason
+  from validated
+),
+
+renamed as (
+  select
+    -- ids
+    customer_id,
+    service_id,
+    -- dates
+    usage_date,
+    -- measures
+    data_volume_mb,
+    voice_minutes,
+    session_count,
+    outage_minutes,
+    -- data quality and lineage
+    rejection_reason,
+    _source_file,
+    _source_row_number
+  from deduplicated
+)
+
+select * from renamed
