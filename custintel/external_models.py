@@ -19,7 +19,10 @@ from custintel.settings import load_settings
 LANDING_SCHEMA = "landing"
 #: lineage columns the loader appends to every landing table
 LINEAGE_COLUMNS: dict[str, tuple[str, str]] = {
-    "_source_file": ("VARCHAR", "Landing file the row was read from, relative to the landing folder"),
+    "_source_file": (
+        "VARCHAR",
+        "Landing file the row was read from, relative to the landing folder",
+    ),
     "_source_row_number": ("BIGINT", "1-based row number of the row in its landing file"),
 }
 HEADER = (

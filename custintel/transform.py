@@ -21,15 +21,15 @@ from functools import cache
 from types import ModuleType
 
 from sqlglot import exp
-from sqlmesh import Context
 from sqlmesh.core.console import Console, NoopConsole, TerminalConsole, get_console, set_console
 from sqlmesh.core.plan import Plan
 from sqlmesh.core.snapshot import Snapshot, SnapshotChangeCategory
 from sqlmesh.utils.date import to_datetime
-from sqlmesh.utils.errors import SQLMeshError
+from sqlmesh.utils.errors import NodeAuditsErrors, SQLMeshError
 
 from custintel.landing.as_of import landing_as_of_date
 from custintel.settings import Settings
+from sqlmesh import Context
 
 PROD = "prod"
 #: the external model the churn scores are declared as (owned by ml/)
@@ -129,6 +129,18 @@ def short_name(fqn: str) -> str:
     return f"{table.db}.{table.name}"
 
 
+def describe_failure(error: Exception) -> list[str]:
+    """Readable lines for a failed model: each failed audit with its model and row count."""
+    cause = error.__cause__ or error
+    if isinstance(cause, NodeAuditsErrors):
+        return [
+            f"{short_name(audit.model.fqn) if audit.model else '?'}: audit {audit.audit_name} "
+            f"failed on {audit.count} row(s)"
+            for audit in cause.errors
+        ]
+    return [f"{error}: {cause}"]
+
+
 class _Recording:
     """Console mix-in recording evaluated model batches and failed models."""
 
@@ -146,7 +158,7 @@ class _Recording:
         super().update_snapshot_evaluation_progress(snapshot, interval, *args, **kwargs)
 
     def log_failed_models(self, errors: list) -> None:
-        self.failures.extend(str(error.__cause__ or error) for error in errors)
+        self.failures.extend(line for error in errors for line in describe_failure(error))
         super().log_failed_models(errors)
 
 
@@ -288,9 +300,7 @@ def preview(settings: Settings, environment: str = PROD) -> list[ModelChange]:
             ctx.close()
 
 
-def restate(
-    settings: Settings, models: list[str], as_of: dt.date | None = None
-) -> ApplySummary:
+def restate(settings: Settings, models: list[str], as_of: dt.date | None = None) -> ApplySummary:
     """Rebuild `models` and everything downstream of them in prod over the whole history."""
     as_of = _resolve_as_of(settings, as_of)
     execution_time = execution_time_for(as_of)
@@ -310,10 +320,13 @@ def restate(
                 no_diff=True,
                 skip_tests=True,
             )
+            status = ctx.run(PROD, execution_time=execution_time)
         except SQLMeshError as exc:
             raise _failure("restatement", recorder, exc) from exc
         finally:
             ctx.close()
+    if status.is_failure or recorder.failures:
+        raise _failure("run after the restatement", recorder)
     summary.evaluated = list(recorder.evaluated)
     return summary
 
@@ -326,8 +339,8 @@ def refresh_score_consumers(settings: Settings, as_of: dt.date | None = None) ->
     with _using_console(RecordingConsole()):
         ctx = context(settings)
         try:
-            declared = ctx.get_model(CHURN_SCORES_MODEL) is not None
-            has_consumers = declared and bool(ctx.dag.downstream(ctx.get_model(CHURN_SCORES_MODEL).fqn))
+            scores = ctx.get_model(CHURN_SCORES_MODEL)
+            has_consumers = scores is not None and bool(ctx.dag.downstream(scores.fqn))
         finally:
             ctx.close()
     if not has_consumers:
@@ -368,9 +381,8 @@ def run_audits(
                     snapshots=ctx.snapshots,
                 ):
                     if not result.skipped:
-                        outcomes.append(
-                            AuditOutcome(short_name(snapshot.name), result.audit.name, result.count or 0)
-                        )
+                        model = short_name(snapshot.name)
+                        outcomes.append(AuditOutcome(model, result.audit.name, result.count or 0))
         finally:
             ctx.close()
     return outcomes

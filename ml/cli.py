@@ -158,6 +158,12 @@ def evaluate_command(
         _fail(error)
     models = {"catboost": {"data": result["metrics"]}}
     console.print(_metrics_table(f"{name} {stored.version} on {dataset.source}", models, "data"))
+    if dataset.fingerprint() == stored.manifest["training_data_fingerprint_sha256"]:
+        console.print(
+            "[yellow]note: this is the data the version was trained on (same fingerprint); "
+            "the figures are in-sample. The stored test-set metrics: "
+            f"custintel ml evaluate --name {name} --version {stored.version}[/yellow]"
+        )
 
 
 @app.command("score")
@@ -189,3 +195,27 @@ def score_command(
     else:
         scored.to_parquet(out, index=False)
     console.print(f"scored {len(scored)} rows with {stored.name}/{stored.version} -> {out}")
+
+
+@app.command("pipeline")
+def pipeline_command() -> None:
+    """Train on marts.churn_prediction_features, score the latest snapshot, segment customers,
+    write ml.churn_scores and ml.customer_segments (the ML step of `custintel build`)."""
+    from ml.pipeline import train_and_score
+
+    settings = load_settings()
+    try:
+        result = train_and_score(settings)
+    except USER_ERRORS as error:
+        _fail(error)
+    bands = result.scores["risk_band"].value_counts().to_dict()
+    console.print(
+        _metrics_table(
+            f"churn {result.version.version}: test set", result.version.metrics["models"], "test"
+        )
+    )
+    console.print(
+        f"scored {len(result.scores)} customers at {result.score_date} (bands {bands}); "
+        f"{result.segments['segment_name'].nunique()} segments; card: "
+        f"{result.version.path / CARD_FILE}"
+    )

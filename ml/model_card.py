@@ -154,8 +154,8 @@ def risk_band_section(metrics: dict[str, Any]) -> list[str]:
         f"`high` = churn probability >= {_number(bands['high_threshold'], 4)}: the "
         f"{bands['capacity']} highest-scored customers per month on the validation data (the "
         "retention team's capacity). `medium` = probability >= "
-        f"{_number(bands['medium_threshold'], 4)}: everything above it had at least "
-        f"{bands['medium_lift']}x the validation churn rate. `low` = the rest.",
+        f"{_number(bands['medium_threshold'], 4)}: the band below `high` whose own validation "
+        f"churn rate is at least {bands['medium_lift']}x the overall one. `low` = the rest.",
         "",
         *_table(
             ["data", "band", "rows", "rows per month", "churn rate", "share of churners"], rows

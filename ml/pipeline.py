@@ -95,7 +95,8 @@ def score_latest(
     """Scores for every customer at the latest snapshot date, in `ml.churn_scores` columns."""
     latest = frame[frame[columns.time] == frame[columns.time].max()]
     scored = score_frame(version, latest)
-    assert result.bands is not None  # train_on_mart always sets a capacity
+    if result.bands is None:
+        raise ValueError("risk bands need a retention capacity (ml.retention_capacity)")
     scored["risk_band"] = result.bands.assign(scored["churn_probability"])
     scored["score_date"] = pd.to_datetime(scored[columns.time]).dt.date
     hazard = clv.monthly_hazard(scored["churn_probability"].to_numpy())

@@ -3,9 +3,10 @@
 - `high`: the `capacity` highest-scored customers per snapshot month on validation data (the
   customers the retention team can call: `ml.retention_capacity` in config.yaml). The threshold
   is the score of the last row inside that capacity; its validation precision is reported.
-- `medium`: below `high`, down to the lowest score at which the validation precision of
-  everything above it is still at least `medium_lift` (default 2) times the validation churn
-  rate: worth a cheaper touch (e-mail, offer), not a call.
+- `medium`: the rows just below `high`, down to the lowest score at which the band's own
+  validation churn rate is still at least `medium_lift` (default 1) times the overall
+  validation churn rate, i.e. above-average risk beyond the team's capacity: worth a cheaper
+  touch (e-mail, offer), not a call. Empty when no such depth exists.
 - `low`: everything else.
 A score on the threshold belongs to the higher band.
 """
@@ -61,7 +62,7 @@ class RiskBands:
 
 
 def choose_bands(
-    scores: np.ndarray, y: np.ndarray, capacity: int, periods: int = 1, medium_lift: float = 2.0
+    scores: np.ndarray, y: np.ndarray, capacity: int, periods: int = 1, medium_lift: float = 1.0
 ) -> RiskBands:
     """Thresholds from validation scores and labels; `periods` = snapshot months they span."""
     scores = np.asarray(scores, dtype=float)
@@ -70,7 +71,8 @@ def choose_bands(
     ranked_scores, ranked_y = scores[order], y[order]
     flagged = min(capacity * periods, len(scores))
     high = float(ranked_scores[flagged - 1])
-    precision_above = np.cumsum(ranked_y) / np.arange(1, len(y) + 1)
-    good = np.flatnonzero(precision_above >= medium_lift * y.mean())
-    medium = float(ranked_scores[good[-1]]) if len(good) else high
+    below = ranked_y[flagged:]
+    band_rate = np.cumsum(below) / np.arange(1, len(below) + 1)
+    good = np.flatnonzero(band_rate >= medium_lift * y.mean())
+    medium = float(ranked_scores[flagged + good[-1]]) if len(good) else high
     return RiskBands(high, min(medium, high), capacity, medium_lift)

@@ -239,7 +239,9 @@ def validate(
 @app.command()
 @_friendly
 def diff(
-    base_ref: Annotated[str, typer.Argument(help="Git ref of the old model, e.g. origin/main.")],
+    base_ref: Annotated[str | None, typer.Argument(
+        help="Git ref of the old model, e.g. origin/main.")] = None,
+    base: Annotated[str | None, typer.Option("--base", help="Same as BASE_REF.")] = None,
     head: Annotated[str | None, typer.Option(help="Git ref of the new model (default: the "
                                                   "working tree).")] = None,
     env: Annotated[str | None, typer.Option(help="Evaluate the new definitions on this SQLMesh "
@@ -255,8 +257,10 @@ def diff(
         = None,
 ) -> None:
     """Definition diff and value impact of model changes since BASE_REF (PR comment)."""
+    if (base_ref is None) == (base is None):
+        raise typer.BadParameter("give the base git ref once: BASE_REF or --base REF")
     settings = load_settings()
-    report = metric_diff(base_ref, model_path=settings.semantic_model_path,
+    report = metric_diff(base_ref or base or "", model_path=settings.semantic_model_path,
                          warehouse=settings.warehouse_path, head_ref=head, env=env,
                          segment_dimension=segment_dimension, months=months, evaluate=values)
     text = report.to_markdown() if output is DiffFormat.markdown else report.to_json() + "\n"

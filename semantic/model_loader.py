@@ -33,6 +33,7 @@ from semantic.definitions import (
     ViewInclude,
 )
 from semantic.errors import ModelError, ModelIssue
+from semantic.validation import validate as validate_model
 
 CUBE_KEYS = {
     "name", "sql_table", "sql", "sql_alias", "data_source", "title", "description", "public",
@@ -94,10 +95,8 @@ def load_model(root: Path | str, *, validate: bool = True) -> DataModel:
     issues: list[ModelIssue] = []
     for path in model_files(root_path):
         issues += _parse_file(path, model)
-    if not issues and validate:
-        from semantic.validation import validate as validate_model
-
-        issues += validate_model(model)
+    if validate:
+        issues += [issue for issue in validate_model(model) if issue not in issues]
     if issues:
         raise ModelError(issues)
     return model

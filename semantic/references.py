@@ -152,7 +152,8 @@ def render(
             ref = by_token[node.name]
             if ref.kind != "member":
                 raise TemplateError(f"'{{{ref.text}}}' must be followed by .column")
-            return _atomic(member_sql(ref.cube, ref.member or ""))
+            resolved = member_sql(ref.cube, ref.member or "")
+            return resolved if node is root else _atomic(resolved)
         if not table and self_alias and not _inside_subquery(node, root):
             return exp.column(node.args["this"].copy(), table=self_alias)
         return node

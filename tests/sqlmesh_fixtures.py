@@ -10,12 +10,19 @@ February 2024, `months` = 3 adds March (the "new month").
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
 import pandas as pd
+import pytest
 
+from custintel import transform
 from custintel.landing import load_contract
+from custintel.settings import Settings, load_settings
+from custintel.transform import ApplySummary
+from tests.conftest import write_config
 
 START = dt.date(2024, 1, 1)
 
@@ -39,16 +46,32 @@ def last_date(months: int) -> dt.date:
 
 def _account_managers() -> list[dict]:
     return [
-        {"account_manager_id": "AM01", "full_name": "Ada North", "email": "ada@novacom.example",
-         "region": "North"},
-        {"account_manager_id": "AM02", "full_name": " Bob South ", "email": "Bob@Novacom.example",
-         "region": "south "},
+        {
+            "account_manager_id": "AM01",
+            "full_name": "Ada North",
+            "email": "ada@novacom.example",
+            "region": "North",
+        },
+        {
+            "account_manager_id": "AM02",
+            "full_name": " Bob South ",
+            "email": "Bob@Novacom.example",
+            "region": "south ",
+        },
         # 3: malformed email
-        {"account_manager_id": "AM03", "full_name": "Cy East", "email": "cy-at-novacom",
-         "region": "East"},
+        {
+            "account_manager_id": "AM03",
+            "full_name": "Cy East",
+            "email": "cy-at-novacom",
+            "region": "East",
+        },
         # 4: exact copy of row 1
-        {"account_manager_id": "AM01", "full_name": "Ada North", "email": "ada@novacom.example",
-         "region": "North"},
+        {
+            "account_manager_id": "AM01",
+            "full_name": "Ada North",
+            "email": "ada@novacom.example",
+            "region": "North",
+        },
     ]
 
 
@@ -81,13 +104,25 @@ def _customers() -> list[dict]:
         _customer("C001", "2024-01-01 08:00:00", customer_segment="residential "),
         _customer("C001", "2024-01-15 09:00:00", customer_tier="silver"),
         _customer("C001", "2024-02-10 10:00:00", customer_tier="GOLD"),
-        _customer("C002", "2024-01-01 08:00:00", customer_segment="smb", customer_tier="PLATINUM",
-                  account_manager_id="AM01"),
-        _customer("C003", "2024-01-01 08:00:00", customer_segment="Enterprise",
-                  customer_tier="Gold", account_manager_id="AM02", region="South"),
+        _customer(
+            "C002",
+            "2024-01-01 08:00:00",
+            customer_segment="smb",
+            customer_tier="PLATINUM",
+            account_manager_id="AM01",
+        ),
+        _customer(
+            "C003",
+            "2024-01-01 08:00:00",
+            customer_segment="Enterprise",
+            customer_tier="Gold",
+            account_manager_id="AM02",
+            region="South",
+        ),
         # 6: owned by an account manager that does not exist
-        _customer("C004", "2024-01-01 08:00:00", customer_segment="Government",
-                  account_manager_id="AM99"),
+        _customer(
+            "C004", "2024-01-01 08:00:00", customer_segment="Government", account_manager_id="AM99"
+        ),
         # 7: a segment outside the contract
         _customer("C005", "2024-01-01 08:00:00", customer_segment="Consumer"),
         # 8: no customer id
@@ -97,74 +132,169 @@ def _customers() -> list[dict]:
         # 10: a version stamped far in the future
         _customer("C008", "2099-01-01 00:00:00"),
         # 11: exact copy of row 4
-        _customer("C002", "2024-01-01 08:00:00", customer_segment="smb", customer_tier="PLATINUM",
-                  account_manager_id="AM01"),
+        _customer(
+            "C002",
+            "2024-01-01 08:00:00",
+            customer_segment="smb",
+            customer_tier="PLATINUM",
+            account_manager_id="AM01",
+        ),
         # 12: same key as row 5 (C003 at the same updated_at) with other values
-        _customer("C003", "2024-01-01 08:00:00", customer_segment="Enterprise",
-                  customer_tier="Gold", account_manager_id="AM02", region="South", city="York"),
+        _customer(
+            "C003",
+            "2024-01-01 08:00:00",
+            customer_segment="Enterprise",
+            customer_tier="Gold",
+            account_manager_id="AM02",
+            region="South",
+            city="York",
+        ),
     ]
 
 
 def _opportunities() -> list[dict]:
-    base = {"owner_id": "AM01", "opportunity_type": "Upsell", "stage": "Proposal",
-            "probability_of_close": 0.4, "created_date": _day(10), "close_date": _day(70)}
+    base = {
+        "owner_id": "AM01",
+        "opportunity_type": "Upsell",
+        "stage": "Proposal",
+        "probability_of_close": 0.4,
+        "created_date": _day(10),
+        "close_date": _day(70),
+    }
     return [
-        {**base, "opportunity_id": "O1", "customer_id": "C002", "opportunity_name": "Fibre",
-         "amount": 1200.0, "stage": "closed won"},
+        {
+            **base,
+            "opportunity_id": "O1",
+            "customer_id": "C002",
+            "opportunity_name": "Fibre",
+            "amount": 1200.0,
+            "stage": "closed won",
+        },
         # 2: negative amount
-        {**base, "opportunity_id": "O2", "customer_id": "C003", "opportunity_name": "TV",
-         "amount": -5.0},
+        {
+            **base,
+            "opportunity_id": "O2",
+            "customer_id": "C003",
+            "opportunity_name": "TV",
+            "amount": -5.0,
+        },
         # 3: customer unknown to the CRM
-        {**base, "opportunity_id": "O3", "customer_id": "C404", "opportunity_name": "Mobile",
-         "amount": 300.0},
+        {
+            **base,
+            "opportunity_id": "O3",
+            "customer_id": "C404",
+            "opportunity_name": "Mobile",
+            "amount": 300.0,
+        },
     ]
 
 
 def _campaigns() -> list[dict]:
     return [
-        {"campaign_id": "K1", "campaign_name": "Winter", "campaign_type": "Email",
-         "objective": "Retention", "target_audience": "All", "budget_amount": 1000.0,
-         "start_date": _day(0), "end_date": _day(30)},
-        {"campaign_id": "K2", "campaign_name": "Spring", "campaign_type": "email",
-         "objective": "win back", "target_audience": "SMB", "budget_amount": 500.0,
-         "start_date": _day(31), "end_date": _day(59)},
+        {
+            "campaign_id": "K1",
+            "campaign_name": "Winter",
+            "campaign_type": "Email",
+            "objective": "Retention",
+            "target_audience": "All",
+            "budget_amount": 1000.0,
+            "start_date": _day(0),
+            "end_date": _day(30),
+        },
+        {
+            "campaign_id": "K2",
+            "campaign_name": "Spring",
+            "campaign_type": "email",
+            "objective": "win back",
+            "target_audience": "SMB",
+            "budget_amount": 500.0,
+            "start_date": _day(31),
+            "end_date": _day(59),
+        },
     ]
 
 
 def _campaign_targets() -> list[dict]:
     return [
-        {"campaign_target_id": "T1", "campaign_id": "K1", "customer_id": "C001",
-         "targeted_at": _ts("2024-01-05 10:00:00"), "responded_at": None, "response_type": None,
-         "attributed_revenue_amount": 0.0},
-        {"campaign_target_id": "T2", "campaign_id": "K2", "customer_id": "C002",
-         "targeted_at": _ts("2024-02-03 10:00:00"), "responded_at": _ts("2024-02-04 12:00:00"),
-         "response_type": "converted", "attributed_revenue_amount": 80.0},
+        {
+            "campaign_target_id": "T1",
+            "campaign_id": "K1",
+            "customer_id": "C001",
+            "targeted_at": _ts("2024-01-05 10:00:00"),
+            "responded_at": None,
+            "response_type": None,
+            "attributed_revenue_amount": 0.0,
+        },
+        {
+            "campaign_target_id": "T2",
+            "campaign_id": "K2",
+            "customer_id": "C002",
+            "targeted_at": _ts("2024-02-03 10:00:00"),
+            "responded_at": _ts("2024-02-04 12:00:00"),
+            "response_type": "converted",
+            "attributed_revenue_amount": 80.0,
+        },
         # 3: campaign unknown
-        {"campaign_target_id": "T3", "campaign_id": "K9", "customer_id": "C001",
-         "targeted_at": _ts("2024-02-05 10:00:00"), "responded_at": None, "response_type": None,
-         "attributed_revenue_amount": 0.0},
+        {
+            "campaign_target_id": "T3",
+            "campaign_id": "K9",
+            "customer_id": "C001",
+            "targeted_at": _ts("2024-02-05 10:00:00"),
+            "responded_at": None,
+            "response_type": None,
+            "attributed_revenue_amount": 0.0,
+        },
     ]
 
 
 def _tickets() -> list[dict]:
-    base = {"priority": "High", "status": "Resolved", "channel_of_contact": "Phone",
-            "category": "Technical", "is_escalated": False, "is_first_contact_resolution": True,
-            "satisfaction_score": 4, "kb_article_id": "A1"}
+    base = {
+        "priority": "High",
+        "status": "Resolved",
+        "channel_of_contact": "Phone",
+        "category": "Technical",
+        "is_escalated": False,
+        "is_first_contact_resolution": True,
+        "satisfaction_score": 4,
+        "kb_article_id": "A1",
+    }
     return [
-        {**base, "ticket_id": "S1", "customer_id": "C001",
-         "created_at": _ts("2024-01-10 09:00:00"), "resolved_at": _ts("2024-01-10 15:30:00")},
-        {**base, "ticket_id": "S2", "customer_id": "C002", "status": "in progress",
-         "created_at": _ts("2024-02-20 09:00:00"), "resolved_at": None,
-         "satisfaction_score": None, "kb_article_id": None},
+        {
+            **base,
+            "ticket_id": "S1",
+            "customer_id": "C001",
+            "created_at": _ts("2024-01-10 09:00:00"),
+            "resolved_at": _ts("2024-01-10 15:30:00"),
+        },
+        {
+            **base,
+            "ticket_id": "S2",
+            "customer_id": "C002",
+            "status": "in progress",
+            "created_at": _ts("2024-02-20 09:00:00"),
+            "resolved_at": None,
+            "satisfaction_score": None,
+            "kb_article_id": None,
+        },
         # 3: opened before the warehouse's history starts
-        {**base, "ticket_id": "S3", "customer_id": "C003",
-         "created_at": _ts("2023-12-01 09:00:00"), "resolved_at": _ts("2023-12-02 09:00:00")},
+        {
+            **base,
+            "ticket_id": "S3",
+            "customer_id": "C003",
+            "created_at": _ts("2023-12-01 09:00:00"),
+            "resolved_at": _ts("2023-12-02 09:00:00"),
+        },
     ]
 
 
 def _kb_articles() -> list[dict]:
-    base = {"category": "Technical", "version_number": 1, "article_author": "Dee",
-            "published_at": _ts("2023-11-01 00:00:00"), "updated_at": _ts("2023-12-01 00:00:00")}
+    base = {
+        "category": "Technical",
+        "version_number": 1,
+        "article_author": "Dee",
+        "published_at": _ts("2023-11-01 00:00:00"),
+        "updated_at": _ts("2023-12-01 00:00:00"),
+    }
     return [
         {**base, "kb_article_id": "A1", "title": "Reset your router"},
         {**base, "kb_article_id": "A2", "title": "Read your bill", "category": "billing"},
@@ -175,35 +305,76 @@ def _kb_articles() -> list[dict]:
 
 def _kb_article_views() -> list[dict]:
     return [
-        {"kb_article_view_id": "V1", "kb_article_id": "A1", "customer_id": "C001",
-         "viewed_at": _ts("2024-01-12 20:00:00")},
-        {"kb_article_view_id": "V2", "kb_article_id": "A2", "customer_id": "C003",
-         "viewed_at": _ts("2024-02-12 20:00:00")},
+        {
+            "kb_article_view_id": "V1",
+            "kb_article_id": "A1",
+            "customer_id": "C001",
+            "viewed_at": _ts("2024-01-12 20:00:00"),
+        },
+        {
+            "kb_article_view_id": "V2",
+            "kb_article_id": "A2",
+            "customer_id": "C003",
+            "viewed_at": _ts("2024-02-12 20:00:00"),
+        },
         # 3: article unknown
-        {"kb_article_view_id": "V3", "kb_article_id": "A9", "customer_id": "C003",
-         "viewed_at": _ts("2024-02-13 20:00:00")},
+        {
+            "kb_article_view_id": "V3",
+            "kb_article_id": "A9",
+            "customer_id": "C003",
+            "viewed_at": _ts("2024-02-13 20:00:00"),
+        },
     ]
 
 
 def _services() -> list[dict]:
     return [
-        {"service_id": "SV1", "service_name": "Fibre 500", "service_type": "Internet",
-         "monthly_cost_amount": 40.0, "is_active": True, "launched_date": dt.date(2020, 1, 1)},
-        {"service_id": "SV2", "service_name": "Mobile 10GB", "service_type": "mobile",
-         "monthly_cost_amount": 15.0, "is_active": True, "launched_date": dt.date(2021, 1, 1)},
+        {
+            "service_id": "SV1",
+            "service_name": "Fibre 500",
+            "service_type": "Internet",
+            "monthly_cost_amount": 40.0,
+            "is_active": True,
+            "launched_date": dt.date(2020, 1, 1),
+        },
+        {
+            "service_id": "SV2",
+            "service_name": "Mobile 10GB",
+            "service_type": "mobile",
+            "monthly_cost_amount": 15.0,
+            "is_active": True,
+            "launched_date": dt.date(2021, 1, 1),
+        },
     ]
 
 
 def _service_assignments() -> list[dict]:
     return [
-        {"service_assignment_id": "SA1", "customer_id": "C001", "service_id": "SV1",
-         "start_date": dt.date(2023, 6, 1), "end_date": None, "monthly_charge_amount": 40.0},
-        {"service_assignment_id": "SA2", "customer_id": "C002", "service_id": "SV2",
-         "start_date": dt.date(2023, 6, 1), "end_date": dt.date(2024, 1, 31),
-         "monthly_charge_amount": 12.5},
+        {
+            "service_assignment_id": "SA1",
+            "customer_id": "C001",
+            "service_id": "SV1",
+            "start_date": dt.date(2023, 6, 1),
+            "end_date": None,
+            "monthly_charge_amount": 40.0,
+        },
+        {
+            "service_assignment_id": "SA2",
+            "customer_id": "C002",
+            "service_id": "SV2",
+            "start_date": dt.date(2023, 6, 1),
+            "end_date": dt.date(2024, 1, 31),
+            "monthly_charge_amount": 12.5,
+        },
         # 3: customer C004 has no valid CRM row (its only version is quarantined)
-        {"service_assignment_id": "SA3", "customer_id": "C004", "service_id": "SV1",
-         "start_date": dt.date(2023, 6, 1), "end_date": None, "monthly_charge_amount": 40.0},
+        {
+            "service_assignment_id": "SA3",
+            "customer_id": "C004",
+            "service_id": "SV1",
+            "start_date": dt.date(2023, 6, 1),
+            "end_date": None,
+            "monthly_charge_amount": 40.0,
+        },
     ]
 
 
@@ -211,18 +382,20 @@ def _invoices(months: int) -> list[dict]:
     rows = []
     for month_start in _month_starts(months):
         for customer_id, gross in (("C001", 50.0), ("C002", 120.0)):
-            rows.append({
-                "invoice_id": f"I-{customer_id}-{month_start:%Y%m}",
-                "customer_id": customer_id,
-                "invoice_date": month_start,
-                "billing_period_start_date": month_start,
-                "billing_period_end_date": (month_start + dt.timedelta(days=32)).replace(day=1)
-                - dt.timedelta(days=1),
-                "gross_amount": gross,
-                "credit_amount": 5.0,
-                "discount_amount": 10.0,
-                "payment_status": "paid",
-            })
+            rows.append(
+                {
+                    "invoice_id": f"I-{customer_id}-{month_start:%Y%m}",
+                    "customer_id": customer_id,
+                    "invoice_date": month_start,
+                    "billing_period_start_date": month_start,
+                    "billing_period_end_date": (month_start + dt.timedelta(days=32)).replace(day=1)
+                    - dt.timedelta(days=1),
+                    "gross_amount": gross,
+                    "credit_amount": 5.0,
+                    "discount_amount": 10.0,
+                    "payment_status": "paid",
+                }
+            )
     rows += [
         # n+1: negative credit
         {**rows[0], "invoice_id": "I-BAD-CREDIT", "credit_amount": -1.0},
@@ -233,18 +406,34 @@ def _invoices(months: int) -> list[dict]:
 
 
 def _orders(months: int) -> list[dict]:
-    base = {"order_type": "Device", "product_name": "Router X", "quantity": 1,
-            "order_status": "Completed"}
+    base = {
+        "order_type": "Device",
+        "product_name": "Router X",
+        "quantity": 1,
+        "order_status": "Completed",
+    }
     rows = [
-        {**base, "order_id": f"OR{month:02d}", "customer_id": "C001",
-         "ordered_at": _ts(f"2024-{month:02d}-20 14:00:00"), "gross_amount": 100.0,
-         "discount_amount": 25.0 if month == 2 else 0.0}
+        {
+            **base,
+            "order_id": f"OR{month:02d}",
+            "customer_id": "C001",
+            "ordered_at": _ts(f"2024-{month:02d}-20 14:00:00"),
+            "gross_amount": 100.0,
+            "discount_amount": 25.0 if month == 2 else 0.0,
+        }
         for month in range(1, months + 1)
     ]
     # n+1: an order placed far in the future
-    rows.append({**base, "order_id": "OR-FUTURE", "customer_id": "C002",
-                 "ordered_at": _ts("2099-01-01 00:00:00"), "gross_amount": 10.0,
-                 "discount_amount": 0.0})
+    rows.append(
+        {
+            **base,
+            "order_id": "OR-FUTURE",
+            "customer_id": "C002",
+            "ordered_at": _ts("2099-01-01 00:00:00"),
+            "gross_amount": 10.0,
+            "discount_amount": 0.0,
+        }
+    )
     return rows
 
 
@@ -252,10 +441,17 @@ def _usage(months: int) -> list[dict]:
     rows = []
     for offset in range((last_date(months) - START).days + 1):
         for customer_id, service_id in (("C001", "SV1"), ("C002", "SV2")):
-            rows.append({"customer_id": customer_id, "service_id": service_id,
-                         "usage_date": _day(offset), "data_volume_mb": 100.0 + offset,
-                         "voice_minutes": 10.0, "session_count": 3,
-                         "outage_minutes": 5.0 if offset % 10 == 0 else 0.0})
+            rows.append(
+                {
+                    "customer_id": customer_id,
+                    "service_id": service_id,
+                    "usage_date": _day(offset),
+                    "data_volume_mb": 100.0 + offset,
+                    "voice_minutes": 10.0,
+                    "session_count": 3,
+                    "outage_minutes": 5.0 if offset % 10 == 0 else 0.0,
+                }
+            )
     rows += [
         # n+1: negative data volume (customer C003 has no usage otherwise)
         {**rows[0], "customer_id": "C003", "data_volume_mb": -1.0},
@@ -344,3 +540,63 @@ def write_landing(warehouse_path: Path, months: int = 2) -> dict[str, list[dict]
             )
             con.unregister("fixture_rows")
     return rows_by_table
+
+
+# --- builds shared by the SQLMesh test modules -------------------------------------------------
+
+REASON_CODES = {
+    "duplicate_row",
+    "missing_key",
+    "missing_value",
+    "invalid_value",
+    "negative_amount",
+    "malformed_email",
+    "future_date",
+    "before_start",
+    "duplicate_key",
+    "orphan_key",
+}
+
+
+@dataclass
+class Build:
+    """A prod warehouse built by SQLMesh from the fixture landing data (two months)."""
+
+    root: Path
+    settings: Settings
+    rows: dict[str, list[dict]]
+    first_apply: ApplySummary
+    second_apply: ApplySummary
+
+
+_BUILDS: dict[str, Build] = {}
+
+
+def settings_at(root: Path, **overrides: dict) -> Settings:
+    """Settings whose warehouse and state live under `root` (config written there)."""
+    return load_settings(write_config(root, **overrides))
+
+
+def base_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
+    """Build once per test session: landing (2 months), apply to prod, apply again."""
+    if "base" not in _BUILDS:
+        root = tmp_path_factory.mktemp("sqlmesh_base")
+        settings = settings_at(root)
+        rows = write_landing(settings.warehouse_path, months=2)
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setenv("CUSTINTEL_CONFIG", str(root / "config.yaml"))
+            first = transform.apply(settings, as_of=last_date(2), run_tests=False)
+            second = transform.apply(settings, as_of=last_date(2), run_tests=False)
+        _BUILDS["base"] = Build(root, settings, rows, first, second)
+    return _BUILDS["base"]
+
+
+def copy_build(build: Build, root: Path, **overrides: dict) -> Settings:
+    """A copy of a build's warehouse and state under `root`, for tests that change them."""
+    shutil.copytree(build.settings.warehouse_path.parent, root / "warehouse")
+    return settings_at(root, **overrides)
+
+
+def query(settings: Settings, sql: str) -> list[tuple]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        return con.execute(sql).fetchall()

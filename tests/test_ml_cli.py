@@ -45,6 +45,7 @@ def test_train_evaluate_and_score_from_the_command_line(tmp_path) -> None:
 
     evaluated = runner.invoke(app, ["evaluate", "--file", str(data), *common])
     assert evaluated.exit_code == 0, evaluated.output
+    assert "in-sample" in evaluated.output  # same data as training: flagged
 
     out = tmp_path / "scores.csv"
     scored = runner.invoke(app, ["score", "--file", str(data), "--out", str(out), *common])

@@ -12,12 +12,12 @@ SCORES = np.array([0.9, 0.8, 0.7, 0.6, 0.5, 0.4, 0.3, 0.2, 0.1, 0.05])
 Y = np.array([1, 1, 0, 1, 0, 0, 0, 0, 0, 0])  # churn rate 0.3
 
 
-def test_high_band_holds_the_capacity_per_month_and_medium_keeps_twice_the_churn_rate() -> None:
+def test_high_band_holds_the_capacity_per_month_and_medium_has_above_average_churn() -> None:
     bands = choose_bands(SCORES, Y, capacity=1, periods=2)
     # capacity 1 per month x 2 months = the 2 highest scores
     assert bands.high_threshold == pytest.approx(0.8)
-    # precision of the top n rows: 1, 1, 2/3, 3/4, 3/5, 1/2, 3/7, ... ; >= 2 x 0.3 = 0.6 holds
-    # down to n = 5 (3/5), so medium starts at the 5th score
+    # below it the labels run 0, 1, 0, 0, ...: the band's churn rate over the next 1, 2, 3, 4
+    # rows is 0, 1/2, 1/3, 1/4; >= the overall 0.3 down to 3 rows, so medium starts at 0.5
     assert bands.medium_threshold == pytest.approx(0.5)
     assert bands.assign(SCORES).tolist() == ["high"] * 2 + ["medium"] * 3 + ["low"] * 5
     summary = bands.summary(SCORES, Y, periods=2)
@@ -32,8 +32,8 @@ def test_high_band_holds_the_capacity_per_month_and_medium_keeps_twice_the_churn
     assert summary["low"]["churners"] == 0
 
 
-def test_medium_band_is_empty_when_no_depth_reaches_the_lift() -> None:
-    y = np.array([0, 0, 0, 0, 0, 0, 0, 1, 1, 1])
+def test_medium_band_is_empty_when_no_depth_reaches_the_churn_rate() -> None:
+    y = np.array([1, 1, 1, 0, 0, 0, 0, 0, 0, 0])
     bands = choose_bands(SCORES, y, capacity=3)
     assert bands.high_threshold == pytest.approx(0.7)
     assert bands.medium_threshold == bands.high_threshold

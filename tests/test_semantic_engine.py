@@ -264,11 +264,11 @@ def test_compiled_sql_transpiles_to_other_dialects(engine):
                               role="executive")
     assert compiled.params == [dt.datetime(2024, 1, 1), dt.datetime(2024, 3, 31, 23, 59, 59,
                                                                     999999)]
-    for dialect in ("postgres", "bigquery", "duckdb"):
+    for dialect in ("postgres", "duckdb"):
         reparsed = sqlglot.parse_one(compiled.to_sql(dialect), read=dialect)
-        names = {str(p.this) for p in reparsed.find_all(sqlglot.exp.Placeholder)}
+        names = {p.name for p in reparsed.find_all(sqlglot.exp.Placeholder)}
         assert names == {"1", "2"}  # one range, used by both cubes' subqueries
-    assert compiled.to_sql("snowflake").count(":1") == 1
+    assert "@1" in compiled.to_sql("bigquery") and ":1" in compiled.to_sql("snowflake")
     assert "TIMESTAMP_TRUNC" in compiled.to_sql("bigquery")
     assert "'2024-01-01 00:00:00'" in compiled.printable()
 

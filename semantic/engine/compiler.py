@@ -81,8 +81,8 @@ class QueryCompiler:
         measures = [self.resolver.resolve(path, ("measure",)) for path in q.measures]
         segments = [self.resolver.resolve(path, ("segment",)) for path in q.segments]
         filter_members = self._filter_members(q.filters)
-        used = [*dims, *(t.member for t in time_dims), *measures, *segments,
-                *filter_members.values()]
+        used = [*measures, *dims, *(t.member for t in time_dims), *segments,
+                *filter_members.values()]  # measures first: their cube roots a cube query
         if not dims and not time_dims and not measures:
             raise QueryError("a query needs at least one measure, dimension or time dimension")
         self._one_owner(used)

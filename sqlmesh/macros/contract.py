@@ -2,17 +2,18 @@
 
 The contract is the one place that says which columns are required, which values a categorical
 column accepts and which columns identify a row; staging models ask it through these macros
-instead of repeating the lists. `@canonical` standardises a categorical value; `@landed_copy_number`
-numbers exact copies of a landed row. A table argument is `<system>__<table>`, e.g. `crm__customers`.
+instead of repeating the lists. `@canonical` standardises a categorical value;
+`@landed_copy_number` numbers exact copies of a landed row. A table argument is
+`<system>__<table>`, e.g. `crm__customers`.
 """
 
 from __future__ import annotations
 
 from sqlglot import exp
-from sqlmesh import macro
 from sqlmesh.core.macros import MacroEvaluator
 
 from custintel.landing import Table, load_contract
+from sqlmesh import macro
 
 #: characters ignored when matching a categorical value to its canonical spelling
 _SEPARATORS = (" ", "-", "_")

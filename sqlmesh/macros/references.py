@@ -9,15 +9,20 @@ models add `@orphan_reason(<table>)` to the staging reason, both from the one ma
 from __future__ import annotations
 
 from sqlglot import exp
-from sqlmesh import macro
 from sqlmesh.core.macros import MacroEvaluator
+
+from sqlmesh import macro
 
 #: landing table -> (staging column, landing column, target model, target column) per reference
 FOREIGN_KEYS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
     "crm__account_managers": (),
     "crm__customers": (
-        ("account_manager_id", "account_manager_id", "warehouse.dim_account_manager",
-         "account_manager_id"),
+        (
+            "account_manager_id",
+            "account_manager_id",
+            "warehouse.dim_account_manager",
+            "account_manager_id",
+        ),
     ),
     "crm__opportunities": (
         ("customer_id", "customer_id", "warehouse.dim_customer", "customer_id"),

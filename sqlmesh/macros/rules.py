@@ -13,11 +13,11 @@ Rules run on the standardised landing columns, so reasons name the columns as la
 
 from __future__ import annotations
 
+from macros.contract import contract_table
 from sqlglot import exp
-from sqlmesh import macro
 from sqlmesh.core.macros import MacroEvaluator
 
-from macros.contract import contract_table
+from sqlmesh import macro
 
 #: local@domain.tld, no spaces and exactly one @ (no backslashes: portable across dialects)
 EMAIL_PATTERN = "^[^@ ]+@[^@ ]+[.][A-Za-z]{2,}$"
@@ -122,8 +122,10 @@ def future_date(evaluator: MacroEvaluator, *columns: exp.Expression) -> exp.Expr
     """
     execution_ds = evaluator.locals["execution_ds"]
     checks = [
-        (f"cast({_sql(evaluator, c)} as date) >= cast('{execution_ds}' as date)",
-         f"future_date:{c.name}")
+        (
+            f"cast({_sql(evaluator, c)} as date) >= cast('{execution_ds}' as date)",
+            f"future_date:{c.name}",
+        )
         for c in columns
     ]
     return _reason_case(evaluator, checks)
@@ -134,8 +136,10 @@ def before_start(evaluator: MacroEvaluator, *columns: exp.Expression) -> exp.Exp
     """'before_start:<c>' for a date before the warehouse's history start (config sqlmesh.start)."""
     history_start = evaluator.var("history_start")
     checks = [
-        (f"cast({_sql(evaluator, c)} as date) < cast('{history_start}' as date)",
-         f"before_start:{c.name}")
+        (
+            f"cast({_sql(evaluator, c)} as date) < cast('{history_start}' as date)",
+            f"before_start:{c.name}",
+        )
         for c in columns
     ]
     return _reason_case(evaluator, checks)

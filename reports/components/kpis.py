@@ -1,0 +1,107 @@
+"""The ```kpi``` component: a tile with the latest value and its change on the previous period."""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from reports.components.data import (
+    Dataset,
+    dataset,
+    resolve_column,
+    time_columns,
+    ungoverned_badge,
+)
+from reports.formats import GRANULARITIES, format_delta, format_value, is_missing
+from reports.runner import QueryRunner
+from reports.specs import KpiSpec, SpecError
+
+
+@dataclass(frozen=True)
+class KpiValues:
+    current: Any
+    previous: Any  # None when there is no previous period
+    period: str | None  # label of the current period ("2024-06")
+    previous_period: str | None
+
+    @property
+    def delta(self) -> float | None:
+        if is_missing(self.current) or is_missing(self.previous):
+            return None
+        return float(self.current) - float(self.previous)
+
+    @property
+    def change(self) -> float | None:
+        """Relative change (0.1 = +10%); None when the previous value is 0 or missing."""
+        delta = self.delta
+        if delta is None or float(self.previous) == 0:
+            return None
+        return delta / abs(float(self.previous))
+
+
+def _time_column(spec: KpiSpec, data: Dataset) -> str | None:
+    if spec.time:
+        return resolve_column(data, spec.time)
+    found = time_columns(data)
+    if len(found) > 1:
+        raise SpecError(f"kpi: query {data.name!r} has several time columns; set `time`")
+    return found[0] if found else None
+
+
+def _period_label(column: str, value: Any) -> str:
+    suffix = column.rpartition(".")[2]
+    return format_value(value, suffix if suffix in GRANULARITIES else None)
+
+
+def kpi_values(spec: KpiSpec, datasets: Mapping[str, Dataset]) -> KpiValues:
+    """Current value = last period of the query; previous = the period before it, or the
+    first row of the `previous` query."""
+    data = dataset(datasets, spec.data)
+    column = resolve_column(data, spec.value)
+    time = _time_column(spec, data)
+    frame = data.frame
+    if frame.empty:
+        return KpiValues(None, None, None, None)
+    if time is None and len(frame) != 1 and not spec.previous:
+        raise SpecError(f"kpi: query {data.name!r} returns {len(frame)} rows; a kpi without a "
+                        "time column needs a one-row query")
+    if time is not None:
+        frame = frame.sort_values(time)
+    current, period = frame[column].iloc[-1], None
+    previous, previous_period = None, None
+    if time is not None:
+        period = _period_label(time, frame[time].iloc[-1])
+        if len(frame) > 1:
+            previous = frame[column].iloc[-2]
+            previous_period = _period_label(time, frame[time].iloc[-2])
+    if spec.previous:
+        before = dataset(datasets, spec.previous)
+        before_column = resolve_column(before, spec.value)
+        previous = None if before.frame.empty else before.frame[before_column].iloc[0]
+        previous_period = None
+    return KpiValues(current, previous, period, previous_period)
+
+
+def kpi_html(spec: KpiSpec, datasets: Mapping[str, Dataset], runner: QueryRunner) -> str:
+    data = dataset(datasets, spec.data)
+    values = kpi_values(spec, datasets)
+    fmt = spec.format or runner.format_of(resolve_column(data, spec.value))
+    title = spec.title or runner.title_of(resolve_column(data, spec.value))
+    parts = [
+        f'<div class="ci-kpi-title">{html.escape(title)}</div>',
+        f'<div class="ci-kpi-value">{html.escape(format_value(values.current, fmt, True))}</div>',
+    ]
+    if values.period:
+        parts.append(f'<div class="ci-kpi-period">{html.escape(values.period)}</div>')
+    delta = values.delta
+    if delta is not None:
+        good = (delta >= 0) == (spec.good == "up")
+        tone = "ci-flat" if delta == 0 else ("ci-good" if good else "ci-bad")
+        arrow = "▲" if delta > 0 else "▼" if delta < 0 else "■"
+        change = "" if values.change is None else f" ({values.change * 100:+.1f}%)"
+        versus = f" vs {values.previous_period}" if values.previous_period else " vs previous"
+        parts.append(f'<div class="ci-kpi-delta {tone}">{arrow} '
+                     f"{html.escape(format_delta(delta, fmt) + change + versus)}</div>")
+    return f'{ungoverned_badge(data)}<div class="ci-kpi">{"".join(parts)}</div>'

@@ -1,0 +1,20 @@
+"""How query blocks themselves appear on a page: collapsed, with the ungoverned-SQL badge."""
+
+from __future__ import annotations
+
+import html
+
+from reports.components.data import Dataset
+
+
+def query_html(data: Dataset, body: str) -> str:
+    badge = ("" if data.governed else
+             '<span class="ci-badge ci-ungoverned" title="Raw SQL on the warehouse: not '
+             'governed by the semantic layer">ungoverned SQL</span> ')
+    kind = "query" if data.governed else "sql"
+    rows = f"{len(data.frame):,} row{'' if len(data.frame) == 1 else 's'}"
+    return (
+        f'<details class="ci-query ci-query-{kind}"><summary>{badge}'
+        f"{kind} <code>{html.escape(data.name)}</code> · {rows}</summary>"
+        f'<pre><code>{html.escape(body)}</code></pre></details>'
+    )

@@ -1,0 +1,167 @@
+"""Render one report page: run its queries, turn its blocks into HTML, fill inline values.
+
+`render_page` returns markdown in which every report block is replaced by a placeholder
+`<div data-ci-slot="N"></div>` (raw HTML that Markdown passes through) and the HTML for each
+slot; `fill_slots` puts the HTML in after Markdown has run, so component HTML is never
+re-read as Markdown. Every error names the page, the line of the block and the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from reports.blocks import QUERY_KINDS, Block, BlockSyntaxError, parse_markdown
+from reports.components.catalog import catalog_html
+from reports.components.charts import chart_html
+from reports.components.data import Dataset, dataset
+from reports.components.kpis import kpi_html
+from reports.components.queries import query_html
+from reports.components.tables import Download, LinkFor, table_html
+from reports.errors import ReportError
+from reports.inline import substitute_line, substitute_params
+from reports.runner import QueryRunner
+from reports.specs import (
+    CatalogSpec,
+    ChartSpec,
+    KpiSpec,
+    SpecError,
+    TableSpec,
+    parse_query,
+    parse_spec,
+)
+
+SLOT = re.compile(r'<div data-ci-slot="(\d+)"></div>')
+
+
+def _no_links(template: str, value: Any) -> str | None:
+    raise SpecError(f"table link to {template!r}: this site has no templated page of that name")
+
+
+def _no_downloads(name: str, frame: pd.DataFrame) -> str:
+    raise SpecError("CSV downloads need a site to write to")
+
+
+@dataclass
+class PageContext:
+    """Where a page comes from and what it may use while rendering."""
+
+    source: str  # the page file, as shown in errors
+    runner: QueryRunner
+    line_offset: int = 0  # lines before the markdown in the file (front matter)
+    params: Mapping[str, Any] = field(default_factory=dict)
+    link_for: LinkFor = _no_links
+    download: Download = _no_downloads
+    slug: str = "page"  # unique per page: prefixes element ids
+
+    def error(self, line: int | None, reason: str) -> ReportError:
+        """A ReportError at 0-based markdown line `line` (1-based file line in the message)."""
+        where = None if line is None else line + 1 + self.line_offset
+        source = self.source
+        if self.params:
+            shown = ", ".join(f"{key}={value}" for key, value in self.params.items())
+            source = f"{source} [{shown}]"
+        return ReportError(source, where, reason)
+
+
+@dataclass(frozen=True)
+class RenderedPage:
+    markdown: str
+    slots: dict[int, str]
+    datasets: dict[str, Dataset]
+
+
+def _run_query(block: Block, context: PageContext) -> Dataset:
+    if block.kind == "sql":
+        frame = context.runner.run_sql(block.body)
+    else:
+        query = substitute_params(parse_query(block.body), context.params)
+        frame = context.runner.run(query)
+    return Dataset(block.name or "", frame, governed=block.kind == "query")
+
+
+def _spec_error(context: PageContext, block: Block, error: SpecError) -> ReportError:
+    line = block.first if error.offset is None else block.first + 1 + error.offset
+    return context.error(line, f"```{block.kind}``` block: {error}")
+
+
+def run_queries(blocks: list[Block], context: PageContext) -> dict[str, Dataset]:
+    datasets: dict[str, Dataset] = {}
+    for block in blocks:
+        if block.kind not in QUERY_KINDS:
+            continue
+        if block.name in datasets:
+            raise context.error(block.first, f"query {block.name!r} is defined twice on this page")
+        try:
+            datasets[block.name or ""] = _run_query(block, context)
+        except SpecError as exc:
+            raise _spec_error(context, block, exc) from exc
+        except Exception as exc:  # the layer's reason (unknown member, SQL error) is the message
+            reason = f"{type(exc).__name__}: {exc}".strip()
+            raise context.error(block.first, f"query {block.name!r} failed: {reason}") from exc
+    return datasets
+
+
+def _component(block: Block, datasets: dict[str, Dataset], context: PageContext,
+               index: int) -> str:
+    spec = parse_spec(block.kind, block.body)
+    runner = context.runner
+    if isinstance(spec, ChartSpec):
+        element_id = f"{context.slug}-chart-{index}"
+        return chart_html(spec, dataset(datasets, spec.data), runner, element_id)
+    if isinstance(spec, KpiSpec):
+        return kpi_html(spec, datasets, runner)
+    if isinstance(spec, TableSpec):
+        return table_html(spec, dataset(datasets, spec.data), runner, context.link_for,
+                          context.download)
+    assert isinstance(spec, CatalogSpec)
+    return catalog_html(spec, runner)
+
+
+def _block_html(block: Block, datasets: dict[str, Dataset], context: PageContext,
+                index: int) -> str:
+    if block.kind in QUERY_KINDS:
+        return query_html(datasets[block.name or ""], block.body)
+    try:
+        return _component(block, datasets, context, index)
+    except SpecError as exc:
+        raise _spec_error(context, block, exc) from exc
+
+
+def render_page(markdown: str, context: PageContext) -> RenderedPage:
+    try:
+        parsed = parse_markdown(markdown)
+    except BlockSyntaxError as exc:
+        raise context.error(exc.line, str(exc)) from exc
+    datasets = run_queries(parsed.blocks, context)
+    slots: dict[int, str] = {}
+    out: list[str] = []
+    starts = {block.first: block for block in parsed.blocks}
+    index = 0
+    while index < len(parsed.lines):
+        block = starts.get(index)
+        if block is not None:
+            slot = len(slots)
+            slots[slot] = _block_html(block, datasets, context, slot)
+            out += ["", f'<div data-ci-slot="{slot}"></div>', ""]
+            index = block.last + 1
+            continue
+        line = parsed.lines[index]
+        if index not in parsed.code_lines:
+            try:
+                line = substitute_line(line, datasets, context.params, context.runner)
+            except SpecError as exc:
+                raise context.error(index, f"inline value: {exc}") from exc
+        out.append(line)
+        index += 1
+    return RenderedPage("\n".join(out), slots, datasets)
+
+
+def fill_slots(content: str, slots: dict[int, str]) -> str:
+    """The page HTML with each placeholder replaced by its component's HTML."""
+    return SLOT.sub(lambda m: slots[int(m[1])], content)
+

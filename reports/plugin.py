@@ -1,0 +1,203 @@
+"""MkDocs plugin `custintel-reports`: runs each page's queries at build time and renders
+its charts, KPI tiles, tables and inline values (see reports/README.md for the page syntax).
+
+Events: `on_config` makes the QueryRunner and adds the bundled assets; `on_files` adds
+plotly.min.js (from the plotly package: no CDN) and expands templated pages; `on_page_markdown`
+runs the queries and leaves placeholders; `on_page_content` fills them, adds the "data as of"
+line and makes the page title safe to print unescaped.
+"""
+
+from __future__ import annotations
+
+import csv
+import html
+import io
+import re
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import plotly
+from mkdocs.config import base
+from mkdocs.config import config_options as c
+from mkdocs.config.defaults import MkDocsConfig
+from mkdocs.plugins import BasePlugin
+from mkdocs.structure.files import File, Files
+from mkdocs.structure.pages import Page
+from mkdocs.utils import get_relative_url
+
+from reports.errors import ReportError
+from reports.inline import substitute_text
+from reports.page import PageContext, fill_slots, render_page
+from reports.runner import QueryRunner
+from reports.specs import SpecError
+from reports.templates import GeneratedPage, expand_template, template_parameter
+
+ASSET_DIR = "assets/custintel"
+ASSETS = {
+    "plotly.min.js": Path(plotly.__file__).parent / "package_data" / "plotly.min.js",
+    "reports.js": Path(__file__).parent / "assets" / "reports.js",
+    "reports.css": Path(__file__).parent / "assets" / "reports.css",
+}
+DOWNLOAD_DIR = "downloads"
+_TAG = re.compile(r"<[^>]*>")
+_FIRST_H1 = re.compile(r"</h1>", re.IGNORECASE)
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+class ReportsConfig(base.Config):
+    role = c.Optional(c.Type(str))  # security-context role the site's queries run as
+    settings = c.Optional(c.Type(str))  # custintel config.yaml (default: CUSTINTEL_CONFIG)
+
+
+def _front_matter_lines(raw: str, markdown: str) -> int:
+    """Lines of the file before the markdown MkDocs hands to plugins (the front matter)."""
+    raw = raw.replace("\r\n", "\n")
+    return raw[: len(raw) - len(markdown)].count("\n") if raw.endswith(markdown) else 0
+
+
+def _slug(src_uri: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", src_uri.removesuffix(".md")).strip("-") or "page"
+
+
+def _csv_text(frame: pd.DataFrame) -> str:
+    """CSV of a frame; text cells that a spreadsheet would run as a formula get a leading '."""
+    def guard(value: Any) -> Any:
+        return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_START) else value
+
+    buffer = io.StringIO()
+    frame.map(guard).to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
+    return buffer.getvalue()
+
+
+def as_of_html(as_of: Any) -> str:
+    if as_of is None:
+        return '<p class="ci-as-of">Data as of: <strong>unknown</strong> (no landed data)</p>'
+    return (f'<p class="ci-as-of">Data as of <time datetime="{as_of.isoformat()}">'
+            f"{as_of:%d %b %Y}</time></p>")
+
+
+class ReportsPlugin(BasePlugin[ReportsConfig]):
+    """Renders report pages; `runner` / `settings` may be set before a build (tests, CLI)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.runner: QueryRunner | None = None
+        self.settings: Any = None  # custintel.settings.Settings
+        self._generated: dict[str, GeneratedPage] = {}
+        self._templates: dict[str, str] = {}  # template src_uri -> its file, for errors
+        self._links: dict[tuple[str, str], File] = {}
+        self._slots: dict[str, dict[int, str]] = {}
+        self._safe_titles: set[str] = set()
+        self._site_dir = Path(".")
+        self.error: ReportError | None = None  # the page error that aborted the last build
+
+    # -- configuration and files ------------------------------------------------------------
+    def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
+        if self.runner is None:
+            from custintel.settings import load_settings
+            from reports.semantic_runner import semantic_runner
+
+            settings = self.settings or load_settings(self.config.settings)
+            self.runner = semantic_runner(settings, role=self.config.role)
+        for name in ("plotly.min.js", "reports.js"):
+            if f"{ASSET_DIR}/{name}" not in config.extra_javascript:
+                config.extra_javascript.append(f"{ASSET_DIR}/{name}")
+        if f"{ASSET_DIR}/reports.css" not in config.extra_css:
+            config.extra_css.append(f"{ASSET_DIR}/reports.css")
+        self._site_dir = Path(config.site_dir)
+        self._generated, self._templates, self._links = {}, {}, {}
+        self._slots, self._safe_titles = {}, set()
+        self.error = None
+        return config
+
+    def on_build_error(self, error: Exception) -> None:
+        if isinstance(error, ReportError):
+            self.error = error
+
+    def on_files(self, files: Files, config: MkDocsConfig) -> Files:
+        for name, path in ASSETS.items():
+            files.append(File.generated(config, f"{ASSET_DIR}/{name}", abs_src_path=str(path)))
+        for file in list(files.documentation_pages()):
+            if template_parameter(file.src_uri) is not None:
+                self._expand(file, files, config)
+        return files
+
+    def _expand(self, template: File, files: Files, config: MkDocsConfig) -> None:
+        source = template.content_string
+        shown = template.abs_src_path or template.src_uri
+        assert self.runner is not None
+        try:
+            pages = expand_template(template.src_uri, source, self.runner)
+        except Exception as exc:  # a bad pages_from query fails the build with its reason
+            line = next((i + 1 for i, text in enumerate(source.split("\n"))
+                         if text.startswith("pages_from:")), None)
+            reason = str(exc) if isinstance(exc, SpecError) else f"{type(exc).__name__}: {exc}"
+            raise ReportError(shown, line, f"pages_from: {reason}") from exc
+        files.remove(template)
+        self._templates[template.src_uri] = shown
+        for page in pages:
+            if files.get_file_from_path(page.src_uri) is not None:
+                raise ReportError(shown, None, f"generated page {page.src_uri} already exists")
+            generated = File.generated(config, page.src_uri, content=source)
+            files.append(generated)
+            self._generated[page.src_uri] = page
+            self._links[(template.src_uri, str(page.value))] = generated
+
+    # -- pages ------------------------------------------------------------------------------
+    def on_page_markdown(self, markdown: str, page: Page, config: MkDocsConfig,
+                         files: Files) -> str:
+        assert self.runner is not None
+        src_uri = page.file.src_uri
+        generated = self._generated.get(src_uri)
+        context = PageContext(
+            source=(self._templates[generated.template_uri] if generated
+                    else page.file.abs_src_path or src_uri),
+            runner=self.runner,
+            line_offset=_front_matter_lines(page.file.content_string, markdown),
+            params=generated.params if generated else {},
+            link_for=lambda template, value: self._link(page, template, value),
+            download=lambda name, frame: self._download(page, name, frame),
+            slug=_slug(src_uri),
+        )
+        if generated and isinstance(page.meta.get("title"), str):
+            try:
+                title = substitute_text(page.meta["title"], context.params)
+            except SpecError as exc:
+                raise context.error(None, f"title: {exc}") from exc
+            page.meta["title"] = html.escape(title)
+            self._safe_titles.add(src_uri)
+        rendered = render_page(markdown, context)
+        self._slots[src_uri] = rendered.slots
+        return rendered.markdown
+
+    def on_page_content(self, html_text: str, page: Page, config: MkDocsConfig,
+                        files: Files) -> str:
+        assert self.runner is not None
+        src_uri = page.file.src_uri
+        html_text = fill_slots(html_text, self._slots.pop(src_uri, {}))
+        line = as_of_html(self.runner.as_of)
+        match = _FIRST_H1.search(html_text)
+        html_text = (html_text[: match.end()] + line + html_text[match.end():] if match
+                     else line + html_text)
+        if src_uri not in self._safe_titles:
+            # Material prints page.meta.title unescaped: keep it as escaped plain text
+            text = html.unescape(_TAG.sub("", page.title or ""))
+            page.meta["title"] = html.escape(text)
+        return html_text
+
+    # -- links and downloads ----------------------------------------------------------------
+    def _link(self, page: Page, template: str, value: Any) -> str | None:
+        template = template.lstrip("/")
+        if template not in self._templates:
+            known = ", ".join(sorted(self._templates)) or "none"
+            raise SpecError(f"table link: no templated page {template!r} (templates: {known})")
+        target = self._links.get((template, str(value)))
+        return None if target is None else target.url_relative_to(page.file)
+
+    def _download(self, page: Page, name: str, frame: pd.DataFrame) -> str:
+        relative = f"{DOWNLOAD_DIR}/{_slug(page.file.src_uri)}/{name}.csv"
+        path = self._site_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(_csv_text(frame), encoding="utf-8")
+        return get_relative_url(relative, page.url)

@@ -1,0 +1,104 @@
+"""What the report plugin runs queries through: a small protocol over the semantic layer.
+
+`QueryRunner` holds a function from a Cube query (dict) to a DataFrame, the governed members'
+metadata (title, format, ...) and, optionally, a function for explicitly ungoverned SQL and the
+data's "as of" date. `semantic_runner(settings)` builds the production one on `semantic.load`;
+tests build one on fixture frames.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from reports.formats import GRANULARITIES
+
+LoadFunction = Callable[[dict[str, Any]], pd.DataFrame]
+SqlFunction = Callable[[str], pd.DataFrame]
+
+
+@dataclass(frozen=True)
+class MemberInfo:
+    """A governed member as the catalogue describes it (`view.member`)."""
+
+    name: str
+    title: str | None = None
+    description: str | None = None
+    format: str | None = None
+    kind: str | None = None  # measure, dimension, segment
+    owner: str | None = None
+    certified: bool = False
+    sql: str | None = None
+    source: str | None = None  # cube.member it reads
+
+
+@dataclass
+class QueryRunner:
+    load: LoadFunction
+    members: Mapping[str, MemberInfo] = field(default_factory=dict)
+    sql: SqlFunction | None = None
+    as_of: dt.date | None = None
+    _cache: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
+
+    def run(self, query: dict[str, Any]) -> pd.DataFrame:
+        """The result of a governed query (identical queries run once per build)."""
+        key = json.dumps(query, sort_keys=True, default=str)
+        if key not in self._cache:
+            self._cache[key] = self.load(query)
+        return self._cache[key].copy()
+
+    def run_sql(self, text: str) -> pd.DataFrame:
+        if self.sql is None:
+            raise ValueError("this site has no warehouse connection for ungoverned SQL")
+        return self.sql(text)
+
+    def member(self, column: str) -> MemberInfo | None:
+        """The member behind a result column (`view.time.month` -> `view.time`)."""
+        if column in self.members:
+            return self.members[column]
+        base, _, suffix = column.rpartition(".")
+        return self.members.get(base) if suffix in GRANULARITIES else None
+
+    def format_of(self, column: str) -> str | None:
+        """The display format of a column: the member's format, or its time granularity."""
+        base, _, suffix = column.rpartition(".")
+        if suffix in GRANULARITIES and base in self.members:
+            return suffix
+        info = self.members.get(column)
+        return info.format if info else None
+
+    def title_of(self, column: str) -> str:
+        """A human title for a column: the member's title, else its name without the view."""
+        info = self.member(column)
+        if info is not None and info.title:
+            title = info.title
+        else:
+            name = (info.name if info else column).split(".", 1)[-1]
+            title = name.replace("_", " ").replace(".", " ")
+            title = title[:1].upper() + title[1:]
+        if info is not None and info.name != column:
+            title += f" ({column.rpartition('.')[2]})"
+        return title
+
+
+def member_infos(entries: list[Any]) -> dict[str, MemberInfo]:
+    """MemberInfo for each `semantic.catalog()` entry, keyed by member name."""
+    return {
+        entry.name: MemberInfo(
+            name=entry.name,
+            title=entry.title,
+            description=entry.description,
+            format=entry.format,
+            kind=entry.kind,
+            owner=entry.owner,
+            certified=entry.certified,
+            sql=entry.sql,
+            source=entry.source,
+        )
+        for entry in entries
+    }

@@ -1,0 +1,113 @@
+"""Formats, markdown escaping, block parsing, parameters and CSV safety of the report plugin."""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+import io
+
+import markdown
+import pandas as pd
+import pytest
+
+from reports.blocks import parse_markdown
+from reports.components.kpis import kpi_values
+from reports.components.data import Dataset
+from reports.formats import format_delta, format_value
+from reports.inline import escape_markdown, substitute_params
+from reports.plugin import _csv_text, _front_matter_lines
+from reports.specs import KpiSpec, SpecError
+from reports.templates import expand_template
+from tests.reports_support import fixture_orders, fixture_runner
+
+
+@pytest.mark.parametrize(("value", "fmt", "compact", "text"), [
+    (1234567.891, "currency", False, "$1,234,568"),
+    (1234567.891, "currency", True, "$1.23M"),
+    (12.5, "currency", False, "$12.50"),
+    (-45000, "currency", True, "-$45.0K"),
+    (0.1234, "percent", False, "12.3%"),
+    (3.14159, None, False, "3.14"),
+    (1500, None, False, "1,500"),
+    (None, "currency", False, "–"),
+    (float("nan"), None, False, "–"),
+    (pd.Timestamp("2024-03-01"), "month", False, "2024-03"),
+    (pd.Timestamp("2024-08-01"), "quarter", False, "2024-Q3"),
+    (dt.date(2024, 3, 5), None, False, "2024-03-05"),
+    ("C001", "id", False, "C001"),
+    (True, None, False, "yes"),
+])
+def test_format_value(value: object, fmt: str | None, compact: bool, text: str) -> None:
+    assert format_value(value, fmt, compact) == text
+
+
+def test_percent_deltas_are_percentage_points() -> None:
+    assert format_delta(-0.012, "percent") == "-1.2 pp"
+    assert format_delta(1234.5, "currency") == "+$1,234"
+
+
+@pytest.mark.parametrize("text", [
+    '<script>alert("x")</script>', "*bold* _it_ `code` [link](http://x)", "# not a heading",
+    "O'Brien & Sons", "1. not a list", "a\\b {{ x }}",
+])
+def test_escaped_values_render_as_the_same_text(text: str) -> None:
+    rendered = markdown.markdown(f"Name: {escape_markdown(text)}")
+    assert rendered.startswith("<p>") and rendered.endswith("</p>")
+    inner = rendered[3:-4]
+    assert "<" not in inner.replace("&lt;", "")  # no tag came out of the value
+    assert html.unescape(inner) == f"Name: {text}"
+
+
+def test_other_code_fences_are_left_alone() -> None:
+    parsed = parse_markdown("a\n```python\n{{ q.x }}\n```query no\n```\n```query q\nm: 1\n```")
+    assert [(b.kind, b.name, b.first, b.last) for b in parsed.blocks] == [("query", "q", 5, 7)]
+    assert parsed.code_lines == frozenset({1, 2, 3, 4})
+
+
+def test_params_keep_their_type_in_whole_values_and_become_text_inside_strings() -> None:
+    query = {"filters": [{"member": "v.id", "operator": "equals",
+                          "values": ["{{ params.id }}", "x-{{ params.id }}"]}], "limit": 5}
+    assert substitute_params(query, {"id": 7})["filters"][0]["values"] == [7, "x-7"]
+    with pytest.raises(SpecError, match="unknown page parameter 'other'"):
+        substitute_params({"a": "{{ params.other }}"}, {"id": 7})
+
+
+def test_csv_cells_that_look_like_formulas_are_neutralised() -> None:
+    frame = pd.DataFrame({"name": ["=HYPERLINK(\"x\")", "+1", "Bob"], "amount": [-5.0, 1.0, 2.0]})
+    back = pd.read_csv(io.StringIO(_csv_text(frame)))
+    assert back["name"].tolist() == ["'=HYPERLINK(\"x\")", "'+1", "Bob"]
+    assert back["amount"].tolist() == [-5.0, 1.0, 2.0]  # numbers are not touched
+
+
+def test_front_matter_lines_are_counted_for_error_lines() -> None:
+    raw = "---\ntitle: x\n---\n\n# Body\ntext\n"
+    assert _front_matter_lines(raw, "# Body\ntext\n") == 4
+
+
+def test_kpi_without_time_compares_with_the_previous_query() -> None:
+    spec = KpiSpec(data="now", value="v.m", previous="before")
+    values = kpi_values(spec, {
+        "now": Dataset("now", pd.DataFrame({"v.m": [120.0]}), True),
+        "before": Dataset("before", pd.DataFrame({"v.m": [100.0]}), True),
+    })
+    assert (values.current, values.previous, values.delta, values.change) == (120.0, 100.0, 20.0,
+                                                                               0.2)
+
+
+def test_kpi_change_is_undefined_when_the_previous_value_is_zero() -> None:
+    frame = pd.DataFrame({"v.t.month": pd.to_datetime(["2024-01-01", "2024-02-01"]),
+                          "v.m": [0.0, 5.0]})
+    values = kpi_values(KpiSpec(data="q", value="v.m"), {"q": Dataset("q", frame, True)})
+    assert values.delta == 5.0 and values.change is None and values.previous_period == "2024-01"
+
+
+def test_template_makes_one_page_per_row_with_unique_file_names() -> None:
+    orders = fixture_orders()
+    orders.loc[orders["customer_id"] == "C02", "customer_name"] = "a/b"
+    orders.loc[orders["customer_id"] == "C04", "customer_name"] = "a b"
+    source = "---\npages_from:\n  dimensions: [sales.customer_name]\n---\n# x\n"
+    pages = expand_template("people/[customer_name].md", source, fixture_runner(orders))
+    names = sorted(orders["customer_name"].unique())
+    assert [p.params["customer_name"] for p in pages] == names
+    uris = [p.src_uri for p in pages]
+    assert len(set(uris)) == len(names) and "people/a-b.md" in uris and "people/a-b-2.md" in uris

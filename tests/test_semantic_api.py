@@ -1,0 +1,47 @@
+"""The public API: `from semantic import load, compile_query, catalog, Query`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from custintel.settings import load_settings
+from semantic import CubeApiError, Query, catalog, compile_query, load
+from tests.conftest import write_config
+from tests.semantic_support import AS_OF, MODEL_PATH, build_warehouse, fixture_frames
+
+
+@pytest.fixture
+def settings_path(tmp_path: Path) -> Path:
+    config = write_config(tmp_path, semantic={"model_path": str(MODEL_PATH)})
+    build_warehouse(tmp_path / "warehouse" / "novacom.duckdb")
+    return config
+
+
+def test_load_runs_embedded_by_default(settings_path):
+    query = Query(measures=["customer_360.count"], dimensions=["customer_360.status"])
+    frame = load(query, role="executive", settings=load_settings(settings_path))
+    customers = fixture_frames()["customers"]
+    assert dict(zip(frame["customer_360.status"], frame["customer_360.count"], strict=True)) \
+        == customers.groupby("status").size().to_dict()
+
+
+def test_backend_follows_environment_override(settings_path, monkeypatch):
+    monkeypatch.setenv("CUSTINTEL_SEMANTIC__BACKEND", "cube")
+    monkeypatch.setenv("CUSTINTEL_SEMANTIC__CUBE_API_URL", "http://127.0.0.1:9/cubejs-api")
+    monkeypatch.setenv("CUBEJS_API_SECRET", "a-secret-that-is-long-enough-for-hs256")
+    with pytest.raises(CubeApiError, match="cannot reach the Cube API"):
+        load({"measures": ["customer_360.count"]}, settings=load_settings(settings_path))
+
+
+def test_compile_query_and_catalog(settings_path):
+    settings = load_settings(settings_path)
+    compiled = compile_query({"measures": ["customer_360.count"], "timeDimensions": [{
+        "dimension": "customer_360.signup_date", "dateRange": "last month"}]},
+        role="executive", settings=settings, as_of=AS_OF)
+    assert [p.isoformat() for p in compiled.params] == ["2024-05-01T00:00:00",
+                                                        "2024-05-31T23:59:59.999999"]
+    names = {entry.name for entry in catalog(settings)}
+    assert {"customer_360.revenue", "order_lines.customers_count"} <= names
+    assert not any(name.startswith("customers.") for name in names)  # cubes are private

@@ -1,0 +1,79 @@
+"""The SQLMesh project's static parts: external models match the contract, the config follows
+config.yaml, and SQLMesh's own YAML unit tests pass."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+import yaml
+from sqlmesh.utils.errors import ConfigError
+
+from custintel import transform
+from custintel.external_models import (
+    external_models_path,
+    render_external_models,
+)
+from custintel.landing import load_contract
+from custintel.settings import DEFAULT_CONFIG_PATH, load_settings
+from tests.conftest import write_config
+
+PROJECT = DEFAULT_CONFIG_PATH.parent / "sqlmesh"
+
+
+def _load_project_config_module(name: str):
+    spec = importlib.util.spec_from_file_location(name, PROJECT / "config.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_committed_external_models_match_the_contract() -> None:
+    committed = external_models_path(PROJECT).read_text()
+    assert committed == render_external_models(), (
+        "sqlmesh/external_models/landing.yaml is stale: run `python -m custintel.external_models`"
+    )
+
+
+def test_every_contract_table_is_declared_with_its_columns_and_lineage() -> None:
+    declared = {m["name"]: m for m in yaml.safe_load(external_models_path(PROJECT).read_text())}
+    for table in load_contract().tables:
+        model = declared[f"landing.{table.qualified_name}"]
+        expected = [c.name for c in table.columns] + ["_source_file", "_source_row_number"]
+        assert list(model["columns"]) == expected
+        assert model["columns"]["_source_row_number"] == "BIGINT"
+    assert len(declared) == len(load_contract().tables) == 13
+
+
+def test_config_follows_the_settings_named_by_custintel_config(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_path = write_config(tmp_path)
+    monkeypatch.setenv("CUSTINTEL_CONFIG", str(config_path))
+    config = _load_project_config_module("config_under_test").config
+    duckdb_gateway = config.gateways["duckdb"]
+    assert duckdb_gateway.connection.database == str(tmp_path / "warehouse" / "novacom.duckdb")
+    assert duckdb_gateway.state_connection.database == str(tmp_path / "warehouse" / "state.duckdb")
+    assert config.default_gateway == "duckdb"
+    assert config.model_defaults.dialect == "duckdb"
+    assert config.model_defaults.start == "2024-01-01"
+    assert config.variables == {"history_start": "2024-01-01"}
+
+
+def test_spark_gateway_without_pyspark_names_the_missing_library(tmp_path: Path) -> None:
+    pytest.importorskip("sqlmesh")
+    if importlib.util.find_spec("pyspark") is not None:
+        pytest.skip("pyspark is installed: the spark gateway is configurable here")
+    settings = load_settings(write_config(tmp_path, sqlmesh={"gateway": "spark"}))
+    module = _load_project_config_module("config_spark_under_test")
+    with pytest.raises(ConfigError, match="spark"):
+        module.build_config(settings)
+
+
+def test_sqlmesh_yaml_unit_tests_pass(tmp_path: Path) -> None:
+    settings = load_settings(write_config(tmp_path))
+    defined = sum(len(yaml.safe_load(p.read_text())) for p in (PROJECT / "tests").glob("*.yaml"))
+    result = transform.run_unit_tests(settings)
+    assert result.failures == []
+    assert result.tests_run == defined >= 4
