@@ -36,6 +36,7 @@ from ml.writeback import write_churn_scores, write_customer_segments
 
 MODEL_NAME = "churn"
 LABEL_HORIZON_DAYS = 90
+CHURN_EVENTS_TABLE = "marts.customer_churn_events"
 
 
 @dataclass(frozen=True)
@@ -46,7 +47,7 @@ class MartColumns:
     id: str = "customer_id"
     time: str = "snapshot_date"
     target: str = "churned_within_90d"
-    churn_date: str = "churn_date"  # optional: enables the early-warning figure
+    churn_date: str = "churn_date"  # early-warning figure; from CHURN_EVENTS_TABLE if absent
     health: str = "health_score"  # optional: health-score validation
     margin: str = "monthly_margin_amount"  # optional: CLV (null without it)
     behaviour_suffixes: tuple[str, ...] = ("_30d", "_90d")
@@ -61,6 +62,26 @@ class PipelineResult:
     score_date: dt.date
     scores: pd.DataFrame
     segments: pd.DataFrame
+
+
+def attach_churn_dates(
+    frame: pd.DataFrame, events: pd.DataFrame, columns: MartColumns = MART
+) -> pd.DataFrame:
+    """Add `churn_date`: each snapshot's next churn event of the customer (on or after the
+    snapshot date), from `marts.customer_churn_events`; null if none follows."""
+    left = frame.assign(_at=pd.to_datetime(frame[columns.time]).astype("datetime64[ns]"))
+    left = left.reset_index()
+    right = events[[columns.id, "churn_date"]].dropna().copy()
+    right["_churn_at"] = pd.to_datetime(right["churn_date"]).astype("datetime64[ns]")
+    merged = pd.merge_asof(
+        left.sort_values("_at"),
+        right[[columns.id, "_churn_at"]].sort_values("_churn_at"),
+        left_on="_at",
+        right_on="_churn_at",
+        by=columns.id,
+        direction="forward",
+    ).set_index("index")
+    return frame.assign(**{columns.churn_date: merged["_churn_at"].reindex(frame.index)})
 
 
 def load_mart(frame: pd.DataFrame, columns: MartColumns = MART) -> Dataset:
@@ -192,6 +213,9 @@ def train_and_score(
 ) -> PipelineResult:
     """Train, register, score the latest snapshot and segment; write both ml tables."""
     frame = read_table(columns.table, settings.warehouse_path)
+    if columns.churn_date not in frame.columns:
+        events = read_table(CHURN_EVENTS_TABLE, settings.warehouse_path)
+        frame = attach_churn_dates(frame, events, columns)
     dataset = load_mart(frame, columns)
     result = train_on_mart(dataset, settings, columns)
     registry = Registry(settings.registry_path, MODEL_NAME)

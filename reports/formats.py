@@ -18,7 +18,7 @@ CURRENCY_SYMBOL = "$"
 MISSING = "–"
 GRANULARITIES = ("year", "quarter", "month", "week", "day", "hour", "minute", "second")
 FORMATS = frozenset({"currency", "percent", "number", "integer", "text", "id", *GRANULARITIES})
-_COMPACT = ((1e9, "B"), (1e6, "M"), (1e3, "K"))
+_COMPACT = ((1e3, "K"), (1e6, "M"), (1e9, "B"))
 
 
 def is_missing(value: Any) -> bool:
@@ -35,12 +35,11 @@ def _compact(value: float) -> str | None:
     """12.3K, 4.56M, 1.2B for |value| >= 10,000; None for smaller values."""
     if abs(value) < 1e4:
         return None
-    for size, suffix in _COMPACT:
-        if abs(value) >= size:
-            scaled = value / size
-            digits = 0 if abs(scaled) >= 100 else 1 if abs(scaled) >= 10 else 2
-            return f"{scaled:,.{digits}f}{suffix}"
-    return None
+    size, suffix = next(((size, suffix) for size, suffix in _COMPACT
+                         if abs(value) / size < 999.5), _COMPACT[-1])
+    scaled = value / size
+    digits = 0 if abs(scaled) >= 99.95 else 1 if abs(scaled) >= 9.995 else 2
+    return f"{scaled:,.{digits}f}{suffix}"
 
 
 def _number(value: float, compact: bool) -> str:

@@ -20,7 +20,7 @@ from reports.components.catalog import catalog_html
 from reports.components.charts import chart_html
 from reports.components.data import Dataset, dataset
 from reports.components.kpis import kpi_html
-from reports.components.queries import query_html
+from reports.components.queries import queries_appendix, query_html
 from reports.components.tables import Download, LinkFor, table_html
 from reports.errors import ReportError
 from reports.inline import substitute_line, substitute_params
@@ -124,7 +124,9 @@ def _component(block: Block, datasets: dict[str, Dataset], context: PageContext,
 
 def _block_html(block: Block, datasets: dict[str, Dataset], context: PageContext,
                 index: int) -> str:
-    if block.kind in QUERY_KINDS:
+    if block.kind == "query":  # governed queries are listed at the end of the page
+        return ""
+    if block.kind == "sql":  # ungoverned SQL stays where it is written, badged
         return query_html(datasets[block.name or ""], block.body)
     try:
         return _component(block, datasets, context, index)
@@ -158,6 +160,10 @@ def render_page(markdown: str, context: PageContext) -> RenderedPage:
                 raise context.error(index, f"inline value: {exc}") from exc
         out.append(line)
         index += 1
+    governed = [b for b in parsed.blocks if b.kind == "query"]
+    if governed:
+        slots[len(slots)] = queries_appendix([(datasets[b.name or ""], b.body) for b in governed])
+        out += ["", f'<div data-ci-slot="{len(slots) - 1}"></div>', ""]
     return RenderedPage("\n".join(out), slots, datasets)
 
 

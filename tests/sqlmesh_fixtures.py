@@ -571,10 +571,52 @@ class Build:
 
 _BUILDS: dict[str, Build] = {}
 
+PROJECT = Path(__file__).resolve().parent.parent / "sqlmesh"
+#: the layers under test here: config, landing declarations, staging, dims/facts, quarantine
+#: (marts, their macros and audits are built on top by their own tests)
+CORE_FILES = (
+    "config.py",
+    "external_models/landing.yaml",
+    "macros/contract.py",
+    "macros/rules.py",
+    "macros/references.py",
+    "audits/assert_foreign_key.sql",
+    "audits/assert_non_negative.sql",
+    "audits/assert_scd2_history.sql",
+    "audits/assert_rejection_reasons.sql",
+    "models/staging/*.sql",
+    "models/warehouse/*.sql",
+    "models/quarantine/*.sql",
+)
+
+
+def core_project(destination: Path) -> Path:
+    """A copy of the SQLMesh project's core layers (no marts) at `destination`."""
+    for pattern in CORE_FILES:
+        for source in PROJECT.glob(pattern):
+            target = destination / source.relative_to(PROJECT)
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(source, target)
+    (destination / "tests").mkdir(exist_ok=True)
+    return destination
+
+
+def core_model_count() -> int:
+    return sum(
+        1
+        for layer in ("staging", "warehouse", "quarantine")
+        for _ in (PROJECT / "models" / layer).glob("*.sql")
+    )
+
 
 def settings_at(root: Path, **overrides: dict) -> Settings:
-    """Settings whose warehouse and state live under `root` (config written there)."""
-    return load_settings(write_config(root, **overrides))
+    """Settings whose warehouse and state live under `root` (config written there), building
+    the core project copied to `root/project`."""
+    project = root / "project"
+    if not project.exists():
+        core_project(project)
+    sqlmesh = {"project_path": str(project), **overrides.pop("sqlmesh", {})}
+    return load_settings(write_config(root, sqlmesh=sqlmesh, **overrides))
 
 
 def base_build(tmp_path_factory: pytest.TempPathFactory) -> Build:

@@ -9,7 +9,7 @@ import pytest
 
 from custintel.settings import load_settings
 from ml import clv
-from ml.pipeline import train_and_score
+from ml.pipeline import attach_churn_dates, train_and_score
 from ml.registry import Registry
 
 
@@ -42,6 +42,15 @@ def feature_mart(customers: int = 400, months: int = 12, seed: int = 0) -> pd.Da
     )
 
 
+def churn_events(mart: pd.DataFrame) -> pd.DataFrame:
+    """A churn date 20..80 days after every positive snapshot (the panel is synthetic: a
+    customer can have several)."""
+    positives = mart[mart["churned_within_90d"] == 1]
+    lead = np.random.default_rng(1).integers(20, 80, len(positives))
+    dates = positives["snapshot_date"] + pd.to_timedelta(lead, unit="D")
+    return pd.DataFrame({"customer_id": positives["customer_id"], "churn_date": dates.dt.date})
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pipeline")
@@ -51,6 +60,8 @@ def built(tmp_path_factory):
         con.execute("create schema marts")
         con.register("mart", mart)
         con.execute("create table marts.churn_prediction_features as select * from mart")
+        con.register("events", churn_events(mart))
+        con.execute("create table marts.customer_churn_events as select * from events")
     settings = load_settings(
         environ={
             "CUSTINTEL_WAREHOUSE__PATH": str(warehouse),
@@ -119,3 +130,30 @@ def test_segments_are_written_for_every_snapshot_with_a_report(built) -> None:
     report = (registry.latest().path / "segmentation.md").read_text()
     assert "Month-over-month migration" in report
     assert result.segments["segment_name"].nunique() == counts[2]
+
+
+def test_early_warning_uses_churn_dates_from_the_churn_events_mart(built) -> None:
+    warning = built[2].version.metrics["early_warning"]
+    assert warning["status"] == "ok"
+    assert warning["false_positive_rate"] <= 0.05
+    assert warning["churners"] > 0 and 0 <= warning["share_warned"] <= 1
+
+
+def test_each_snapshot_gets_the_customers_next_churn_date() -> None:
+    frame = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "B", "C"],
+            "snapshot_date": pd.to_datetime(
+                ["2024-02-01", "2024-01-01", "2024-01-01", "2024-01-01"]
+            ),
+        }
+    )
+    events = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "B"],
+            "churn_date": pd.to_datetime(["2023-06-01", "2024-03-10", "2024-01-01"]).date,
+        }
+    )
+    dates = attach_churn_dates(frame, events)["churn_date"]
+    # A's 2023 churn lies before both snapshots; B churns on the snapshot day; C never churns
+    assert dates.astype(str).tolist() == ["2024-03-10", "2024-03-10", "2024-01-01", "NaT"]

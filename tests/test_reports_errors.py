@@ -90,14 +90,16 @@ def test_unknown_query_key_points_at_its_line(tmp_path: Path) -> None:
 
 
 def test_inline_value_of_an_unknown_query(tmp_path: Path) -> None:
-    text = FRONT + "Revenue: {{ totl.sales.revenue }}\n\n```query total\nmeasures: [sales.revenue]\n```\n"
+    text = FRONT + "Revenue: {{ totl.sales.revenue }}\n\n" + (
+        "```query total\nmeasures: [sales.revenue]\n```\n")
     error = build_error(tmp_path, text)
     assert error.line == line_of(text, "Revenue: {{")
     assert "inline value: no query named 'totl'" in error.reason
 
 
 def test_a_query_name_used_twice(tmp_path: Path) -> None:
-    text = FRONT + "```query t\nmeasures: [sales.revenue]\n```\n\n```query t\nmeasures: [sales.customers]\n```\n"
+    text = FRONT + "```query t\nmeasures: [sales.revenue]\n```\n\n" + (
+        "```query t\nmeasures: [sales.customers]\n```\n")
     error = build_error(tmp_path, text)
     assert error.line == 10 and "query 't' is defined twice" in error.reason
 
@@ -126,5 +128,6 @@ def test_error_on_a_generated_page_names_the_template_and_parameter(tmp_path: Pa
     text = ("---\npages_from:\n  dimensions: [sales.segment]\n---\n"
             "# {{ params.segment }}\n\n```query q\nmeasures: [sales.nope]\n```\n")
     error = build_error(tmp_path, text, name="segments/[segment].md")
-    assert error.page.startswith(str(tmp_path / "docs" / "segments" / "[segment].md") + " [segment=")
+    template = tmp_path / "docs" / "segments" / "[segment].md"
+    assert error.page.startswith(f"{template} [segment=")
     assert error.line == line_of(text, "```query q")

@@ -11,10 +11,11 @@ import pandas as pd
 import pytest
 
 from reports.blocks import parse_markdown
-from reports.components.kpis import kpi_values
 from reports.components.data import Dataset
+from reports.components.kpis import kpi_values
 from reports.formats import format_delta, format_value
 from reports.inline import escape_markdown, substitute_params
+from reports.page import PageContext, render_page
 from reports.plugin import _csv_text, _front_matter_lines
 from reports.specs import KpiSpec, SpecError
 from reports.templates import expand_template
@@ -26,6 +27,8 @@ from tests.reports_support import fixture_orders, fixture_runner
     (1234567.891, "currency", True, "$1.23M"),
     (12.5, "currency", False, "$12.50"),
     (-45000, "currency", True, "-$45.0K"),
+    (99999, None, True, "100K"),
+    (999999, "currency", True, "$1.00M"),
     (0.1234, "percent", False, "12.3%"),
     (3.14159, None, False, "3.14"),
     (1500, None, False, "1,500"),
@@ -111,3 +114,14 @@ def test_template_makes_one_page_per_row_with_unique_file_names() -> None:
     assert [p.params["customer_name"] for p in pages] == names
     uris = [p.src_uri for p in pages]
     assert len(set(uris)) == len(names) and "people/a-b.md" in uris and "people/a-b-2.md" in uris
+
+
+def test_chart_of_an_empty_result_says_so_instead_of_drawing_nothing() -> None:
+    text = ("```query none\nmeasures: [sales.revenue]\ndimensions: [sales.segment]\n"
+            "filters: [{member: sales.segment, operator: equals, values: [Nowhere]}]\n```\n\n"
+            "```chart\ntype: bar\ndata: none\nx: sales.segment\ny: sales.revenue\n```\n")
+    rendered = render_page(text, PageContext(source="empty.md", runner=fixture_runner()))
+    assert rendered.datasets["none"].frame.empty
+    chart = next(html for html in rendered.slots.values() if "ci-empty" in html)
+    assert "no data (query <code>none</code> returned no rows)" in chart
+    assert "ci-chart" not in chart

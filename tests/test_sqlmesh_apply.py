@@ -5,18 +5,17 @@ it was."""
 from __future__ import annotations
 
 import datetime as dt
-import shutil
 from pathlib import Path
 
 import duckdb
 import pytest
 
 from custintel import transform
-from custintel.settings import DEFAULT_CONFIG_PATH
 from tests.sqlmesh_fixtures import (
     Build,
     base_build,
     copy_build,
+    core_model_count,
     last_date,
     planted_rejections,
     query,
@@ -40,14 +39,9 @@ def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
     return base_build(tmp_path_factory)
 
 
-def _model_count(build: Build) -> int:
-    files = (DEFAULT_CONFIG_PATH.parent / "sqlmesh" / "models").rglob("*.sql")
-    return sum(1 for _ in files)
-
-
 def test_first_apply_builds_every_model_up_to_the_data(build: Build) -> None:
     end = dt.datetime(2024, 3, 1)
-    assert len(build.first_apply.models_evaluated) == _model_count(build)
+    assert len(build.first_apply.models_evaluated) == core_model_count()
     assert {batch.end for batch in build.first_apply.evaluated} == {end}
     assert {change.change for change in build.first_apply.changes} == {"added"}
 
@@ -88,10 +82,11 @@ def test_late_rows_outside_processed_intervals_stop_the_build_until_restated(
 ) -> None:
     settings = copy_build(build, tmp_path)
     write_landing(settings.warehouse_path, months=3)
+    # a valid January row (C003 has no usage otherwise) arriving with the March data
     with duckdb.connect(str(settings.warehouse_path)) as con:
         con.execute(
             "insert into landing.network__usage values "
-            "('C002', 'SV2', date '2024-01-07', 1, 1, 1, 0, 'network/late.parquet', 1)"
+            "('C003', 'SV1', date '2024-01-07', 1, 1, 1, 0, 'network/late.parquet', 1)"
         )
     with pytest.raises(transform.TransformError, match="landing_reconciliation: audit forall"):
         transform.apply(settings, as_of=last_date(3), run_tests=False)
@@ -141,13 +136,8 @@ def test_audits_fail_on_broken_tables(build: Build, tmp_path: Path) -> None:
 
 
 def test_dev_environment_leaves_prod_untouched(build: Build, tmp_path: Path) -> None:
-    project = tmp_path / "project"
-    shutil.copytree(
-        DEFAULT_CONFIG_PATH.parent / "sqlmesh",
-        project,
-        ignore=shutil.ignore_patterns(".cache", "logs", "__pycache__"),
-    )
-    settings = copy_build(build, tmp_path, sqlmesh={"project_path": str(project)})
+    settings = copy_build(build, tmp_path)
+    project = settings.sqlmesh_path
     assert transform.preview(settings, "prod") == []
 
     model = project / "models" / "warehouse" / "dim_service.sql"

@@ -104,7 +104,8 @@ def _emails(pop: Population, customers: np.ndarray, version: np.ndarray) -> pa.A
     number = pc.cast(pa.array((pop.email_number[customers] + 17 * version) % 100), pa.string())
     domain = columns.labels(vocab.EMAIL_DOMAINS,
                             (pop.email_domain[customers] + version) % len(vocab.EMAIL_DOMAINS))
-    slug = pc.replace_substring(pc.utf8_lower(organisation_names(pop, customers)), " ", "")
+    slug = pc.replace_substring_regex(pc.utf8_lower(organisation_names(pop, customers)),
+                                      "[^a-z0-9]", "")
     org_domain = columns.join(slug, ".example.com")
     domain = pc.if_else(pa.array(pop.name_kind[customers] == vocab.RESIDENTIAL), domain, org_domain)
     email = columns.join(first, ".", last, number, "@", domain)

@@ -16,6 +16,7 @@ from custintel.generate import columns, vocab
 from custintel.generate.catalogue import Catalogue
 from custintel.generate.population import CITY_REGION, Population
 from custintel.generate.services import Assignments
+from custintel.generate.timeline import Timeline
 
 REGIONAL_INCIDENT_RATE = 0.025  # per region and day
 _MOBILE = vocab.SERVICE_TYPES.index("Mobile")
@@ -37,11 +38,14 @@ class Outages:
         return np.where(self.key[pos] == keys, self.minutes[pos], 0.0)
 
 
+#: assignments simulated together; bounds memory (about 2.7M usage rows per chunk)
+CHUNK_ASSIGNMENTS = 100_000
+
+
 @dataclass(frozen=True)
-class NetworkMonth:
+class UsageChunk:
     columns: dict[str, pa.Array | np.ndarray]
-    outage_hours: np.ndarray  # per customer, while in service this month
-    data_mb: np.ndarray  # per assignment (index into Assignments)
+    data_mb: np.ndarray  # per assignment of the chunk
 
 
 def draw_outages(rng: np.random.Generator, pop: Population, days: int) -> Outages:
@@ -67,11 +71,19 @@ def draw_outages(rng: np.random.Generator, pop: Population, days: int) -> Outage
     return Outages(key=unique.astype(np.int64), minutes=np.round(total, 1))
 
 
-def month_usage(rng: np.random.Generator, month: int, pop: Population, assignments: Assignments,
-                catalogue: Catalogue, outages: Outages, customer_ids: pa.Array) -> NetworkMonth:
+def chunks(month: int, assignments: Assignments, timeline: Timeline) -> list[np.ndarray]:
+    """The assignments in service during `month`, in fixed-size chunks."""
+    start = timeline.month_start(month)
+    idx = assignments.overlapping(start, start + timeline.month_days(month) - 1)
+    return [idx[i:i + CHUNK_ASSIGNMENTS] for i in range(0, max(len(idx), 1), CHUNK_ASSIGNMENTS)]
+
+
+def usage_chunk(rng: np.random.Generator, month: int, idx: np.ndarray, pop: Population,
+                assignments: Assignments, catalogue: Catalogue, outages: Outages,
+                customer_ids: pa.Array) -> UsageChunk:
+    """Daily usage rows of the assignments `idx` (while the customer is in service)."""
     timeline = catalogue.timeline
     start, days = timeline.month_start(month), timeline.month_days(month)
-    idx = assignments.overlapping(start, start + days - 1)
     cust = assignments.customer[idx]
     lo = np.maximum(assignments.start_day[idx] - start, pop.act_lo[cust])
     hi = np.minimum(np.minimum(assignments.end_day[idx], start + days - 1) - start + 1,
@@ -82,8 +94,7 @@ def month_usage(rng: np.random.Generator, month: int, pop: Population, assignmen
     s = assignments.service[a]
     day = lo[owner] + rank
     outage = outages.lookup(c, day)
-    weekday = (start + day + 3) % 7
-    weekend = weekday >= 5
+    weekend = (start + day + 3) % 7 >= 5
     business = catalogue.business_hours[s]
     pattern = np.where(business, np.where(weekend, 0.35, 1.15), np.where(weekend, 1.25, 0.9))
     elapsed = np.maximum(month + day / days - pop.decline_onset[c], 0.0)
@@ -101,9 +112,6 @@ def month_usage(rng: np.random.Generator, month: int, pop: Population, assignmen
     voice = np.round(np.where(means[:, 1] > 0, voice, 0.0), 1)
     service_outage = np.round(outage * np.where(catalogue.service_type[s] == _MOBILE, 0.1, 1.0), 1)
     keep = active | (service_outage > 0)
-    data_mb = np.bincount(owner, weights=data, minlength=len(idx))
-    per_assignment = np.zeros(assignments.size)
-    per_assignment[idx] = data_mb
     table = {
         "customer_id": customer_ids.take(pa.array(c[keep])),
         "service_id": columns.labels([x[0] for x in vocab.SERVICES], s[keep]),
@@ -113,11 +121,11 @@ def month_usage(rng: np.random.Generator, month: int, pop: Population, assignmen
         "session_count": sessions[keep].astype(np.int64),
         "outage_minutes": service_outage[keep],
     }
-    return NetworkMonth(columns=table, outage_hours=_outage_hours(pop, outages),
-                        data_mb=per_assignment)
+    return UsageChunk(columns=table, data_mb=np.bincount(owner, weights=data, minlength=len(idx)))
 
 
-def _outage_hours(pop: Population, outages: Outages) -> np.ndarray:
+def outage_hours(pop: Population, outages: Outages) -> np.ndarray:
+    """Per customer: hours of outage while in service this month."""
     customer, day = np.divmod(outages.key, 31)
     in_window = (day >= pop.act_lo[customer]) & (day < pop.act_hi[customer])
     return np.bincount(customer[in_window], weights=outages.minutes[in_window],

@@ -87,10 +87,6 @@ class Population:
     def size(self) -> int:
         return len(self.segment)
 
-    @property
-    def region(self) -> np.ndarray:
-        return CITY_REGION[self.city]
-
     def append(self, other: Population) -> None:
         for spec in fields(self):
             setattr(self, spec.name, np.concatenate([getattr(self, spec.name),

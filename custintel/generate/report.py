@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,13 +23,13 @@ class GenerationReport:
     seconds: float = 0.0
 
     def add(self, name: str, rows: int, defect_kinds: list[str]) -> None:
+        """Count one written file: its rows and the kinds of its planted defects/variants."""
         self.rows[name] = self.rows.get(name, 0) + rows
         self.files += 1
-        for kind in defect_kinds:
-            if kind == "standardisable_variant":
-                self.variants += 1
-            else:
-                self.defects[kind] = self.defects.get(kind, 0) + 1
+        counts = Counter(defect_kinds)
+        self.variants += counts.pop("standardisable_variant", 0)
+        for kind, count in counts.items():
+            self.defects[kind] = self.defects.get(kind, 0) + count
 
     @property
     def total_rows(self) -> int:

@@ -8,12 +8,10 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 
 import numpy as np
-import pyarrow as pa
 
 from custintel.generate import (
     billing,
     columns,
-    defects,
     lifecycle,
     marketing,
     network,
@@ -30,7 +28,6 @@ from custintel.generate.population import Population, monthly_signups, opening_b
 from custintel.generate.report import GenerationReport
 from custintel.generate.streams import Stream, global_rng, month_rng
 from custintel.generate.timeline import Timeline
-from custintel.landing import load_contract
 
 Progress = Callable[[str, int, int], None]
 MAX_CUSTOMERS = 5_000_000  # orphan customer ids (C9xxxxxx) must stay unused
@@ -53,33 +50,6 @@ def _validate(customers: int, months: int, start_date: dt.date, seed: int,
         raise ValueError("invalid generation parameters: " + "; ".join(problems))
 
 
-class _Landing:
-    """Writes contract tables (with planted defects) and collects the manifest."""
-
-    def __init__(self, out_dir: Path, seed: int, rate: float, report: GenerationReport) -> None:
-        self.out_dir, self.seed, self.rate, self.report = out_dir, seed, rate, report
-        self.contract = load_contract()
-        self.manifest: list[pa.Table] = []
-
-    def write(self, system: str, name: str, data: Mapping[str, writer.ColumnData],
-              month: int | None = None, label: str | None = None) -> None:
-        table = self.contract.table(system, name)
-        clean = writer.to_arrow(table, data)
-        relative = writer.relative_path(table, label)
-        index = [t.qualified_name for t in self.contract.tables].index(table.qualified_name)
-        rng = (global_rng(self.seed, Stream.DEFECTS, index) if month is None
-               else month_rng(self.seed, Stream.DEFECTS, month, index))
-        planted, manifest = defects.plant(clean, table, self.rate, rng, relative)
-        writer.write(planted, self.out_dir, relative)
-        self.manifest.append(manifest)
-        self.report.add(f"{system}/{name}", planted.num_rows,
-                        manifest.column("defect_kind").to_pylist())
-
-    def write_manifest(self) -> None:
-        manifest = pa.concat_tables([defects.MANIFEST_SCHEMA.empty_table(), *self.manifest])
-        writer.write(manifest, self.out_dir, writer.MANIFEST_PATH)
-
-
 def generate_landing(out_dir: Path, customers: int, months: int, start_date: dt.date, seed: int,
                      defect_rate: float, progress: Progress | None = None) -> GenerationReport:
     """Simulate `customers` (the opening base) over `months` and write the landing contract.
@@ -91,8 +61,8 @@ def generate_landing(out_dir: Path, customers: int, months: int, start_date: dt.
     out_dir = Path(out_dir)
     timeline = Timeline(start_date, months)
     report = GenerationReport(out_dir=out_dir, customers=customers, months=months, seed=seed)
-    landing = _Landing(out_dir, seed, defect_rate, report)
-    writer.clear_previous(out_dir, list(landing.contract.tables))
+    landing = writer.LandingWriter(out_dir, seed, defect_rate, report)
+    landing.clear_previous()
     catalogue = Catalogue(timeline)
     kb = KnowledgeBase.draw(global_rng(seed, Stream.CATALOGUE, 1), timeline)
     managers = staff.manager_count(customers)
@@ -132,7 +102,7 @@ def generate_landing(out_dir: Path, customers: int, months: int, start_date: dt.
 def _simulate_month(month: int, seed: int, customers: int, pop: Population,
                     assignments: services.Assignments, catalogue: Catalogue, kb: KnowledgeBase,
                     log: ChangeLog, campaigns: marketing.CampaignLog, opportunities: sales.SalesLog,
-                    regions: np.ndarray, landing: _Landing) -> None:
+                    regions: np.ndarray, landing: writer.LandingWriter) -> None:
     timeline = catalogue.timeline
     label = timeline.label(month)
 
@@ -149,22 +119,27 @@ def _simulate_month(month: int, seed: int, customers: int, pop: Population,
     adds = services.monthly_changes(service_rng, month, pop, assignments, catalogue,
                                     outcome.stable)
     outages = network.draw_outages(rng(Stream.OUTAGES), pop, timeline.month_days(month))
-    usage = network.month_usage(rng(Stream.USAGE), month, pop, assignments, catalogue, outages,
-                                ids)
-    landing.write("network", "usage", usage.columns, month, label)
+    outage_hours = network.outage_hours(pop, outages)
+    data_mb = np.zeros(assignments.size)
+    with landing.file("network", "usage", month, label) as part:
+        for k, chunk in enumerate(network.chunks(month, assignments, timeline)):
+            usage = network.usage_chunk(month_rng(seed, Stream.USAGE, month, k), month, chunk,
+                                        pop, assignments, catalogue, outages, ids)
+            data_mb[chunk] = usage.data_mb
+            part.write(usage.columns)
     landing.write("billing", "invoices",
                   billing.month_invoices(rng(Stream.INVOICES), month, pop, assignments, catalogue,
-                                         usage.data_mb, usage.outage_hours, ids), month, label)
+                                         data_mb, outage_hours, ids), month, label)
     landing.write("billing", "orders",
                   billing.month_orders(rng(Stream.ORDERS), month, pop, adds, catalogue, ids),
                   month, label)
     tickets = support.month_tickets(rng(Stream.TICKETS), month, pop, timeline,
-                                    usage.outage_hours, kb, ids)
+                                    outage_hours, kb, ids)
     landing.write("support", "tickets", tickets.columns, month, label)
     landing.write("support", "kb_article_views",
                   support.month_views(rng(Stream.KB_VIEWS), month, pop, timeline, tickets, kb,
                                       ids), month, label)
-    pop.outage_hours_last = usage.outage_hours
+    pop.outage_hours_last = outage_hours
     landing.write("marketing", "campaign_targets",
                   marketing.month_campaigns(rng(Stream.CAMPAIGNS), month, pop, timeline,
                                             campaigns, ids), month, label)

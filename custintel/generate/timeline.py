@@ -17,10 +17,6 @@ def day_number(value: dt.date) -> int:
     return (value - _EPOCH).days
 
 
-def date_of(day: int) -> dt.date:
-    return _EPOCH + dt.timedelta(days=int(day))
-
-
 class Timeline:
     """`months` calendar months starting at `start` (the first day of a month)."""
 

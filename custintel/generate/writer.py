@@ -6,14 +6,19 @@ part file per month, `<out>/<system>/<table>/part-YYYY-MM.parquet`.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from custintel.landing import Table
+from custintel.generate import defects
+from custintel.generate.report import GenerationReport
+from custintel.generate.streams import Stream, global_rng, month_rng
+from custintel.landing import Table, load_contract
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),
@@ -71,18 +76,76 @@ def relative_path(table: Table, month_label: str | None = None) -> str:
     return f"{table.system}/{table.name}.parquet"
 
 
-def write(data: pa.Table, out_dir: Path, relative: str) -> None:
-    path = out_dir / relative
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(data, path, compression="zstd")
+class FileWriter:
+    """Appends chunks of one table's rows to one Parquet file, planting defects in each."""
+
+    def __init__(self, sink: pq.ParquetWriter, table: Table, relative: str,
+                 rngs: Iterator[np.random.Generator], rate: float) -> None:
+        self.sink, self.table, self.relative, self.rngs, self.rate = (
+            sink, table, relative, rngs, rate)
+        self.rows = 0
+        self.manifest: list[pa.Table] = []
+
+    def write(self, data: Mapping[str, ColumnData]) -> None:
+        clean = to_arrow(self.table, data)
+        planted, manifest = defects.plant(clean, self.table, self.rate, next(self.rngs),
+                                          self.relative)
+        shifted = pc.add(manifest.column("source_row_number"), self.rows)
+        self.manifest.append(manifest.set_column(
+            manifest.schema.get_field_index("source_row_number"), "source_row_number", shifted))
+        self.sink.write_table(planted)
+        self.rows += planted.num_rows
 
 
-def clear_previous(out_dir: Path, tables: list[Table]) -> None:
-    """Remove part files and the manifest of an earlier run (so no stale month survives)."""
-    for table in tables:
-        if (table.system, table.name) in PART_TABLES:
-            for part in (out_dir / table.system / table.name).glob("part-*.parquet"):
-                part.unlink()
-    manifest = out_dir / MANIFEST_PATH
-    if manifest.exists():
-        manifest.unlink()
+class LandingWriter:
+    """Writes contract tables under `out_dir`, collecting the defect manifest and the report."""
+
+    def __init__(self, out_dir: Path, seed: int, rate: float, report: GenerationReport) -> None:
+        self.out_dir, self.seed, self.rate, self.report = out_dir, seed, rate, report
+        self.contract = load_contract()
+        self.manifest: list[pa.Table] = []
+
+    def clear_previous(self) -> None:
+        """Remove part files and the manifest of an earlier run (so no stale month survives)."""
+        for table in self.contract.tables:
+            if (table.system, table.name) in PART_TABLES:
+                for part in (self.out_dir / table.system / table.name).glob("part-*.parquet"):
+                    part.unlink()
+        (self.out_dir / MANIFEST_PATH).unlink(missing_ok=True)
+
+    def _rngs(self, table: Table, month: int | None) -> Iterator[np.random.Generator]:
+        index = self.contract.tables.index(table)
+        chunk = 0
+        while True:
+            sub = index * 10_000 + chunk
+            yield (global_rng(self.seed, Stream.DEFECTS, sub) if month is None
+                   else month_rng(self.seed, Stream.DEFECTS, month, sub))
+            chunk += 1
+
+    @contextmanager
+    def file(self, system: str, name: str, month: int | None = None,
+             label: str | None = None) -> Iterator[FileWriter]:
+        """A writer for one file: a small table, or one month's part of an event table."""
+        table = self.contract.table(system, name)
+        relative = relative_path(table, label)
+        path = self.out_dir / relative
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with pq.ParquetWriter(path, _loose_schema(table), compression="zstd") as sink:
+            file_writer = FileWriter(sink, table, relative, self._rngs(table, month), self.rate)
+            yield file_writer
+        manifest = pa.concat_tables([defects.MANIFEST_SCHEMA.empty_table(),
+                                     *file_writer.manifest])
+        self.manifest.append(manifest)
+        self.report.add(f"{system}/{name}", file_writer.rows,
+                        manifest.column("defect_kind").to_pylist())
+
+    def write(self, system: str, name: str, data: Mapping[str, ColumnData],
+              month: int | None = None, label: str | None = None) -> None:
+        with self.file(system, name, month, label) as file_writer:
+            file_writer.write(data)
+
+    def write_manifest(self) -> None:
+        manifest = pa.concat_tables([defects.MANIFEST_SCHEMA.empty_table(), *self.manifest])
+        path = self.out_dir / MANIFEST_PATH
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(manifest, path, compression="zstd")

@@ -113,6 +113,10 @@ def chart_columns(spec: ChartSpec, data: Dataset) -> dict[str, str]:
 
 def chart_html(spec: ChartSpec, data: Dataset, runner: QueryRunner, element_id: str) -> str:
     columns = chart_columns(spec, data)
+    if data.frame.empty:
+        title = f"{html.escape(spec.title)}: " if spec.title else ""
+        return (f'{ungoverned_badge(data)}<p class="ci-empty">{title}no data (query '
+                f"<code>{html.escape(data.name)}</code> returned no rows)</p>")
     traces = ([_heatmap(data, columns, runner)] if spec.type == "heatmap"
               else _traces(spec, data, columns, runner))
     figure = go.Figure(data=traces, layout=_layout(spec, columns, runner)).to_plotly_json()

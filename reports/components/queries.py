@@ -1,4 +1,5 @@
-"""How query blocks themselves appear on a page: collapsed, with the ungoverned-SQL badge."""
+"""How query blocks appear: raw SQL collapsed in place with the ungoverned-SQL badge; the
+governed queries collapsed together at the end of the page."""
 
 from __future__ import annotations
 
@@ -18,3 +19,9 @@ def query_html(data: Dataset, body: str) -> str:
         f"{kind} <code>{html.escape(data.name)}</code> · {rows}</summary>"
         f'<pre><code>{html.escape(body)}</code></pre></details>'
     )
+
+
+def queries_appendix(queries: list[tuple[Dataset, str]]) -> str:
+    items = "".join(query_html(data, body) for data, body in queries)
+    return (f'<details class="ci-queries"><summary>Queries on this page ({len(queries)})'
+            f"</summary>{items}</details>")

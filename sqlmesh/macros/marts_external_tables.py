@@ -1,45 +1,36 @@
-"""Create an external table (declared in sqlmesh/external_models/*.yaml) when it is missing.
+"""Create an external table when it does not exist yet, from its SQLMesh declaration.
 
-External tables are written outside SQLMesh; a model reading one fails while nothing has written
-it yet (e.g. `ml.churn_scores` before the first model is trained). A model that can live with an
-empty table creates it in a pre-statement:
+External tables (sqlmesh/external_models/*.yaml) are written outside SQLMesh; a model reading
+one fails while nothing has written it yet, e.g. `ml.churn_scores` before the first churn
+model is trained. A model that is meaningful with an empty table creates it in a pre-statement:
 
     @create_external_table(ml.churn_scores);
 
-which renders `create schema if not exists ml` and `create table if not exists ml.churn_scores
-(...)` with the columns of the declaration, so the columns are written down once.
+At evaluation this renders `create schema if not exists ml` and `create table if not exists
+ml.churn_scores (...)` with the columns and types SQLMesh knows from the declaration, so the
+columns are written down once. The table must be a parent of the model (read by its query).
+Nothing is rendered while SQLMesh loads the project (the schema is not known then).
 """
 
 from __future__ import annotations
 
-from functools import cache
-from pathlib import Path
-
-import yaml
 from sqlglot import exp
 from sqlmesh import macro
 from sqlmesh.core.macros import MacroEvaluator
-
-EXTERNAL_MODELS_DIR = Path(__file__).resolve().parent.parent / "external_models"
-
-
-@cache
-def declared_columns(name: str) -> tuple[tuple[str, str], ...]:
-    """(column, type) of the external model `name` as declared in external_models/*.yaml."""
-    for path in sorted(EXTERNAL_MODELS_DIR.glob("*.yaml")):
-        for model in yaml.safe_load(path.read_text()) or []:
-            if model.get("name") == name:
-                return tuple(model["columns"].items())
-    raise ValueError(f"external model {name!r} is not declared in {EXTERNAL_MODELS_DIR}")
 
 
 @macro()
 def create_external_table(evaluator: MacroEvaluator, table: exp.Expression) -> list[exp.Expression]:
     """`create schema if not exists` + `create table if not exists` for a declared external."""
+    if evaluator.runtime_stage == "loading":
+        return []
     name = exp.to_table(table.sql(evaluator.dialect))
-    qualified = f"{name.db}.{name.name}"
-    columns = ", ".join(f"{column} {type_}" for column, type_ in declared_columns(qualified))
+    columns = [
+        exp.ColumnDef(this=exp.to_identifier(column), kind=data_type)
+        for column, data_type in evaluator.columns_to_types(name).items()
+    ]
+    schema = exp.Schema(this=name.copy(), expressions=columns)
     return [
-        evaluator.parse_one(f"create schema if not exists {name.db}"),
-        evaluator.parse_one(f"create table if not exists {qualified} ({columns})"),
+        exp.Create(this=exp.Table(db=name.args["db"].copy()), kind="SCHEMA", exists=True),
+        exp.Create(this=schema, kind="TABLE", exists=True),
     ]

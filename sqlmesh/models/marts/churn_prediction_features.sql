@@ -1,0 +1,724 @@
+/*
+  Point-in-time training and scoring data for the churn model (seed 000).
+
+  One row per customer in the base at each monthly snapshot (the first of every month). Every
+  feature of snapshot T uses only data strictly before T: the CRM version in effect just before
+  T (SCD2), events dated before T, ticket resolutions and survey answers given before T, services
+  as provisioned before T. The label looks forward: churned_within_90d is true when the
+  customer's status became Churned in [T, T + 90 days), and null while T + 90 days is after the
+  as-of date (the outcome is not known yet).
+
+  Incremental by snapshot_date: a run computes the snapshots in its interval plus a 92-day
+  lookback, so when new data arrives the snapshots whose 90-day label window it completes are
+  recomputed (their labels filled) and older snapshots are left alone (README: "Incremental
+  builds").
+*/
+MODEL (
+  name marts.churn_prediction_features,
+  kind INCREMENTAL_BY_TIME_RANGE (
+    time_column snapshot_date,
+    lookback 92
+  ),
+  cron '@daily',
+  owner customer_analytics,
+  grain (customer_id, snapshot_date),
+  description 'Churn-model features: one row per customer in the base (status Active or Inactive, i.e. not churned) at each monthly snapshot, features from data strictly before the snapshot, label churned_within_90d (null while the 90-day window is not covered by the data). Column dictionary: sqlmesh/models/marts/README.md.',
+  column_descriptions (
+    customer_id = 'Customer (dim_customer.customer_id)',
+    snapshot_date = 'Snapshot: first day of a month; features use data strictly before it',
+    history_days = 'Days of event history before the snapshot (snapshot_date - data_start_date); windows longer than this are truncated',
+    customer_status = 'Status just before the snapshot: Active or Inactive (suspended)',
+    customer_segment = 'Segment just before the snapshot (categorical)',
+    customer_tier = 'Tier just before the snapshot (categorical)',
+    region = 'Region just before the snapshot (categorical)',
+    has_account_manager = 'An account manager owns the customer',
+    has_marketing_consent = 'Customer agreed to marketing contact',
+    tenure_days = 'Days from signup to the snapshot',
+    is_month_to_month = 'No contract end date (month-to-month)',
+    days_to_contract_end = 'Days from the snapshot to the contract end date (negative: lapsed; null: month-to-month)',
+    monthly_recurring_charge_amount = 'Sum of the monthly charges of the services in service at the snapshot',
+    revenue_3m_amount = 'Invoice revenue (net of credits and discounts) dated in the 3 calendar months before the snapshot',
+    revenue_12m_amount = 'Invoice revenue dated in the 12 calendar months before the snapshot',
+    revenue_change_1m_pct = 'Revenue of the last month before the snapshot vs the month before it, as a fraction; null when the earlier month has no revenue',
+    credit_3m_amount = 'Credits on the invoices of the last 3 months',
+    gross_3m_amount = 'Gross billed on the invoices of the last 3 months',
+    discount_share_3m = 'Invoice and order discounts / invoice and order gross, last 3 months (null: nothing billed)',
+    discount_share_12m = 'Invoice and order discounts / invoice and order gross, last 12 months (null: nothing billed)',
+    usage_days_30d = 'Days with network usage in the 30 days before the snapshot',
+    usage_days_90d = 'Days with network usage in the 90 days before the snapshot',
+    data_volume_mb_30d = 'Data used in the last 30 days, MB',
+    data_volume_mb_90d = 'Data used in the last 90 days, MB',
+    voice_minutes_30d = 'Call minutes in the last 30 days',
+    voice_minutes_90d = 'Call minutes in the last 90 days',
+    sessions_30d = 'Network sessions in the last 30 days',
+    sessions_prior_30d = 'Network sessions in the 30 days before those (days 31-60 before the snapshot)',
+    usage_change_30d_pct = 'sessions_30d / sessions_prior_30d - 1 (-0.3 = a 30% decline); null without prior sessions or when the prior window starts before the history',
+    outage_minutes_30d = 'Outage minutes in the last 30 days',
+    outage_minutes_90d = 'Outage minutes in the last 90 days',
+    tickets_90d = 'Support tickets opened in the last 90 days',
+    escalated_tickets_90d = 'Of those, escalated (the escalation flag is the ticket''s current state)',
+    avg_satisfaction_score_90d = 'Mean CSAT (1..5) of the tickets opened in the last 90 days and resolved before the snapshot (null: no rating)',
+    low_csat_tickets_90d = 'Tickets opened in the last 90 days, resolved before the snapshot and rated 1 or 2',
+    open_tickets = 'Tickets opened before the snapshot and not resolved before it',
+    kb_views_30d = 'KB article views (portal logins) in the last 30 days',
+    kb_views_90d = 'KB article views in the last 90 days',
+    orders_90d = 'Orders placed in the last 90 days (any later status)',
+    campaigns_targeted_90d = 'Campaign messages sent to the customer in the last 90 days',
+    campaign_responses_90d = 'Campaign responses other than opt-outs in the last 90 days',
+    has_opted_out = 'The customer opted out of a campaign before the snapshot',
+    touchpoints_90d = 'kb_views_90d + orders_90d + campaign_responses_90d (health engagement input)',
+    active_days_30d = 'Days with usage, an order or a portal login in the last 30 days',
+    is_active_30d = 'active_days_30d > 0 (glossary "active customer" at the snapshot)',
+    last_activity_date = 'Last day with usage, an order or a portal login before the snapshot',
+    recency_days = 'Days from the last activity day to the day before the snapshot (0 = active that day; null: never)',
+    active_services_count = 'Services in service at the snapshot',
+    has_internet = 'An Internet service in service at the snapshot',
+    has_tv = 'A TV service in service at the snapshot',
+    has_mobile = 'A Mobile service in service at the snapshot',
+    has_voice = 'A Voice service in service at the snapshot',
+    services_used_30d = 'Distinct services with usage in the last 30 days',
+    services_added_90d = 'Service assignments started in the last 90 days',
+    services_removed_90d = 'Service assignments ended in the last 90 days',
+    health_usage_component = 'Health score usage component, 0..1 (README: "Health score")',
+    health_engagement_component = 'Health score engagement component, 0..1',
+    health_outcomes_component = 'Health score outcomes component, 0..1',
+    health_account_component = 'Health score account component, 0..1',
+    health_support_component = 'Health score support component, 0..1',
+    health_score = 'Customer health 0..100 at the snapshot (seed 004 weights)',
+    meets_inactivity_rule = 'No activity in 30 days or usage down 30%+ (the documented inactivity rule)',
+    behavioural_segment = 'High-Value Active, Discount-Driven, At-Risk / Dormant or Core at the snapshot (README: "Behavioural segments")',
+    churned_within_90d = 'Label: status became Churned in [snapshot_date, snapshot_date + 90 days); null while snapshot_date + 90 days > as_of_date',
+    churn_date = 'Date the status became Churned, when churned_within_90d is true (outcome role, never a feature)'
+  ),
+  audits (
+    not_null(columns := (
+      customer_id, snapshot_date, customer_status, customer_segment, customer_tier, region,
+      tenure_days, usage_days_30d, tickets_90d, active_services_count, health_score,
+      behavioural_segment, is_active_30d, meets_inactivity_rule
+    )),
+    unique_combination_of_columns(columns := (customer_id, snapshot_date)),
+    accepted_values(column := customer_status, is_in := ('Active', 'Inactive')),
+    accepted_values(
+      column := behavioural_segment,
+      is_in := ('High-Value Active', 'Discount-Driven', 'At-Risk / Dormant', 'Core')
+    ),
+    accepted_range(column := health_score, min_v := 0, max_v := 100),
+    accepted_range(column := avg_satisfaction_score_90d, min_v := 1, max_v := 5),
+    marts_unit_interval(columns := (
+      discount_share_3m, discount_share_12m, health_usage_component,
+      health_engagement_component, health_outcomes_component, health_account_component,
+      health_support_component
+    )),
+    forall(criteria := (
+      usage_days_30d <= usage_days_90d,
+      usage_days_30d <= 30,
+      usage_days_90d <= 90,
+      extract(day from snapshot_date) = 1,
+      churn_date is null or churned_within_90d
+    )),
+    marts_label_horizon(label := churned_within_90d, horizon_days := 90)
+  )
+);
+
+with as_of as (
+  select as_of_date, data_start_date, first_snapshot_date from marts.data_as_of
+),
+
+customer_versions as (
+  select * from warehouse.dim_customer
+),
+
+churn_events as (
+  select customer_id, churn_date from marts.customer_churn_events
+),
+
+daily_activity as (
+  select *
+  from marts.customer_daily_activity
+  where activity_date between cast(@start_date as date) - interval '92' day and @end_date
+),
+
+monthly_activity as (
+  select customer_id, month_start_date, last_activity_date
+  from marts.customer_monthly_activity
+  where month_start_date <= @end_date and last_activity_date is not null
+),
+
+network_usage as (
+  select customer_id, service_id, usage_date
+  from warehouse.fact_network_usage
+  where
+    usage_date between cast(@start_date as date) - interval '62' day and @end_date
+    and (session_count > 0 or data_volume_mb > 0 or voice_minutes > 0)
+),
+
+invoices as (
+  select customer_id, invoice_date, gross_amount, credit_amount, discount_amount, revenue_amount
+  from warehouse.fact_invoice
+  where invoice_date between cast(@start_date as date) - interval '13' month and @end_date
+),
+
+orders as (
+  select
+    customer_id,
+    cast(ordered_at as date) as ordered_date,
+    gross_amount,
+    discount_amount
+  from warehouse.fact_order
+  where
+    cast(ordered_at as date) between cast(@start_date as date) - interval '13' month and @end_date
+),
+
+tickets as (
+  select
+    customer_id,
+    cast(created_at as date) as created_date,
+    cast(resolved_at as date) as resolved_date,
+    is_escalated,
+    satisfaction_score
+  from warehouse.fact_support_ticket
+  where cast(created_at as date) <= @end_date
+),
+
+campaign_targets as (
+  select
+    customer_id,
+    cast(targeted_at as date) as targeted_date,
+    cast(responded_at as date) as responded_date,
+    response_type
+  from warehouse.fact_campaign_target
+  where cast(targeted_at as date) <= @end_date
+),
+
+service_assignments as (
+  select
+    assignments.customer_id,
+    assignments.service_id,
+    assignments.start_date,
+    assignments.end_date,
+    assignments.monthly_charge_amount,
+    services.service_type
+  from warehouse.fact_service_assignment as assignments
+  inner join warehouse.dim_service as services
+    on assignments.service_id = services.service_id
+),
+
+snapshots as (
+  select series.snapshot_date
+  from (
+    select cast(unnest(generate_series(
+      cast(date_trunc('month', cast(@start_date as date)) as date),
+      cast(@end_date as date),
+      interval '1' month
+    )) as date) as snapshot_date
+  ) as series
+  cross join as_of
+  where
+    series.snapshot_date between @start_date and @end_date
+    and series.snapshot_date >= as_of.first_snapshot_date
+    and series.snapshot_date <= as_of.as_of_date
+),
+
+customers_at_snapshot as (
+  select
+    snapshots.snapshot_date,
+    customer_versions.customer_id,
+    customer_versions.customer_status,
+    customer_versions.customer_segment,
+    customer_versions.customer_tier,
+    customer_versions.region,
+    customer_versions.account_manager_id,
+    customer_versions.has_marketing_consent,
+    customer_versions.signup_date,
+    customer_versions.contract_end_date
+  from snapshots
+  inner join customer_versions
+    on customer_versions.valid_from < cast(snapshots.snapshot_date as timestamp)
+    and (
+      customer_versions.valid_to is null
+      or customer_versions.valid_to >= cast(snapshots.snapshot_date as timestamp)
+    )
+  where customer_versions.customer_status in ('Active', 'Inactive')
+),
+
+usage_signals as (
+  select
+    customers.customer_id,
+    customers.snapshot_date,
+    count(case
+      when @within_days(activity.activity_date, customers.snapshot_date, 30)
+        and activity.is_usage_day then 1
+    end) as usage_days_30d,
+    count(case when activity.is_usage_day then 1 end) as usage_days_90d,
+    sum(case
+      when @within_days(activity.activity_date, customers.snapshot_date, 30)
+        then activity.data_volume_mb else 0
+    end) as data_volume_mb_30d,
+    sum(activity.data_volume_mb) as data_volume_mb_90d,
+    sum(case
+      when @within_days(activity.activity_date, customers.snapshot_date, 30)
+        then activity.voice_minutes else 0
+    end) as voice_minutes_30d,
+    sum(activity.voice_minutes) as voice_minutes_90d,
+    sum(case
+      when @within_days(activity.activity_date, customers.snapshot_date, 30)
+        then activity.session_count else 0
+    end) as sessions_30d,
+    sum(case
+      when @within_days(activity.activity_date, customers.snapshot_date, 60, 30)
+        then activity.session_count else 0
+    end) as sessions_prior_30d,
+    sum(case
+      when @within_days(activity.activity_date, customers.snapshot_date, 30)
+        then activity.outage_minutes else 0
+    end) as outage_minutes_30d,
+    sum(activity.outage_minutes) as outage_minutes_90d,
+    sum(case
+      when @within_days(activity.activity_date, customers.snapshot_date, 30)
+        then activity.kb_views_count else 0
+    end) as kb_views_30d,
+    sum(activity.kb_views_count) as kb_views_90d,
+    sum(activity.orders_placed_count) as orders_90d,
+    count(case
+      when @within_days(activity.activity_date, customers.snapshot_date, 30)
+        and activity.is_activity_day then 1
+    end) as active_days_30d
+  from customers_at_snapshot as customers
+  inner join daily_activity as activity
+    on customers.customer_id = activity.customer_id
+    and @within_days(activity.activity_date, customers.snapshot_date, 90)
+  group by customers.customer_id, customers.snapshot_date
+),
+
+service_last_use_by_month as (
+  select
+    customer_id,
+    service_id,
+    cast(date_trunc('month', usage_date) as date) as usage_month_start_date,
+    max(usage_date) as last_usage_date
+  from network_usage
+  group by customer_id, service_id, cast(date_trunc('month', usage_date) as date)
+),
+
+services_used as (
+  select
+    customers.customer_id,
+    customers.snapshot_date,
+    count(distinct service_months.service_id) as services_used_30d
+  from customers_at_snapshot as customers
+  inner join service_last_use_by_month as service_months
+    on customers.customer_id = service_months.customer_id
+    and service_months.usage_month_start_date < customers.snapshot_date
+    and @within_days(service_months.last_usage_date, customers.snapshot_date, 30)
+  group by customers.customer_id, customers.snapshot_date
+),
+
+last_activity as (
+  select
+    customers.customer_id,
+    customers.snapshot_date,
+    max(monthly_activity.last_activity_date) as last_activity_date
+  from customers_at_snapshot as customers
+  inner join monthly_activity
+    on customers.customer_id = monthly_activity.customer_id
+    and monthly_activity.month_start_date < customers.snapshot_date
+  group by customers.customer_id, customers.snapshot_date
+),
+
+billing_signals as (
+  select
+    customers.customer_id,
+    customers.snapshot_date,
+    sum(case
+      when @within_months(invoices.invoice_date, customers.snapshot_date, 3)
+        then invoices.revenue_amount else 0
+    end) as revenue_3m_amount,
+    sum(invoices.revenue_amount) as revenue_12m_amount,
+    sum(case
+      when @within_months(invoices.invoice_date, customers.snapshot_date, 1)
+        then invoices.revenue_amount else 0
+    end) as revenue_last_month_amount,
+    sum(case
+      when @within_months(invoices.invoice_date, customers.snapshot_date, 2, 1)
+        then invoices.revenue_amount else 0
+    end) as revenue_prior_month_amount,
+    sum(case
+      when @within_months(invoices.invoice_date, customers.snapshot_date, 3)
+        then invoices.credit_amount else 0
+    end) as credit_3m_amount,
+    sum(case
+      when @within_months(invoices.invoice_date, customers.snapshot_date, 3)
+        then invoices.gross_amount else 0
+    end) as gross_3m_amount,
+    sum(case
+      when @within_months(invoices.invoice_date, customers.snapshot_date, 3)
+        then invoices.discount_amount else 0
+    end) as discount_3m_amount,
+    sum(invoices.gross_amount) as gross_12m_amount,
+    sum(invoices.discount_amount) as discount_12m_amount
+  from customers_at_snapshot as customers
+  inner join invoices
+    on customers.customer_id = invoices.customer_id
+    and @within_months(invoices.invoice_date, customers.snapshot_date, 12)
+  group by customers.customer_id, customers.snapshot_date
+),
+
+order_signals as (
+  select
+    customers.customer_id,
+    customers.snapshot_date,
+    sum(case
+      when @within_months(orders.ordered_date, customers.snapshot_date, 3)
+        then orders.gross_amount else 0
+    end) as order_gross_3m_amount,
+    sum(case
+      when @within_months(orders.ordered_date, customers.snapshot_date, 3)
+        then orders.discount_amount else 0
+    end) as order_discount_3m_amount,
+    sum(orders.gross_amount) as order_gross_12m_amount,
+    sum(orders.discount_amount) as order_discount_12m_amount
+  from customers_at_snapshot as customers
+  inner join orders
+    on customers.customer_id = orders.customer_id
+    and @within_months(orders.ordered_date, customers.snapshot_date, 12)
+  group by customers.customer_id, customers.snapshot_date
+),
+
+support_signals as (
+  select
+    customers.customer_id,
+    customers.snapshot_date,
+    count(case
+      when @within_days(tickets.created_date, customers.snapshot_date, 90) then 1
+    end) as tickets_90d,
+    count(case
+      when @within_days(tickets.created_date, customers.snapshot_date, 90)
+        and tickets.is_escalated then 1
+    end) as escalated_tickets_90d,
+    avg(case
+      when @within_days(tickets.created_date, customers.snapshot_date, 90)
+        and tickets.resolved_date < customers.snapshot_date
+        then tickets.satisfaction_score
+    end) as avg_satisfaction_score_90d,
+    count(case
+      when @within_days(tickets.created_date, customers.snapshot_date, 90)
+        and tickets.resolved_date < customers.snapshot_date
+        and tickets.satisfaction_score <= 2 then 1
+    end) as low_csat_tickets_90d,
+    count(case
+      when tickets.resolved_date is null or tickets.resolved_date >= customers.snapshot_date
+        then 1
+    end) as open_tickets
+  from customers_at_snapshot as customers
+  inner join tickets
+    on customers.customer_id = tickets.customer_id
+    and tickets.created_date < customers.snapshot_date
+    and (
+      tickets.created_date >= customers.snapshot_date - interval '90' day
+      or tickets.resolved_date is null
+      or tickets.resolved_date >= customers.snapshot_date
+    )
+  group by customers.customer_id, customers.snapshot_date
+),
+
+campaign_signals as (
+  select
+    customers.customer_id,
+    customers.snapshot_date,
+    count(case
+      when @within_days(targets.targeted_date, customers.snapshot_date, 90) then 1
+    end) as campaigns_targeted_90d,
+    count(case
+      when @within_days(targets.responded_date, customers.snapshot_date, 90)
+        and targets.response_type <> 'Opted Out' then 1
+    end) as campaign_responses_90d,
+    count(case
+      when targets.responded_date < customers.snapshot_date
+        and targets.response_type = 'Opted Out' then 1
+    end) > 0 as has_opted_out
+  from customers_at_snapshot as customers
+  inner join campaign_targets as targets
+    on customers.customer_id = targets.customer_id
+    and targets.targeted_date < customers.snapshot_date
+  group by customers.customer_id, customers.snapshot_date
+),
+
+service_signals as (
+  select
+    customers.customer_id,
+    customers.snapshot_date,
+    count(case
+      when assignments.start_date < customers.snapshot_date
+        and (assignments.end_date is null or assignments.end_date >= customers.snapshot_date)
+        then 1
+    end) as active_services_count,
+    max(case
+      when assignments.start_date < customers.snapshot_date
+        and (assignments.end_date is null or assignments.end_date >= customers.snapshot_date)
+        and assignments.service_type = 'Internet' then 1 else 0
+    end) = 1 as has_internet,
+    max(case
+      when assignments.start_date < customers.snapshot_date
+        and (assignments.end_date is null or assignments.end_date >= customers.snapshot_date)
+        and assignments.service_type = 'TV' then 1 else 0
+    end) = 1 as has_tv,
+    max(case
+      when assignments.start_date < customers.snapshot_date
+        and (assignments.end_date is null or assignments.end_date >= customers.snapshot_date)
+        and assignments.service_type = 'Mobile' then 1 else 0
+    end) = 1 as has_mobile,
+    max(case
+      when assignments.start_date < customers.snapshot_date
+        and (assignments.end_date is null or assignments.end_date >= customers.snapshot_date)
+        and assignments.service_type = 'Voice' then 1 else 0
+    end) = 1 as has_voice,
+    sum(case
+      when assignments.start_date < customers.snapshot_date
+        and (assignments.end_date is null or assignments.end_date >= customers.snapshot_date)
+        then assignments.monthly_charge_amount else 0
+    end) as monthly_recurring_charge_amount,
+    count(case
+      when @within_days(assignments.start_date, customers.snapshot_date, 90) then 1
+    end) as services_added_90d,
+    count(case
+      when @within_days(assignments.end_date, customers.snapshot_date, 90) then 1
+    end) as services_removed_90d
+  from customers_at_snapshot as customers
+  inner join service_assignments as assignments
+    on customers.customer_id = assignments.customer_id
+    and assignments.start_date < customers.snapshot_date
+  group by customers.customer_id, customers.snapshot_date
+),
+
+churn_outcomes as (
+  select
+    customers.customer_id,
+    customers.snapshot_date,
+    min(churn_events.churn_date) as churn_date
+  from customers_at_snapshot as customers
+  inner join churn_events
+    on customers.customer_id = churn_events.customer_id
+    and churn_events.churn_date >= customers.snapshot_date
+    and churn_events.churn_date < customers.snapshot_date + interval '90' day
+  group by customers.customer_id, customers.snapshot_date
+),
+
+features as (
+  select
+    customers.customer_id,
+    customers.snapshot_date,
+    date_diff('day', as_of.data_start_date, customers.snapshot_date) as history_days,
+    customers.customer_status,
+    customers.customer_segment,
+    customers.customer_tier,
+    customers.region,
+    customers.account_manager_id is not null as has_account_manager,
+    customers.has_marketing_consent,
+    date_diff('day', customers.signup_date, customers.snapshot_date) as tenure_days,
+    customers.contract_end_date is null as is_month_to_month,
+    date_diff('day', customers.snapshot_date, customers.contract_end_date)
+      as days_to_contract_end,
+    coalesce(service_signals.monthly_recurring_charge_amount, 0)
+      as monthly_recurring_charge_amount,
+    coalesce(billing_signals.revenue_3m_amount, 0) as revenue_3m_amount,
+    coalesce(billing_signals.revenue_12m_amount, 0) as revenue_12m_amount,
+    case
+      when billing_signals.revenue_prior_month_amount > 0
+        then billing_signals.revenue_last_month_amount
+          / billing_signals.revenue_prior_month_amount - 1.0
+    end as revenue_change_1m_pct,
+    coalesce(billing_signals.credit_3m_amount, 0) as credit_3m_amount,
+    coalesce(billing_signals.gross_3m_amount, 0) as gross_3m_amount,
+    (coalesce(billing_signals.discount_3m_amount, 0)
+      + coalesce(order_signals.order_discount_3m_amount, 0))
+      / nullif(coalesce(billing_signals.gross_3m_amount, 0)
+        + coalesce(order_signals.order_gross_3m_amount, 0), 0) as discount_share_3m,
+    (coalesce(billing_signals.discount_12m_amount, 0)
+      + coalesce(order_signals.order_discount_12m_amount, 0))
+      / nullif(coalesce(billing_signals.gross_12m_amount, 0)
+        + coalesce(order_signals.order_gross_12m_amount, 0), 0) as discount_share_12m,
+    coalesce(usage_signals.usage_days_30d, 0) as usage_days_30d,
+    coalesce(usage_signals.usage_days_90d, 0) as usage_days_90d,
+    coalesce(usage_signals.data_volume_mb_30d, 0) as data_volume_mb_30d,
+    coalesce(usage_signals.data_volume_mb_90d, 0) as data_volume_mb_90d,
+    coalesce(usage_signals.voice_minutes_30d, 0) as voice_minutes_30d,
+    coalesce(usage_signals.voice_minutes_90d, 0) as voice_minutes_90d,
+    coalesce(usage_signals.sessions_30d, 0) as sessions_30d,
+    coalesce(usage_signals.sessions_prior_30d, 0) as sessions_prior_30d,
+    case
+      when usage_signals.sessions_prior_30d > 0
+        and customers.snapshot_date - interval '60' day >= as_of.data_start_date
+        then cast(usage_signals.sessions_30d as double) / usage_signals.sessions_prior_30d - 1.0
+    end as usage_change_30d_pct,
+    coalesce(usage_signals.outage_minutes_30d, 0) as outage_minutes_30d,
+    coalesce(usage_signals.outage_minutes_90d, 0) as outage_minutes_90d,
+    coalesce(support_signals.tickets_90d, 0) as tickets_90d,
+    coalesce(support_signals.escalated_tickets_90d, 0) as escalated_tickets_90d,
+    support_signals.avg_satisfaction_score_90d,
+    coalesce(support_signals.low_csat_tickets_90d, 0) as low_csat_tickets_90d,
+    coalesce(support_signals.open_tickets, 0) as open_tickets,
+    coalesce(usage_signals.kb_views_30d, 0) as kb_views_30d,
+    coalesce(usage_signals.kb_views_90d, 0) as kb_views_90d,
+    coalesce(usage_signals.orders_90d, 0) as orders_90d,
+    coalesce(campaign_signals.campaigns_targeted_90d, 0) as campaigns_targeted_90d,
+    coalesce(campaign_signals.campaign_responses_90d, 0) as campaign_responses_90d,
+    coalesce(campaign_signals.has_opted_out, false) as has_opted_out,
+    coalesce(usage_signals.active_days_30d, 0) as active_days_30d,
+    last_activity.last_activity_date,
+    date_diff('day', last_activity.last_activity_date, customers.snapshot_date) - 1
+      as recency_days,
+    coalesce(service_signals.active_services_count, 0) as active_services_count,
+    coalesce(service_signals.has_internet, false) as has_internet,
+    coalesce(service_signals.has_tv, false) as has_tv,
+    coalesce(service_signals.has_mobile, false) as has_mobile,
+    coalesce(service_signals.has_voice, false) as has_voice,
+    coalesce(services_used.services_used_30d, 0) as services_used_30d,
+    coalesce(service_signals.services_added_90d, 0) as services_added_90d,
+    coalesce(service_signals.services_removed_90d, 0) as services_removed_90d,
+    case
+      when customers.snapshot_date + interval '90' day <= as_of.as_of_date
+        then churn_outcomes.churn_date is not null
+    end as churned_within_90d,
+    case
+      when customers.snapshot_date + interval '90' day <= as_of.as_of_date
+        then churn_outcomes.churn_date
+    end as churn_date
+  from customers_at_snapshot as customers
+  cross join as_of
+  left join usage_signals
+    on customers.customer_id = usage_signals.customer_id
+    and customers.snapshot_date = usage_signals.snapshot_date
+  left join services_used
+    on customers.customer_id = services_used.customer_id
+    and customers.snapshot_date = services_used.snapshot_date
+  left join last_activity
+    on customers.customer_id = last_activity.customer_id
+    and customers.snapshot_date = last_activity.snapshot_date
+  left join billing_signals
+    on customers.customer_id = billing_signals.customer_id
+    and customers.snapshot_date = billing_signals.snapshot_date
+  left join order_signals
+    on customers.customer_id = order_signals.customer_id
+    and customers.snapshot_date = order_signals.snapshot_date
+  left join support_signals
+    on customers.customer_id = support_signals.customer_id
+    and customers.snapshot_date = support_signals.snapshot_date
+  left join campaign_signals
+    on customers.customer_id = campaign_signals.customer_id
+    and customers.snapshot_date = campaign_signals.snapshot_date
+  left join service_signals
+    on customers.customer_id = service_signals.customer_id
+    and customers.snapshot_date = service_signals.snapshot_date
+  left join churn_outcomes
+    on customers.customer_id = churn_outcomes.customer_id
+    and customers.snapshot_date = churn_outcomes.snapshot_date
+),
+
+health_components as (
+  select
+    *,
+    active_days_30d > 0 as is_active_30d,
+    @health_usage_component(usage_days_30d, usage_change_30d_pct) as health_usage_component,
+    @health_engagement_component(kb_views_90d + orders_90d + campaign_responses_90d)
+      as health_engagement_component,
+    @health_outcomes_component(
+      services_used_30d, active_services_count, credit_3m_amount, gross_3m_amount
+    ) as health_outcomes_component,
+    @health_account_component(customer_tier, tenure_days, days_to_contract_end)
+      as health_account_component,
+    @health_support_component(tickets_90d, escalated_tickets_90d, low_csat_tickets_90d)
+      as health_support_component
+  from features
+),
+
+scored as (
+  select
+    *,
+    @health_score(
+      health_usage_component,
+      health_engagement_component,
+      health_outcomes_component,
+      health_account_component,
+      health_support_component
+    ) as health_score,
+    @meets_inactivity_rule(is_active_30d, usage_change_30d_pct) as meets_inactivity_rule,
+    avg(case when customer_status = 'Active' then revenue_12m_amount end)
+      over (partition by snapshot_date) as base_avg_revenue_12m_amount
+  from health_components
+)
+
+select
+  customer_id,
+  snapshot_date,
+  cast(history_days as bigint) as history_days,
+  customer_status,
+  customer_segment,
+  customer_tier,
+  region,
+  has_account_manager,
+  has_marketing_consent,
+  cast(tenure_days as bigint) as tenure_days,
+  is_month_to_month,
+  cast(days_to_contract_end as bigint) as days_to_contract_end,
+  cast(monthly_recurring_charge_amount as double) as monthly_recurring_charge_amount,
+  cast(revenue_3m_amount as double) as revenue_3m_amount,
+  cast(revenue_12m_amount as double) as revenue_12m_amount,
+  cast(revenue_change_1m_pct as double) as revenue_change_1m_pct,
+  cast(credit_3m_amount as double) as credit_3m_amount,
+  cast(gross_3m_amount as double) as gross_3m_amount,
+  cast(discount_share_3m as double) as discount_share_3m,
+  cast(discount_share_12m as double) as discount_share_12m,
+  cast(usage_days_30d as bigint) as usage_days_30d,
+  cast(usage_days_90d as bigint) as usage_days_90d,
+  cast(data_volume_mb_30d as double) as data_volume_mb_30d,
+  cast(data_volume_mb_90d as double) as data_volume_mb_90d,
+  cast(voice_minutes_30d as double) as voice_minutes_30d,
+  cast(voice_minutes_90d as double) as voice_minutes_90d,
+  cast(sessions_30d as bigint) as sessions_30d,
+  cast(sessions_prior_30d as bigint) as sessions_prior_30d,
+  cast(usage_change_30d_pct as double) as usage_change_30d_pct,
+  cast(outage_minutes_30d as double) as outage_minutes_30d,
+  cast(outage_minutes_90d as double) as outage_minutes_90d,
+  cast(tickets_90d as bigint) as tickets_90d,
+  cast(escalated_tickets_90d as bigint) as escalated_tickets_90d,
+  cast(avg_satisfaction_score_90d as double) as avg_satisfaction_score_90d,
+  cast(low_csat_tickets_90d as bigint) as low_csat_tickets_90d,
+  cast(open_tickets as bigint) as open_tickets,
+  cast(kb_views_30d as bigint) as kb_views_30d,
+  cast(kb_views_90d as bigint) as kb_views_90d,
+  cast(orders_90d as bigint) as orders_90d,
+  cast(campaigns_targeted_90d as bigint) as campaigns_targeted_90d,
+  cast(campaign_responses_90d as bigint) as campaign_responses_90d,
+  has_opted_out,
+  cast(kb_views_90d + orders_90d + campaign_responses_90d as bigint) as touchpoints_90d,
+  cast(active_days_30d as bigint) as active_days_30d,
+  is_active_30d,
+  last_activity_date,
+  cast(recency_days as bigint) as recency_days,
+  cast(active_services_count as bigint) as active_services_count,
+  has_internet,
+  has_tv,
+  has_mobile,
+  has_voice,
+  cast(services_used_30d as bigint) as services_used_30d,
+  cast(services_added_90d as bigint) as services_added_90d,
+  cast(services_removed_90d as bigint) as services_removed_90d,
+  cast(health_usage_component as double) as health_usage_component,
+  cast(health_engagement_component as double) as health_engagement_component,
+  cast(health_outcomes_component as double) as health_outcomes_component,
+  cast(health_account_component as double) as health_account_component,
+  cast(health_support_component as double) as health_support_component,
+  cast(health_score as double) as health_score,
+  meets_inactivity_rule,
+  @behavioural_segment(
+    customer_status,
+    customer_status = 'Active' and meets_inactivity_rule,
+    discount_share_12m,
+    revenue_12m_amount,
+    base_avg_revenue_12m_amount,
+    is_active_30d,
+    health_score
+  ) as behavioural_segment,
+  churned_within_90d,
+  churn_date
+from scored

@@ -1,0 +1,73 @@
+"""The report site on the real semantic layer (embedded engine on the semantic fixture model)."""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from custintel.settings import Settings, load_settings
+from reports.errors import ReportError
+from reports.site import build_site
+from tests.conftest import write_config
+from tests.semantic_support import MODEL_PATH, build_warehouse, fixture_frames
+
+PAGE = """\
+    # Customers by segment
+
+    There are {{ total.customer_360.count }} customers.
+
+    ```query total
+    measures: [customer_360.count]
+    ```
+
+    ```query by_segment
+    measures: [customer_360.count, customer_360.revenue]
+    dimensions: [customer_360.segment]
+    ```
+
+    ```chart
+    type: bar
+    data: by_segment
+    x: customer_360.segment
+    y: customer_360.count
+    ```
+"""
+
+
+def settings_with(tmp_path: Path, pages: dict[str, str]) -> Settings:
+    docs = tmp_path / "pages"
+    for name, text in pages.items():
+        (docs / name).parent.mkdir(parents=True, exist_ok=True)
+        (docs / name).write_text(textwrap.dedent(text))
+    config = write_config(tmp_path, semantic={"model_path": str(MODEL_PATH)},
+                          reports={"pages_path": str(docs)})
+    settings = load_settings(config)
+    build_warehouse(settings.warehouse_path)
+    return settings
+
+
+def test_pages_query_the_semantic_layer(tmp_path: Path) -> None:
+    catalogue_page = "# Catalogue\n\n```catalog\n```\n"
+    settings = settings_with(tmp_path, {"index.md": PAGE, "catalogue.md": catalogue_page})
+    site = build_site(settings)
+    customers = fixture_frames()["customers"]
+    text = (site / "index.html").read_text()
+    assert f"There are {len(customers)} customers." in text
+    counts = customers.groupby("segment").size()
+    spec = re.search(r'class="ci-chart-spec">(.*?)</script>', text, re.S)[1]
+    assert '"x":' + str(list(counts.index)).replace("'", '"').replace(" ", "") in spec
+    catalogue = (site / "catalogue.html").read_text()
+    assert "<code>customer_360.revenue</code>" in catalogue
+    assert re.search(r"<code>customer_360.active_rate</code>.*?<td>percent</td>", catalogue, re.S)
+
+
+def test_unknown_member_error_comes_from_the_semantic_layer(tmp_path: Path) -> None:
+    page = "# X\n\n```query q\nmeasures: [customer_360.revenu]\n```\n"
+    settings = settings_with(tmp_path, {"index.md": page})
+    with pytest.raises(ReportError) as caught:
+        build_site(settings)
+    assert caught.value.line == 3
+    assert "QueryError: unknown member 'customer_360.revenu'" in caught.value.reason
