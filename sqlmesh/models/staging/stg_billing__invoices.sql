@@ -55,9 +55,9 @@ validated as (
       @missing_value(billing__invoices),
       @invalid_value(billing__invoices),
       @negative_amount(gross_amount, credit_amount, discount_amount),
-      @out_of_range(billing_period_end_date, billing_period_start_date, null),
       @future_date(invoice_date),
-      @before_start(invoice_date)
+      @before_start(invoice_date),
+      @out_of_range(billing_period_end_date, billing_period_start_date, null)
     ) as row_rejection_reason
   from standardised
 ),

@@ -56,9 +56,9 @@ validated as (
       @invalid_value(billing__orders),
       @negative_amount(gross_amount, discount_amount),
       @out_of_range(quantity, 1, null),
-      @out_of_range(discount_amount, null, gross_amount),
       @future_date(ordered_at),
-      @before_start(ordered_at)
+      @before_start(ordered_at),
+      @out_of_range(discount_amount, null, gross_amount)
     ) as row_rejection_reason
   from standardised
 ),

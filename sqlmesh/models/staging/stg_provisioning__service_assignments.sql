@@ -48,8 +48,8 @@ validated as (
       @missing_key(provisioning__service_assignments),
       @missing_value(provisioning__service_assignments),
       @negative_amount(monthly_charge_amount),
-      @out_of_range(end_date, start_date, null),
-      @future_date(start_date)
+      @future_date(start_date),
+      @out_of_range(end_date, start_date, null)
     ) as row_rejection_reason
   from standardised
 ),

@@ -61,9 +61,9 @@ validated as (
       @missing_value(support__tickets),
       @invalid_value(support__tickets),
       @out_of_range(satisfaction_score, 1, 5),
-      @out_of_range(resolved_at, created_at, null),
       @future_date(created_at, resolved_at),
-      @before_start(created_at)
+      @before_start(created_at),
+      @out_of_range(resolved_at, created_at, null)
     ) as row_rejection_reason
   from standardised
 ),

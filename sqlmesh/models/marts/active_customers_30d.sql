@@ -1,0 +1,159 @@
+/*
+  Rolling 30-day active customers by day and segment (seed 002, "Active Customers (30d) trend by
+  segment"). A customer counts on day d when their status at the end of d is Active (SCD2) and
+  they had a usage day, an order or a portal login in [d - 29 days, d].
+
+  Each activity day keeps its customer "active" for 30 days, so activity days closer than 30
+  days apart merge into one active span [first day, last day + 29]; the spans are intersected
+  with the customer's Active CRM versions and counted per calendar day. Spans of one customer
+  never overlap, so counting rows counts customers.
+*/
+MODEL (
+  name marts.active_customers_30d,
+  kind INCREMENTAL_BY_TIME_RANGE (
+    time_column calendar_date,
+    lookback 31
+  ),
+  cron '@daily',
+  owner customer_analytics,
+  grain (calendar_date, customer_segment),
+  description 'One row per day and customer segment (segment as of that day): customers with status Active and, of those, the ones active in the trailing 30 days (usage day, order or portal login). Incremental by calendar_date; the last 31 days are recomputed on each run so late activity rows are counted.',
+  column_descriptions (
+    calendar_date = 'Day; the trailing window is [calendar_date - 29 days, calendar_date]',
+    customer_segment = 'Residential, SMB, Enterprise or Government (CRM version in effect at the end of the day)',
+    customers = 'Customers with status Active at the end of the day',
+    active_customers_30d = 'Of those, customers with a usage day, order or portal login in the trailing 30 days',
+    active_rate = 'active_customers_30d / customers'
+  ),
+  audits (
+    not_null(columns := (calendar_date, customer_segment, customers, active_customers_30d)),
+    unique_combination_of_columns(columns := (calendar_date, customer_segment)),
+    accepted_values(
+      column := customer_segment, is_in := ('Residential', 'SMB', 'Enterprise', 'Government')
+    ),
+    marts_unit_interval(columns := (active_rate)),
+    forall(criteria := (active_customers_30d <= customers))
+  )
+);
+
+with as_of as (
+  select as_of_date, data_start_date from marts.data_as_of
+),
+
+customer_versions as (
+  select * from warehouse.dim_customer
+),
+
+activity_days as (
+  select customer_id, activity_date
+  from marts.customer_daily_activity
+  where
+    is_activity_day
+    and activity_date between cast(@start_date as date) - interval '30' day and @end_date
+),
+
+calendar as (
+  select series.calendar_date
+  from (
+    select cast(unnest(generate_series(
+      cast(@start_date as date), cast(@end_date as date), interval '1' day
+    )) as date) as calendar_date
+  ) as series
+  cross join as_of
+  where series.calendar_date between as_of.data_start_date and as_of.as_of_date
+),
+
+active_versions as (
+  select
+    customer_id,
+    customer_segment,
+    cast(valid_from as date) as first_day,
+    coalesce(cast(cast(valid_to as date) - interval '1' day as date), cast(@end_date as date))
+      as last_day
+  from customer_versions
+  where customer_status = 'Active'
+),
+
+activity_gaps as (
+  select
+    customer_id,
+    activity_date,
+    case
+      when
+        lag(activity_date) over (partition by customer_id order by activity_date) is null
+        or date_diff(
+          'day',
+          lag(activity_date) over (partition by customer_id order by activity_date),
+          activity_date
+        ) > 30
+        then 1
+      else 0
+    end as starts_span
+  from activity_days
+),
+
+activity_span_numbers as (
+  select
+    customer_id,
+    activity_date,
+    sum(starts_span) over (
+      partition by customer_id order by activity_date rows between unbounded preceding and current row
+    ) as span_number
+  from activity_gaps
+),
+
+activity_spans as (
+  select
+    customer_id,
+    min(activity_date) as covered_from,
+    cast(max(activity_date) + interval '29' day as date) as covered_to
+  from activity_span_numbers
+  group by customer_id, span_number
+),
+
+active_spans as (
+  select
+    active_versions.customer_id,
+    active_versions.customer_segment,
+    greatest(active_versions.first_day, activity_spans.covered_from) as span_start,
+    least(active_versions.last_day, activity_spans.covered_to) as span_end
+  from active_versions
+  inner join activity_spans
+    on active_versions.customer_id = activity_spans.customer_id
+    and activity_spans.covered_from <= active_versions.last_day
+    and activity_spans.covered_to >= active_versions.first_day
+),
+
+customers_by_day as (
+  select
+    calendar.calendar_date,
+    active_versions.customer_segment,
+    count(*) as customers
+  from calendar
+  inner join active_versions
+    on calendar.calendar_date between active_versions.first_day and active_versions.last_day
+  group by calendar.calendar_date, active_versions.customer_segment
+),
+
+active_by_day as (
+  select
+    calendar.calendar_date,
+    active_spans.customer_segment,
+    count(*) as active_customers_30d
+  from calendar
+  inner join active_spans
+    on calendar.calendar_date between active_spans.span_start and active_spans.span_end
+  group by calendar.calendar_date, active_spans.customer_segment
+)
+
+select
+  customers_by_day.calendar_date,
+  customers_by_day.customer_segment,
+  cast(customers_by_day.customers as bigint) as customers,
+  cast(coalesce(active_by_day.active_customers_30d, 0) as bigint) as active_customers_30d,
+  cast(coalesce(active_by_day.active_customers_30d, 0) as double) / customers_by_day.customers
+    as active_rate
+from customers_by_day
+left join active_by_day
+  on customers_by_day.calendar_date = active_by_day.calendar_date
+  and customers_by_day.customer_segment = active_by_day.customer_segment
