@@ -7,6 +7,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.table import Table
 
@@ -15,6 +16,10 @@ from custintel.landing.as_of import landing_as_of_date
 from custintel.landing.files import is_empty
 from custintel.landing.loader import LoadReport, load_landing
 from custintel.settings import SampleSettings, Settings
+
+if TYPE_CHECKING:
+    from custintel.generate import GenerationReport
+    from custintel.transform import ApplySummary
 
 
 @dataclass(frozen=True)
@@ -28,11 +33,12 @@ class BuildOptions:
 @dataclass
 class BuildResult:
     load: LoadReport | None = None
+    transform: ApplySummary | None = None
     timings_seconds: dict[str, float] = field(default_factory=dict)
     site_path: Path | None = None
 
 
-def generate_sample(sample: SampleSettings, out_dir: Path):  # -> GenerationReport
+def generate_sample(sample: SampleSettings, out_dir: Path) -> GenerationReport:
     """Write the sample landing data with a progress bar."""
     from custintel.generate import generate_landing
 
@@ -68,7 +74,9 @@ def run_build(settings: Settings, options: BuildOptions) -> BuildResult:
         result.load = load_landing(options.landing_path, settings.warehouse_path, progress=progress)
     as_of = landing_as_of_date(settings.warehouse_path)
     with _timed_step(result, f"sqlmesh ({options.environment})"):
-        transform.apply(settings, environment=options.environment, as_of=as_of)
+        result.transform = transform.apply(
+            settings, environment=options.environment, as_of=as_of, show_progress=True
+        )
     if options.environment == "prod" and options.with_ml:
         from ml.pipeline import train_and_score
 

@@ -255,6 +255,8 @@ def apply(
 ) -> ApplySummary:
     """Plan and apply the project to an environment without prompts, then run missing intervals.
 
+    With `run_tests` the SQLMesh unit tests run first and a failure stops before any change.
+
     `as_of` is the landing data's last date (read from the warehouse when None). A non-prod
     environment is a SQLMesh virtual environment: changed models are built in `<schema>__<env>`,
     unchanged ones point at prod's tables, and prod is left untouched.
@@ -266,13 +268,15 @@ def apply(
     with _using_console(recorder):
         ctx = context(settings, gateway)
         try:
+            if run_tests:
+                _raise_on_failed_tests(_unit_tests(ctx))
             plan = ctx.plan(
                 environment,
                 execution_time=execution_time,
                 no_prompts=True,
                 auto_apply=True,
                 no_diff=True,
-                skip_tests=not run_tests,
+                skip_tests=True,
                 include_unmodified=environment != PROD,
             )
             summary.changes = plan_changes(plan)
@@ -348,16 +352,26 @@ def refresh_score_consumers(settings: Settings, as_of: dt.date | None = None) ->
     return restate(settings, [CHURN_SCORES_MODEL], as_of)
 
 
+def _unit_tests(ctx: Context) -> UnitTestSummary:
+    result = ctx.test(stream=io.StringIO())
+    failures = [f"{test}: {trace}" for test, trace in [*result.failures, *result.errors]]
+    return UnitTestSummary(tests_run=result.testsRun, failures=failures)
+
+
+def _raise_on_failed_tests(summary: UnitTestSummary) -> None:
+    if not summary.passed:
+        details = "\n".join(summary.failures)
+        raise TransformError(f"SQLMesh unit tests failed, nothing was applied:\n{details}")
+
+
 def run_unit_tests(settings: Settings) -> UnitTestSummary:
     """Run the SQLMesh YAML unit tests in sqlmesh/tests (on an in-memory DuckDB)."""
     with _using_console(RecordingConsole()):
         ctx = context(settings)
         try:
-            result = ctx.test(stream=io.StringIO())
+            return _unit_tests(ctx)
         finally:
             ctx.close()
-    failures = [f"{test}: {trace}" for test, trace in [*result.failures, *result.errors]]
-    return UnitTestSummary(tests_run=result.testsRun, failures=failures)
 
 
 def run_audits(

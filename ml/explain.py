@@ -36,8 +36,8 @@ def top_reasons(
     categorical: list[str],
     n: int = 3,
 ) -> pd.DataFrame:
-    """For each row: reason_<i>_feature, _value, _contribution and a readable reason_<i>
-    ("total_day_minutes = 301.2 (+0.84)"), i = 1..n, largest absolute contribution first
+    """For each row: reason_<i>_feature, _value, _contribution (signed, log-odds) and a readable
+    reason_<i> ("total_day_minutes = 301.2"), i = 1..n, largest absolute contribution first
     (ties in feature order). Indexed like `frame`."""
     x = model_input(frame, features, categorical)
     contributions, _ = shap_values(model, x, categorical)
@@ -52,9 +52,6 @@ def top_reasons(
         reasons[f"reason_{i + 1}_value"] = [_format_value(v) for v in values[:, i]]
         reasons[f"reason_{i + 1}_contribution"] = signed[:, i]
         reasons[f"reason_{i + 1}"] = [
-            f"{f} = {v} ({c:+.2f})"
-            for f, v, c in zip(
-                names[:, i], reasons[f"reason_{i + 1}_value"], signed[:, i], strict=True
-            )
+            f"{f} = {v}" for f, v in zip(names[:, i], reasons[f"reason_{i + 1}_value"], strict=True)
         ]
     return reasons

@@ -6,9 +6,10 @@
 2. trains CatBoost + baselines with an out-of-time split and a 90-day embargo, risk bands for
    `ml.retention_capacity`, and (if the mart has `health_score`) validates the health score on
    the test snapshot; stores the version in the registry with its model card;
-3. scores every customer at the latest snapshot: probability, risk band, top-3 SHAP reasons,
-   monthly hazard and discounted CLV (from `MART.margin`), written to `ml.churn_scores`;
-4. segments customers by behaviour (K-means on the `_30d`/`_90d` numeric features), assigns
+3. scores every customer at the latest snapshot: probability, risk band, top-3 SHAP reasons
+   and discounted CLV (margin = net revenue of the last 3 months / 3 x GROSS_MARGIN_RATE,
+   hazard from the probability; see ml/clv.py), written to `ml.churn_scores`;
+4. segments customers by behaviour (K-means on `MART.behaviour`), assigns
    every snapshot, writes `ml.customer_segments` and attaches the segmentation report
    (profiles, silhouette, stability, month-over-month migration) to the model version.
 """
@@ -37,6 +38,9 @@ from ml.writeback import write_churn_scores, write_customer_segments
 MODEL_NAME = "churn"
 LABEL_HORIZON_DAYS = 90
 CHURN_EVENTS_TABLE = "marts.customer_churn_events"
+#: share of net revenue kept as margin: the sources hold no cost data, so CLV uses this
+#: stated assumption (move it to config.yaml's ml section to change it per deployment)
+GROSS_MARGIN_RATE = 0.5
 
 
 @dataclass(frozen=True)
@@ -49,8 +53,24 @@ class MartColumns:
     target: str = "churned_within_90d"
     churn_date: str = "churn_date"  # early-warning figure; from CHURN_EVENTS_TABLE if absent
     health: str = "health_score"  # optional: health-score validation
-    margin: str = "monthly_margin_amount"  # optional: CLV (null without it)
-    behaviour_suffixes: tuple[str, ...] = ("_30d", "_90d")
+    revenue_3m: str = "revenue_3m_amount"  # CLV margin = revenue_3m / 3 x GROSS_MARGIN_RATE
+    #: not features: `history_days` is the snapshot date in disguise (it grows with time, so an
+    #: out-of-time test set only holds values never seen in training)
+    not_features: tuple[str, ...] = ("history_days",)
+    #: behaviour features for the K-means segmentation (usage, engagement, support, value)
+    behaviour: tuple[str, ...] = (
+        "usage_days_30d",
+        "data_volume_mb_30d",
+        "voice_minutes_30d",
+        "sessions_30d",
+        "kb_views_90d",
+        "orders_90d",
+        "campaign_responses_90d",
+        "tickets_90d",
+        "services_used_30d",
+        "revenue_3m_amount",
+        "discount_share_12m",
+    )
 
 
 MART = MartColumns()
@@ -86,7 +106,8 @@ def attach_churn_dates(
 
 def load_mart(frame: pd.DataFrame, columns: MartColumns = MART) -> Dataset:
     churn_date = columns.churn_date if columns.churn_date in frame.columns else None
-    spec = DatasetSpec(columns.id, columns.target, columns.time, churn_date)
+    exclude = tuple(c for c in columns.not_features if c in frame.columns)
+    spec = DatasetSpec(columns.id, columns.target, columns.time, churn_date, exclude)
     return build_dataset(frame, spec, columns.table)
 
 
@@ -121,24 +142,17 @@ def score_latest(
     scored["risk_band"] = result.bands.assign(scored["churn_probability"])
     scored["score_date"] = pd.to_datetime(scored[columns.time]).dt.date
     hazard = clv.monthly_hazard(scored["churn_probability"].to_numpy())
-    scored["monthly_churn_hazard"] = hazard
-    if columns.margin in latest.columns:
-        margin = latest[columns.margin].to_numpy(dtype=float)
-        scored["monthly_margin_amount"] = margin
+    if columns.revenue_3m in latest.columns:
+        margin = latest[columns.revenue_3m].to_numpy(dtype=float) / 3.0 * GROSS_MARGIN_RATE
         scored["predicted_clv_amount"] = clv.predicted_clv(margin, hazard)
     else:
-        scored["monthly_margin_amount"] = np.nan
         scored["predicted_clv_amount"] = np.nan
     scored["scored_at"] = pd.Timestamp(scored_at)
     return scored.rename(columns={columns.id: "customer_id"})
 
 
 def behaviour_features(dataset: Dataset, columns: MartColumns = MART) -> list[str]:
-    return [
-        c
-        for c in dataset.numeric_columns
-        if c.endswith(columns.behaviour_suffixes) and c != columns.health
-    ]
+    return [c for c in columns.behaviour if c in dataset.frame.columns]
 
 
 def segment(
@@ -153,8 +167,8 @@ def segment(
     features = behaviour_features(dataset, columns)
     if len(features) < 2:
         raise DatasetError(
-            f"{columns.table}: segmentation needs >= 2 numeric behaviour columns ending in "
-            f"{columns.behaviour_suffixes}; found {features}"
+            f"{columns.table}: segmentation needs >= 2 of the behaviour columns "
+            f"{list(columns.behaviour)}; found {features}"
         )
     frame = dataset.frame
     latest = frame[frame[columns.time] == frame[columns.time].max()]

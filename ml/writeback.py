@@ -17,6 +17,7 @@ from sqlglot import exp
 
 SCHEMA = "ml"
 
+#: the columns declared for ml.churn_scores in sqlmesh/external_models/ml.yaml (same order)
 CHURN_SCORES: dict[str, str] = {
     "customer_id": "VARCHAR",
     "score_date": "DATE",
@@ -25,10 +26,8 @@ CHURN_SCORES: dict[str, str] = {
     **{
         f"reason_{i}{suffix}": kind
         for i in (1, 2, 3)
-        for suffix, kind in (("", "VARCHAR"), ("_feature", "VARCHAR"), ("_contribution", "DOUBLE"))
+        for suffix, kind in (("", "VARCHAR"), ("_contribution", "DOUBLE"))
     },
-    "monthly_margin_amount": "DOUBLE",
-    "monthly_churn_hazard": "DOUBLE",
     "predicted_clv_amount": "DOUBLE",
     "model_version": "VARCHAR",
     "scored_at": "TIMESTAMP",

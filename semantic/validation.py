@@ -38,6 +38,8 @@ from semantic.references import TemplateError, parse_query_template, parse_templ
 
 SNAKE_CASE = re.compile(r"^[a-z_][a-z0-9_]*$")
 SECURITY_REFERENCE = re.compile(r"^\{\s*securityContext\.[A-Za-z_][A-Za-z0-9_.]*\s*\}$")
+SECURITY_CONDITION = re.compile(
+    r"^\{\s*(not\s+|!\s*)?securityContext\.[A-Za-z_][A-Za-z0-9_.]*\s*\}$")
 
 
 class _Issues:
@@ -349,9 +351,9 @@ def _check_policies(policies: list[AccessPolicy] | None, members: set[str], file
     for policy in policies or []:
         label = f"access_policy[{policy.index}]"
         for condition in policy.conditions:
-            if not SECURITY_REFERENCE.match(condition.strip()):
+            if not SECURITY_CONDITION.match(condition.strip()):
                 issues.add(file, owner, label, f"condition '{condition}' must be a "
-                                               "'{ securityContext.<key> }' reference")
+                                               "'{ [not] securityContext.<key> }' reference")
         for name, member_set in (("member_level", policy.member_level),
                                  ("member_masking", policy.member_masking)):
             _check_member_set(member_set, members, file, owner, f"{label} {name}", issues)

@@ -50,14 +50,17 @@ def test_train_evaluate_and_score_from_the_command_line(tmp_path) -> None:
     out = tmp_path / "scores.csv"
     scored = runner.invoke(app, ["score", "--file", str(data), "--out", str(out), *common])
     assert scored.exit_code == 0, scored.output
-    scores = pd.read_csv(out)
+    scores = pd.read_csv(out, dtype={"reason_1_value": str})
     assert len(scores) == len(frame)
     assert set(scores["rownames"]) == set(frame["rownames"])
     x = model_input(frame, version.features, version.categorical)
     expected = version.load_model().predict_proba(x)[:, 1]
     np.testing.assert_allclose(scores["churn_probability"], expected, rtol=1e-9)
     assert scores["model_version"].unique().tolist() == ["mlc/v0001"]
-    assert scores["reason_1"].str.contains(r" = .* \([+-]\d+\.\d\d\)$").all()
+    assert (
+        scores["reason_1"] == scores["reason_1_feature"] + " = " + scores["reason_1_value"]
+    ).all()
+    assert (scores["reason_1_contribution"].abs() >= scores["reason_2_contribution"].abs()).all()
 
 
 def test_bad_target_values_fail_with_a_clear_message(tmp_path) -> None:

@@ -9,7 +9,7 @@ import pytest
 
 from custintel.settings import load_settings
 from ml import clv
-from ml.pipeline import attach_churn_dates, train_and_score
+from ml.pipeline import GROSS_MARGIN_RATE, attach_churn_dates, train_and_score
 from ml.registry import Registry
 
 
@@ -34,9 +34,12 @@ def feature_mart(customers: int = 400, months: int = 12, seed: int = 0) -> pd.Da
             "region": rng.choice(["North", "South"], rows),
             "usage_change_30d_pct": usage_change,
             "data_volume_mb_30d": rng.gamma(2.0, 500.0, rows),
-            "escalated_tickets_90d": tickets,
+            "usage_days_30d": rng.integers(0, 31, rows),
+            "tickets_90d": tickets,
+            "escalated_tickets_90d": rng.binomial(tickets, 0.3),
+            "history_days": (dates - pd.Timestamp("2023-12-01")).days,
             "health_score": np.clip(60 + 60 * usage_change - 8 * tickets, 0, 100),
-            "monthly_margin_amount": rng.uniform(10, 80, rows),
+            "revenue_3m_amount": rng.uniform(30, 240, rows),
             "churned_within_90d": churned,
         }
     )
@@ -80,6 +83,7 @@ def test_training_is_out_of_time_with_a_label_horizon_embargo(built) -> None:
     assert split["valid"]["periods"] == ["2024-06-01"]  # > 90 days earlier
     assert max(split["train"]["periods"]) == "2024-03-01"
     assert result.version.metrics["models"]["catboost"]["test"]["roc_auc"] > 0.7
+    assert "history_days" not in result.version.features  # time index, excluded
     assert "rule" in result.version.metrics["models"]
     assert "test" in result.version.metrics["models"]["rule"]
 
@@ -99,10 +103,9 @@ def test_latest_snapshot_is_scored_with_bands_reasons_and_clv(built) -> None:
     assert (scores["reason_1_contribution"].abs() >= scores["reason_2_contribution"].abs()).all()
     latest = mart[mart["snapshot_date"] == "2024-12-01"].sort_values("customer_id")
     hazard = 1 - (1 - scores["churn_probability"].to_numpy()) ** (1 / 3)
-    np.testing.assert_allclose(scores["monthly_churn_hazard"], hazard)
     np.testing.assert_allclose(
         scores["predicted_clv_amount"],
-        clv.predicted_clv(latest["monthly_margin_amount"].to_numpy(), hazard),
+        clv.predicted_clv(latest["revenue_3m_amount"].to_numpy() / 3 * GROSS_MARGIN_RATE, hazard),
     )
 
 

@@ -19,7 +19,7 @@ from custintel.external_models import (
 from custintel.landing import load_contract
 from custintel.settings import DEFAULT_CONFIG_PATH, load_settings
 from tests.conftest import write_config
-from tests.sqlmesh_fixtures import settings_at
+from tests.sqlmesh_fixtures import last_date, query, settings_at, write_landing
 
 PROJECT = DEFAULT_CONFIG_PATH.parent / "sqlmesh"
 
@@ -64,7 +64,6 @@ def test_config_follows_the_settings_named_by_custintel_config(
 
 
 def test_spark_gateway_without_pyspark_names_the_missing_library(tmp_path: Path) -> None:
-    pytest.importorskip("sqlmesh")
     if importlib.util.find_spec("pyspark") is not None:
         pytest.skip("pyspark is installed: the spark gateway is configurable here")
     settings = load_settings(write_config(tmp_path, sqlmesh={"gateway": "spark"}))
@@ -85,3 +84,16 @@ def test_sqlmesh_yaml_unit_tests_of_the_core_layers_pass(tmp_path: Path) -> None
     result = transform.run_unit_tests(settings)
     assert result.failures == []
     assert result.tests_run == defined >= 4
+
+
+def test_a_failing_unit_test_stops_apply_before_any_change(tmp_path: Path) -> None:
+    settings = settings_at(tmp_path)
+    suite = yaml.safe_load((PROJECT / "tests" / "test_fact_invoice.yaml").read_text())
+    test = suite["test_fact_invoice_revenue_and_filters"]
+    test["outputs"]["query"]["rows"][0]["revenue_amount"] = 120.0  # gross, not net: wrong
+    (settings.sqlmesh_path / "tests" / "test_fact_invoice.yaml").write_text(yaml.safe_dump(suite))
+    write_landing(settings.warehouse_path, months=2)
+    with pytest.raises(transform.TransformError, match="test_fact_invoice_revenue_and_filters"):
+        transform.apply(settings, as_of=last_date(2))
+    schemas = query(settings, "select distinct table_schema from information_schema.tables")
+    assert {schema for (schema,) in schemas} == {"landing"}

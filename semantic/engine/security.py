@@ -11,6 +11,9 @@
   the view's row filters and those of every cube involved all apply (AND); member-level rules
   come from the view only.
 - Filter values may reference the context: `"{ securityContext.account_manager_id }"`.
+- Conditions are `"{ securityContext.flag }"` (truthy) or `"{ not securityContext.flag }"`
+  (also `!`): a policy for callers *without* a claim, e.g. a `'*'` policy for callers without
+  a role that must not widen, under OR semantics, what a restricted role sees.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ from semantic.definitions import AccessPolicy, PolicyFilter
 from semantic.errors import AccessDenied
 
 CONTEXT_REFERENCE = re.compile(r"^\{\s*securityContext\.([A-Za-z_][A-Za-z0-9_.]*)\s*\}$")
+CONDITION = re.compile(
+    r"^\{\s*(?P<negate>not\s+|!\s*)?securityContext\.(?P<path>[A-Za-z_][A-Za-z0-9_.]*)\s*\}$")
 
 
 class Access(Enum):
@@ -87,13 +92,14 @@ def applicable(policies: list[AccessPolicy], context: SecurityContext,
 
 
 def _condition_holds(condition: str, context: SecurityContext, owner: str) -> bool:
-    match = CONTEXT_REFERENCE.match(condition.strip())
+    match = CONDITION.match(condition.strip())
     if match is None:
         raise AccessDenied(f"cannot evaluate condition '{condition}' of {owner}")
     try:
-        return bool(context.lookup(match.group(1), owner))
+        value = bool(context.lookup(match.group("path"), owner))
     except AccessDenied:
-        return False
+        value = False
+    return not value if match.group("negate") else value
 
 
 def member_access(policies: list[AccessPolicy] | None, member: str, context: SecurityContext,

@@ -133,7 +133,9 @@ churn_events as (
 ),
 
 daily_activity as (
-  select *
+  select
+    *,
+    cast(date_trunc('month', activity_date) as date) as activity_month_start_date
   from marts.customer_daily_activity
   where activity_date between cast(@start_date as date) - interval '92' day and @end_date
 ),
@@ -219,6 +221,18 @@ snapshots as (
     and series.snapshot_date <= as_of.as_of_date
 ),
 
+window_months as (
+  /* the months a 90-day window before a snapshot can reach: the four before it */
+  select
+    snapshot_date,
+    cast(unnest(generate_series(
+      cast(snapshot_date - interval '4' month as date),
+      cast(snapshot_date - interval '1' month as date),
+      interval '1' month
+    )) as date) as activity_month_start_date
+  from snapshots
+),
+
 customers_at_snapshot as (
   select
     snapshots.snapshot_date,
@@ -284,9 +298,12 @@ usage_signals as (
         and activity.is_activity_day then 1
     end) as active_days_30d
   from customers_at_snapshot as customers
+  inner join window_months
+    on customers.snapshot_date = window_months.snapshot_date
   inner join daily_activity as activity
     on customers.customer_id = activity.customer_id
-    and @within_days(activity.activity_date, customers.snapshot_date, 90)
+    and window_months.activity_month_start_date = activity.activity_month_start_date
+  where @within_days(activity.activity_date, customers.snapshot_date, 90)
   group by customers.customer_id, customers.snapshot_date
 ),
 

@@ -81,7 +81,9 @@ churn_events as (
 ),
 
 daily_activity as (
-  select *
+  select
+    *,
+    cast(date_trunc('month', activity_date) as date) as activity_month_start_date
   from marts.customer_daily_activity
   where activity_date between cast(@start_date as date) - interval '62' day and @end_date
 ),
@@ -118,6 +120,18 @@ months as (
     month_start_date between @start_date and @end_date
     and month_start_date >= cast(date_trunc('month', as_of.data_start_date) as date)
     and month_start_date <= as_of.as_of_date
+),
+
+window_months as (
+  /* the months a 60-day window before the month end can reach: this month and the two before */
+  select
+    months.month_start_date,
+    cast(unnest(generate_series(
+      cast(months.month_start_date - interval '2' month as date),
+      months.month_start_date,
+      interval '1' month
+    )) as date) as activity_month_start_date
+  from months
 ),
 
 versions_at_month_end as (
@@ -227,9 +241,12 @@ activity_in_windows as (
         then daily_activity.session_count else 0
     end) as sessions_prior_30d
   from customer_months
+  inner join window_months
+    on customer_months.month_start_date = window_months.month_start_date
   inner join daily_activity
     on customer_months.customer_id = daily_activity.customer_id
-    and @within_days(daily_activity.activity_date, customer_months.month_end_reference_date, 60)
+    and window_months.activity_month_start_date = daily_activity.activity_month_start_date
+  where @within_days(daily_activity.activity_date, customer_months.month_end_reference_date, 60)
   group by customer_months.customer_id, customer_months.month_start_date
 ),
 
