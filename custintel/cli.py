@@ -114,6 +114,45 @@ def plan(
     show_plan(settings_from(config), env)
 
 
+@app.command()
+def bench(
+    customers: Annotated[int, typer.Option(help="opening customer base")] = 5000,
+    months: Annotated[int, typer.Option(help="months of history")] = 24,
+    out: Annotated[Path, typer.Option(help="throw-away build folder")] = Path("build/bench"),
+    skip_ml: Annotated[bool, typer.Option(help="leave out training and scoring")] = False,
+    skip_reports: Annotated[bool, typer.Option(help="leave out the report site")] = False,
+    repeats: Annotated[int, typer.Option(help="runs per latency figure")] = 20,
+) -> None:
+    """Time the whole job at a scale, each step with a same-run baseline (writes bench.json)."""
+    from rich.table import Table
+
+    from custintel.bench import run_bench
+
+    target = out / f"{customers}x{months}"
+    results = run_bench(
+        target,
+        customers,
+        months,
+        with_ml=not skip_ml,
+        with_reports=not skip_reports,
+        repeats=repeats,
+    )
+    table = Table(title=f"custintel bench: {customers:,} customers x {months} months")
+    for column in ("step", "seconds", "peak RSS MB", "baseline", "baseline s", "ratio"):
+        table.add_column(column)
+    for r in results:
+        table.add_row(
+            r.name,
+            f"{r.seconds:.3f}",
+            f"{r.peak_rss_mb:,.0f}",
+            r.baseline_name or "",
+            f"{r.baseline_seconds:.3f}" if r.baseline_seconds else "",
+            f"{r.ratio:.2f}x" if r.ratio else "",
+        )
+    console.print(table)
+    console.print(f"written {target / 'bench.json'}")
+
+
 def _mount_sub_commands() -> None:
     for module_name, attribute, group in SUB_COMMANDS:
         try:

@@ -161,3 +161,37 @@ def load_settings(
         return Settings(root=config_path.parent, **raw)
     except ValidationError as exc:
         raise SettingsError(_describe(exc, raw, str(config_path))) from exc
+
+
+def write_relocated_config(
+    build_dir: Path,
+    source: Path = DEFAULT_CONFIG_PATH,
+    overrides: dict[str, dict[str, Any]] | None = None,
+) -> Path:
+    """Write `build_dir/config.yaml`: `source` with every output path moved under build_dir.
+
+    Inputs that belong to the project (SQLMesh project, semantic model, report pages) keep
+    pointing at the project; warehouse, state, landing, model registry and site move. Used by
+    tests and the benchmark to build throw-away warehouses without touching the project's own.
+    """
+    raw = yaml.safe_load(source.read_text())
+    root = source.resolve().parent
+    build_dir = build_dir.resolve()
+    moved = {
+        ("warehouse", "path"): build_dir / "warehouse" / "novacom.duckdb",
+        ("landing", "path"): build_dir / "landing",
+        ("sqlmesh", "state_path"): build_dir / "warehouse" / "state.duckdb",
+        ("ml", "registry_path"): build_dir / "models",
+        ("reports", "site_path"): build_dir / "site",
+    }
+    kept = [("sqlmesh", "project_path"), ("semantic", "model_path"), ("reports", "pages_path")]
+    for (section, key), path in moved.items():
+        raw[section][key] = str(path)
+    for section, key in kept:
+        raw[section][key] = str((root / raw[section][key]).resolve())
+    for section, values in (overrides or {}).items():
+        raw.setdefault(section, {}).update(values)
+    build_dir.mkdir(parents=True, exist_ok=True)
+    path = build_dir / "config.yaml"
+    path.write_text(yaml.safe_dump(raw, sort_keys=False, default_flow_style=False))
+    return path

@@ -60,3 +60,15 @@ def test_duplicate_keys_and_missing_columns_are_refused(tmp_path) -> None:
         write_churn_scores(tmp_path / "w.duckdb", frame)
     with pytest.raises(WriteError, match=r"lacks column\(s\) \['risk_band'\]"):
         write_churn_scores(tmp_path / "w.duckdb", frame.drop(columns=["risk_band"]))
+
+
+def test_churn_scores_columns_match_the_sqlmesh_external_model_declaration() -> None:
+    import yaml
+
+    from custintel.settings import load_settings
+
+    declared = yaml.safe_load(
+        (load_settings().sqlmesh_path / "external_models" / "ml.yaml").read_text()
+    )
+    churn_scores = next(model for model in declared if model["name"] == "ml.churn_scores")
+    assert churn_scores["columns"] == CHURN_SCORES

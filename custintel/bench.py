@@ -1,0 +1,188 @@
+"""`custintel bench`: the whole job at a chosen scale, each step against a baseline in the same run.
+
+Speed and memory targets live here, never in unit tests. Each figure is reported with a baseline
+measured in the same run on the same machine, so the ratios travel between machines:
+- load: validating and copying the landing files vs a bare DuckDB scan of the same files;
+- warehouse: the SQLMesh build vs landed rows (rows per second) and peak memory;
+- semantic: median latency of a governed segment-level query vs the same hand-written SQL;
+- ml and site: wall time and peak memory.
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import statistics
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+from custintel.settings import Settings
+
+#: the governed query timed by the semantic step, and the SQL an analyst would write for it
+SEGMENT_QUERY: dict[str, Any] = {
+    "measures": ["revenue.revenue"],
+    "dimensions": ["revenue.customer_segment"],
+}
+SEGMENT_SQL = """
+select c.customer_segment, sum(i.revenue_amount) as revenue
+from warehouse.fact_invoice as i
+join warehouse.dim_customer as c on c.customer_id = i.customer_id and c.is_current
+group by 1
+"""
+
+
+@dataclass
+class StepResult:
+    name: str
+    seconds: float
+    peak_rss_mb: float
+    baseline_name: str | None = None
+    baseline_seconds: float | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float | None:
+        if not self.baseline_seconds:
+            return None
+        return self.seconds / self.baseline_seconds
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far (DuckDB, CatBoost run in-process)."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def timed(function: Callable[[], Any]) -> tuple[float, Any]:
+    started = time.perf_counter()
+    value = function()
+    return time.perf_counter() - started, value
+
+
+def median_seconds(function: Callable[[], Any], repeats: int) -> float:
+    function()  # warm-up: model parsing, connection, file cache
+    return statistics.median(timed(function)[0] for _ in range(repeats))
+
+
+def bare_scan_seconds(landing_dir: Path) -> float:
+    """Baseline for the loader: DuckDB counting every landed Parquet file, no validation."""
+    files = [str(p) for p in landing_dir.rglob("*.parquet") if "_manifest" not in p.parts]
+    with duckdb.connect() as con:
+        seconds, _ = timed(
+            lambda: con.execute(
+                "select count(*) from read_parquet(?, union_by_name=true)", [files]
+            ).fetchone()
+        )
+    return seconds
+
+
+def semantic_step(settings: Settings, repeats: int) -> StepResult:
+    from semantic import load
+
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        direct = median_seconds(lambda: con.execute(SEGMENT_SQL).fetchall(), repeats)
+    governed = median_seconds(
+        lambda: load(SEGMENT_QUERY, role="executive", settings=settings), repeats
+    )
+    return StepResult(
+        "semantic segment query (median)",
+        governed,
+        peak_rss_mb(),
+        "hand-written SQL on DuckDB (median)",
+        direct,
+        {"repeats": repeats},
+    )
+
+
+def write_report(results: list[StepResult], path: Path, context: dict[str, Any]) -> None:
+    payload = {
+        **context,
+        "steps": [{**asdict(result), "ratio": result.ratio} for result in results],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2, default=str))
+
+
+def run_bench(
+    build_dir: Path,
+    customers: int,
+    months: int,
+    *,
+    with_ml: bool = True,
+    with_reports: bool = True,
+    repeats: int = 20,
+) -> list[StepResult]:
+    """Build everything at the given scale under build_dir, timing each step."""
+    import os
+
+    from custintel import transform
+    from custintel.generate import generate_landing
+    from custintel.landing.as_of import landing_as_of_date
+    from custintel.landing.loader import load_landing
+    from custintel.settings import load_settings, write_relocated_config
+
+    config = write_relocated_config(
+        build_dir, overrides={"sample": {"customers": customers, "months": months}}
+    )
+    os.environ["CUSTINTEL_CONFIG"] = str(config)
+    settings = load_settings(config)
+    sample = settings.sample
+    results: list[StepResult] = []
+
+    seconds, generated = timed(
+        lambda: generate_landing(
+            settings.landing_path,
+            customers=customers,
+            months=months,
+            start_date=sample.start_date,
+            seed=sample.seed,
+            defect_rate=sample.defect_rate,
+        )
+    )
+    landed_rows = sum(generated.rows.values())
+    results.append(StepResult("generate", seconds, peak_rss_mb(), details={"rows": landed_rows}))
+
+    seconds, _ = timed(lambda: load_landing(settings.landing_path, settings.warehouse_path))
+    results.append(
+        StepResult(
+            "load landing",
+            seconds,
+            peak_rss_mb(),
+            "bare DuckDB scan",
+            bare_scan_seconds(settings.landing_path),
+        )
+    )
+
+    as_of = landing_as_of_date(settings.warehouse_path)
+    seconds, _ = timed(lambda: transform.apply(settings, as_of=as_of, run_tests=False))
+    results.append(
+        StepResult(
+            "sqlmesh warehouse + marts",
+            seconds,
+            peak_rss_mb(),
+            details={"landed_rows_per_second": round(landed_rows / seconds)},
+        )
+    )
+    if with_ml:
+        from ml.pipeline import train_and_score
+
+        seconds, _ = timed(lambda: train_and_score(settings))
+        results.append(StepResult("churn model train + score", seconds, peak_rss_mb()))
+        seconds, _ = timed(lambda: transform.refresh_score_consumers(settings, as_of=as_of))
+        results.append(StepResult("refresh marts with scores", seconds, peak_rss_mb()))
+    results.append(semantic_step(settings, repeats))
+    if with_reports:
+        from reports.site import build_site
+
+        seconds, _ = timed(lambda: build_site(settings))
+        results.append(StepResult("report site", seconds, peak_rss_mb()))
+    write_report(
+        results,
+        build_dir / "bench.json",
+        {"customers": customers, "months": months, "landed_rows": landed_rows},
+    )
+    return results
