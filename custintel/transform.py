@@ -21,6 +21,7 @@ from functools import cache
 from types import ModuleType
 
 from sqlglot import exp
+from sqlmesh import Context
 from sqlmesh.core.console import Console, NoopConsole, TerminalConsole, get_console, set_console
 from sqlmesh.core.plan import Plan
 from sqlmesh.core.snapshot import Snapshot, SnapshotChangeCategory
@@ -29,7 +30,6 @@ from sqlmesh.utils.errors import NodeAuditsErrors, SQLMeshError
 
 from custintel.landing.as_of import landing_as_of_date
 from custintel.settings import Settings
-from sqlmesh import Context
 
 PROD = "prod"
 #: the external model the churn scores are declared as (owned by ml/)

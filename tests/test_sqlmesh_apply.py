@@ -100,18 +100,19 @@ def test_late_rows_outside_processed_intervals_stop_the_build_until_restated(
     assert (landed, landed - loaded) == (2 * 91 + 3 + 1, rejected)
 
 
-def _physical_table(settings, model: str) -> str:
+def _physical_tables(settings, *models: str) -> list[str]:
     ctx = transform.context(settings)
     try:
-        return ctx.get_snapshot(model).table_name()
+        return [ctx.get_snapshot(model).table_name() for model in models]
     finally:
         ctx.close()
 
 
 def test_audits_fail_on_broken_tables(build: Build, tmp_path: Path) -> None:
     settings = copy_build(build, tmp_path)
-    customers = _physical_table(settings, "warehouse.dim_customer")
-    invoices = _physical_table(settings, "warehouse.fact_invoice")
+    customers, invoices = _physical_tables(
+        settings, "warehouse.dim_customer", "warehouse.fact_invoice"
+    )
     with duckdb.connect(str(settings.warehouse_path)) as con:
         # close the first of C001's three versions: history no longer contiguous
         con.execute(

@@ -9,156 +9,67 @@ import pytest
 
 from tests.sqlmesh_fixtures import Build, base_build, planted_rejections, query
 
+
+def _names(text: str) -> list[str]:
+    return text.split()
+
+
 #: the public columns of every dimension and fact (the marts build on these names)
 COLUMNS = {
-    "dim_customer": [
-        "customer_version_id",
-        "customer_id",
-        "account_manager_id",
-        "customer_name",
-        "email",
-        "phone",
-        "customer_segment",
-        "customer_tier",
-        "customer_status",
-        "city",
-        "state",
-        "country",
-        "region",
-        "signup_date",
-        "contract_end_date",
-        "has_marketing_consent",
-        "valid_from",
-        "valid_to",
-        "is_current",
-        "version_number",
-    ],
-    "dim_account_manager": ["account_manager_id", "account_manager_name", "email", "region"],
-    "dim_opportunity": [
-        "opportunity_id",
-        "customer_id",
-        "account_manager_id",
-        "opportunity_name",
-        "opportunity_type",
-        "opportunity_stage",
-        "opportunity_amount",
-        "close_probability",
-        "weighted_amount",
-        "created_date",
-        "close_date",
-        "is_closed",
-        "is_won",
-    ],
-    "dim_campaign": [
-        "campaign_id",
-        "campaign_name",
-        "campaign_type",
-        "campaign_objective",
-        "target_audience",
-        "budget_amount",
-        "start_date",
-        "end_date",
-        "duration_days",
-    ],
-    "dim_support_ticket": [
-        "ticket_id",
-        "customer_id",
-        "kb_article_id",
-        "ticket_priority",
-        "ticket_status",
-        "contact_channel",
-        "ticket_category",
-        "is_escalated",
-        "created_at",
-        "resolved_at",
-    ],
-    "dim_service": [
-        "service_id",
-        "service_name",
-        "service_type",
-        "monthly_cost_amount",
-        "is_active",
-        "launched_date",
-    ],
-    "dim_kb_article": [
-        "kb_article_id",
-        "article_title",
-        "article_category",
-        "version_number",
-        "article_author",
-        "published_at",
-        "updated_at",
-    ],
-    "fact_invoice": [
-        "invoice_id",
-        "customer_id",
-        "invoice_date",
-        "billing_period_start_date",
-        "billing_period_end_date",
-        "payment_status",
-        "is_paid",
-        "gross_amount",
-        "credit_amount",
-        "discount_amount",
-        "revenue_amount",
-    ],
-    "fact_order": [
-        "order_id",
-        "customer_id",
-        "ordered_at",
-        "order_type",
-        "product_name",
-        "order_status",
-        "quantity",
-        "gross_amount",
-        "discount_amount",
-        "net_amount",
-        "is_discounted",
-    ],
-    "fact_service_assignment": [
-        "service_assignment_id",
-        "customer_id",
-        "service_id",
-        "start_date",
-        "end_date",
-        "monthly_charge_amount",
-        "is_active",
-    ],
-    "fact_support_ticket": [
-        "ticket_id",
-        "customer_id",
-        "kb_article_id",
-        "created_at",
-        "resolved_at",
-        "is_resolved",
-        "resolution_hours",
-        "is_escalated",
-        "is_first_contact_resolution",
-        "satisfaction_score",
-        "has_satisfaction_score",
-    ],
-    "fact_campaign_target": [
-        "campaign_target_id",
-        "campaign_id",
-        "customer_id",
-        "targeted_at",
-        "responded_at",
-        "response_type",
-        "has_responded",
-        "is_converted",
-        "attributed_revenue_amount",
-    ],
-    "fact_network_usage": [
-        "customer_id",
-        "service_id",
-        "usage_date",
-        "data_volume_mb",
-        "voice_minutes",
-        "session_count",
-        "outage_minutes",
-        "has_outage",
-    ],
-    "fact_kb_article_view": ["kb_article_view_id", "kb_article_id", "customer_id", "viewed_at"],
+    "dim_customer": _names(
+        "customer_version_id customer_id account_manager_id customer_name email phone "
+        "customer_segment customer_tier customer_status city state country region signup_date "
+        "contract_end_date has_marketing_consent valid_from valid_to is_current "
+        "version_number"
+    ),
+    "dim_account_manager": _names("account_manager_id account_manager_name email region"),
+    "dim_opportunity": _names(
+        "opportunity_id customer_id account_manager_id opportunity_name opportunity_type "
+        "opportunity_stage opportunity_amount close_probability weighted_amount created_date "
+        "close_date is_closed is_won"
+    ),
+    "dim_campaign": _names(
+        "campaign_id campaign_name campaign_type campaign_objective target_audience "
+        "budget_amount start_date end_date duration_days"
+    ),
+    "dim_support_ticket": _names(
+        "ticket_id customer_id kb_article_id ticket_priority ticket_status contact_channel "
+        "ticket_category is_escalated created_at resolved_at"
+    ),
+    "dim_service": _names(
+        "service_id service_name service_type monthly_cost_amount is_active launched_date"
+    ),
+    "dim_kb_article": _names(
+        "kb_article_id article_title article_category version_number article_author "
+        "published_at updated_at"
+    ),
+    "fact_invoice": _names(
+        "invoice_id customer_id invoice_date billing_period_start_date "
+        "billing_period_end_date payment_status is_paid gross_amount credit_amount "
+        "discount_amount revenue_amount"
+    ),
+    "fact_order": _names(
+        "order_id customer_id ordered_at order_type product_name order_status quantity "
+        "gross_amount discount_amount net_amount is_discounted"
+    ),
+    "fact_service_assignment": _names(
+        "service_assignment_id customer_id service_id start_date end_date "
+        "monthly_charge_amount is_active"
+    ),
+    "fact_support_ticket": _names(
+        "ticket_id customer_id kb_article_id created_at resolved_at is_resolved "
+        "resolution_hours is_escalated is_first_contact_resolution satisfaction_score "
+        "has_satisfaction_score"
+    ),
+    "fact_campaign_target": _names(
+        "campaign_target_id campaign_id customer_id targeted_at responded_at response_type "
+        "has_responded is_converted attributed_revenue_amount"
+    ),
+    "fact_network_usage": _names(
+        "customer_id service_id usage_date data_volume_mb voice_minutes session_count "
+        "outage_minutes has_outage"
+    ),
+    "fact_kb_article_view": _names("kb_article_view_id kb_article_id customer_id viewed_at"),
 }
 
 

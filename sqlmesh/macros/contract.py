@@ -10,10 +10,10 @@ instead of repeating the lists. `@canonical` standardises a categorical value;
 from __future__ import annotations
 
 from sqlglot import exp
+from sqlmesh import macro
 from sqlmesh.core.macros import MacroEvaluator
 
 from custintel.landing import Table, load_contract
-from sqlmesh import macro
 
 #: characters ignored when matching a categorical value to its canonical spelling
 _SEPARATORS = (" ", "-", "_")

@@ -45,12 +45,12 @@ HIGH_VALUE_MIN_HEALTH = 60
 USAGE_DECLINE_AT_RISK = -0.30
 
 
-def _sql(evaluator: MacroEvaluator, expression: exp.Expression) -> str:
+def _health_sql(evaluator: MacroEvaluator, expression: exp.Expression) -> str:
     return expression.sql(evaluator.dialect)
 
 
-def _ratio(evaluator: MacroEvaluator, numerator: exp.Expression, cap: float) -> str:
-    return f"least(cast({_sql(evaluator, numerator)} as double) / {cap}, 1.0)"
+def _health_ratio(evaluator: MacroEvaluator, numerator: exp.Expression, cap: float) -> str:
+    return f"least(cast({_health_sql(evaluator, numerator)} as double) / {cap}, 1.0)"
 
 
 @macro()
@@ -58,9 +58,9 @@ def health_usage_component(
     evaluator: MacroEvaluator, usage_days_30d: exp.Expression, usage_change_30d_pct: exp.Expression
 ) -> exp.Expression:
     """Share of the last 30 days with usage, and how far usage kept up with the 30 days before."""
-    change = _sql(evaluator, usage_change_30d_pct)
+    change = _health_sql(evaluator, usage_change_30d_pct)
     return evaluator.parse_one(
-        f"0.5 * {_ratio(evaluator, usage_days_30d, FULL_USAGE_DAYS)}"
+        f"0.5 * {_health_ratio(evaluator, usage_days_30d, FULL_USAGE_DAYS)}"
         f" + 0.5 * coalesce(greatest(least(1.0 + {change}, 1.0), 0.0), 1.0)"
     )
 
@@ -70,7 +70,7 @@ def health_engagement_component(
     evaluator: MacroEvaluator, touchpoints_90d: exp.Expression
 ) -> exp.Expression:
     """Non-usage touchpoints in 90 days (portal logins, orders, campaign responses), 3 = full."""
-    return evaluator.parse_one(_ratio(evaluator, touchpoints_90d, FULL_ENGAGEMENT_TOUCHPOINTS))
+    return evaluator.parse_one(_health_ratio(evaluator, touchpoints_90d, FULL_ENGAGEMENT_TOUCHPOINTS))
 
 
 @macro()
@@ -82,8 +82,8 @@ def health_outcomes_component(
     gross_3m_amount: exp.Expression,
 ) -> exp.Expression:
     """Value realised: the services paid for are used, and bills were not credited for failures."""
-    used, active = _sql(evaluator, services_used_30d), _sql(evaluator, active_services_count)
-    credit, gross = _sql(evaluator, credit_3m_amount), _sql(evaluator, gross_3m_amount)
+    used, active = _health_sql(evaluator, services_used_30d), _health_sql(evaluator, active_services_count)
+    credit, gross = _health_sql(evaluator, credit_3m_amount), _health_sql(evaluator, gross_3m_amount)
     return evaluator.parse_one(
         f"0.5 * (case when {active} > 0 then least(cast({used} as double) / {active}, 1.0)"
         f" else 0.0 end)"
@@ -99,12 +99,12 @@ def health_account_component(
     days_to_contract_end: exp.Expression,
 ) -> exp.Expression:
     """Account characteristics: service tier, tenure and how secure the contract is."""
-    tier = _sql(evaluator, customer_tier)
+    tier = _health_sql(evaluator, customer_tier)
     tiers = " ".join(f"when '{name}' then {factor}" for name, factor in TIER_FACTORS.items())
-    days_left = _sql(evaluator, days_to_contract_end)
+    days_left = _health_sql(evaluator, days_to_contract_end)
     return evaluator.parse_one(
         f"((case {tier} {tiers} else 0.0 end)"
-        f" + greatest({_ratio(evaluator, tenure_days, FULL_TENURE_DAYS)}, 0.0)"
+        f" + greatest({_health_ratio(evaluator, tenure_days, FULL_TENURE_DAYS)}, 0.0)"
         f" + (case when {days_left} is null then 0.5"
         f" when {days_left} > {RENEWAL_WINDOW_DAYS} then 1.0 else 0.0 end)) / 3.0"
     )
@@ -119,7 +119,7 @@ def health_support_component(
 ) -> exp.Expression:
     """1 without support trouble; each ticket, escalation or 1-2 rating in 90 days costs 1/4."""
     signals = " + ".join(
-        _sql(evaluator, e) for e in (tickets_90d, escalated_tickets_90d, low_csat_tickets_90d)
+        _health_sql(evaluator, e) for e in (tickets_90d, escalated_tickets_90d, low_csat_tickets_90d)
     )
     return evaluator.parse_one(
         f"1.0 - least(cast({signals} as double) / {SUPPORT_SIGNALS_TO_ZERO}, 1.0)"
@@ -140,7 +140,7 @@ def health_score(
         zip(WEIGHTS, (usage, engagement, outcomes, account, support), strict=True)
     )
     weighted = " + ".join(
-        f"{WEIGHTS[name]} * {_sql(evaluator, value)}" for name, value in components.items()
+        f"{WEIGHTS[name]} * {_health_sql(evaluator, value)}" for name, value in components.items()
     )
     return evaluator.parse_one(f"round({weighted}, 1)")
 
@@ -150,7 +150,7 @@ def meets_inactivity_rule(
     evaluator: MacroEvaluator, is_active_30d: exp.Expression, usage_change_30d_pct: exp.Expression
 ) -> exp.Expression:
     """No usage day, order or portal login in 30 days, or usage down 30%+ on the 30 days before."""
-    active, change = _sql(evaluator, is_active_30d), _sql(evaluator, usage_change_30d_pct)
+    active, change = _health_sql(evaluator, is_active_30d), _health_sql(evaluator, usage_change_30d_pct)
     return evaluator.parse_one(
         f"(not {active} or coalesce({change} <= {USAGE_DECLINE_AT_RISK}, false))"
     )
@@ -168,10 +168,10 @@ def behavioural_segment(
     health_score: exp.Expression,
 ) -> exp.Expression:
     """Seed 002's segments, first matching rule wins (README: "Behavioural segments")."""
-    status, at_risk = _sql(evaluator, customer_status), _sql(evaluator, is_at_risk)
-    share, revenue = _sql(evaluator, discount_share_12m), _sql(evaluator, revenue_12m_amount)
-    base, active = _sql(evaluator, base_avg_revenue_12m_amount), _sql(evaluator, is_active_30d)
-    health = _sql(evaluator, health_score)
+    status, at_risk = _health_sql(evaluator, customer_status), _health_sql(evaluator, is_at_risk)
+    share, revenue = _health_sql(evaluator, discount_share_12m), _health_sql(evaluator, revenue_12m_amount)
+    base, active = _health_sql(evaluator, base_avg_revenue_12m_amount), _health_sql(evaluator, is_active_30d)
+    health = _health_sql(evaluator, health_score)
     return evaluator.parse_one(
         f"case when {status} = 'Churned' then '{CHURNED}'"
         f" when {status} = 'Inactive' or {at_risk} then '{AT_RISK_DORMANT}'"

@@ -1,14 +1,20 @@
-"""Trailing-window predicates shared by the marts, so every window means the same thing.
+"""Trailing windows shared by the marts, so every window means the same thing everywhere.
 
-A window is always relative to a reference date `ref` and excludes it: "the last 30 days before
-ref" is `[ref - 30 days, ref)`. A snapshot on `ref` therefore sees only data strictly before it
-(point in time), and the current view uses `ref = as_of_date + 1 day`, i.e. the 30 days up to and
-including the as-of date. The column and the reference must both be dates.
+A window is relative to a reference date `ref` and never includes it: a monthly snapshot on
+`ref` sees only data strictly before it (point in time), and the current views use
+`ref = as_of_date + 1 day`. Events are placed by how far back they are, counted once per row and
+then compared as integers (cheap on large joins):
 
-    @within_days(activity_date, snapshot_date, 30)       -> [ref - 30 days, ref)
-    @within_days(activity_date, snapshot_date, 60, 30)   -> [ref - 60 days, ref - 30 days)
-    @within_months(invoice_date, snapshot_date, 3)       -> [ref - 3 months, ref)
-    @within_months(invoice_date, snapshot_date, 2, 1)    -> [ref - 2 months, ref - 1 month)
+    @days_before(activity_date, snapshot_date)     1 = the day before ref, 30 = 30 days before
+    @within_days(days_before, 30)                  the 30 days before ref: days 1..30
+    @within_days(days_before, 60, 30)              the 30 days before those: days 31..60
+
+    @months_before(invoice_date, snapshot_date)    1 = the calendar month of the day before ref
+    @within_months(months_before, 3)               that month and the two before: months 1..3
+    @within_months(months_before, 2, 1)            the month before that one: month 2
+
+For a snapshot on the first of a month, months 1..3 are exactly the three full months before it;
+for the current view (ref = as_of_date + 1 day) month 1 is the as-of date's month.
 """
 
 from __future__ import annotations
@@ -18,47 +24,65 @@ from sqlmesh import macro
 from sqlmesh.core.macros import MacroEvaluator
 
 
-def _offset(evaluator: MacroEvaluator, ref: exp.Expression, amount: int, unit: str) -> str:
-    ref_sql = ref.sql(evaluator.dialect)
-    return ref_sql if amount == 0 else f"{ref_sql} - interval '{amount}' {unit}"
+def _windows_sql(evaluator: MacroEvaluator, expression: exp.Expression) -> str:
+    return expression.sql(evaluator.dialect)
 
 
-def _window(
+def _windows_between(
     evaluator: MacroEvaluator,
-    column: exp.Expression,
-    ref: exp.Expression,
-    start: exp.Expression,
-    end: exp.Expression | None,
-    unit: str,
+    offset: exp.Expression,
+    count: exp.Expression,
+    skip: exp.Expression | None,
 ) -> exp.Expression:
-    first, last = int(start.this), int(end.this) if end is not None else 0
-    if first <= last:
-        raise ValueError(f"window of {first}..{last} {unit}s before the reference is empty")
-    column_sql = column.sql(evaluator.dialect)
-    lower = _offset(evaluator, ref, first, unit)
-    upper = _offset(evaluator, ref, last, unit)
-    return evaluator.parse_one(f"({column_sql} >= {lower} and {column_sql} < {upper})")
+    last, skipped = int(count.this), int(skip.this) if skip is not None else 0
+    if last <= skipped:
+        raise ValueError(f"window {skipped + 1}..{last} before the reference is empty")
+    return evaluator.parse_one(f"({_windows_sql(evaluator, offset)} between {skipped + 1} and {last})")
+
+
+def _windows_month_number(sql: str) -> str:
+    return f"(extract(year from {sql}) * 12 + extract(month from {sql}))"
+
+
+@macro()
+def days_before(
+    evaluator: MacroEvaluator, event_date: exp.Expression, ref: exp.Expression
+) -> exp.Expression:
+    """Days from a date to the reference: 1 for the day before ref, 0 for ref itself."""
+    return evaluator.parse_one(
+        f"date_diff('day', {_windows_sql(evaluator, event_date)}, {_windows_sql(evaluator, ref)})"
+    )
 
 
 @macro()
 def within_days(
     evaluator: MacroEvaluator,
-    column: exp.Expression,
-    ref: exp.Expression,
-    start_days: exp.Expression,
-    end_days: exp.Expression | None = None,
+    days_back: exp.Expression,
+    count: exp.Expression,
+    skip: exp.Expression | None = None,
 ) -> exp.Expression:
-    """True when `column` is in [ref - start_days, ref - end_days) (end_days defaults to 0)."""
-    return _window(evaluator, column, ref, start_days, end_days, "day")
+    """`days_back` (from @days_before) is in skip + 1 .. count: a `count - skip` day window."""
+    return _windows_between(evaluator, days_back, count, skip)
+
+
+@macro()
+def months_before(
+    evaluator: MacroEvaluator, event_date: exp.Expression, ref: exp.Expression
+) -> exp.Expression:
+    """Calendar months from a date back to the month of the day before ref (that month = 1)."""
+    last_day = f"cast({_windows_sql(evaluator, ref)} - interval '1' day as date)"
+    return evaluator.parse_one(
+        f"cast({_windows_month_number(last_day)} - {_windows_month_number(_windows_sql(evaluator, event_date))} + 1"
+        " as bigint)"
+    )
 
 
 @macro()
 def within_months(
     evaluator: MacroEvaluator,
-    column: exp.Expression,
-    ref: exp.Expression,
-    start_months: exp.Expression,
-    end_months: exp.Expression | None = None,
+    months_back: exp.Expression,
+    count: exp.Expression,
+    skip: exp.Expression | None = None,
 ) -> exp.Expression:
-    """True when `column` is in [ref - start_months, ref - end_months) in calendar months."""
-    return _window(evaluator, column, ref, start_months, end_months, "month")
+    """`months_back` (from @months_before) is in skip + 1 .. count."""
+    return _windows_between(evaluator, months_back, count, skip)

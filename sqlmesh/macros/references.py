@@ -9,9 +9,8 @@ models add `@orphan_reason(<table>)` to the staging reason, both from the one ma
 from __future__ import annotations
 
 from sqlglot import exp
-from sqlmesh.core.macros import MacroEvaluator
-
 from sqlmesh import macro
+from sqlmesh.core.macros import MacroEvaluator
 
 #: landing table -> (staging column, landing column, target model, target column) per reference
 FOREIGN_KEYS: dict[str, tuple[tuple[str, str, str, str], ...]] = {

@@ -15,9 +15,8 @@ from __future__ import annotations
 
 from macros.contract import contract_table
 from sqlglot import exp
-from sqlmesh.core.macros import MacroEvaluator
-
 from sqlmesh import macro
+from sqlmesh.core.macros import MacroEvaluator
 
 #: local@domain.tld, no spaces and exactly one @ (no backslashes: portable across dialects)
 EMAIL_PATTERN = "^[^@ ]+@[^@ ]+[.][A-Za-z]{2,}$"

@@ -255,56 +255,55 @@ customers_at_snapshot as (
   where customer_versions.customer_status in ('Active', 'Inactive')
 ),
 
-usage_signals as (
+activity_rows as (
   select
     customers.customer_id,
     customers.snapshot_date,
-    count(case
-      when @within_days(activity.activity_date, customers.snapshot_date, 30)
-        and activity.is_usage_day then 1
-    end) as usage_days_30d,
-    count(case when activity.is_usage_day then 1 end) as usage_days_90d,
-    sum(case
-      when @within_days(activity.activity_date, customers.snapshot_date, 30)
-        then activity.data_volume_mb else 0
-    end) as data_volume_mb_30d,
-    sum(activity.data_volume_mb) as data_volume_mb_90d,
-    sum(case
-      when @within_days(activity.activity_date, customers.snapshot_date, 30)
-        then activity.voice_minutes else 0
-    end) as voice_minutes_30d,
-    sum(activity.voice_minutes) as voice_minutes_90d,
-    sum(case
-      when @within_days(activity.activity_date, customers.snapshot_date, 30)
-        then activity.session_count else 0
-    end) as sessions_30d,
-    sum(case
-      when @within_days(activity.activity_date, customers.snapshot_date, 60, 30)
-        then activity.session_count else 0
-    end) as sessions_prior_30d,
-    sum(case
-      when @within_days(activity.activity_date, customers.snapshot_date, 30)
-        then activity.outage_minutes else 0
-    end) as outage_minutes_30d,
-    sum(activity.outage_minutes) as outage_minutes_90d,
-    sum(case
-      when @within_days(activity.activity_date, customers.snapshot_date, 30)
-        then activity.kb_views_count else 0
-    end) as kb_views_30d,
-    sum(activity.kb_views_count) as kb_views_90d,
-    sum(activity.orders_placed_count) as orders_90d,
-    count(case
-      when @within_days(activity.activity_date, customers.snapshot_date, 30)
-        and activity.is_activity_day then 1
-    end) as active_days_30d
+    @days_before(activity.activity_date, customers.snapshot_date) as days_back,
+    activity.is_usage_day,
+    activity.is_activity_day,
+    activity.data_volume_mb,
+    activity.voice_minutes,
+    activity.session_count,
+    activity.outage_minutes,
+    activity.kb_views_count,
+    activity.orders_placed_count
   from customers_at_snapshot as customers
   inner join window_months
     on customers.snapshot_date = window_months.snapshot_date
   inner join daily_activity as activity
     on customers.customer_id = activity.customer_id
     and window_months.activity_month_start_date = activity.activity_month_start_date
-  where @within_days(activity.activity_date, customers.snapshot_date, 90)
-  group by customers.customer_id, customers.snapshot_date
+),
+
+usage_signals as (
+  select
+    customer_id,
+    snapshot_date,
+    count(case when @within_days(days_back, 30) and is_usage_day then 1 end) as usage_days_30d,
+    count(case when @within_days(days_back, 90) and is_usage_day then 1 end) as usage_days_90d,
+    sum(case when @within_days(days_back, 30) then data_volume_mb else 0 end)
+      as data_volume_mb_30d,
+    sum(case when @within_days(days_back, 90) then data_volume_mb else 0 end)
+      as data_volume_mb_90d,
+    sum(case when @within_days(days_back, 30) then voice_minutes else 0 end)
+      as voice_minutes_30d,
+    sum(case when @within_days(days_back, 90) then voice_minutes else 0 end)
+      as voice_minutes_90d,
+    sum(case when @within_days(days_back, 30) then session_count else 0 end) as sessions_30d,
+    sum(case when @within_days(days_back, 60, 30) then session_count else 0 end)
+      as sessions_prior_30d,
+    sum(case when @within_days(days_back, 30) then outage_minutes else 0 end)
+      as outage_minutes_30d,
+    sum(case when @within_days(days_back, 90) then outage_minutes else 0 end)
+      as outage_minutes_90d,
+    sum(case when @within_days(days_back, 30) then kb_views_count else 0 end) as kb_views_30d,
+    sum(case when @within_days(days_back, 90) then kb_views_count else 0 end) as kb_views_90d,
+    sum(case when @within_days(days_back, 90) then orders_placed_count else 0 end) as orders_90d,
+    count(case when @within_days(days_back, 30) and is_activity_day then 1 end)
+      as active_days_30d
+  from activity_rows
+  group by customer_id, snapshot_date
 ),
 
 service_last_use_by_month as (
@@ -318,6 +317,7 @@ service_last_use_by_month as (
 ),
 
 services_used as (
+  /* a service was used in the 30 days before T when a month before T has its last use in them */
   select
     customers.customer_id,
     customers.snapshot_date,
@@ -326,7 +326,7 @@ services_used as (
   inner join service_last_use_by_month as service_months
     on customers.customer_id = service_months.customer_id
     and service_months.usage_month_start_date < customers.snapshot_date
-    and @within_days(service_months.last_usage_date, customers.snapshot_date, 30)
+  where @within_days(@days_before(service_months.last_usage_date, customers.snapshot_date), 30)
   group by customers.customer_id, customers.snapshot_date
 ),
 
@@ -342,169 +342,176 @@ last_activity as (
   group by customers.customer_id, customers.snapshot_date
 ),
 
-billing_signals as (
+invoice_rows as (
   select
     customers.customer_id,
     customers.snapshot_date,
-    sum(case
-      when @within_months(invoices.invoice_date, customers.snapshot_date, 3)
-        then invoices.revenue_amount else 0
-    end) as revenue_3m_amount,
-    sum(invoices.revenue_amount) as revenue_12m_amount,
-    sum(case
-      when @within_months(invoices.invoice_date, customers.snapshot_date, 1)
-        then invoices.revenue_amount else 0
-    end) as revenue_last_month_amount,
-    sum(case
-      when @within_months(invoices.invoice_date, customers.snapshot_date, 2, 1)
-        then invoices.revenue_amount else 0
-    end) as revenue_prior_month_amount,
-    sum(case
-      when @within_months(invoices.invoice_date, customers.snapshot_date, 3)
-        then invoices.credit_amount else 0
-    end) as credit_3m_amount,
-    sum(case
-      when @within_months(invoices.invoice_date, customers.snapshot_date, 3)
-        then invoices.gross_amount else 0
-    end) as gross_3m_amount,
-    sum(case
-      when @within_months(invoices.invoice_date, customers.snapshot_date, 3)
-        then invoices.discount_amount else 0
-    end) as discount_3m_amount,
-    sum(invoices.gross_amount) as gross_12m_amount,
-    sum(invoices.discount_amount) as discount_12m_amount
+    @months_before(invoices.invoice_date, customers.snapshot_date) as months_back,
+    invoices.gross_amount,
+    invoices.credit_amount,
+    invoices.discount_amount,
+    invoices.revenue_amount
   from customers_at_snapshot as customers
   inner join invoices
     on customers.customer_id = invoices.customer_id
-    and @within_months(invoices.invoice_date, customers.snapshot_date, 12)
-  group by customers.customer_id, customers.snapshot_date
+    and invoices.invoice_date < customers.snapshot_date
+),
+
+billing_signals as (
+  select
+    customer_id,
+    snapshot_date,
+    sum(case when @within_months(months_back, 3) then revenue_amount else 0 end)
+      as revenue_3m_amount,
+    sum(case when @within_months(months_back, 12) then revenue_amount else 0 end)
+      as revenue_12m_amount,
+    sum(case when @within_months(months_back, 1) then revenue_amount else 0 end)
+      as revenue_last_month_amount,
+    sum(case when @within_months(months_back, 2, 1) then revenue_amount else 0 end)
+      as revenue_prior_month_amount,
+    sum(case when @within_months(months_back, 3) then credit_amount else 0 end)
+      as credit_3m_amount,
+    sum(case when @within_months(months_back, 3) then gross_amount else 0 end)
+      as gross_3m_amount,
+    sum(case when @within_months(months_back, 3) then discount_amount else 0 end)
+      as discount_3m_amount,
+    sum(case when @within_months(months_back, 12) then gross_amount else 0 end)
+      as gross_12m_amount,
+    sum(case when @within_months(months_back, 12) then discount_amount else 0 end)
+      as discount_12m_amount
+  from invoice_rows
+  group by customer_id, snapshot_date
+),
+
+order_rows as (
+  select
+    customers.customer_id,
+    customers.snapshot_date,
+    @months_before(orders.ordered_date, customers.snapshot_date) as months_back,
+    orders.gross_amount,
+    orders.discount_amount
+  from customers_at_snapshot as customers
+  inner join orders
+    on customers.customer_id = orders.customer_id
+    and orders.ordered_date < customers.snapshot_date
 ),
 
 order_signals as (
   select
-    customers.customer_id,
-    customers.snapshot_date,
-    sum(case
-      when @within_months(orders.ordered_date, customers.snapshot_date, 3)
-        then orders.gross_amount else 0
-    end) as order_gross_3m_amount,
-    sum(case
-      when @within_months(orders.ordered_date, customers.snapshot_date, 3)
-        then orders.discount_amount else 0
-    end) as order_discount_3m_amount,
-    sum(orders.gross_amount) as order_gross_12m_amount,
-    sum(orders.discount_amount) as order_discount_12m_amount
-  from customers_at_snapshot as customers
-  inner join orders
-    on customers.customer_id = orders.customer_id
-    and @within_months(orders.ordered_date, customers.snapshot_date, 12)
-  group by customers.customer_id, customers.snapshot_date
+    customer_id,
+    snapshot_date,
+    sum(case when @within_months(months_back, 3) then gross_amount else 0 end)
+      as order_gross_3m_amount,
+    sum(case when @within_months(months_back, 3) then discount_amount else 0 end)
+      as order_discount_3m_amount,
+    sum(case when @within_months(months_back, 12) then gross_amount else 0 end)
+      as order_gross_12m_amount,
+    sum(case when @within_months(months_back, 12) then discount_amount else 0 end)
+      as order_discount_12m_amount
+  from order_rows
+  group by customer_id, snapshot_date
 ),
 
-support_signals as (
+ticket_rows as (
   select
     customers.customer_id,
     customers.snapshot_date,
-    count(case
-      when @within_days(tickets.created_date, customers.snapshot_date, 90) then 1
-    end) as tickets_90d,
-    count(case
-      when @within_days(tickets.created_date, customers.snapshot_date, 90)
-        and tickets.is_escalated then 1
-    end) as escalated_tickets_90d,
-    avg(case
-      when @within_days(tickets.created_date, customers.snapshot_date, 90)
-        and tickets.resolved_date < customers.snapshot_date
-        then tickets.satisfaction_score
-    end) as avg_satisfaction_score_90d,
-    count(case
-      when @within_days(tickets.created_date, customers.snapshot_date, 90)
-        and tickets.resolved_date < customers.snapshot_date
-        and tickets.satisfaction_score <= 2 then 1
-    end) as low_csat_tickets_90d,
-    count(case
-      when tickets.resolved_date is null or tickets.resolved_date >= customers.snapshot_date
-        then 1
-    end) as open_tickets
+    @days_before(tickets.created_date, customers.snapshot_date) as days_back,
+    coalesce(tickets.resolved_date < customers.snapshot_date, false) as is_resolved_before,
+    tickets.is_escalated,
+    tickets.satisfaction_score
   from customers_at_snapshot as customers
   inner join tickets
     on customers.customer_id = tickets.customer_id
     and tickets.created_date < customers.snapshot_date
-    and (
-      tickets.created_date >= customers.snapshot_date - interval '90' day
-      or tickets.resolved_date is null
-      or tickets.resolved_date >= customers.snapshot_date
-    )
-  group by customers.customer_id, customers.snapshot_date
 ),
 
-campaign_signals as (
+support_signals as (
+  select
+    customer_id,
+    snapshot_date,
+    count(case when @within_days(days_back, 90) then 1 end) as tickets_90d,
+    count(case when @within_days(days_back, 90) and is_escalated then 1 end)
+      as escalated_tickets_90d,
+    avg(case
+      when @within_days(days_back, 90) and is_resolved_before then satisfaction_score
+    end) as avg_satisfaction_score_90d,
+    count(case
+      when @within_days(days_back, 90) and is_resolved_before and satisfaction_score <= 2
+        then 1
+    end) as low_csat_tickets_90d,
+    count(case when not is_resolved_before then 1 end) as open_tickets
+  from ticket_rows
+  group by customer_id, snapshot_date
+),
+
+campaign_rows as (
   select
     customers.customer_id,
     customers.snapshot_date,
-    count(case
-      when @within_days(targets.targeted_date, customers.snapshot_date, 90) then 1
-    end) as campaigns_targeted_90d,
-    count(case
-      when @within_days(targets.responded_date, customers.snapshot_date, 90)
-        and targets.response_type <> 'Opted Out' then 1
-    end) as campaign_responses_90d,
-    count(case
+    @days_before(targets.targeted_date, customers.snapshot_date) as targeted_days_back,
+    case
       when targets.responded_date < customers.snapshot_date
-        and targets.response_type = 'Opted Out' then 1
-    end) > 0 as has_opted_out
+        then @days_before(targets.responded_date, customers.snapshot_date)
+    end as responded_days_back,
+    targets.response_type
   from customers_at_snapshot as customers
   inner join campaign_targets as targets
     on customers.customer_id = targets.customer_id
     and targets.targeted_date < customers.snapshot_date
-  group by customers.customer_id, customers.snapshot_date
 ),
 
-service_signals as (
+campaign_signals as (
+  select
+    customer_id,
+    snapshot_date,
+    count(case when @within_days(targeted_days_back, 90) then 1 end) as campaigns_targeted_90d,
+    count(case
+      when @within_days(responded_days_back, 90) and response_type <> 'Opted Out' then 1
+    end) as campaign_responses_90d,
+    count(case when responded_days_back >= 1 and response_type = 'Opted Out' then 1 end) > 0
+      as has_opted_out
+  from campaign_rows
+  group by customer_id, snapshot_date
+),
+
+assignment_rows as (
   select
     customers.customer_id,
     customers.snapshot_date,
-    count(case
-      when assignments.start_date < customers.snapshot_date
-        and (assignments.end_date is null or assignments.end_date >= customers.snapshot_date)
-        then 1
-    end) as active_services_count,
-    max(case
-      when assignments.start_date < customers.snapshot_date
-        and (assignments.end_date is null or assignments.end_date >= customers.snapshot_date)
-        and assignments.service_type = 'Internet' then 1 else 0
-    end) = 1 as has_internet,
-    max(case
-      when assignments.start_date < customers.snapshot_date
-        and (assignments.end_date is null or assignments.end_date >= customers.snapshot_date)
-        and assignments.service_type = 'TV' then 1 else 0
-    end) = 1 as has_tv,
-    max(case
-      when assignments.start_date < customers.snapshot_date
-        and (assignments.end_date is null or assignments.end_date >= customers.snapshot_date)
-        and assignments.service_type = 'Mobile' then 1 else 0
-    end) = 1 as has_mobile,
-    max(case
-      when assignments.start_date < customers.snapshot_date
-        and (assignments.end_date is null or assignments.end_date >= customers.snapshot_date)
-        and assignments.service_type = 'Voice' then 1 else 0
-    end) = 1 as has_voice,
-    sum(case
-      when assignments.start_date < customers.snapshot_date
-        and (assignments.end_date is null or assignments.end_date >= customers.snapshot_date)
-        then assignments.monthly_charge_amount else 0
-    end) as monthly_recurring_charge_amount,
-    count(case
-      when @within_days(assignments.start_date, customers.snapshot_date, 90) then 1
-    end) as services_added_90d,
-    count(case
-      when @within_days(assignments.end_date, customers.snapshot_date, 90) then 1
-    end) as services_removed_90d
+    assignments.end_date is null or assignments.end_date >= customers.snapshot_date
+      as is_in_service,
+    @days_before(assignments.start_date, customers.snapshot_date) as started_days_back,
+    case
+      when assignments.end_date < customers.snapshot_date
+        then @days_before(assignments.end_date, customers.snapshot_date)
+    end as ended_days_back,
+    assignments.service_type,
+    assignments.monthly_charge_amount
   from customers_at_snapshot as customers
   inner join service_assignments as assignments
     on customers.customer_id = assignments.customer_id
     and assignments.start_date < customers.snapshot_date
-  group by customers.customer_id, customers.snapshot_date
+),
+
+service_signals as (
+  select
+    customer_id,
+    snapshot_date,
+    count(case when is_in_service then 1 end) as active_services_count,
+    max(case when is_in_service and service_type = 'Internet' then 1 else 0 end) = 1
+      as has_internet,
+    max(case when is_in_service and service_type = 'TV' then 1 else 0 end) = 1 as has_tv,
+    max(case when is_in_service and service_type = 'Mobile' then 1 else 0 end) = 1
+      as has_mobile,
+    max(case when is_in_service and service_type = 'Voice' then 1 else 0 end) = 1
+      as has_voice,
+    sum(case when is_in_service then monthly_charge_amount else 0 end)
+      as monthly_recurring_charge_amount,
+    count(case when @within_days(started_days_back, 90) then 1 end) as services_added_90d,
+    count(case when @within_days(ended_days_back, 90) then 1 end) as services_removed_90d
+  from assignment_rows
+  group by customer_id, snapshot_date
 ),
 
 churn_outcomes as (

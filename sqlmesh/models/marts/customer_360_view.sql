@@ -209,67 +209,41 @@ latest_scores as (
   ) = 1
 ),
 
-activity_signals as (
+activity_rows as (
   select
-    daily_activity.customer_id,
-    count(case
-      when @within_days(daily_activity.activity_date, as_of.reference_date, 30)
-        and daily_activity.is_usage_day then 1
-    end) as usage_days_30d,
-    count(case
-      when @within_days(daily_activity.activity_date, as_of.reference_date, 90)
-        and daily_activity.is_usage_day then 1
-    end) as usage_days_90d,
-    sum(case
-      when @within_days(daily_activity.activity_date, as_of.reference_date, 30)
-        then daily_activity.data_volume_mb else 0
-    end) as data_volume_mb_30d,
-    sum(case
-      when @within_days(daily_activity.activity_date, as_of.reference_date, 90)
-        then daily_activity.data_volume_mb else 0
-    end) as data_volume_mb_90d,
-    sum(case
-      when @within_days(daily_activity.activity_date, as_of.reference_date, 30)
-        then daily_activity.voice_minutes else 0
-    end) as voice_minutes_30d,
-    sum(case
-      when @within_days(daily_activity.activity_date, as_of.reference_date, 90)
-        then daily_activity.voice_minutes else 0
-    end) as voice_minutes_90d,
-    sum(case
-      when @within_days(daily_activity.activity_date, as_of.reference_date, 30)
-        then daily_activity.session_count else 0
-    end) as sessions_30d,
-    sum(case
-      when @within_days(daily_activity.activity_date, as_of.reference_date, 60, 30)
-        then daily_activity.session_count else 0
-    end) as sessions_prior_30d,
-    sum(case
-      when @within_days(daily_activity.activity_date, as_of.reference_date, 30)
-        then daily_activity.outage_minutes else 0
-    end) as outage_minutes_30d,
-    sum(case
-      when @within_days(daily_activity.activity_date, as_of.reference_date, 30)
-        then daily_activity.kb_views_count else 0
-    end) as kb_views_30d,
-    sum(case
-      when @within_days(daily_activity.activity_date, as_of.reference_date, 90)
-        then daily_activity.kb_views_count else 0
-    end) as kb_views_90d,
-    sum(case
-      when @within_days(daily_activity.activity_date, as_of.reference_date, 90)
-        then daily_activity.orders_placed_count else 0
-    end) as orders_90d,
-    count(case
-      when @within_days(daily_activity.activity_date, as_of.reference_date, 30)
-        and daily_activity.is_activity_day then 1
-    end) as active_days_30d,
-    max(case when daily_activity.is_activity_day then daily_activity.activity_date end)
-      as last_activity_date
+    daily_activity.*,
+    @days_before(daily_activity.activity_date, as_of.reference_date) as days_back
   from daily_activity
   cross join as_of
   where daily_activity.activity_date < as_of.reference_date
-  group by daily_activity.customer_id
+),
+
+activity_signals as (
+  select
+    customer_id,
+    count(case when @within_days(days_back, 30) and is_usage_day then 1 end) as usage_days_30d,
+    count(case when @within_days(days_back, 90) and is_usage_day then 1 end) as usage_days_90d,
+    sum(case when @within_days(days_back, 30) then data_volume_mb else 0 end)
+      as data_volume_mb_30d,
+    sum(case when @within_days(days_back, 90) then data_volume_mb else 0 end)
+      as data_volume_mb_90d,
+    sum(case when @within_days(days_back, 30) then voice_minutes else 0 end)
+      as voice_minutes_30d,
+    sum(case when @within_days(days_back, 90) then voice_minutes else 0 end)
+      as voice_minutes_90d,
+    sum(case when @within_days(days_back, 30) then session_count else 0 end) as sessions_30d,
+    sum(case when @within_days(days_back, 60, 30) then session_count else 0 end)
+      as sessions_prior_30d,
+    sum(case when @within_days(days_back, 30) then outage_minutes else 0 end)
+      as outage_minutes_30d,
+    sum(case when @within_days(days_back, 30) then kb_views_count else 0 end) as kb_views_30d,
+    sum(case when @within_days(days_back, 90) then kb_views_count else 0 end) as kb_views_90d,
+    sum(case when @within_days(days_back, 90) then orders_placed_count else 0 end) as orders_90d,
+    count(case when @within_days(days_back, 30) and is_activity_day then 1 end)
+      as active_days_30d,
+    max(case when is_activity_day then activity_date end) as last_activity_date
+  from activity_rows
+  group by customer_id
 ),
 
 services_used as (
@@ -278,66 +252,65 @@ services_used as (
     count(distinct network_usage.service_id) as services_used_30d
   from network_usage
   cross join as_of
-  where @within_days(network_usage.usage_date, as_of.reference_date, 30)
+  where @within_days(@days_before(network_usage.usage_date, as_of.reference_date), 30)
   group by network_usage.customer_id
+),
+
+invoice_rows as (
+  select
+    invoices.*,
+    @days_before(invoices.invoice_date, as_of.reference_date) as days_back,
+    @months_before(invoices.invoice_date, as_of.reference_date) as months_back
+  from invoices
+  cross join as_of
+  where invoices.invoice_date < as_of.reference_date
 ),
 
 billing_signals as (
   select
-    invoices.customer_id,
-    sum(invoices.revenue_amount) as lifetime_revenue_amount,
-    sum(case
-      when @within_months(invoices.invoice_date, as_of.reference_date, 12)
-        then invoices.revenue_amount else 0
-    end) as revenue_12m_amount,
-    sum(case
-      when @within_days(invoices.invoice_date, as_of.reference_date, 90)
-        then invoices.revenue_amount else 0
-    end) as revenue_90d_amount,
-    sum(case
-      when @within_months(invoices.invoice_date, as_of.reference_date, 3)
-        then invoices.credit_amount else 0
-    end) as credit_3m_amount,
-    sum(case
-      when @within_months(invoices.invoice_date, as_of.reference_date, 3)
-        then invoices.gross_amount else 0
-    end) as gross_3m_amount,
-    sum(case
-      when @within_months(invoices.invoice_date, as_of.reference_date, 12)
-        then invoices.gross_amount else 0
-    end) as gross_12m_amount,
-    sum(case
-      when @within_months(invoices.invoice_date, as_of.reference_date, 12)
-        then invoices.discount_amount else 0
-    end) as discount_12m_amount
-  from invoices
+    customer_id,
+    sum(revenue_amount) as lifetime_revenue_amount,
+    sum(case when @within_months(months_back, 12) then revenue_amount else 0 end)
+      as revenue_12m_amount,
+    sum(case when @within_days(days_back, 90) then revenue_amount else 0 end)
+      as revenue_90d_amount,
+    sum(case when @within_months(months_back, 3) then credit_amount else 0 end)
+      as credit_3m_amount,
+    sum(case when @within_months(months_back, 3) then gross_amount else 0 end)
+      as gross_3m_amount,
+    sum(case when @within_months(months_back, 12) then gross_amount else 0 end)
+      as gross_12m_amount,
+    sum(case when @within_months(months_back, 12) then discount_amount else 0 end)
+      as discount_12m_amount
+  from invoice_rows
+  group by customer_id
+),
+
+order_rows as (
+  select
+    orders.*,
+    @months_before(orders.ordered_date, as_of.reference_date) as months_back
+  from orders
   cross join as_of
-  where invoices.invoice_date < as_of.reference_date
-  group by invoices.customer_id
+  where orders.ordered_date < as_of.reference_date
 ),
 
 order_signals as (
   select
-    orders.customer_id,
-    count(case when orders.order_status = 'Completed' then 1 end) as lifetime_orders_count,
-    sum(case when orders.order_status = 'Completed' then orders.net_amount else 0 end)
+    customer_id,
+    count(case when order_status = 'Completed' then 1 end) as lifetime_orders_count,
+    sum(case when order_status = 'Completed' then net_amount else 0 end)
       as lifetime_order_revenue_amount,
-    sum(case when orders.order_status = 'Completed' then orders.gross_amount else 0 end)
+    sum(case when order_status = 'Completed' then gross_amount else 0 end)
       as completed_order_gross_amount,
-    sum(case when orders.order_status = 'Completed' then orders.discount_amount else 0 end)
+    sum(case when order_status = 'Completed' then discount_amount else 0 end)
       as completed_order_discount_amount,
-    sum(case
-      when @within_months(orders.ordered_date, as_of.reference_date, 12)
-        then orders.gross_amount else 0
-    end) as order_gross_12m_amount,
-    sum(case
-      when @within_months(orders.ordered_date, as_of.reference_date, 12)
-        then orders.discount_amount else 0
-    end) as order_discount_12m_amount
-  from orders
-  cross join as_of
-  where orders.ordered_date < as_of.reference_date
-  group by orders.customer_id
+    sum(case when @within_months(months_back, 12) then gross_amount else 0 end)
+      as order_gross_12m_amount,
+    sum(case when @within_months(months_back, 12) then discount_amount else 0 end)
+      as order_discount_12m_amount
+  from order_rows
+  group by customer_id
 ),
 
 service_signals as (
@@ -365,53 +338,59 @@ service_signals as (
   group by service_assignments.customer_id
 ),
 
-support_signals as (
+ticket_rows as (
   select
-    tickets.customer_id,
-    count(*) as lifetime_tickets_count,
-    count(case when @within_days(tickets.created_date, as_of.reference_date, 90) then 1 end)
-      as tickets_90d,
-    count(case
-      when @within_days(tickets.created_date, as_of.reference_date, 90) and tickets.is_escalated
-        then 1
-    end) as escalated_tickets_90d,
-    count(case
-      when @within_days(tickets.created_date, as_of.reference_date, 90)
-        and tickets.resolved_date < as_of.reference_date
-        and tickets.satisfaction_score <= 2 then 1
-    end) as low_csat_tickets_90d,
-    count(case
-      when tickets.resolved_date is null or tickets.resolved_date >= as_of.reference_date
-        then 1
-    end) as open_tickets,
-    avg(case
-      when @within_days(tickets.created_date, as_of.reference_date, 90)
-        and tickets.resolved_date < as_of.reference_date
-        then tickets.satisfaction_score
-    end) as avg_satisfaction_score_90d,
-    avg(case
-      when tickets.resolved_date < as_of.reference_date then tickets.satisfaction_score
-    end) as lifetime_avg_satisfaction_score
+    tickets.*,
+    @days_before(tickets.created_date, as_of.reference_date) as days_back,
+    coalesce(tickets.resolved_date < as_of.reference_date, false) as is_resolved_before
   from tickets
   cross join as_of
   where tickets.created_date < as_of.reference_date
-  group by tickets.customer_id
+),
+
+support_signals as (
+  select
+    customer_id,
+    count(*) as lifetime_tickets_count,
+    count(case when @within_days(days_back, 90) then 1 end) as tickets_90d,
+    count(case when @within_days(days_back, 90) and is_escalated then 1 end)
+      as escalated_tickets_90d,
+    count(case
+      when @within_days(days_back, 90) and is_resolved_before and satisfaction_score <= 2
+        then 1
+    end) as low_csat_tickets_90d,
+    count(case when not is_resolved_before then 1 end) as open_tickets,
+    avg(case
+      when @within_days(days_back, 90) and is_resolved_before then satisfaction_score
+    end) as avg_satisfaction_score_90d,
+    avg(case when is_resolved_before then satisfaction_score end)
+      as lifetime_avg_satisfaction_score
+  from ticket_rows
+  group by customer_id
+),
+
+campaign_rows as (
+  select
+    campaign_targets.*,
+    case
+      when campaign_targets.responded_date < as_of.reference_date
+        then @days_before(campaign_targets.responded_date, as_of.reference_date)
+    end as responded_days_back
+  from campaign_targets
+  cross join as_of
+  where cast(campaign_targets.targeted_at as date) < as_of.reference_date
 ),
 
 campaign_signals as (
   select
-    campaign_targets.customer_id,
+    customer_id,
     count(*) as campaigns_targeted_count,
-    count(case when campaign_targets.responded_date < as_of.reference_date then 1 end)
-      as campaigns_responded_count,
+    count(responded_days_back) as campaigns_responded_count,
     count(case
-      when @within_days(campaign_targets.responded_date, as_of.reference_date, 90)
-        and campaign_targets.response_type <> 'Opted Out' then 1
+      when @within_days(responded_days_back, 90) and response_type <> 'Opted Out' then 1
     end) as campaign_responses_90d
-  from campaign_targets
-  cross join as_of
-  where cast(campaign_targets.targeted_at as date) < as_of.reference_date
-  group by campaign_targets.customer_id
+  from campaign_rows
+  group by customer_id
 ),
 
 opportunity_signals as (

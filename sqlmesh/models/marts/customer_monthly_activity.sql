@@ -188,66 +188,50 @@ customer_months as (
   where month_start.customer_status is null or month_start.customer_status <> 'Churned'
 ),
 
-activity_in_windows as (
+activity_rows as (
   select
     customer_months.customer_id,
     customer_months.month_start_date,
-    count(case
-      when daily_activity.activity_date >= customer_months.month_start_date
-        and daily_activity.is_activity_day then 1
-    end) as active_days,
-    count(case
-      when daily_activity.activity_date >= customer_months.month_start_date
-        and daily_activity.is_usage_day then 1
-    end) as usage_days,
-    sum(case
-      when daily_activity.activity_date >= customer_months.month_start_date
-        then daily_activity.orders_placed_count else 0
-    end) as orders_placed_count,
-    sum(case
-      when daily_activity.activity_date >= customer_months.month_start_date
-        then daily_activity.kb_views_count else 0
-    end) as kb_views_count,
-    sum(case
-      when daily_activity.activity_date >= customer_months.month_start_date
-        then daily_activity.data_volume_mb else 0
-    end) as data_volume_mb,
-    sum(case
-      when daily_activity.activity_date >= customer_months.month_start_date
-        then daily_activity.voice_minutes else 0
-    end) as voice_minutes,
-    sum(case
-      when daily_activity.activity_date >= customer_months.month_start_date
-        then daily_activity.session_count else 0
-    end) as session_count,
-    sum(case
-      when daily_activity.activity_date >= customer_months.month_start_date
-        then daily_activity.outage_minutes else 0
-    end) as outage_minutes,
-    max(case
-      when daily_activity.activity_date >= customer_months.month_start_date
-        and daily_activity.is_activity_day then daily_activity.activity_date
-    end) as last_activity_date,
-    count(case
-      when @within_days(daily_activity.activity_date, customer_months.month_end_reference_date, 30)
-        and daily_activity.is_activity_day then 1
-    end) as active_days_30d,
-    sum(case
-      when @within_days(daily_activity.activity_date, customer_months.month_end_reference_date, 30)
-        then daily_activity.session_count else 0
-    end) as sessions_30d,
-    sum(case
-      when @within_days(daily_activity.activity_date, customer_months.month_end_reference_date, 60, 30)
-        then daily_activity.session_count else 0
-    end) as sessions_prior_30d
+    daily_activity.activity_month_start_date = customer_months.month_start_date as is_in_month,
+    @days_before(daily_activity.activity_date, customer_months.month_end_reference_date)
+      as days_back,
+    daily_activity.activity_date,
+    daily_activity.is_activity_day,
+    daily_activity.is_usage_day,
+    daily_activity.orders_placed_count,
+    daily_activity.kb_views_count,
+    daily_activity.data_volume_mb,
+    daily_activity.voice_minutes,
+    daily_activity.session_count,
+    daily_activity.outage_minutes
   from customer_months
   inner join window_months
     on customer_months.month_start_date = window_months.month_start_date
   inner join daily_activity
     on customer_months.customer_id = daily_activity.customer_id
     and window_months.activity_month_start_date = daily_activity.activity_month_start_date
-  where @within_days(daily_activity.activity_date, customer_months.month_end_reference_date, 60)
-  group by customer_months.customer_id, customer_months.month_start_date
+),
+
+activity_in_windows as (
+  select
+    customer_id,
+    month_start_date,
+    count(case when is_in_month and is_activity_day then 1 end) as active_days,
+    count(case when is_in_month and is_usage_day then 1 end) as usage_days,
+    sum(case when is_in_month then orders_placed_count else 0 end) as orders_placed_count,
+    sum(case when is_in_month then kb_views_count else 0 end) as kb_views_count,
+    sum(case when is_in_month then data_volume_mb else 0 end) as data_volume_mb,
+    sum(case when is_in_month then voice_minutes else 0 end) as voice_minutes,
+    sum(case when is_in_month then session_count else 0 end) as session_count,
+    sum(case when is_in_month then outage_minutes else 0 end) as outage_minutes,
+    max(case when is_in_month and is_activity_day then activity_date end) as last_activity_date,
+    count(case when @within_days(days_back, 30) and is_activity_day then 1 end)
+      as active_days_30d,
+    sum(case when @within_days(days_back, 30) then session_count else 0 end) as sessions_30d,
+    sum(case when @within_days(days_back, 60, 30) then session_count else 0 end)
+      as sessions_prior_30d
+  from activity_rows
+  group by customer_id, month_start_date
 ),
 
 services_at_month_end as (

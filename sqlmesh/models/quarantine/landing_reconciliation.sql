@@ -1,6 +1,7 @@
 MODEL (
   name quarantine.landing_reconciliation,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (source_table, target_model),
   description 'Every landed row is either loaded into its dimension or fact or rejected with a reason: per landing table and target model, the landed, loaded and rejected row counts. The blocking audit fails the build when landed_rows <> loaded_rows + rejected_rows.',

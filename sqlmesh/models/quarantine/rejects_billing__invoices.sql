@@ -1,6 +1,7 @@
 MODEL (
   name quarantine.rejects_billing__invoices,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Landed billing invoices rows not loaded into fact_invoice: every rejected row with its reason and its values exactly as landed (columns of landing.billing__invoices). Row-level reasons come from staging.stg_billing__invoices; orphan_key reasons are decided here against the dimensions.',

@@ -1,6 +1,7 @@
 MODEL (
   name quarantine.rejects_billing__orders,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Landed billing orders rows not loaded into fact_order: every rejected row with its reason and its values exactly as landed (columns of landing.billing__orders). Row-level reasons come from staging.stg_billing__orders; orphan_key reasons are decided here against the dimensions.',

@@ -1,6 +1,7 @@
 MODEL (
   name quarantine.rejects_crm__account_managers,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Landed crm account managers rows not loaded into dim_account_manager: every rejected row with its reason and its values exactly as landed (columns of landing.crm__account_managers). Row-level reasons come from staging.stg_crm__account_managers; orphan_key reasons are decided here against the dimensions.',

@@ -1,6 +1,7 @@
 MODEL (
   name quarantine.rejects_crm__customers,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Landed crm customers rows not loaded into dim_customer: every rejected row with its reason and its values exactly as landed (columns of landing.crm__customers). Row-level reasons come from staging.stg_crm__customers; orphan_key reasons are decided here against the dimensions.',

@@ -1,6 +1,7 @@
 MODEL (
   name quarantine.rejects_crm__opportunities,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Landed crm opportunities rows not loaded into dim_opportunity: every rejected row with its reason and its values exactly as landed (columns of landing.crm__opportunities). Row-level reasons come from staging.stg_crm__opportunities; orphan_key reasons are decided here against the dimensions.',

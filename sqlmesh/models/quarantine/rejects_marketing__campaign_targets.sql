@@ -1,6 +1,7 @@
 MODEL (
   name quarantine.rejects_marketing__campaign_targets,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Landed marketing campaign targets rows not loaded into fact_campaign_target: every rejected row with its reason and its values exactly as landed (columns of landing.marketing__campaign_targets). Row-level reasons come from staging.stg_marketing__campaign_targets; orphan_key reasons are decided here against the dimensions.',

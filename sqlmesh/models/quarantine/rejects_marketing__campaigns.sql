@@ -1,6 +1,7 @@
 MODEL (
   name quarantine.rejects_marketing__campaigns,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Landed marketing campaigns rows not loaded into dim_campaign: every rejected row with its reason and its values exactly as landed (columns of landing.marketing__campaigns). Row-level reasons come from staging.stg_marketing__campaigns; orphan_key reasons are decided here against the dimensions.',

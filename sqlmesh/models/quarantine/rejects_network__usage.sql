@@ -1,6 +1,7 @@
 MODEL (
   name quarantine.rejects_network__usage,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Landed network usage rows not loaded into fact_network_usage: every rejected row with its reason and its values exactly as landed (columns of landing.network__usage). Row-level reasons come from staging.stg_network__usage; orphan_key reasons are decided here against the dimensions.',

@@ -1,6 +1,7 @@
 MODEL (
   name quarantine.rejects_provisioning__service_assignments,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Landed provisioning service assignments rows not loaded into fact_service_assignment: every rejected row with its reason and its values exactly as landed (columns of landing.provisioning__service_assignments). Row-level reasons come from staging.stg_provisioning__service_assignments; orphan_key reasons are decided here against the dimensions.',

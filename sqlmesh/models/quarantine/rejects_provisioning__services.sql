@@ -1,6 +1,7 @@
 MODEL (
   name quarantine.rejects_provisioning__services,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Landed provisioning services rows not loaded into dim_service: every rejected row with its reason and its values exactly as landed (columns of landing.provisioning__services). Row-level reasons come from staging.stg_provisioning__services; orphan_key reasons are decided here against the dimensions.',

@@ -1,6 +1,7 @@
 MODEL (
   name quarantine.rejects_support__kb_article_views,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Landed support kb article views rows not loaded into fact_kb_article_view: every rejected row with its reason and its values exactly as landed (columns of landing.support__kb_article_views). Row-level reasons come from staging.stg_support__kb_article_views; orphan_key reasons are decided here against the dimensions.',

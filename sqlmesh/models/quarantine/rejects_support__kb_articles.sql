@@ -1,6 +1,7 @@
 MODEL (
   name quarantine.rejects_support__kb_articles,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Landed support kb articles rows not loaded into dim_kb_article: every rejected row with its reason and its values exactly as landed (columns of landing.support__kb_articles). Row-level reasons come from staging.stg_support__kb_articles; orphan_key reasons are decided here against the dimensions.',

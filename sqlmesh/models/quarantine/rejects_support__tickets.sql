@@ -1,6 +1,7 @@
 MODEL (
   name quarantine.rejects_support__tickets,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Landed support tickets rows not loaded into dim_support_ticket and fact_support_ticket: every rejected row with its reason and its values exactly as landed (columns of landing.support__tickets). Row-level reasons come from staging.stg_support__tickets; orphan_key reasons are decided here against the dimensions.',

@@ -1,6 +1,7 @@
 MODEL (
   name staging.stg_billing__invoices,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Monthly invoices, one row per landed row: trimmed, typed, payment status standardised; rejection_reason names the first row-level rule the row breaks (null = valid).',

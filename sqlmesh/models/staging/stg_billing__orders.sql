@@ -1,6 +1,7 @@
 MODEL (
   name staging.stg_billing__orders,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'One-off orders of devices, add-ons and new services, one row per landed row: trimmed, typed, order type and status standardised; rejection_reason names the first row-level rule the row breaks (null = valid).',

@@ -1,6 +1,7 @@
 MODEL (
   name staging.stg_crm__account_managers,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'CRM account managers, one row per landed row: trimmed, region standardised; rejection_reason names the first row-level rule the row breaks (null = valid).',

@@ -1,6 +1,7 @@
 MODEL (
   name staging.stg_crm__customers,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'CRM customer change log, one row per landed row: trimmed, typed, categories standardised to the contract spelling; rejection_reason names the first row-level rule the row breaks (null = valid). Source of the dim_customer history.',

@@ -1,6 +1,7 @@
 MODEL (
   name staging.stg_crm__opportunities,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'CRM sales opportunities (current state), one row per landed row: trimmed, typed, type and stage standardised; rejection_reason names the first row-level rule the row breaks (null = valid).',

@@ -1,6 +1,7 @@
 MODEL (
   name staging.stg_marketing__campaign_targets,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Customers targeted by campaigns with their response, one row per landed row: trimmed, typed, response type standardised; rejection_reason names the first row-level rule the row breaks (null = valid).',

@@ -1,6 +1,7 @@
 MODEL (
   name staging.stg_marketing__campaigns,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Marketing campaigns, one row per landed row: trimmed, typed, type and objective standardised; rejection_reason names the first row-level rule the row breaks (null = valid). Campaign dates may lie in the future (planned campaigns).',

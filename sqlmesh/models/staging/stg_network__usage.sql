@@ -1,6 +1,7 @@
 MODEL (
   name staging.stg_network__usage,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Daily network usage of one service by one customer, one row per landed row: trimmed and typed; rejection_reason names the first row-level rule the row breaks (null = valid).',

@@ -1,6 +1,7 @@
 MODEL (
   name staging.stg_provisioning__service_assignments,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Services provisioned to customers, one row per landed row: trimmed and typed; rejection_reason names the first row-level rule the row breaks (null = valid). end_date may lie in the future (a scheduled end).',

@@ -1,6 +1,7 @@
 MODEL (
   name staging.stg_provisioning__services,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Service catalogue, one row per landed row: trimmed, typed, service type standardised; rejection_reason names the first row-level rule the row breaks (null = valid).',

@@ -1,6 +1,7 @@
 MODEL (
   name staging.stg_support__kb_article_views,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Self-service portal views of KB articles by logged-in customers, one row per landed row: trimmed and typed; rejection_reason names the first row-level rule the row breaks (null = valid).',

@@ -1,6 +1,7 @@
 MODEL (
   name staging.stg_support__kb_articles,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Knowledge-base articles (current version), one row per landed row: trimmed, typed, category standardised; rejection_reason names the first row-level rule the row breaks (null = valid).',

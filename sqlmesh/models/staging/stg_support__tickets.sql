@@ -1,6 +1,7 @@
 MODEL (
   name staging.stg_support__tickets,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
   description 'Support tickets (current state), one row per landed row: trimmed, typed, priority, status, channel and category standardised; rejection_reason names the first row-level rule the row breaks (null = valid).',

@@ -1,6 +1,7 @@
 MODEL (
   name warehouse.dim_account_manager,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain account_manager_id,
   description 'Account managers who own business customers and sales opportunities; one row per valid CRM account manager.',

@@ -1,6 +1,7 @@
 MODEL (
   name warehouse.dim_campaign,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain campaign_id,
   description 'DimCampaign: marketing campaigns, one row per valid campaign.',

@@ -7,6 +7,7 @@
 MODEL (
   name warehouse.dim_customer,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain customer_version_id,
   description 'DimCustomer: customer master with full history (SCD type 2). One row per customer version; the current version has is_current = true and valid_to null. Point-in-time join: valid_from <= t and (valid_to > t or valid_to is null).',

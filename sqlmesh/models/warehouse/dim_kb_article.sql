@@ -1,6 +1,7 @@
 MODEL (
   name warehouse.dim_kb_article,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain kb_article_id,
   description 'DimKBArticle: knowledge-base articles in their current version, one row per valid article.',

@@ -1,6 +1,7 @@
 MODEL (
   name warehouse.dim_opportunity,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain opportunity_id,
   description 'DimOpportunity: sales pipeline, one row per valid CRM opportunity in its current state.',

@@ -1,6 +1,7 @@
 MODEL (
   name warehouse.dim_service,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain service_id,
   description 'DimService: the service catalogue, one row per valid service.',

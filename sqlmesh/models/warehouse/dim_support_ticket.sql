@@ -1,6 +1,7 @@
 MODEL (
   name warehouse.dim_support_ticket,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain ticket_id,
   description 'DimSupportTicket: support cases in their current state, one row per valid ticket (descriptive attributes; measures are in fact_support_ticket).',

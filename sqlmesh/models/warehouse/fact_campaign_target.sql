@@ -4,6 +4,7 @@ MODEL (
     time_column targeted_at,
     lookback 31
   ),
+  owner analytics_engineering,
   cron '@daily',
   grain campaign_target_id,
   description 'Customers targeted by campaigns and their responses, one row per valid target row, processed by targeted_at. The last 31 days are re-processed on each run so late responses are picked up.',

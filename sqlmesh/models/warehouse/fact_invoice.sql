@@ -4,6 +4,7 @@ MODEL (
     time_column invoice_date,
     lookback 92
   ),
+  owner analytics_engineering,
   cron '@daily',
   grain invoice_id,
   description 'Monthly invoices, one row per valid invoice, processed by invoice_date. The last 92 days are re-processed on each run so late payment-status changes are picked up.',

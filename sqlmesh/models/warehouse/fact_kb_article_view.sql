@@ -3,6 +3,7 @@ MODEL (
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column viewed_at
   ),
+  owner analytics_engineering,
   cron '@daily',
   grain kb_article_view_id,
   description 'Self-service portal views of KB articles by logged-in customers, one row per valid view, processed by viewed_at (views never change once landed).',

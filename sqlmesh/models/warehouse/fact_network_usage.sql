@@ -3,6 +3,7 @@ MODEL (
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column usage_date
   ),
+  owner analytics_engineering,
   cron '@daily',
   grain (customer_id, service_id, usage_date),
   description 'FactNetworkUsage: daily usage of one service by one customer, one row per valid usage row, processed by usage_date (usage rows never change once landed).',

@@ -4,6 +4,7 @@ MODEL (
     time_column ordered_at,
     lookback 31
   ),
+  owner analytics_engineering,
   cron '@daily',
   grain order_id,
   description 'One-off orders of devices, add-ons and new services, one row per valid order, processed by ordered_at. The last 31 days are re-processed on each run so returns and cancellations are picked up.',

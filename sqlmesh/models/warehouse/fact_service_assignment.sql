@@ -1,6 +1,7 @@
 MODEL (
   name warehouse.fact_service_assignment,
   kind FULL,
+  owner analytics_engineering,
   cron '@daily',
   grain service_assignment_id,
   description 'Services provisioned to customers, one row per valid assignment in its current state (FULL: an assignment changes when it ends).',

@@ -4,6 +4,7 @@ MODEL (
     time_column created_at,
     lookback 31
   ),
+  owner analytics_engineering,
   cron '@daily',
   grain ticket_id,
   description 'Support ticket measures, one row per valid ticket, processed by created_at. The last 31 days are re-processed on each run so resolutions and survey answers are picked up.',
