@@ -60,6 +60,7 @@ class Dataset:
     feature_columns: list[str]
     categorical_columns: list[str]
     dropped_columns: dict[str, str] = field(default_factory=dict)
+    _fingerprint: str | None = field(default=None, init=False, repr=False)
 
     @property
     def labelled(self) -> pd.DataFrame:
@@ -71,7 +72,13 @@ class Dataset:
         return [c for c in self.feature_columns if c not in self.categorical_columns]
 
     def fingerprint(self) -> str:
-        """sha256 of the canonical serialisation of the labelled rows and used columns."""
+        """sha256 of the canonical serialisation of the labelled rows and used columns
+        (computed once; the frame is not meant to change after loading)."""
+        if self._fingerprint is None:
+            self._fingerprint = self._compute_fingerprint()
+        return self._fingerprint
+
+    def _compute_fingerprint(self) -> str:
         roles = [c for c in self.spec.role_columns if c not in self.spec.exclude]
         sort_by = [c for c in (self.spec.id_column, self.spec.time_column) if c]
         return fingerprint(self.labelled[roles + self.feature_columns], sort_by=sort_by)

@@ -34,7 +34,7 @@ class TrainConfig:
     learning_rate: float = 0.05
     depth: int = 6
     early_stopping_rounds: int = 50
-    rf_trees: int = 300
+    rf_trees: int = 200
     embargo_days: int = 0
     capacity: int | None = None
     max_false_positive_rate: float = 0.05

@@ -39,7 +39,7 @@ from semantic.references import TemplateError, parse_query_template, parse_templ
 SNAKE_CASE = re.compile(r"^[a-z_][a-z0-9_]*$")
 SECURITY_REFERENCE = re.compile(r"^\{\s*securityContext\.[A-Za-z_][A-Za-z0-9_.]*\s*\}$")
 SECURITY_CONDITION = re.compile(
-    r"^\{\s*(not\s+|!\s*)?securityContext\.[A-Za-z_][A-Za-z0-9_.]*\s*\}$")
+    r"^\{\s*(not\s+)?securityContext\.[A-Za-z_][A-Za-z0-9_.]*\s*\}$")
 
 
 class _Issues:

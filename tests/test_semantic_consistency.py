@@ -203,7 +203,7 @@ def test_arpu_over_the_whole_period_divides_by_average_active_customers(built):
 # -- customers, activity, churn, risk -------------------------------------------------------
 
 def test_customers_and_active_customers_now_by_segment_from_the_facts(built):
-    expected = built.sql(f"""
+    expected = built.sql("""
         with as_of as (select as_of_date from marts.data_as_of),
         activity as (
           select customer_id, usage_date as day from warehouse.fact_network_usage
@@ -289,7 +289,7 @@ def test_churn_rate_by_month_end_segment_matches_the_segmentation_mart(built):
     assert_same(actual, expected, ["segment_at_month_end", "month"])
 
 
-AT_RISK_SQL = f"""
+AT_RISK_SQL = """
     with latest as (
       select * from ml.churn_scores
       qualify row_number() over (partition by customer_id order by score_date desc) = 1),

@@ -5,7 +5,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from semantic.definitions import AccessPolicy, PolicyFilter
 from semantic.engine import Engine
+from semantic.engine.security import SecurityContext, applicable, row_filters
 from semantic.errors import AccessDenied
 from tests.semantic_support import AS_OF, MODEL_PATH, build_warehouse, fixture_frames
 
@@ -99,3 +101,21 @@ def test_roles_list_in_context_unions_policies(engine, frames):
     result = engine.load(PII_QUERY, security_context={"roles": ["marketing", "executive"]})
     customers = frames["customers"].sort_values("customer_id")
     assert result[f"{V}.email"].tolist() == customers.email.tolist()  # executive: unmasked
+
+
+def test_negated_condition_applies_only_to_callers_without_the_claim():
+    own_rows = (PolicyFilter(member="account_manager_id", operator="equals",
+                             values=("{ securityContext.account_manager_id }",)),)
+    policies = [
+        AccessPolicy(roles=("account_manager",), row_filters=own_rows, index=0),
+        AccessPolicy(roles=("*",), conditions=("{ not securityContext.role }",), index=1),
+    ]
+    anonymous = SecurityContext.build(None, {})
+    manager = SecurityContext.build("account_manager", {"account_manager_id": "am_1"})
+    assert [p.index for p in applicable(policies, anonymous, "view v")] == [1]
+    assert row_filters(policies, anonymous, "view v") is None  # every row
+    # the '*' policy does not apply to the manager, so it cannot widen their rows
+    assert [p.index for p in applicable(policies, manager, "view v")] == [0]
+    assert row_filters(policies, manager, "view v") == [own_rows]
+    with pytest.raises(AccessDenied, match="intern"):
+        applicable(policies, SecurityContext.build("intern", {}), "view v")

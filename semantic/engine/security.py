@@ -12,8 +12,9 @@
   come from the view only.
 - Filter values may reference the context: `"{ securityContext.account_manager_id }"`.
 - Conditions are `"{ securityContext.flag }"` (truthy) or `"{ not securityContext.flag }"`
-  (also `!`): a policy for callers *without* a claim, e.g. a `'*'` policy for callers without
-  a role that must not widen, under OR semantics, what a restricted role sees.
+  (Cube's YAML expressions are Python-like; `not` becomes `!`): a policy for callers
+  *without* a claim, e.g. a `'*'` policy for callers without a role, which under OR semantics
+  must not widen what a restricted role sees.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from semantic.errors import AccessDenied
 
 CONTEXT_REFERENCE = re.compile(r"^\{\s*securityContext\.([A-Za-z_][A-Za-z0-9_.]*)\s*\}$")
 CONDITION = re.compile(
-    r"^\{\s*(?P<negate>not\s+|!\s*)?securityContext\.(?P<path>[A-Za-z_][A-Za-z0-9_.]*)\s*\}$")
+    r"^\{\s*(?P<negate>not\s+)?securityContext\.(?P<path>[A-Za-z_][A-Za-z0-9_.]*)\s*\}$")
 
 
 class Access(Enum):

@@ -6,11 +6,12 @@ in history. Every component is a deterministic formula on one customer's signals
 ranks against other customers), so a score can be recomputed by hand; sqlmesh/models/marts/
 README.md documents them with a worked example.
 
-Health score (0..100) = 100 * sum(weight * component), weights from seed 004:
+Health score (0..100) = round(100 * sum(weight * component), 1), weights from seed 004:
   usage 0.35       0.5 * usage_days_30d / 30
                    + 0.5 * clamp(1 + usage_change_30d_pct, 0, 1)   (1 when there is no prior usage)
-  engagement 0.25  min(touchpoints_90d / 3, 1); touchpoints = KB views (portal logins) + orders
-                   placed + campaign responses other than opt-outs, in the last 90 days
+  engagement 0.25  0.5 * active_days_90d / 90   (consistency: days with usage, an order or a login)
+                   + 0.5 * campaign responsiveness in the last 90 days: 0 after an opt-out, else
+                   min(responses / messages, 1), and 0.5 (neutral) when no message was sent
   outcomes 0.20    0.5 * services used in the last 30 days / services in service (0 if none)
                    + 0.5 * (1 - min(credits / gross billed over the last 3 months, 1))
   account 0.15     mean of tier (Bronze .25, Silver .5, Gold .75, Platinum 1),
@@ -25,10 +26,17 @@ from sqlmesh import macro
 from sqlmesh.core.macros import MacroEvaluator
 
 #: seed 004 "Customer Health Scoring Model" weights, in percent
-WEIGHTS: dict[str, int] = {"usage": 35, "engagement": 25, "outcomes": 20, "account": 15, "support": 5}
+WEIGHTS: dict[str, int] = {
+    "usage": 35,
+    "engagement": 25,
+    "outcomes": 20,
+    "account": 15,
+    "support": 5,
+}
 TIER_FACTORS: dict[str, float] = {"Bronze": 0.25, "Silver": 0.5, "Gold": 0.75, "Platinum": 1.0}
 FULL_USAGE_DAYS = 30
-FULL_ENGAGEMENT_TOUCHPOINTS = 3
+FULL_ENGAGEMENT_DAYS = 90
+NEUTRAL_RESPONSIVENESS = 0.5
 FULL_TENURE_DAYS = 730
 RENEWAL_WINDOW_DAYS = 90
 SUPPORT_SIGNALS_TO_ZERO = 4
@@ -40,17 +48,17 @@ DISCOUNT_DRIVEN = "Discount-Driven"
 HIGH_VALUE_ACTIVE = "High-Value Active"
 CORE = "Core"
 DISCOUNT_DRIVEN_MIN_SHARE = 0.10
-HIGH_VALUE_MIN_HEALTH = 60
+HIGH_VALUE_MIN_HEALTH = 75
 #: the inactivity rule's usage decline (seed 004: a 30%+ decrease over 30 days)
 USAGE_DECLINE_AT_RISK = -0.30
 
 
-def _health_sql(evaluator: MacroEvaluator, expression: exp.Expression) -> str:
-    return expression.sql(evaluator.dialect)
+def _health_sql(evaluator: MacroEvaluator, *expressions: exp.Expression) -> list[str]:
+    return [expression.sql(evaluator.dialect) for expression in expressions]
 
 
-def _health_ratio(evaluator: MacroEvaluator, numerator: exp.Expression, cap: float) -> str:
-    return f"least(cast({_health_sql(evaluator, numerator)} as double) / {cap}, 1.0)"
+def _health_ratio(numerator_sql: str, cap: float) -> str:
+    return f"least(cast({numerator_sql} as double) / {cap}, 1.0)"
 
 
 @macro()
@@ -58,19 +66,35 @@ def health_usage_component(
     evaluator: MacroEvaluator, usage_days_30d: exp.Expression, usage_change_30d_pct: exp.Expression
 ) -> exp.Expression:
     """Share of the last 30 days with usage, and how far usage kept up with the 30 days before."""
-    change = _health_sql(evaluator, usage_change_30d_pct)
+    days, change = _health_sql(evaluator, usage_days_30d, usage_change_30d_pct)
     return evaluator.parse_one(
-        f"0.5 * {_health_ratio(evaluator, usage_days_30d, FULL_USAGE_DAYS)}"
+        f"0.5 * {_health_ratio(days, FULL_USAGE_DAYS)}"
         f" + 0.5 * coalesce(greatest(least(1.0 + {change}, 1.0), 0.0), 1.0)"
     )
 
 
 @macro()
 def health_engagement_component(
-    evaluator: MacroEvaluator, touchpoints_90d: exp.Expression
+    evaluator: MacroEvaluator,
+    active_days_90d: exp.Expression,
+    campaigns_targeted_90d: exp.Expression,
+    campaign_responses_90d: exp.Expression,
+    campaign_opt_outs_90d: exp.Expression,
 ) -> exp.Expression:
-    """Non-usage touchpoints in 90 days (portal logins, orders, campaign responses), 3 = full."""
-    return evaluator.parse_one(_health_ratio(evaluator, touchpoints_90d, FULL_ENGAGEMENT_TOUCHPOINTS))
+    """Consistent activity over 90 days, and responsiveness to the messages we sent."""
+    days, targeted, responses, opt_outs = _health_sql(
+        evaluator,
+        active_days_90d,
+        campaigns_targeted_90d,
+        campaign_responses_90d,
+        campaign_opt_outs_90d,
+    )
+    return evaluator.parse_one(
+        f"0.5 * {_health_ratio(days, FULL_ENGAGEMENT_DAYS)}"
+        f" + 0.5 * (case when {opt_outs} > 0 then 0.0"
+        f" when {targeted} > 0 then least(cast({responses} as double) / {targeted}, 1.0)"
+        f" else {NEUTRAL_RESPONSIVENESS} end)"
+    )
 
 
 @macro()
@@ -82,8 +106,9 @@ def health_outcomes_component(
     gross_3m_amount: exp.Expression,
 ) -> exp.Expression:
     """Value realised: the services paid for are used, and bills were not credited for failures."""
-    used, active = _health_sql(evaluator, services_used_30d), _health_sql(evaluator, active_services_count)
-    credit, gross = _health_sql(evaluator, credit_3m_amount), _health_sql(evaluator, gross_3m_amount)
+    used, active, credit, gross = _health_sql(
+        evaluator, services_used_30d, active_services_count, credit_3m_amount, gross_3m_amount
+    )
     return evaluator.parse_one(
         f"0.5 * (case when {active} > 0 then least(cast({used} as double) / {active}, 1.0)"
         f" else 0.0 end)"
@@ -99,12 +124,13 @@ def health_account_component(
     days_to_contract_end: exp.Expression,
 ) -> exp.Expression:
     """Account characteristics: service tier, tenure and how secure the contract is."""
-    tier = _health_sql(evaluator, customer_tier)
+    tier, tenure, days_left = _health_sql(
+        evaluator, customer_tier, tenure_days, days_to_contract_end
+    )
     tiers = " ".join(f"when '{name}' then {factor}" for name, factor in TIER_FACTORS.items())
-    days_left = _health_sql(evaluator, days_to_contract_end)
     return evaluator.parse_one(
         f"((case {tier} {tiers} else 0.0 end)"
-        f" + greatest({_health_ratio(evaluator, tenure_days, FULL_TENURE_DAYS)}, 0.0)"
+        f" + greatest({_health_ratio(tenure, FULL_TENURE_DAYS)}, 0.0)"
         f" + (case when {days_left} is null then 0.5"
         f" when {days_left} > {RENEWAL_WINDOW_DAYS} then 1.0 else 0.0 end)) / 3.0"
     )
@@ -119,11 +145,9 @@ def health_support_component(
 ) -> exp.Expression:
     """1 without support trouble; each ticket, escalation or 1-2 rating in 90 days costs 1/4."""
     signals = " + ".join(
-        _health_sql(evaluator, e) for e in (tickets_90d, escalated_tickets_90d, low_csat_tickets_90d)
+        _health_sql(evaluator, tickets_90d, escalated_tickets_90d, low_csat_tickets_90d)
     )
-    return evaluator.parse_one(
-        f"1.0 - least(cast({signals} as double) / {SUPPORT_SIGNALS_TO_ZERO}, 1.0)"
-    )
+    return evaluator.parse_one(f"1.0 - {_health_ratio(signals, SUPPORT_SIGNALS_TO_ZERO)}")
 
 
 @macro()
@@ -136,11 +160,10 @@ def health_score(
     support: exp.Expression,
 ) -> exp.Expression:
     """0..100, rounded to one decimal: the seed-004 weighted sum of the five components."""
-    components = dict(
-        zip(WEIGHTS, (usage, engagement, outcomes, account, support), strict=True)
-    )
+    components = _health_sql(evaluator, usage, engagement, outcomes, account, support)
     weighted = " + ".join(
-        f"{WEIGHTS[name]} * {_health_sql(evaluator, value)}" for name, value in components.items()
+        f"{weight} * {component}"
+        for weight, component in zip(WEIGHTS.values(), components, strict=True)
     )
     return evaluator.parse_one(f"round({weighted}, 1)")
 
@@ -150,7 +173,7 @@ def meets_inactivity_rule(
     evaluator: MacroEvaluator, is_active_30d: exp.Expression, usage_change_30d_pct: exp.Expression
 ) -> exp.Expression:
     """No usage day, order or portal login in 30 days, or usage down 30%+ on the 30 days before."""
-    active, change = _health_sql(evaluator, is_active_30d), _health_sql(evaluator, usage_change_30d_pct)
+    active, change = _health_sql(evaluator, is_active_30d, usage_change_30d_pct)
     return evaluator.parse_one(
         f"(not {active} or coalesce({change} <= {USAGE_DECLINE_AT_RISK}, false))"
     )
@@ -168,10 +191,16 @@ def behavioural_segment(
     health_score: exp.Expression,
 ) -> exp.Expression:
     """Seed 002's segments, first matching rule wins (README: "Behavioural segments")."""
-    status, at_risk = _health_sql(evaluator, customer_status), _health_sql(evaluator, is_at_risk)
-    share, revenue = _health_sql(evaluator, discount_share_12m), _health_sql(evaluator, revenue_12m_amount)
-    base, active = _health_sql(evaluator, base_avg_revenue_12m_amount), _health_sql(evaluator, is_active_30d)
-    health = _health_sql(evaluator, health_score)
+    status, at_risk, share, revenue, base, active, health = _health_sql(
+        evaluator,
+        customer_status,
+        is_at_risk,
+        discount_share_12m,
+        revenue_12m_amount,
+        base_avg_revenue_12m_amount,
+        is_active_30d,
+        health_score,
+    )
     return evaluator.parse_one(
         f"case when {status} = 'Churned' then '{CHURNED}'"
         f" when {status} = 'Inactive' or {at_risk} then '{AT_RISK_DORMANT}'"

@@ -37,7 +37,8 @@ def _windows_between(
     last, skipped = int(count.this), int(skip.this) if skip is not None else 0
     if last <= skipped:
         raise ValueError(f"window {skipped + 1}..{last} before the reference is empty")
-    return evaluator.parse_one(f"({_windows_sql(evaluator, offset)} between {skipped + 1} and {last})")
+    offset_sql = _windows_sql(evaluator, offset)
+    return evaluator.parse_one(f"({offset_sql} between {skipped + 1} and {last})")
 
 
 def _windows_month_number(sql: str) -> str:
@@ -71,9 +72,9 @@ def months_before(
 ) -> exp.Expression:
     """Calendar months from a date back to the month of the day before ref (that month = 1)."""
     last_day = f"cast({_windows_sql(evaluator, ref)} - interval '1' day as date)"
+    event_month = _windows_month_number(_windows_sql(evaluator, event_date))
     return evaluator.parse_one(
-        f"cast({_windows_month_number(last_day)} - {_windows_month_number(_windows_sql(evaluator, event_date))} + 1"
-        " as bigint)"
+        f"cast({_windows_month_number(last_day)} - {event_month} + 1 as bigint)"
     )
 
 

@@ -66,8 +66,9 @@ MODEL (
     campaigns_targeted_90d = 'Campaign messages sent to the customer in the last 90 days',
     campaign_responses_90d = 'Campaign responses other than opt-outs in the last 90 days',
     has_opted_out = 'The customer opted out of a campaign before the snapshot',
-    touchpoints_90d = 'kb_views_90d + orders_90d + campaign_responses_90d (health engagement input)',
+    campaign_opt_outs_90d = 'Campaign opt-outs in the last 90 days',
     active_days_30d = 'Days with usage, an order or a portal login in the last 30 days',
+    active_days_90d = 'Days with usage, an order or a portal login in the last 90 days',
     is_active_30d = 'active_days_30d > 0 (glossary "active customer" at the snapshot)',
     last_activity_date = 'Last day with usage, an order or a portal login before the snapshot',
     recency_days = 'Days from the last activity day to the day before the snapshot (0 = active that day; null: never)',
@@ -301,7 +302,9 @@ usage_signals as (
     sum(case when @within_days(days_back, 90) then kb_views_count else 0 end) as kb_views_90d,
     sum(case when @within_days(days_back, 90) then orders_placed_count else 0 end) as orders_90d,
     count(case when @within_days(days_back, 30) and is_activity_day then 1 end)
-      as active_days_30d
+      as active_days_30d,
+    count(case when @within_days(days_back, 90) and is_activity_day then 1 end)
+      as active_days_90d
   from activity_rows
   group by customer_id, snapshot_date
 ),
@@ -469,6 +472,9 @@ campaign_signals as (
     count(case
       when @within_days(responded_days_back, 90) and response_type <> 'Opted Out' then 1
     end) as campaign_responses_90d,
+    count(case
+      when @within_days(responded_days_back, 90) and response_type = 'Opted Out' then 1
+    end) as campaign_opt_outs_90d,
     count(case when responded_days_back >= 1 and response_type = 'Opted Out' then 1 end) > 0
       as has_opted_out
   from campaign_rows
@@ -586,8 +592,10 @@ features as (
     coalesce(usage_signals.orders_90d, 0) as orders_90d,
     coalesce(campaign_signals.campaigns_targeted_90d, 0) as campaigns_targeted_90d,
     coalesce(campaign_signals.campaign_responses_90d, 0) as campaign_responses_90d,
+    coalesce(campaign_signals.campaign_opt_outs_90d, 0) as campaign_opt_outs_90d,
     coalesce(campaign_signals.has_opted_out, false) as has_opted_out,
     coalesce(usage_signals.active_days_30d, 0) as active_days_30d,
+    coalesce(usage_signals.active_days_90d, 0) as active_days_90d,
     last_activity.last_activity_date,
     date_diff('day', last_activity.last_activity_date, customers.snapshot_date) - 1
       as recency_days,
@@ -643,8 +651,9 @@ health_components as (
     *,
     active_days_30d > 0 as is_active_30d,
     @health_usage_component(usage_days_30d, usage_change_30d_pct) as health_usage_component,
-    @health_engagement_component(kb_views_90d + orders_90d + campaign_responses_90d)
-      as health_engagement_component,
+    @health_engagement_component(
+      active_days_90d, campaigns_targeted_90d, campaign_responses_90d, campaign_opt_outs_90d
+    ) as health_engagement_component,
     @health_outcomes_component(
       services_used_30d, active_services_count, credit_3m_amount, gross_3m_amount
     ) as health_outcomes_component,
@@ -714,8 +723,9 @@ select
   cast(campaigns_targeted_90d as bigint) as campaigns_targeted_90d,
   cast(campaign_responses_90d as bigint) as campaign_responses_90d,
   has_opted_out,
-  cast(kb_views_90d + orders_90d + campaign_responses_90d as bigint) as touchpoints_90d,
+  cast(campaign_opt_outs_90d as bigint) as campaign_opt_outs_90d,
   cast(active_days_30d as bigint) as active_days_30d,
+  cast(active_days_90d as bigint) as active_days_90d,
   is_active_30d,
   last_activity_date,
   cast(recency_days as bigint) as recency_days,

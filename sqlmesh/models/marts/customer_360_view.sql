@@ -72,17 +72,20 @@ MODEL (
     lifetime_avg_satisfaction_score = 'Mean CSAT (1..5) of all rated tickets',
     campaigns_targeted_count = 'Campaign messages ever sent to the customer',
     campaigns_responded_count = 'Of those, answered with any response (opened, clicked, converted, opted out)',
+    campaigns_targeted_90d = 'Campaign messages sent in the last 90 days',
     campaign_responses_90d = 'Responses other than opt-outs in the last 90 days',
+    campaign_opt_outs_90d = 'Opt-outs in the last 90 days',
     open_opportunities_count = 'Sales opportunities not Closed Won / Closed Lost',
     open_opportunity_amount = 'Sum of their potential annual value',
     open_opportunity_weighted_amount = 'Sum of value x close probability (pipeline value)',
     kb_views_30d = 'KB article views (portal logins) in the last 30 days',
     kb_views_90d = 'KB article views in the last 90 days',
     active_days_30d = 'Days with usage, an order or a portal login in the last 30 days',
+    active_days_90d = 'Days with usage, an order or a portal login in the last 90 days',
     last_activity_date = 'Last day with usage, an order or a portal login',
     recency_days = 'Days from last_activity_date to the as-of date (null: never active)',
     is_active_30d = 'Status Active and a usage day, order or portal login in the last 30 days (glossary "active customer")',
-    engagement_score = '0..100: 50 x active_days_30d / 30 + 50 x min(touchpoints_90d / 3, 1) (README)',
+    engagement_score = '100 x health_engagement_component: activity on 90 of 90 days and responsiveness to campaign messages (README: "Health score")',
     health_usage_component = 'Health score usage component, 0..1 (README: "Health score")',
     health_engagement_component = 'Health score engagement component, 0..1',
     health_outcomes_component = 'Health score outcomes component, 0..1',
@@ -241,6 +244,8 @@ activity_signals as (
     sum(case when @within_days(days_back, 90) then orders_placed_count else 0 end) as orders_90d,
     count(case when @within_days(days_back, 30) and is_activity_day then 1 end)
       as active_days_30d,
+    count(case when @within_days(days_back, 90) and is_activity_day then 1 end)
+      as active_days_90d,
     max(case when is_activity_day then activity_date end) as last_activity_date
   from activity_rows
   group by customer_id
@@ -372,6 +377,8 @@ support_signals as (
 campaign_rows as (
   select
     campaign_targets.*,
+    @days_before(cast(campaign_targets.targeted_at as date), as_of.reference_date)
+      as targeted_days_back,
     case
       when campaign_targets.responded_date < as_of.reference_date
         then @days_before(campaign_targets.responded_date, as_of.reference_date)
@@ -386,9 +393,13 @@ campaign_signals as (
     customer_id,
     count(*) as campaigns_targeted_count,
     count(responded_days_back) as campaigns_responded_count,
+    count(case when @within_days(targeted_days_back, 90) then 1 end) as campaigns_targeted_90d,
     count(case
       when @within_days(responded_days_back, 90) and response_type <> 'Opted Out' then 1
-    end) as campaign_responses_90d
+    end) as campaign_responses_90d,
+    count(case
+      when @within_days(responded_days_back, 90) and response_type = 'Opted Out' then 1
+    end) as campaign_opt_outs_90d
   from campaign_rows
   group by customer_id
 ),
@@ -480,7 +491,9 @@ customer_signals as (
     support_signals.lifetime_avg_satisfaction_score,
     coalesce(campaign_signals.campaigns_targeted_count, 0) as campaigns_targeted_count,
     coalesce(campaign_signals.campaigns_responded_count, 0) as campaigns_responded_count,
+    coalesce(campaign_signals.campaigns_targeted_90d, 0) as campaigns_targeted_90d,
     coalesce(campaign_signals.campaign_responses_90d, 0) as campaign_responses_90d,
+    coalesce(campaign_signals.campaign_opt_outs_90d, 0) as campaign_opt_outs_90d,
     coalesce(opportunity_signals.open_opportunities_count, 0) as open_opportunities_count,
     coalesce(opportunity_signals.open_opportunity_amount, 0) as open_opportunity_amount,
     coalesce(opportunity_signals.open_opportunity_weighted_amount, 0)
@@ -488,6 +501,7 @@ customer_signals as (
     coalesce(activity_signals.kb_views_30d, 0) as kb_views_30d,
     coalesce(activity_signals.kb_views_90d, 0) as kb_views_90d,
     coalesce(activity_signals.active_days_30d, 0) as active_days_30d,
+    coalesce(activity_signals.active_days_90d, 0) as active_days_90d,
     activity_signals.last_activity_date,
     date_diff('day', activity_signals.last_activity_date, as_of.as_of_date) as recency_days,
     customers.customer_status = 'Active' and coalesce(activity_signals.active_days_30d, 0) > 0
@@ -528,10 +542,10 @@ customer_signals as (
 health_components as (
   select
     *,
-    kb_views_90d + orders_90d + campaign_responses_90d as touchpoints_90d,
     @health_usage_component(usage_days_30d, usage_trend_pct) as health_usage_component,
-    @health_engagement_component(kb_views_90d + orders_90d + campaign_responses_90d)
-      as health_engagement_component,
+    @health_engagement_component(
+      active_days_90d, campaigns_targeted_90d, campaign_responses_90d, campaign_opt_outs_90d
+    ) as health_engagement_component,
     @health_outcomes_component(
       services_used_30d, active_services_count, credit_3m_amount, gross_3m_amount
     ) as health_outcomes_component,
@@ -623,21 +637,20 @@ select
   cast(lifetime_avg_satisfaction_score as double) as lifetime_avg_satisfaction_score,
   cast(campaigns_targeted_count as bigint) as campaigns_targeted_count,
   cast(campaigns_responded_count as bigint) as campaigns_responded_count,
+  cast(campaigns_targeted_90d as bigint) as campaigns_targeted_90d,
   cast(campaign_responses_90d as bigint) as campaign_responses_90d,
+  cast(campaign_opt_outs_90d as bigint) as campaign_opt_outs_90d,
   cast(open_opportunities_count as bigint) as open_opportunities_count,
   cast(open_opportunity_amount as double) as open_opportunity_amount,
   cast(open_opportunity_weighted_amount as double) as open_opportunity_weighted_amount,
   cast(kb_views_30d as bigint) as kb_views_30d,
   cast(kb_views_90d as bigint) as kb_views_90d,
   cast(active_days_30d as bigint) as active_days_30d,
+  cast(active_days_90d as bigint) as active_days_90d,
   last_activity_date,
   cast(recency_days as bigint) as recency_days,
   is_active_30d,
-  cast(round(
-    50 * least(cast(active_days_30d as double) / 30, 1.0)
-    + 50 * least(cast(touchpoints_90d as double) / 3, 1.0),
-    1
-  ) as double) as engagement_score,
+  cast(round(100 * health_engagement_component, 1) as double) as engagement_score,
   cast(case when customer_status <> 'Churned' then health_usage_component end as double)
     as health_usage_component,
   cast(case when customer_status <> 'Churned' then health_engagement_component end as double)
