@@ -63,6 +63,7 @@ class MlSettings(_Section):
     registry_path: Path
     seed: int
     retention_capacity: int = Field(gt=0)
+    gross_margin_rate: float = Field(gt=0.0, le=1.0)
 
 
 class ReportsSettings(_Section):

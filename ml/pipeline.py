@@ -7,7 +7,7 @@
    `ml.retention_capacity`, and (if the mart has `health_score`) validates the health score on
    the test snapshot; stores the version in the registry with its model card;
 3. scores every customer at the latest snapshot: probability, risk band, top-3 SHAP reasons
-   and discounted CLV (margin = net revenue of the last 3 months / 3 x GROSS_MARGIN_RATE,
+   and discounted CLV (margin = net revenue of the last 3 months / 3 x ml.gross_margin_rate,
    hazard from the probability; see ml/clv.py), written to `ml.churn_scores`;
 4. segments customers by behaviour (K-means on `MART.behaviour`), assigns
    every snapshot, writes `ml.customer_segments` and attaches the segmentation report
@@ -40,7 +40,6 @@ LABEL_HORIZON_DAYS = 90
 CHURN_EVENTS_TABLE = "marts.customer_churn_events"
 #: share of net revenue kept as margin: the sources hold no cost data, so CLV uses this
 #: stated assumption (move it to config.yaml's ml section to change it per deployment)
-GROSS_MARGIN_RATE = 0.5
 
 
 @dataclass(frozen=True)
@@ -53,7 +52,7 @@ class MartColumns:
     target: str = "churned_within_90d"
     churn_date: str = "churn_date"  # early-warning figure; from CHURN_EVENTS_TABLE if absent
     health: str = "health_score"  # optional: health-score validation
-    revenue_3m: str = "revenue_3m_amount"  # CLV margin = revenue_3m / 3 x GROSS_MARGIN_RATE
+    revenue_3m: str = "revenue_3m_amount"  # CLV margin = revenue_3m / 3 x ml.gross_margin_rate
     #: not features: `history_days` is the snapshot date in disguise (it grows with time, so an
     #: out-of-time test set only holds values never seen in training)
     not_features: tuple[str, ...] = ("history_days",)
@@ -133,6 +132,7 @@ def score_latest(
     frame: pd.DataFrame,
     scored_at: dt.datetime,
     columns: MartColumns = MART,
+    gross_margin_rate: float = 0.5,
 ) -> pd.DataFrame:
     """Scores for every customer at the latest snapshot date, in `ml.churn_scores` columns."""
     latest = frame[frame[columns.time] == frame[columns.time].max()]
@@ -143,7 +143,7 @@ def score_latest(
     scored["score_date"] = pd.to_datetime(scored[columns.time]).dt.date
     hazard = clv.monthly_hazard(scored["churn_probability"].to_numpy())
     if columns.revenue_3m in latest.columns:
-        margin = latest[columns.revenue_3m].to_numpy(dtype=float) / 3.0 * GROSS_MARGIN_RATE
+        margin = latest[columns.revenue_3m].to_numpy(dtype=float) / 3.0 * gross_margin_rate
         scored["predicted_clv_amount"] = clv.predicted_clv(margin, hazard)
     else:
         scored["predicted_clv_amount"] = np.nan
@@ -235,7 +235,9 @@ def train_and_score(
     registry = Registry(settings.registry_path, MODEL_NAME)
     version = registry.save(result)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    scores = score_latest(version, result, dataset.frame, now, columns)
+    scores = score_latest(
+        version, result, dataset.frame, now, columns, settings.ml.gross_margin_rate
+    )
     write_churn_scores(settings.warehouse_path, scores)
     segmentation, segments = segment(dataset, version, settings.ml.seed, now, columns, bootstraps)
     write_customer_segments(settings.warehouse_path, segments)

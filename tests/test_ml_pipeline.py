@@ -9,7 +9,7 @@ import pytest
 
 from custintel.settings import load_settings
 from ml import clv
-from ml.pipeline import GROSS_MARGIN_RATE, attach_churn_dates, train_and_score
+from ml.pipeline import attach_churn_dates, train_and_score
 from ml.registry import Registry
 
 
@@ -105,7 +105,9 @@ def test_latest_snapshot_is_scored_with_bands_reasons_and_clv(built) -> None:
     hazard = 1 - (1 - scores["churn_probability"].to_numpy()) ** (1 / 3)
     np.testing.assert_allclose(
         scores["predicted_clv_amount"],
-        clv.predicted_clv(latest["revenue_3m_amount"].to_numpy() / 3 * GROSS_MARGIN_RATE, hazard),
+        clv.predicted_clv(
+            latest["revenue_3m_amount"].to_numpy() / 3 * settings.ml.gross_margin_rate, hazard
+        ),
     )
 
 

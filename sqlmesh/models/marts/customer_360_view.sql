@@ -85,7 +85,7 @@ MODEL (
     last_activity_date = 'Last day with usage, an order or a portal login',
     recency_days = 'Days from last_activity_date to the as-of date (null: never active)',
     is_active_30d = 'Status Active and a usage day, order or portal login in the last 30 days (glossary "active customer")',
-    engagement_score = '100 x health_engagement_component: activity on 90 of 90 days and responsiveness to campaign messages (README: "Health score")',
+    engagement_score = '0..100: 100 x health_engagement_component (activity on the last 90 days and responsiveness to campaign messages); null for churned customers',
     health_usage_component = 'Health score usage component, 0..1 (README: "Health score")',
     health_engagement_component = 'Health score engagement component, 0..1',
     health_outcomes_component = 'Health score outcomes component, 0..1',
@@ -111,7 +111,7 @@ MODEL (
     not_null(columns := (
       customer_id, customer_segment, customer_tier, customer_status, as_of_date, tenure_days,
       lifetime_revenue_amount, historical_clv_amount, is_active_30d, is_at_risk,
-      behavioural_segment, engagement_score
+      behavioural_segment
     )),
     unique_values(columns := (customer_id)),
     accepted_range(column := health_score, min_v := 0, max_v := 100),
@@ -133,6 +133,7 @@ MODEL (
     )),
     forall(criteria := (
       health_score is null or customer_status <> 'Churned',
+      (engagement_score is null) = (customer_status = 'Churned'),
       not is_at_risk or customer_status = 'Active',
       (behavioural_segment = 'Churned') = (customer_status = 'Churned'),
       usage_days_30d <= usage_days_90d
@@ -650,7 +651,9 @@ select
   last_activity_date,
   cast(recency_days as bigint) as recency_days,
   is_active_30d,
-  cast(round(100 * health_engagement_component, 1) as double) as engagement_score,
+  cast(case
+    when customer_status <> 'Churned' then round(100 * health_engagement_component, 1)
+  end as double) as engagement_score,
   cast(case when customer_status <> 'Churned' then health_usage_component end as double)
     as health_usage_component,
   cast(case when customer_status <> 'Churned' then health_engagement_component end as double)
