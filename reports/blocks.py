@@ -1,4 +1,5 @@
-"""Split a page's markdown into fenced report blocks (query, sql, chart, kpi, table, catalog).
+"""Split a page's markdown into fenced report blocks (query, sql, registry, chart, kpi, table,
+catalog, model_card).
 
 A report block is a fence at the start of a line whose info string begins with one of
 `BLOCK_KINDS`: ```` ```query revenue_by_segment ```` ... ```` ``` ````. Other fences (```python)
@@ -10,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-QUERY_KINDS = frozenset({"query", "sql"})
-COMPONENT_KINDS = frozenset({"chart", "kpi", "table", "catalog"})
+QUERY_KINDS = frozenset({"query", "sql", "registry"})
+COMPONENT_KINDS = frozenset({"chart", "kpi", "table", "catalog", "model_card"})
 BLOCK_KINDS = QUERY_KINDS | COMPONENT_KINDS
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OPEN = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*?)\s*$")

@@ -20,15 +20,19 @@ from reports.components.catalog import catalog_html
 from reports.components.charts import chart_html
 from reports.components.data import Dataset, dataset
 from reports.components.kpis import kpi_html
+from reports.components.model_card import model_card_html
 from reports.components.queries import queries_appendix, query_html
 from reports.components.tables import Download, LinkFor, table_html
 from reports.errors import ReportError
 from reports.inline import substitute_line, substitute_params
+from reports.registry import registry_frame
 from reports.runner import QueryRunner
 from reports.specs import (
     CatalogSpec,
     ChartSpec,
     KpiSpec,
+    ModelCardSpec,
+    RegistrySpec,
     SpecError,
     TableSpec,
     parse_query,
@@ -78,6 +82,11 @@ class RenderedPage:
 def _run_query(block: Block, context: PageContext) -> Dataset:
     if block.kind == "sql":
         frame = context.runner.run_sql(block.body)
+    elif block.kind == "registry":
+        spec = parse_spec("registry", block.body)
+        assert isinstance(spec, RegistrySpec)
+        found, frame = registry_frame(spec, context.runner.registry)
+        return Dataset(block.name or "", frame, governed=False, registry=found.label)
     else:
         query = substitute_params(parse_query(block.body), context.params)
         frame = context.runner.run(query)
@@ -118,6 +127,8 @@ def _component(block: Block, datasets: dict[str, Dataset], context: PageContext,
     if isinstance(spec, TableSpec):
         return table_html(spec, dataset(datasets, spec.data), runner, context.link_for,
                           context.download)
+    if isinstance(spec, ModelCardSpec):
+        return model_card_html(spec, runner.registry)
     assert isinstance(spec, CatalogSpec)
     return catalog_html(spec, runner)
 
@@ -126,7 +137,7 @@ def _block_html(block: Block, datasets: dict[str, Dataset], context: PageContext
                 index: int) -> str:
     if block.kind == "query":  # governed queries are listed at the end of the page
         return ""
-    if block.kind == "sql":  # ungoverned SQL stays where it is written, badged
+    if block.kind in ("sql", "registry"):  # ungoverned data stays where it is written, badged
         return query_html(datasets[block.name or ""], block.body)
     try:
         return _component(block, datasets, context, index)

@@ -1,9 +1,9 @@
 """What the report plugin runs queries through: a small protocol over the semantic layer.
 
 `QueryRunner` holds a function from a Cube query (dict) to a DataFrame, the governed members'
-metadata (title, format, ...) and, optionally, a function for explicitly ungoverned SQL and the
-data's "as of" date. `semantic_runner(settings)` builds the production one on `semantic.load`;
-tests build one on fixture frames.
+metadata (title, format, lineage, ...) and, optionally, a function for explicitly ungoverned
+SQL, the data's "as of" date and the ML model registry folder. `semantic_runner(settings)`
+builds the production one on `semantic.load`; tests build one on fixture frames.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import datetime as dt
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -35,6 +36,7 @@ class MemberInfo:
     certified: bool = False
     sql: str | None = None
     source: str | None = None  # cube.member it reads
+    models: tuple[str, ...] = ()  # the SQLMesh models (warehouse tables) its SQL reads
 
 
 @dataclass
@@ -43,6 +45,7 @@ class QueryRunner:
     members: Mapping[str, MemberInfo] = field(default_factory=dict)
     sql: SqlFunction | None = None
     as_of: dt.date | None = None
+    registry: Path | None = None  # the ML model registry (```registry```, ```model_card```)
     _cache: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     def run(self, query: dict[str, Any]) -> pd.DataFrame:
@@ -86,8 +89,10 @@ class QueryRunner:
         return title
 
 
-def member_infos(entries: list[Any]) -> dict[str, MemberInfo]:
-    """MemberInfo for each `semantic.catalog()` entry, keyed by member name."""
+def member_infos(entries: list[Any],
+                 models: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, MemberInfo]:
+    """MemberInfo for each `semantic.catalog()` entry, keyed by member name; `models` maps a
+    member name to the SQLMesh models it reads (lineage)."""
     return {
         entry.name: MemberInfo(
             name=entry.name,
@@ -99,6 +104,7 @@ def member_infos(entries: list[Any]) -> dict[str, MemberInfo]:
             certified=entry.certified,
             sql=entry.sql,
             source=entry.source,
+            models=(models or {}).get(entry.name, ()),
         )
         for entry in entries
     }

@@ -1,5 +1,6 @@
 """The production QueryRunner: governed queries through `semantic.load`, ungoverned SQL on a
-read-only connection to the warehouse, "as of" = the last landed event date."""
+read-only connection to the warehouse, "as of" = the last landed event date, the members'
+lineage (the SQLMesh models their SQL reads) and the ML model registry folder."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import sqlglot
+from sqlglot import exp
 
 from custintel.landing.as_of import landing_as_of_date
 from custintel.settings import Settings
@@ -32,18 +35,46 @@ def data_as_of(settings: Settings) -> dt.date | None:
         return None
 
 
+def cubes_read(sql: str, source_cube: str) -> list[str]:
+    """The cubes a catalogue member's SQL reads: its own, then every other table qualifier."""
+    cubes = [source_cube]
+    try:
+        tree = sqlglot.parse_one(sql, read="duckdb")
+    except sqlglot.errors.ParseError:
+        return cubes
+    for column in tree.find_all(exp.Column):
+        if column.table and column.table not in cubes:
+            cubes.append(column.table)
+    return cubes
+
+
+def member_models(entries: list[Any], tables: dict[str, str | None]) -> dict[str, tuple[str, ...]]:
+    """Member name -> the SQLMesh models (warehouse tables) behind it, via each cube's
+    `sql_table`; a cube defined by `sql` shows as `sql of <cube>`."""
+    lineage = {}
+    for entry in entries:
+        cubes = cubes_read(entry.sql, entry.source.split(".", 1)[0])
+        found = [tables[c] or f"sql of {c}" for c in cubes if c in tables]
+        lineage[entry.name] = tuple(dict.fromkeys(found))
+    return lineage
+
+
 def semantic_runner(settings: Settings, role: str | None = None) -> QueryRunner:
     """A runner on the configured semantic layer (embedded engine or Cube server)."""
     import semantic
+    from semantic.api import model
 
     as_of = data_as_of(settings)
 
     def load(query: dict[str, Any]) -> pd.DataFrame:
         return semantic.load(query, role=role, settings=settings, as_of=as_of)
 
+    entries = semantic.catalog(settings)
+    tables = {name: cube.sql_table for name, cube in model(settings).cubes.items()}
     return QueryRunner(
         load=load,
-        members=member_infos(semantic.catalog(settings)),
+        members=member_infos(entries, member_models(entries, tables)),
         sql=_warehouse_sql(settings),
         as_of=as_of,
+        registry=settings.registry_path,
     )

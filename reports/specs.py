@@ -106,8 +106,28 @@ class CatalogSpec(_Spec):
     certified_only: bool = False
 
 
+class RegistrySpec(_Spec):
+    """A ```registry name``` query: a table read from the ML model registry's files."""
+
+    model: str
+    table: Literal["version", "metrics", "calibration", "lift", "importance", "risk_bands",
+                   "segments", "migration"]
+    version: str = "latest"
+    part: Literal["test", "valid"] = "test"  # metrics: which evaluation set
+    limit: int | None = None
+
+
+class ModelCardSpec(_Spec):
+    """A ```model_card``` block: a version's model_card.md, shown on the page."""
+
+    model: str
+    version: str = "latest"
+    open: bool = False  # shown expanded
+
+
 SPECS: dict[str, type[_Spec]] = {
     "chart": ChartSpec, "kpi": KpiSpec, "table": TableSpec, "catalog": CatalogSpec,
+    "registry": RegistrySpec, "model_card": ModelCardSpec,
 }
 
 

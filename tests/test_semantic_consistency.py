@@ -478,6 +478,8 @@ VIEW_MEASURES = {
     "support": ["tickets"],
     "marketing": ["targets", "budget"],
     "sales": ["opportunities", "pipeline_value"],
+    "usage": ["data_volume_mb", "sessions"],
+    "churn_risk": ["scores", "avg_score_probability"],
 }
 MANAGER = {"account_manager_id": "AM02"}  # owns C003 and C004
 

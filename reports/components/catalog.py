@@ -1,4 +1,5 @@
-"""The ```catalog``` component: every governed member with description, owner, format and SQL."""
+"""The ```catalog``` component: every governed member with description, owner, format, SQL and
+lineage (the cube member it reads and the SQLMesh models behind that cube)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from reports.specs import CatalogSpec
 
 COLUMNS = [Column("Member"), Column("Kind"), Column("Title"), Column("Description"),
            Column("Format"), Column("Owner"), Column("Certified"), Column("SQL"),
-           Column("Reads")]
+           Column("Reads"), Column("SQLMesh models")]
 
 
 def catalog_html(spec: CatalogSpec, runner: QueryRunner) -> str:
@@ -27,5 +28,6 @@ def catalog_html(spec: CatalogSpec, runner: QueryRunner) -> str:
             Cell("yes" if info.certified else "no"),
             Cell(info.sql or MISSING, code=bool(info.sql)),
             Cell(info.source or MISSING, code=bool(info.source)),
+            Cell(", ".join(info.models) or MISSING, code=bool(info.models)),
         ])
     return render_table(COLUMNS, rows, title=spec.title)

@@ -16,7 +16,8 @@ from reports.specs import SpecError
 class Dataset:
     name: str
     frame: pd.DataFrame
-    governed: bool  # False for ```sql``` blocks
+    governed: bool  # False for ```sql``` and ```registry``` blocks
+    registry: str | None = None  # model/version, for data read from the model registry
 
 
 def dataset(datasets: Mapping[str, Dataset], name: str) -> Dataset:
@@ -50,9 +51,16 @@ def time_columns(data: Dataset) -> list[str]:
 
 
 def ungoverned_badge(data: Dataset) -> str:
-    """The visible warning on a component fed by a raw SQL block ('' for governed data)."""
+    """The visible warning on a component fed by a raw SQL block ('' for governed data), or
+    the note that its data comes from the model registry."""
     if data.governed:
         return ""
+    if data.registry is not None:
+        return (
+            '<div class="ci-component-badge"><span class="ci-badge ci-registry" '
+            'title="Read from the ML model registry, not from the semantic layer.">'
+            f"model registry: {html.escape(data.registry)}</span></div>"
+        )
     return (
         '<div class="ci-component-badge"><span class="ci-badge ci-ungoverned" '
         'title="This query bypasses the semantic layer: its metrics are not governed.">'

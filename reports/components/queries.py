@@ -1,4 +1,4 @@
-"""How query blocks appear: raw SQL collapsed in place with the ungoverned-SQL badge; the
+"""How query blocks appear: raw SQL (and registry reads) collapsed in place with a badge; the
 governed queries collapsed together at the end of the page."""
 
 from __future__ import annotations
@@ -9,10 +9,14 @@ from reports.components.data import Dataset
 
 
 def query_html(data: Dataset, body: str) -> str:
-    badge = ("" if data.governed else
-             '<span class="ci-badge ci-ungoverned" title="Raw SQL on the warehouse: not '
-             'governed by the semantic layer">ungoverned SQL</span> ')
-    kind = "query" if data.governed else "sql"
+    if data.governed:
+        badge, kind = "", "query"
+    elif data.registry is not None:
+        badge, kind = ('<span class="ci-badge ci-registry" title="Read from the ML model '
+                       'registry, not from the semantic layer">model registry</span> ', "registry")
+    else:
+        badge, kind = ('<span class="ci-badge ci-ungoverned" title="Raw SQL on the warehouse: '
+                       'not governed by the semantic layer">ungoverned SQL</span> ', "sql")
     rows = f"{len(data.frame):,} row{'' if len(data.frame) == 1 else 's'}"
     return (
         f'<details class="ci-query ci-query-{kind}"><summary>{badge}'

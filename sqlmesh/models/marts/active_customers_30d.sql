@@ -41,7 +41,8 @@ with as_of as (
 ),
 
 customer_versions as (
-  select * from warehouse.dim_customer
+  select customer_id, customer_segment, customer_status, valid_from, valid_to
+  from warehouse.dim_customer
 ),
 
 activity_days as (

@@ -126,7 +126,19 @@ with as_of as (
 ),
 
 customer_versions as (
-  select * from warehouse.dim_customer
+  select
+    customer_id,
+    customer_status,
+    customer_segment,
+    customer_tier,
+    region,
+    account_manager_id,
+    has_marketing_consent,
+    signup_date,
+    contract_end_date,
+    valid_from,
+    valid_to
+  from warehouse.dim_customer
 ),
 
 churn_events as (

@@ -148,7 +148,19 @@ with as_of as (
 ),
 
 current_customers as (
-  select *
+  select
+    customer_id,
+    customer_name,
+    email,
+    phone,
+    customer_segment,
+    customer_tier,
+    region,
+    customer_status,
+    account_manager_id,
+    signup_date,
+    contract_end_date,
+    has_marketing_consent
   from warehouse.dim_customer
   where is_current
 ),
@@ -164,11 +176,19 @@ daily_activity as (
 ),
 
 invoices as (
-  select * from warehouse.fact_invoice
+  select customer_id, invoice_date, gross_amount, credit_amount, discount_amount, revenue_amount
+  from warehouse.fact_invoice
 ),
 
 orders as (
-  select *, cast(ordered_at as date) as ordered_date from warehouse.fact_order
+  select
+    customer_id,
+    cast(ordered_at as date) as ordered_date,
+    order_status,
+    gross_amount,
+    discount_amount,
+    net_amount
+  from warehouse.fact_order
 ),
 
 network_usage as (
@@ -179,18 +199,26 @@ network_usage as (
 
 tickets as (
   select
-    *,
+    customer_id,
     cast(created_at as date) as created_date,
-    cast(resolved_at as date) as resolved_date
+    cast(resolved_at as date) as resolved_date,
+    is_escalated,
+    satisfaction_score
   from warehouse.fact_support_ticket
 ),
 
 campaign_targets as (
-  select *, cast(responded_at as date) as responded_date from warehouse.fact_campaign_target
+  select
+    customer_id,
+    cast(targeted_at as date) as targeted_date,
+    cast(responded_at as date) as responded_date,
+    response_type
+  from warehouse.fact_campaign_target
 ),
 
 opportunities as (
-  select * from warehouse.dim_opportunity
+  select customer_id, opportunity_amount, weighted_amount, is_closed
+  from warehouse.dim_opportunity
 ),
 
 service_assignments as (
@@ -206,7 +234,17 @@ service_assignments as (
 ),
 
 latest_scores as (
-  select *
+  select
+    customer_id,
+    score_date,
+    churn_probability,
+    risk_band,
+    reason_1,
+    reason_2,
+    reason_3,
+    predicted_clv_amount,
+    model_version,
+    scored_at
   from ml.churn_scores
   qualify row_number() over (
     partition by customer_id order by score_date desc, scored_at desc, model_version desc
@@ -378,15 +416,14 @@ support_signals as (
 campaign_rows as (
   select
     campaign_targets.*,
-    @days_before(cast(campaign_targets.targeted_at as date), as_of.reference_date)
-      as targeted_days_back,
+    @days_before(campaign_targets.targeted_date, as_of.reference_date) as targeted_days_back,
     case
       when campaign_targets.responded_date < as_of.reference_date
         then @days_before(campaign_targets.responded_date, as_of.reference_date)
     end as responded_days_back
   from campaign_targets
   cross join as_of
-  where cast(campaign_targets.targeted_at as date) < as_of.reference_date
+  where campaign_targets.targeted_date < as_of.reference_date
 ),
 
 campaign_signals as (

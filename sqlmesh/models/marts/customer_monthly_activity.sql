@@ -73,7 +73,16 @@ with as_of as (
 ),
 
 customer_versions as (
-  select * from warehouse.dim_customer
+  select
+    customer_id,
+    customer_status,
+    customer_segment,
+    customer_tier,
+    region,
+    signup_date,
+    valid_from,
+    valid_to
+  from warehouse.dim_customer
 ),
 
 churn_events as (

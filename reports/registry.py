@@ -1,0 +1,200 @@
+"""Tables from the ML model registry (read-only), for ```registry``` query blocks and the
+```model_card``` component.
+
+The registry layout is ml/'s (ml/registry.py): `<registry_path>/<model>/<version>/` holding
+`manifest.json`, `metrics.json`, `model_card.md` and, after segmentation, `segmentation.json`.
+Versions are `v0001`, `v0002`, ...; `latest` is the highest number. Only the files are read:
+`reports` does not import `ml`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from reports.specs import RegistrySpec, SpecError
+
+VERSION = re.compile(r"^v(\d{4,})$")
+MODEL_ORDER = ("catboost", "random_forest", "logistic_regression", "rule", "prior")
+#: metrics.json key -> column name of the `metrics` table
+METRIC_COLUMNS = {
+    "roc_auc": "ROC-AUC",
+    "pr_auc": "PR-AUC",
+    "brier": "Brier",
+    "log_loss": "log loss",
+    "top_decile_lift": "top-10% lift",
+    "top_decile_recall": "top-10% recall",
+    "precision_at_top_decile": "precision at top 10%",
+    "precision_at_capacity": "precision at capacity",
+}
+
+
+@dataclass(frozen=True)
+class RegistryVersion:
+    """One stored model version's folder."""
+
+    model: str
+    version: str
+    path: Path
+
+    @property
+    def label(self) -> str:
+        return f"{self.model}/{self.version}"
+
+    def json(self, name: str) -> dict[str, Any]:
+        path = self.path / name
+        if not path.is_file():
+            raise SpecError(f"model registry: {self.label} has no {name} ({path})")
+        try:
+            return json.loads(path.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise SpecError(f"model registry: {path} is not valid JSON: {exc}") from exc
+
+    def text(self, name: str) -> str:
+        path = self.path / name
+        if not path.is_file():
+            raise SpecError(f"model registry: {self.label} has no {name} ({path})")
+        return path.read_text(encoding="utf-8")
+
+
+def find_version(root: Path | None, model: str, version: str = "latest") -> RegistryVersion:
+    """The folder of `model`'s `version` (`latest`: the highest vNNNN) under `root`."""
+    if root is None:
+        raise SpecError("model registry: this site has no registry path (ml.registry_path)")
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+", model):
+        raise SpecError(f"model registry: invalid model name {model!r}")
+    folder = Path(root) / model
+    found = sorted(
+        (p.name for p in folder.iterdir() if VERSION.match(p.name) and p.is_dir())
+        if folder.is_dir() else [],
+        key=lambda name: int(VERSION.match(name).group(1)),  # type: ignore[union-attr]
+    )
+    if not found:
+        raise SpecError(f"model registry: no versions of model {model!r} in {root} "
+                        "(run `custintel build` or `custintel ml pipeline` first)")
+    chosen = found[-1] if version == "latest" else version
+    if chosen not in found:
+        raise SpecError(f"model registry: model {model!r} has no version {version!r} "
+                        f"(stored: {', '.join(found)})")
+    return RegistryVersion(model, chosen, folder / chosen)
+
+
+def _ordered(models: dict[str, Any]) -> list[str]:
+    return [m for m in MODEL_ORDER if m in models] + [m for m in models if m not in MODEL_ORDER]
+
+
+def version_table(found: RegistryVersion) -> pd.DataFrame:
+    manifest, metrics = found.json("manifest.json"), found.json("metrics.json")
+    dataset, split = metrics["dataset"], metrics["split"]
+    return pd.DataFrame([{
+        "model": found.model,
+        "version": found.version,
+        "created at": manifest.get("created_at"),
+        "training data": dataset.get("source"),
+        "rows": dataset.get("rows"),
+        "labelled rows": dataset.get("labelled_rows"),
+        "churn rate": dataset.get("positive_rate"),
+        "split": split.get("strategy"),
+        "features": len(manifest.get("features", [])),
+        "best iteration": manifest.get("parameters", {}).get("best_iteration"),
+    }])
+
+
+def metrics_table(found: RegistryVersion, part: str) -> pd.DataFrame:
+    models = found.json("metrics.json")["models"]
+    rows = []
+    for name in _ordered(models):
+        result = models[name].get(part)
+        if result is None:  # a skipped baseline
+            continue
+        row: dict[str, Any] = {"model": name, "rows": result.get("rows"),
+                               "churners": result.get("positives")}
+        row.update({label: result.get(key) for key, label in METRIC_COLUMNS.items()
+                    if any(key in models[m].get(part, {}) for m in models)})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def calibration_table(found: RegistryVersion) -> pd.DataFrame:
+    calibration = found.json("metrics.json")["calibration"]
+    rows = [
+        {"model": name, "bin": number, "mean predicted": point["mean_predicted"],
+         "observed churn rate": point["observed_rate"]}
+        for name in _ordered(calibration)
+        for number, point in enumerate(calibration[name], start=1)
+    ]
+    return pd.DataFrame(rows)
+
+
+def lift_table(found: RegistryVersion) -> pd.DataFrame:
+    lift = found.json("metrics.json")["lift"]["catboost"]
+    return pd.DataFrame([
+        {"decile": d["decile"], "rows": d["rows"], "churners": d["positives"],
+         "churn rate": d["positive_rate"], "lift": d["lift"],
+         "cumulative recall": d["cumulative_recall"]}
+        for d in lift
+    ])
+
+
+def importance_table(found: RegistryVersion) -> pd.DataFrame:
+    ranked = found.json("metrics.json")["feature_importance"]
+    return pd.DataFrame([{"feature": f["feature"], "importance": f["importance"]}
+                         for f in ranked])
+
+
+def risk_band_table(found: RegistryVersion) -> pd.DataFrame:
+    bands = found.json("metrics.json").get("risk_bands")
+    if not bands:
+        return pd.DataFrame(columns=["data", "band", "threshold", "rows", "rows per month",
+                                     "churn rate", "share of churners"])
+    thresholds = {"high": bands.get("high_threshold"), "medium": bands.get("medium_threshold"),
+                  "low": 0.0}
+    return pd.DataFrame([
+        {"data": part, "band": band, "threshold": thresholds[band],
+         "rows": bands[part][band]["rows"], "rows per month": bands[part][band]["rows_per_period"],
+         "churn rate": bands[part][band]["churn_rate"],
+         "share of churners": bands[part][band]["share_of_churners"]}
+        for part in ("valid", "test") for band in ("high", "medium", "low")
+    ])
+
+
+def segments_table(found: RegistryVersion) -> pd.DataFrame:
+    segments = found.json("segmentation.json")["segments"]
+    frame = pd.DataFrame(segments)
+    return frame.rename(columns={"segment_name": "segment", "rows": "customers"})
+
+
+def migration_table(found: RegistryVersion) -> pd.DataFrame:
+    counts = found.json("segmentation.json")["migration_counts"]
+    return pd.DataFrame([
+        {"from segment": source, "to segment": target, "moves": int(n)}
+        for source, row in sorted(counts.items()) for target, n in sorted(row.items())
+    ])
+
+
+def registry_frame(spec: RegistrySpec, root: Path | None) -> tuple[RegistryVersion, pd.DataFrame]:
+    """The table a ```registry``` block asks for, and the version it was read from."""
+    found = find_version(root, spec.model, spec.version)
+    try:
+        if spec.table == "metrics":
+            frame = metrics_table(found, spec.part)
+        else:
+            frame = {
+                "version": version_table,
+                "calibration": calibration_table,
+                "lift": lift_table,
+                "importance": importance_table,
+                "risk_bands": risk_band_table,
+                "segments": segments_table,
+                "migration": migration_table,
+            }[spec.table](found)
+    except KeyError as exc:  # a metrics file from another ml/ version
+        raise SpecError(f"model registry: {found.label} has no {exc} in its files") from exc
+    if spec.limit is not None:
+        frame = frame.head(spec.limit)
+    return found, frame.reset_index(drop=True)
