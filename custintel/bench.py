@@ -25,14 +25,26 @@ from custintel.settings import Settings
 
 #: the governed query timed by the semantic step, and the SQL an analyst would write for it
 SEGMENT_QUERY: dict[str, Any] = {
-    "measures": ["revenue.revenue"],
-    "dimensions": ["revenue.customer_segment"],
+    "measures": ["customer_health.customers", "customer_health.revenue"],
+    "dimensions": ["customer_health.segment"],
 }
 SEGMENT_SQL = """
-select c.customer_segment, sum(i.revenue_amount) as revenue
-from warehouse.fact_invoice as i
-join warehouse.dim_customer as c on c.customer_id = i.customer_id and c.is_current
-group by 1
+with customers_by_segment as (
+    select customer_segment, count(*) filter (where customer_status = 'Active') as customers
+    from marts.customer_360_view
+    group by 1
+),
+
+revenue_by_segment as (
+    select c.customer_segment, sum(i.gross_amount - i.credit_amount - i.discount_amount) as revenue
+    from warehouse.fact_invoice as i
+    join marts.customer_360_view as c on c.customer_id = i.customer_id
+    group by 1
+)
+
+select customers_by_segment.customer_segment, customers, revenue
+from customers_by_segment
+left join revenue_by_segment using (customer_segment)
 """
 
 
