@@ -10,6 +10,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from custintel.settings import Settings, SettingsError, load_settings
 from reports.errors import ReportError
@@ -48,7 +49,7 @@ def build(
     try:
         site = build_site(settings, site_dir=out.resolve() if out else None)
     except ReportError as exc:
-        console.print(f"[red]report page error:[/red] {exc}")
+        console.print(f"[red]report page error:[/red] {escape(str(exc))}")
         raise typer.Exit(1) from exc
     seconds = time.perf_counter() - started
     console.print(f"[green]report site built in {seconds:.1f}s:[/green] {site / 'index.html'}")

@@ -116,7 +116,7 @@ def plotly_axis_format(fmt: str | None) -> dict[str, str]:
     if fmt == "currency":
         return {"tickprefix": CURRENCY_SYMBOL, "tickformat": ",.0f"}
     if fmt == "percent":
-        return {"tickformat": ".0%"}
+        return {"tickformat": ".1~%"}  # 12.5%, 13%: one decimal where it tells ticks apart
     if fmt in ("number", "integer"):
         return {"tickformat": ","}
     return {}

@@ -17,8 +17,8 @@ INLINE = re.compile(
     r"\{\{\s*(?P<ref>[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)+)\s*(?:\|\s*(?P<fmt>\w+)\s*)?\}\}"
 )
 PARAM = re.compile(r"\{\{\s*params\.(?P<name>[A-Za-z_]\w*)\s*\}\}")
-#: characters Python-Markdown treats as markup and accepts backslash-escaped
-_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!])")
+#: characters Python-Markdown treats as markup and accepts backslash-escaped (| with `tables`)
+_MARKDOWN_SPECIAL = re.compile(r"([\\`*_{}\[\]()#+\-.!|])")
 
 
 def escape_markdown(text: str) -> str:

@@ -85,8 +85,8 @@ def _run_query(block: Block, context: PageContext) -> Dataset:
     elif block.kind == "registry":
         spec = parse_spec("registry", block.body)
         assert isinstance(spec, RegistrySpec)
-        found, frame = registry_frame(spec, context.runner.registry)
-        return Dataset(block.name or "", frame, governed=False, registry=found.label)
+        label, frame = registry_frame(spec, context.runner.registry)
+        return Dataset(block.name or "", frame, governed=False, registry=label)
     else:
         query = substitute_params(parse_query(block.body), context.params)
         frame = context.runner.run(query)

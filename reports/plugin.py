@@ -114,6 +114,12 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
     def on_build_error(self, error: Exception) -> None:
         if isinstance(error, ReportError):
             self.error = error
+        if self.runner is not None:
+            self.runner.release()
+
+    def on_post_build(self, config: MkDocsConfig) -> None:
+        if self.runner is not None:
+            self.runner.release()
 
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         for name, path in ASSETS.items():

@@ -4,7 +4,9 @@
 The registry layout is ml/'s (ml/registry.py): `<registry_path>/<model>/<version>/` holding
 `manifest.json`, `metrics.json`, `model_card.md` and, after segmentation, `segmentation.json`.
 Versions are `v0001`, `v0002`, ...; `latest` is the highest number. Only the files are read:
-`reports` does not import `ml`.
+`reports` does not import `ml`. Before any model is trained (`custintel build --skip-ml`) a
+`latest` read gives an empty table with the table's columns, so pages still build and their
+components say "no data"; a named version that does not exist is an error.
 """
 
 from __future__ import annotations
@@ -32,6 +34,25 @@ METRIC_COLUMNS = {
     "precision_at_top_decile": "precision at top 10%",
     "precision_at_capacity": "precision at capacity",
 }
+
+
+#: the columns of each table (an empty table before any model is trained has these)
+TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
+    "version": ("model", "version", "created at", "training data", "rows", "labelled rows",
+                "churn rate", "split", "features", "best iteration"),
+    "metrics": ("model", "rows", "churners", *METRIC_COLUMNS.values()),
+    "calibration": ("model", "bin", "mean predicted", "observed churn rate"),
+    "lift": ("decile", "rows", "churners", "churn rate", "lift", "cumulative recall"),
+    "importance": ("feature", "importance"),
+    "risk_bands": ("data", "band", "threshold", "rows", "rows per month", "churn rate",
+                   "share of churners"),
+    "segments": ("segment_id", "segment", "customers"),
+    "migration": ("from segment", "to segment", "moves"),
+}
+
+
+class NoModelYet(SpecError):
+    """The registry holds no version of the model (nothing trained yet)."""
 
 
 @dataclass(frozen=True)
@@ -75,8 +96,8 @@ def find_version(root: Path | None, model: str, version: str = "latest") -> Regi
         key=lambda name: int(VERSION.match(name).group(1)),  # type: ignore[union-attr]
     )
     if not found:
-        raise SpecError(f"model registry: no versions of model {model!r} in {root} "
-                        "(run `custintel build` or `custintel ml pipeline` first)")
+        raise NoModelYet(f"model registry: no versions of model {model!r} in {root} "
+                         "(run `custintel build` or `custintel ml pipeline` first)")
     chosen = found[-1] if version == "latest" else version
     if chosen not in found:
         raise SpecError(f"model registry: model {model!r} has no version {version!r} "
@@ -150,8 +171,7 @@ def importance_table(found: RegistryVersion) -> pd.DataFrame:
 def risk_band_table(found: RegistryVersion) -> pd.DataFrame:
     bands = found.json("metrics.json").get("risk_bands")
     if not bands:
-        return pd.DataFrame(columns=["data", "band", "threshold", "rows", "rows per month",
-                                     "churn rate", "share of churners"])
+        return pd.DataFrame(columns=list(TABLE_COLUMNS["risk_bands"]))
     thresholds = {"high": bands.get("high_threshold"), "medium": bands.get("medium_threshold"),
                   "low": 0.0}
     return pd.DataFrame([
@@ -177,9 +197,16 @@ def migration_table(found: RegistryVersion) -> pd.DataFrame:
     ])
 
 
-def registry_frame(spec: RegistrySpec, root: Path | None) -> tuple[RegistryVersion, pd.DataFrame]:
-    """The table a ```registry``` block asks for, and the version it was read from."""
-    found = find_version(root, spec.model, spec.version)
+def registry_frame(spec: RegistrySpec, root: Path | None) -> tuple[str, pd.DataFrame]:
+    """The table a ```registry``` block asks for, and the model/version it was read from
+    (`model (no version yet)` and an empty table before the first training)."""
+    try:
+        found = find_version(root, spec.model, spec.version)
+    except NoModelYet:
+        if spec.version != "latest":
+            raise
+        return f"{spec.model} (no version yet)", pd.DataFrame(columns=list(
+            TABLE_COLUMNS[spec.table]))
     try:
         if spec.table == "metrics":
             frame = metrics_table(found, spec.part)
@@ -197,4 +224,4 @@ def registry_frame(spec: RegistrySpec, root: Path | None) -> tuple[RegistryVersi
         raise SpecError(f"model registry: {found.label} has no {exc} in its files") from exc
     if spec.limit is not None:
         frame = frame.head(spec.limit)
-    return found, frame.reset_index(drop=True)
+    return found.label, frame.reset_index(drop=True)

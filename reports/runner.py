@@ -46,6 +46,7 @@ class QueryRunner:
     sql: SqlFunction | None = None
     as_of: dt.date | None = None
     registry: Path | None = None  # the ML model registry (```registry```, ```model_card```)
+    close: Callable[[], None] | None = None  # releases connections; called when a build ends
     _cache: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     def run(self, query: dict[str, Any]) -> pd.DataFrame:
@@ -54,6 +55,13 @@ class QueryRunner:
         if key not in self._cache:
             self._cache[key] = self.load(query)
         return self._cache[key].copy()
+
+    def release(self) -> None:
+        """End of a build: forget cached results (the next build sees fresh data) and close
+        connections."""
+        self._cache.clear()
+        if self.close is not None:
+            self.close()
 
     def run_sql(self, text: str) -> pd.DataFrame:
         if self.sql is None:

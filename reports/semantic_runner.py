@@ -1,10 +1,18 @@
-"""The production QueryRunner: governed queries through `semantic.load`, ungoverned SQL on a
-read-only connection to the warehouse, "as of" = the last landed event date, the members'
-lineage (the SQLMesh models their SQL reads) and the ML model registry folder."""
+"""The production QueryRunner: governed queries through the semantic layer, ungoverned SQL on
+the warehouse, "as of" = the last landed event date, the members' lineage (the SQLMesh models
+their SQL reads) and the ML model registry folder.
+
+With the embedded backend every query of a build shares one read-only DuckDB connection
+(`semantic.engine.Engine` on an open connection; `semantic.load` would open one per query, a
+third of a build's time); it is opened on the first query and closed when the build ends
+(`QueryRunner.close`), so the warehouse is not held between builds of `reports serve`. With the
+Cube backend queries go through `semantic.load`.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -14,15 +22,30 @@ from sqlglot import exp
 
 from custintel.landing.as_of import landing_as_of_date
 from custintel.settings import Settings
-from reports.runner import QueryRunner, SqlFunction, member_infos
+from reports.runner import QueryRunner, member_infos
 
 
-def _warehouse_sql(settings: Settings) -> SqlFunction:
-    def run(text: str) -> pd.DataFrame:
-        with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-            return con.execute(text).df()
+class Warehouse:
+    """One read-only connection to the warehouse file: opened on first use, closed by close()."""
 
-    return run
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._connection: duckdb.DuckDBPyConnection | None = None
+
+    def connection(self) -> duckdb.DuckDBPyConnection:
+        if self._connection is None:
+            if not self.path.exists():
+                raise FileNotFoundError(f"warehouse not found: {self.path} (build it first)")
+            self._connection = duckdb.connect(str(self.path), read_only=True)
+        return self._connection
+
+    def sql(self, text: str) -> pd.DataFrame:
+        return self.connection().execute(text).df()
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
 
 
 def data_as_of(settings: Settings) -> dt.date | None:
@@ -63,10 +86,15 @@ def semantic_runner(settings: Settings, role: str | None = None) -> QueryRunner:
     """A runner on the configured semantic layer (embedded engine or Cube server)."""
     import semantic
     from semantic.api import model
+    from semantic.engine import Engine
 
     as_of = data_as_of(settings)
+    warehouse = Warehouse(settings.warehouse_path)
 
     def load(query: dict[str, Any]) -> pd.DataFrame:
+        if settings.semantic.backend == "embedded":
+            engine = Engine(model(settings), warehouse.connection(), as_of=as_of)
+            return engine.load(query, role=role)
         return semantic.load(query, role=role, settings=settings, as_of=as_of)
 
     entries = semantic.catalog(settings)
@@ -74,7 +102,8 @@ def semantic_runner(settings: Settings, role: str | None = None) -> QueryRunner:
     return QueryRunner(
         load=load,
         members=member_infos(entries, member_models(entries, tables)),
-        sql=_warehouse_sql(settings),
+        sql=warehouse.sql,
         as_of=as_of,
         registry=settings.registry_path,
+        close=warehouse.close,
     )

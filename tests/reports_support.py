@@ -15,6 +15,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
+import yaml
 
 from reports.runner import MemberInfo, QueryRunner
 
@@ -317,11 +318,24 @@ def write_pages(docs: Path, pages: dict[str, str] | None = None) -> Path:
     return docs
 
 
+def fixture_mkdocs(root: Path) -> Path:
+    """The project's mkdocs.yml without its `nav` (which lists the project's own pages)."""
+    from reports.site import MKDOCS_FILE
+
+    config = yaml.safe_load(MKDOCS_FILE.read_text())
+    config.pop("nav", None)
+    path = root / "mkdocs.yml"
+    path.write_text(yaml.safe_dump(config, sort_keys=False))
+    return path
+
+
 def build_fixture_site(root: Path, pages: dict[str, str] | None = None,
                        runner: QueryRunner | None = None) -> Path:
-    """Write the pages under root/docs and build them with the project's mkdocs.yml."""
-    from reports.site import MKDOCS_FILE, render_site
+    """Write the pages under root/docs and build them with the project's mkdocs.yml (less
+    its nav)."""
+    from reports.site import render_site
 
+    root.mkdir(parents=True, exist_ok=True)
     docs = write_pages(root / "docs", pages)
-    return render_site(MKDOCS_FILE, docs_dir=docs, site_dir=root / "site",
+    return render_site(fixture_mkdocs(root), docs_dir=docs, site_dir=root / "site",
                        runner=runner or fixture_runner())

@@ -71,3 +71,20 @@ def test_unknown_member_error_comes_from_the_semantic_layer(tmp_path: Path) -> N
         build_site(settings)
     assert caught.value.line == 3
     assert "QueryError: unknown member 'customer_360.revenu'" in caught.value.reason
+
+
+def test_catalogue_traces_each_member_to_its_sqlmesh_models(tmp_path: Path) -> None:
+    settings = settings_with(tmp_path, {"index.md": "# Catalogue\n\n```catalog\n```\n"})
+    text = (build_site(settings) / "index.html").read_text()
+    rows = {
+        re.sub(r"<[^>]+>", "", cells[0]): re.sub(r"<[^>]+>", "", cells[-1])
+        for cells in (re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+                      for row in re.findall(r"<tr>(.*?)</tr>", text, re.S))
+        if cells
+    }
+    # sql_table of the cubes in tests/fixtures/semantic/model/cubes: orders.revenue_per_customer
+    # divides order revenue by customers.count, so it reads both tables
+    assert rows["customer_360.segment"] == "marts.fixture_customers"
+    assert rows["customer_360.order_count"] == "warehouse.fact_order"
+    assert rows["customer_360.revenue_per_customer"] == (
+        "warehouse.fact_order, marts.fixture_customers")

@@ -104,4 +104,12 @@ def kpi_html(spec: KpiSpec, datasets: Mapping[str, Dataset], runner: QueryRunner
         versus = f" vs {values.previous_period}" if values.previous_period else " vs previous"
         parts.append(f'<div class="ci-kpi-delta {tone}">{arrow} '
                      f"{html.escape(format_delta(delta, fmt) + change + versus)}</div>")
-    return f'{ungoverned_badge(data)}<div class="ci-kpi">{"".join(parts)}</div>'
+    raw = "".join(f' data-{name}="{html.escape(_raw(value), quote=True)}"'
+                   for name, value in (("value", values.current), ("previous", values.previous))
+                   if not is_missing(value))
+    return f'{ungoverned_badge(data)}<div class="ci-kpi"{raw}>{"".join(parts)}</div>'
+
+
+def _raw(value: Any) -> str:
+    """The unformatted value for data attributes (tests and scripts read these)."""
+    return repr(float(value)) if isinstance(value, int | float) else str(value)

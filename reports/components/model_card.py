@@ -13,7 +13,7 @@ from pathlib import Path
 
 import markdown
 
-from reports.registry import find_version
+from reports.registry import NoModelYet, find_version
 from reports.specs import ModelCardSpec
 
 CARD_FILE = "model_card.md"
@@ -38,7 +38,14 @@ def card_html(text: str) -> str:
 
 
 def model_card_html(spec: ModelCardSpec, registry: Path | None) -> str:
-    found = find_version(registry, spec.model, spec.version)
+    try:
+        found = find_version(registry, spec.model, spec.version)
+    except NoModelYet:
+        if spec.version != "latest":
+            raise
+        return (f'<p class="ci-empty">No version of model <code>{html.escape(spec.model)}'
+                "</code> in the model registry yet: the build that made this site did not "
+                "train it.</p>")
     label = html.escape(found.label)
     badge = ('<span class="ci-badge ci-registry" title="Read from the ML model registry, not '
              'from the semantic layer">model registry</span> ')

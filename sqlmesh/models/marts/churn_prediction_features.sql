@@ -168,7 +168,13 @@ network_usage as (
 ),
 
 invoices as (
-  select customer_id, invoice_date, gross_amount, credit_amount, discount_amount, revenue_amount
+  select
+    customer_id,
+    invoice_date,
+    cast(gross_amount as decimal(18, 2)) as gross_amount,
+    cast(credit_amount as decimal(18, 2)) as credit_amount,
+    cast(discount_amount as decimal(18, 2)) as discount_amount,
+    cast(revenue_amount as decimal(18, 2)) as revenue_amount
   from warehouse.fact_invoice
   where invoice_date between cast(@start_date as date) - interval '13' month and @end_date
 ),
@@ -177,8 +183,8 @@ orders as (
   select
     customer_id,
     cast(ordered_at as date) as ordered_date,
-    gross_amount,
-    discount_amount
+    cast(gross_amount as decimal(18, 2)) as gross_amount,
+    cast(discount_amount as decimal(18, 2)) as discount_amount
   from warehouse.fact_order
   where
     cast(ordered_at as date) between cast(@start_date as date) - interval '13' month and @end_date

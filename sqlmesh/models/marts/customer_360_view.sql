@@ -176,7 +176,13 @@ daily_activity as (
 ),
 
 invoices as (
-  select customer_id, invoice_date, gross_amount, credit_amount, discount_amount, revenue_amount
+  select
+    customer_id,
+    invoice_date,
+    cast(gross_amount as decimal(18, 2)) as gross_amount,
+    cast(credit_amount as decimal(18, 2)) as credit_amount,
+    cast(discount_amount as decimal(18, 2)) as discount_amount,
+    cast(revenue_amount as decimal(18, 2)) as revenue_amount
   from warehouse.fact_invoice
 ),
 
@@ -185,9 +191,9 @@ orders as (
     customer_id,
     cast(ordered_at as date) as ordered_date,
     order_status,
-    gross_amount,
-    discount_amount,
-    net_amount
+    cast(gross_amount as decimal(18, 2)) as gross_amount,
+    cast(discount_amount as decimal(18, 2)) as discount_amount,
+    cast(net_amount as decimal(18, 2)) as net_amount
   from warehouse.fact_order
 ),
 
@@ -357,12 +363,10 @@ order_signals as (
   group by customer_id
 ),
 
-service_signals as (
+services_in_service as (
   select
     service_assignments.customer_id,
     count(*) as active_services_count,
-    string_agg(distinct service_assignments.service_type, ', '
-      order by service_assignments.service_type) as service_types,
     max(case when service_assignments.service_type = 'Internet' then 1 else 0 end) = 1
       as has_internet,
     max(case when service_assignments.service_type = 'TV' then 1 else 0 end) = 1 as has_tv,
@@ -380,6 +384,17 @@ service_signals as (
       or service_assignments.end_date >= as_of.reference_date
     )
   group by service_assignments.customer_id
+),
+
+service_signals as (
+  /* the type list is built from the flags (portable; string_agg is not on every engine) */
+  select
+    *,
+    coalesce(case when has_internet then 'Internet, ' end, '')
+      || coalesce(case when has_mobile then 'Mobile, ' end, '')
+      || coalesce(case when has_tv then 'TV, ' end, '')
+      || coalesce(case when has_voice then 'Voice, ' end, '') as service_type_list
+  from services_in_service
 ),
 
 ticket_rows as (
@@ -497,7 +512,12 @@ customer_signals as (
         + coalesce(order_signals.order_gross_12m_amount, 0), 0) as discount_share_12m,
     coalesce(activity_signals.orders_90d, 0) as orders_90d,
     coalesce(service_signals.active_services_count, 0) as active_services_count,
-    service_signals.service_types,
+    case
+      when length(service_signals.service_type_list) > 0
+        then substring(
+          service_signals.service_type_list, 1, length(service_signals.service_type_list) - 2
+        )
+    end as service_types,
     coalesce(service_signals.has_internet, false) as has_internet,
     coalesce(service_signals.has_tv, false) as has_tv,
     coalesce(service_signals.has_mobile, false) as has_mobile,

@@ -40,7 +40,7 @@ select
   customer_id,
   valid_from as churned_at,
   cast(valid_from as date) as churn_date,
-  previous_status as status_before_churn,
+  cast(previous_status as varchar) as status_before_churn,
   customer_segment,
   customer_tier
 from customer_versions

@@ -1,0 +1,186 @@
+"""```registry``` queries and the ```model_card``` block, on a model registry written by hand."""
+
+from __future__ import annotations
+
+import dataclasses
+import html
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from reports.errors import ReportError
+from tests.reports_support import build_fixture_site, fixture_runner
+
+HOSTILE_FEATURE = "<img src=x onerror=alert(1)>"
+
+PAGE = """\
+    # Churn model
+
+    ```registry metrics
+    model: churn
+    table: metrics
+    ```
+
+    ```table
+    data: metrics
+    ```
+
+    ```registry lift
+    model: churn
+    table: lift
+    ```
+
+    ```chart
+    type: bar
+    data: lift
+    x: decile
+    y: lift
+    ```
+
+    ```registry importance
+    model: churn
+    table: importance
+    limit: 2
+    ```
+
+    ```table
+    data: importance
+    ```
+
+    ```registry migration
+    model: churn
+    table: migration
+    ```
+
+    ```chart
+    type: heatmap
+    data: migration
+    x: to segment
+    y: from segment
+    value: moves
+    ```
+
+    ```model_card
+    model: churn
+    open: true
+    ```
+"""
+
+CARD = f"""# Model card: churn v0002
+
+- data: `marts.features`, 1000 rows
+
+## Metrics on the test set
+
+| model | ROC-AUC |
+| --- | --- |
+| `catboost` | 0.750 |
+
+Feature {HOSTILE_FEATURE} and a [link](javascript:alert(2)) stay text.
+"""
+
+
+def metrics(roc_auc: float) -> dict[str, Any]:
+    test = {"rows": 400, "positives": 40, "roc_auc": roc_auc, "pr_auc": 0.25}
+    return {
+        "dataset": {"source": "marts.features", "rows": 1000, "labelled_rows": 900,
+                    "positive_rate": 0.1},
+        "split": {"strategy": "out_of_time"},
+        "models": {"prior": {"test": {**test, "roc_auc": 0.5}},
+                   "catboost": {"test": test},
+                   "rule": {"skipped": "no rule columns"}},
+        "calibration": {"catboost": [{"mean_predicted": 0.05, "observed_rate": 0.04}]},
+        "lift": {"catboost": [
+            {"decile": d, "rows": 40, "positives": 10 - d, "positive_rate": (10 - d) / 40,
+             "lift": (10 - d) / 4, "cumulative_recall": d / 10} for d in range(1, 4)]},
+        "feature_importance": [{"feature": HOSTILE_FEATURE, "importance": 40.0},
+                               {"feature": "tenure_months", "importance": 25.5},
+                               {"feature": "tickets_90d", "importance": 10.0}],
+    }
+
+
+def write_version(root: Path, version: str, roc_auc: float) -> None:
+    folder = root / "churn" / version
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"created_at": "2024-07-01T00:00:00+00:00",
+                                                      "features": ["a", "b"]}))
+    (folder / "metrics.json").write_text(json.dumps(metrics(roc_auc)))
+    (folder / "model_card.md").write_text(CARD.replace("v0002", version))
+    (folder / "segmentation.json").write_text(json.dumps({
+        "segments": [], "migration_counts": {"busy": {"busy": 7, "quiet": 2},
+                                             "quiet": {"busy": 1}}}))
+
+
+def build(tmp_path: Path, registry: Path, page: str = PAGE) -> Path:
+    runner = dataclasses.replace(fixture_runner(), registry=registry)
+    return build_fixture_site(tmp_path / "site", {"index.md": page}, runner)
+
+
+@pytest.fixture
+def registry(tmp_path: Path) -> Path:
+    root = tmp_path / "models"
+    write_version(root, "v0001", 0.61)
+    write_version(root, "v0002", 0.75)
+    return root
+
+
+def cells(text: str, after: str) -> list[list[str]]:
+    start = text.index(after)
+    body = text[text.index("<tbody>", start): text.index("</tbody>", start)]
+    return [[html.unescape(re.sub(r"<[^>]+>", "", c)) for c in re.findall(r"<td[^>]*>(.*?)</td>",
+                                                                        row, re.S)]
+            for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)]
+
+
+def test_registry_tables_come_from_the_latest_version(tmp_path: Path, registry: Path) -> None:
+    text = (build(tmp_path, registry) / "index.html").read_text()
+    assert "model registry: churn/v0002" in text and "churn/v0001" not in text
+    rows = cells(text, 'data-query="lift"')  # the first table after the lift chart: importance
+    assert [row[0] for row in rows] == [HOSTILE_FEATURE, "tenure_months"]  # limit: 2
+    assert "<img" not in text
+    metric_rows = cells(text, "<h1")
+    assert [row[0] for row in metric_rows] == ["catboost", "prior"]  # skipped rule left out
+    assert metric_rows[0][3:5] == ["0.75", "0.25"]  # ROC-AUC, PR-AUC of v0002
+    lift = json.loads(re.search(r'data-query="lift".*?class="ci-chart-spec">(.*?)</script>',
+                                text, re.S)[1])
+    assert lift["data"][0]["y"] == [(10 - d) / 4 for d in range(1, 4)]
+    heatmap = json.loads(re.search(
+        r'data-query="migration".*?class="ci-chart-spec">(.*?)</script>', text, re.S)[1])
+    assert heatmap["data"][0]["z"] == [[7.0, 2.0], [1.0, None]]
+
+
+def test_model_card_is_shown_as_text_with_its_headings_under_the_page_title(
+        tmp_path: Path, registry: Path) -> None:
+    text = (build(tmp_path, registry) / "index.html").read_text()
+    card = text[text.index('<details class="ci-model-card"'):]
+    card = card[: card.index("</details>")]
+    assert 'data-model="churn/v0002" open' in card
+    assert "<h2>Model card: churn v0002</h2>" in card
+    assert "<h3>Metrics on the test set</h3>" in card
+    assert '<table class="ci-data">' in card and "<code>catboost</code>" in card
+    assert html.escape(HOSTILE_FEATURE, quote=False) in card and "<img" not in card
+    assert "<a " not in card and "javascript:alert(2)" in card
+
+
+def test_before_any_training_pages_build_and_say_there_is_no_model(tmp_path: Path) -> None:
+    text = (build(tmp_path, tmp_path / "empty") / "index.html").read_text()
+    assert text.count("model registry: churn (no version yet)") == 4
+    assert 'class="ci-empty">no data (query <code>lift</code> returned no rows)' in text
+    assert "No version of model <code>churn</code> in the model registry yet" in text
+
+
+@pytest.mark.parametrize(("body", "line", "reason"), [
+    ("model: churn\ntable: lifts", 5, "registry: `table`: Input should be 'version'"),
+    ("model: churn\ntable: lift\nversion: v0009", 3,
+     "model 'churn' has no version 'v0009' (stored: v0001, v0002)"),
+])
+def test_a_bad_registry_block_names_its_line(tmp_path: Path, registry: Path, body: str,
+                                             line: int, reason: str) -> None:
+    page = f"# X\n\n```registry lift\n{body}\n```\n"
+    with pytest.raises(ReportError) as caught:
+        build(tmp_path, registry, page)
+    assert caught.value.line == line
+    assert reason in caught.value.reason

@@ -1,0 +1,295 @@
+"""The project's report site, built from a small generated warehouse, in headless Chromium.
+
+One session build: 300 customers x 12 months of generated landing data (12 months, not 6: the
+churn model's out-of-time split needs training, validation and test snapshots 90 days apart),
+every generated customer name given a `<script>` suffix (the hostile name of the CSV fixture's
+customer C004, so the action list and every Customer 360 page carry one), loaded, built by
+SQLMesh, scored by the churn-model pipeline and rendered with `reports.site.build_site`.
+Expected values come from `semantic.load` on the page's own query text, or plain SQL on the
+warehouse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import http.server
+import math
+import os
+import re
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+import pytest
+
+from custintel.settings import Settings, load_settings
+from reports.blocks import parse_markdown
+from reports.specs import KpiSpec, parse_query, parse_spec
+from tests.conftest import write_config
+from tests.test_reports_browser import CHROMIUM, CHROMIUM_ARGS, open_page
+
+pytestmark = pytest.mark.browser
+
+PAGES = Path(__file__).resolve().parents[1] / "reports" / "pages"
+HOSTILE = "<script>alert(1)</script>"  # as in tests/fixtures/landing_csv/crm/customers.csv
+ROLE = "executive"  # the site's role (reports/mkdocs.yml)
+MAIN_PAGES = ["index", "executive-overview", "engagement-activity", "risk-revenue-prioritisation",
+              "segmentation", "churn-model", "support-knowledge-base", "campaigns",
+              "sales-pipeline", "data-quality", "metric-catalogue"]
+
+#: per chart: traces, points across traces (non-empty heatmap cells), SVG marks drawn
+CHART_STATE = """() => Array.from(document.querySelectorAll('figure.ci-chart')).map(f => {
+  const gd = f.querySelector('.ci-plot');
+  const points = (gd.data || []).reduce((n, t) => n + (t.type === 'heatmap'
+      ? t.z.flat().filter(v => v !== null).length : t.x.length), 0);
+  return {query: f.dataset.query, type: f.dataset.chartType, rows: Number(f.dataset.rows),
+          drawn: f.dataset.drawn === 'true', traces: (gd.calcdata || []).length, points,
+          marks: gd.querySelectorAll('.point, .js-line, .heatmaplayer image, path.js-fill')
+                   .length};
+})"""
+
+
+@dataclass(frozen=True)
+class BuiltSite:
+    settings: Settings
+    site: Path
+    as_of: dt.date
+
+
+def _hostile_names(landing: Path) -> None:
+    """Append the hostile fragment to every generated customer name (types kept)."""
+    path = landing / "crm" / "customers.parquet"
+    table = pq.read_table(path)
+    index = table.schema.get_field_index("customer_name")
+    names = pc.binary_join_element_wise(table["customer_name"], HOSTILE, " ")
+    pq.write_table(table.set_column(index, table.schema.field(index), names), path)
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltSite]:
+    from custintel import transform
+    from custintel.generate import generate_landing
+    from custintel.landing.as_of import landing_as_of_date
+    from custintel.landing.loader import load_landing
+    from ml.pipeline import train_and_score
+    from reports.site import build_site
+
+    root = tmp_path_factory.mktemp("report_site")
+    config = write_config(root, ml={"retention_capacity": 10})
+    previous = os.environ.get("CUSTINTEL_CONFIG")
+    os.environ["CUSTINTEL_CONFIG"] = str(config)
+    try:
+        settings = load_settings(config)
+        generate_landing(settings.landing_path, customers=300, months=12,
+                         start_date=dt.date(2024, 1, 1), seed=42, defect_rate=0.01)
+        _hostile_names(settings.landing_path)
+        load_landing(settings.landing_path, settings.warehouse_path)
+        as_of = landing_as_of_date(settings.warehouse_path)
+        transform.apply(settings, as_of=as_of, run_tests=False)
+        train_and_score(settings, bootstraps=3)
+        transform.refresh_score_consumers(settings, as_of=as_of)
+        yield BuiltSite(settings, build_site(settings), as_of)
+    finally:
+        if previous is None:
+            os.environ.pop("CUSTINTEL_CONFIG", None)
+        else:
+            os.environ["CUSTINTEL_CONFIG"] = previous
+
+
+@pytest.fixture(scope="module")
+def base_url(built: BuiltSite) -> Iterator[str]:
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built.site))
+    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+    server.server_close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's chromium is not installed (apt-get install -y chromium)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        instance = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield instance
+        instance.close()
+
+
+def load(built: BuiltSite, query: dict[str, Any]) -> pd.DataFrame:
+    import semantic
+
+    return semantic.load(query, role=ROLE, settings=built.settings, as_of=built.as_of)
+
+
+def page_queries(name: str) -> dict[str, dict[str, Any]]:
+    """The governed queries of a page file, by name, as the page states them."""
+    parsed = parse_markdown((PAGES / name).read_text())
+    return {b.name: parse_query(b.body) for b in parsed.blocks if b.kind == "query"}
+
+
+def warehouse(built: BuiltSite, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(built.settings.warehouse_path), read_only=True) as con:
+        return con.execute(sql).df()
+
+
+def action_list_ids(built: BuiltSite) -> list[str]:
+    """The action list's customers by plain SQL: at risk, highest 90-day revenue, top 50."""
+    return warehouse(built, """
+        select customer_id from marts.customer_360_view where is_at_risk
+        order by revenue_90d_amount desc, customer_id limit 50""")["customer_id"].tolist()
+
+
+def test_site_has_every_page_a_page_per_segment_and_per_action_list_customer(
+        built: BuiltSite) -> None:
+    pages = {str(p.relative_to(built.site)) for p in built.site.rglob("*.html")}
+    assert {f"{name}.html" for name in MAIN_PAGES} <= pages
+    segments = warehouse(built, "select distinct customer_segment from marts.customer_360_view")
+    assert {p for p in pages if p.startswith("segments/")} == {
+        f"segments/{s}.html" for s in segments["customer_segment"]}
+    ids = action_list_ids(built)
+    assert 0 < len(ids) <= 50
+    assert {p for p in pages if p.startswith("customers/")} == {f"customers/{i}.html" for i in ids}
+
+
+def test_every_page_loads_draws_its_charts_and_is_screenshotted(built: BuiltSite, base_url: str,
+                                                               browser) -> None:
+    names = sorted(str(p.relative_to(built.site)) for p in built.site.rglob("*.html")
+                   if p.name != "404.html")
+    shots = built.site / "screenshots"
+    shots.mkdir(exist_ok=True)
+    page, problems = open_page(browser, f"{base_url}/index.html")  # one tab: plotly.js cached
+    for name in names:
+        problems.clear()
+        page.goto(f"{base_url}/{name}", wait_until="load")
+        expected = page.locator("figure.ci-chart").count()
+        page.wait_for_function(
+            f"document.querySelectorAll('figure.ci-chart[data-drawn=true]').length === {expected}",
+            timeout=15000)
+        assert page.locator(".ci-empty").count() == 0, (name, "a component has no data")
+        for chart in page.evaluate(CHART_STATE):
+            assert chart["rows"] > 0 and chart["traces"] >= 1 and chart["marks"] >= 1, (name, chart)
+            if chart["type"] == "heatmap":
+                assert 0 < chart["points"] <= chart["rows"], (name, chart)
+            else:  # one point per row and y column
+                assert chart["points"] % chart["rows"] == 0 and chart["points"] > 0, (name, chart)
+        assert "Data as of" in page.locator("article").inner_text(), name
+        shot = shots / (name.removesuffix(".html").replace("/", "__") + ".png")
+        page.screenshot(path=str(shot), full_page=True)
+        assert shot.stat().st_size > 10_000
+        assert problems == [], (name, problems)
+    page.close()
+    print(f"screenshots: {shots}")
+    assert len(list(shots.glob("*.png"))) == len(names)
+
+
+def _shown_number(text: str) -> tuple[float, float]:
+    """A KPI's display text as a number and half its last digit's unit ($1.2K -> 1200, 50)."""
+    match = re.fullmatch(r"(-?)\$?([\d,]+(?:\.(\d+))?)([KMB]?)(%?)", text.strip())
+    assert match, text
+    scale = {"": 1, "K": 1e3, "M": 1e6, "B": 1e9}[match[4]] / (100 if match[5] else 1)
+    number = float(match[2].replace(",", "")) * scale * (-1 if match[1] else 1)
+    return number, 0.5 * 10 ** -len(match[3] or "") * scale
+
+
+def test_executive_kpis_equal_the_semantic_layer(built: BuiltSite, base_url: str,
+                                                 browser) -> None:
+    parsed = parse_markdown((PAGES / "executive-overview.md").read_text())
+    queries = page_queries("executive-overview.md")
+    specs = [parse_spec("kpi", b.body) for b in parsed.blocks if b.kind == "kpi"]
+    page, problems = open_page(browser, f"{base_url}/executive-overview.html")
+    tiles = page.locator("div.ci-kpi")
+    assert tiles.count() == len(specs) == 5
+    for index, spec in enumerate(specs):
+        assert isinstance(spec, KpiSpec)
+        frame = load(built, queries[spec.data])
+        time = next(c for c in frame.columns if c.endswith(".month"))
+        frame = frame.dropna(subset=[time]).sort_values(time)
+        current, previous = frame[spec.value].iloc[-1], frame[spec.value].iloc[-2]
+        tile = tiles.nth(index)
+        assert float(tile.get_attribute("data-value")) == pytest.approx(float(current))
+        assert float(tile.get_attribute("data-previous")) == pytest.approx(float(previous))
+        shown, tolerance = _shown_number(tile.locator(".ci-kpi-value").inner_text())
+        assert math.isclose(shown, float(current), abs_tol=tolerance + 1e-9), (spec.title, shown)
+        assert tile.locator(".ci-kpi-period").inner_text() == f"{frame[time].iloc[-1]:%Y-%m}"
+    assert problems == []
+    page.close()
+
+
+def _column(table, member: str) -> list[str]:
+    index = table.locator("thead th").evaluate_all(
+        f"(ths) => ths.findIndex(th => th.title === {member!r})")
+    assert index >= 0, member
+    return table.locator(f"tbody tr:not([hidden]) td:nth-child({index + 1})").all_inner_texts()
+
+
+def test_action_table_sorts_filters_links_and_downloads(built: BuiltSite, base_url: str,
+                                                        browser) -> None:
+    frame = load(built, page_queries("risk-revenue-prioritisation.md")["action_list"])
+    ids = "customer_health.customer_id"
+    revenue = "customer_health.revenue_90d_amount"
+    assert frame[ids].tolist() == action_list_ids(built)
+    page, problems = open_page(browser, f"{base_url}/risk-revenue-prioritisation.html")
+    table = page.locator("div.ci-table").filter(has=page.locator(f'th[title="{revenue}"]'))
+    assert _column(table, ids) == frame[ids].tolist()
+
+    header = table.locator(f'th[title="{revenue}"]')
+    header.locator("button").click()
+    assert header.get_attribute("aria-sort") == "ascending"
+    assert _column(table, ids) == frame.sort_values(revenue, kind="stable")[ids].tolist()
+    header.locator("button").click()
+    assert header.get_attribute("aria-sort") == "descending"
+    assert _column(table, ids) == frame.sort_values(
+        revenue, ascending=False, kind="stable")[ids].tolist()
+
+    needle = frame["customer_health.segment"].iloc[-1].lower()
+    text = frame.select_dtypes(include="object").astype(str).apply(lambda c: c.str.lower())
+    expected = int(text.apply(lambda c: c.str.contains(needle, regex=False)).any(axis=1).sum())
+    table.locator("input.ci-table-search").fill(needle)
+    assert table.locator("tbody tr:not([hidden])").count() == expected
+    assert table.locator(".ci-table-count").inner_text() == f"{expected} of {len(frame)} rows"
+    table.locator("input.ci-table-search").fill(frame[ids].iloc[0])
+    assert _column(table, ids) == [frame[ids].iloc[0]]
+    table.locator("input.ci-table-search").fill("")
+
+    links = table.locator("tbody td a").evaluate_all("(as) => as.map(a => a.href)")
+    assert links == [f"{base_url}/customers/{i}.html" for i in frame[ids]]
+    with page.expect_download() as info:
+        table.locator("a.ci-download").click()
+    downloaded = pd.read_csv(info.value.path())
+    assert downloaded[ids].tolist() == frame[ids].tolist()
+    assert downloaded[revenue].tolist() == pytest.approx(frame[revenue].tolist())
+    assert problems == []
+    page.close()
+
+
+def test_hostile_customer_names_render_as_text(built: BuiltSite, base_url: str,
+                                               browser) -> None:
+    names = warehouse(built, "select customer_id, customer_name from marts.customer_360_view")
+    name_of = dict(zip(names["customer_id"], names["customer_name"], strict=True))
+    ids = action_list_ids(built)
+    assert all(name_of[i].endswith(HOSTILE) for i in ids)
+    page, problems = open_page(browser, f"{base_url}/risk-revenue-prioritisation.html")
+    table = page.locator("div.ci-table").first
+    assert _column(table, "customer_health.full_name") == [name_of[i] for i in ids]
+    for customer in ids[:3]:
+        page.goto(f"{base_url}/customers/{customer}.html")
+        assert page.locator("article h1").inner_text().startswith(
+            f"Customer 360: {name_of[customer]}")
+        assert page.title().startswith(f"Customer 360: {name_of[customer]}")
+    executable = page.evaluate("""() => Array.from(document.scripts)
+        .filter(s => s.type !== 'application/json' && s.textContent.includes('alert(')).length""")
+    assert executable == 0
+    assert problems == []  # no alert dialog: no script ran
+    page.close()
