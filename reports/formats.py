@@ -73,7 +73,7 @@ def _time(value: Any, granularity: str) -> str:
 
 
 def _by_type(value: Any, compact: bool) -> str:
-    if isinstance(value, bool):
+    if pd.api.types.is_bool(value):  # Python and NumPy booleans
         return "yes" if value else "no"
     if _is_number(value):
         return _number(float(value), compact)

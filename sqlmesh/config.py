@@ -76,6 +76,9 @@ def build_config(settings: Settings) -> Config:
             owner="analytics_engineering",
         ),
         variables={"history_start": settings.sqlmesh.start.isoformat()},
+        # the cache sits beside the state, so warehouses built side by side (tests, bench,
+        # parallel CI workers) never share one
+        cache_dir=str(settings.state_path.parent / "sqlmesh_cache"),
         disable_anonymized_analytics=True,
     )
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 import datetime as dt
 import html
 import io
+import json
 
 import markdown
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -39,6 +41,7 @@ from tests.reports_support import fixture_orders, fixture_runner
     (dt.date(2024, 3, 5), None, False, "2024-03-05"),
     ("C001", "id", False, "C001"),
     (True, None, False, "yes"),
+    (np.bool_(False), None, False, "no"),
 ])
 def test_format_value(value: object, fmt: str | None, compact: bool, text: str) -> None:
     assert format_value(value, fmt, compact) == text
@@ -125,3 +128,22 @@ def test_chart_of_an_empty_result_says_so_instead_of_drawing_nothing() -> None:
     chart = next(html for html in rendered.slots.values() if "ci-empty" in html)
     assert "no data (query <code>none</code> returned no rows)" in chart
     assert "ci-chart" not in chart
+
+
+def test_a_time_axis_with_one_period_spans_that_period() -> None:
+    text = ("```query one_month\nmeasures: [sales.revenue]\n"
+            "timeDimensions: [{dimension: sales.ordered_at, granularity: month, "
+            "dateRange: [2024-03-01, 2024-03-31]}]\n```\n\n"
+            "```chart\ntype: line\ndata: one_month\nx: sales.ordered_at\ny: sales.revenue\n```\n")
+    rendered = render_page(text, PageContext(source="one.md", runner=fixture_runner()))
+    chart = next(html for html in rendered.slots.values() if "ci-chart-spec" in html)
+    layout = json.loads(chart.split('class="ci-chart-spec">')[1].split("</script>")[0])["layout"]
+    assert layout["xaxis"]["range"] == ["2024-02-15T00:00:00", "2024-03-16T00:00:00"]
+
+
+def test_escaped_values_keep_a_table_row_whole() -> None:
+    value = "Smith | Jones <b>Ltd</b>"
+    rendered = markdown.markdown(f"| a | b |\n| --- | --- |\n| x | {escape_markdown(value)} |",
+                                 extensions=["tables"])
+    cells = [html.unescape(c) for c in rendered.split("<td>")[1:]]
+    assert [c.split("</td>")[0] for c in cells] == ["x", value]

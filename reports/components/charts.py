@@ -20,6 +20,8 @@ from reports.runner import QueryRunner
 from reports.specs import ChartSpec, SpecError
 
 PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+#: half a period in days, by granularity: the x range around a time axis's only period
+HALF_PERIOD_DAYS = {"year": 183, "quarter": 46, "month": 15, "week": 4, "day": 1}
 
 
 def _values(series: pd.Series) -> list[Any]:
@@ -81,20 +83,37 @@ def _heatmap(data: Dataset, columns: dict[str, str], runner: QueryRunner) -> go.
     )
 
 
-def _layout(spec: ChartSpec, columns: dict[str, str], runner: QueryRunner) -> dict[str, Any]:
+def _single_period_range(frame: pd.DataFrame, x: str, fmt: str | None) -> dict[str, Any]:
+    """A time axis holding one period gets a range around it (Plotly's own would span a
+    fraction of a second and label it in microseconds)."""
+    if not pd.api.types.is_datetime64_any_dtype(frame[x]):
+        return {}
+    values = frame[x].dropna().unique()
+    if len(values) != 1:
+        return {}
+    pad = pd.Timedelta(days=HALF_PERIOD_DAYS.get(fmt or "", 1))
+    middle = pd.Timestamp(values[0])
+    return {"range": [(middle - pad).isoformat(), (middle + pad).isoformat()]}
+
+
+def _layout(spec: ChartSpec, frame: pd.DataFrame, columns: dict[str, str],
+            runner: QueryRunner) -> dict[str, Any]:
     y = columns["y0"]
     layout: dict[str, Any] = {
         "template": "plotly_white",
         "height": spec.height,
         "margin": {"l": 60, "r": 20, "t": 50 if spec.title else 20, "b": 50},
-        "xaxis": {"title": {"text": html.escape(runner.title_of(columns["x"]))},
+        # automargin: long category labels (segment names) widen the margin, not overflow it
+        "xaxis": {"title": {"text": html.escape(runner.title_of(columns["x"]))}, "automargin": True,
                   **plotly_axis_format(runner.format_of(columns["x"]))},
-        "yaxis": {"title": {"text": html.escape(runner.title_of(y))}},
+        "yaxis": {"title": {"text": html.escape(runner.title_of(y))}, "automargin": True},
         "legend": {"title": {"text": html.escape(runner.title_of(columns["series"]))}}
         if "series" in columns else {},
     }
     if spec.type != "heatmap":
         layout["yaxis"].update(plotly_axis_format(runner.format_of(y)))
+        layout["xaxis"].update(_single_period_range(frame, columns["x"],
+                                                    runner.format_of(columns["x"])))
     if spec.title:
         layout["title"] = {"text": html.escape(spec.title)}
     if spec.type == "bar":
@@ -119,7 +138,8 @@ def chart_html(spec: ChartSpec, data: Dataset, runner: QueryRunner, element_id: 
                 f"<code>{html.escape(data.name)}</code> returned no rows)</p>")
     traces = ([_heatmap(data, columns, runner)] if spec.type == "heatmap"
               else _traces(spec, data, columns, runner))
-    figure = go.Figure(data=traces, layout=_layout(spec, columns, runner)).to_plotly_json()
+    layout = _layout(spec, data.frame, columns, runner)
+    figure = go.Figure(data=traces, layout=layout).to_plotly_json()
     payload = to_json_plotly({"data": figure["data"], "layout": figure["layout"],
                               "config": PLOTLY_CONFIG})
     return (
