@@ -1,8 +1,12 @@
 """sklearn baselines trained in the same run as CatBoost, on the same encoded features.
 
-- `logistic_regression`: one-hot categoricals + median-imputed, standardised numerics.
-- `random_forest`: one-hot categoricals + median-imputed numerics, leaves of >= 10 rows (noisy
-  churn labels; also keeps it fast on the ~80k-row mart), fixed random_state.
+- `logistic_regression`: one-hot categoricals + median-imputed, standardised numerics; L2
+  penalty (C = 1), the usual strong linear baseline.
+- `random_forest`: one-hot categoricals + median-imputed numerics; each tree grown on a
+  bootstrap sample of `max_samples` of the rows with leaves of >= `min_samples_leaf` rows
+  (noisy churn labels: tiny leaves only memorise noise), fixed random_state. Subsampling keeps
+  it cheap on the ~80k-row mart: 100 trees on 30% samples score like 200 trees on all rows
+  (validation ROC-AUC within noise) at a sixth of the time.
 - `prior`: predicts the training churn rate for everyone (the trivial baseline: AUC 0.5).
 """
 
@@ -37,10 +41,20 @@ def logistic_regression(categorical: list[str], numeric: list[str], seed: int) -
 
 
 def random_forest(
-    categorical: list[str], numeric: list[str], seed: int, trees: int, threads: int
+    categorical: list[str],
+    numeric: list[str],
+    seed: int,
+    trees: int,
+    threads: int,
+    min_samples_leaf: int = 10,
+    max_samples: float | None = None,
 ) -> Pipeline:
     forest = RandomForestClassifier(
-        n_estimators=trees, min_samples_leaf=10, random_state=seed, n_jobs=threads
+        n_estimators=trees,
+        min_samples_leaf=min_samples_leaf,
+        max_samples=max_samples,
+        random_state=seed,
+        n_jobs=threads,
     )
     return Pipeline([("encode", _encoder(categorical, numeric, scale=False)), ("model", forest)])
 

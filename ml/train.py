@@ -4,6 +4,14 @@ CatBoost uses native categorical features, early stopping on the validation set 
 kept), a fixed seed and a fixed thread count, so the same data and settings give the same model
 and metrics. Baselines (rule, logistic regression, random forest, prior) are fitted on the
 training part; every model is evaluated on the validation and test parts.
+
+The sklearn baselines run with BLAS/OpenMP pools limited to one thread (`threadpoolctl`): on a
+shared machine a multi-threaded lbfgs or K-means spends most of its time spinning, and one
+thread gives the same numbers every time. The random forest still uses `thread_count` joblib
+workers for fitting.
+
+Defaults were chosen on the validation snapshot of the default sample (never the test one);
+ml/README.md ("Tuning") lists what was tried.
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from catboost import CatBoostClassifier, Pool
+from threadpoolctl import threadpool_limits
 
 from ml import baselines, evaluate
 from ml.dataset import Dataset
@@ -33,8 +42,14 @@ class TrainConfig:
     iterations: int = 1000
     learning_rate: float = 0.05
     depth: int = 6
+    l2_leaf_reg: float = 3.0
+    #: validation metric for early stopping (and the best iteration kept): AUC or PRAUC
+    eval_metric: str = "AUC"
     early_stopping_rounds: int = 50
-    rf_trees: int = 200
+    rf_trees: int = 100
+    rf_min_samples_leaf: int = 10
+    #: share of the training rows each tree is grown on (None: a full-size bootstrap)
+    rf_max_samples: float | None = 0.3
     embargo_days: int = 0
     capacity: int | None = None
     max_false_positive_rate: float = 0.05
@@ -45,8 +60,9 @@ class TrainConfig:
             "iterations": self.iterations,
             "learning_rate": self.learning_rate,
             "depth": self.depth,
+            "l2_leaf_reg": self.l2_leaf_reg,
             "loss_function": "Logloss",
-            "eval_metric": "AUC",
+            "eval_metric": self.eval_metric,
             "random_seed": self.seed,
             "thread_count": self.thread_count,
             "od_type": "Iter",
@@ -118,17 +134,20 @@ def train(dataset: Dataset, config: TrainConfig | None = None) -> TrainResult:
             config.seed,
             config.rf_trees,
             config.thread_count,
+            config.rf_min_samples_leaf,
+            config.rf_max_samples,
         ),
         "prior": baselines.prior(),
     }
     for name, estimator in sklearn_models.items():
-        started = time.perf_counter()
-        estimator.fit(x.loc[split.train], y.loc[split.train])
-        if name == "random_forest":
-            # a parallel predict_proba adds the trees up in thread order: last-bit differences
-            estimator.set_params(model__n_jobs=1)
-        seconds[name] = time.perf_counter() - started
-        scores[name] = _predict(estimator.predict_proba, x, split)
+        with threadpool_limits(limits=1):
+            started = time.perf_counter()
+            estimator.fit(x.loc[split.train], y.loc[split.train])
+            if name == "random_forest":
+                # a parallel predict_proba adds the trees up in thread order: last-bit differences
+                estimator.set_params(model__n_jobs=1)
+            seconds[name] = time.perf_counter() - started
+            scores[name] = _predict(estimator.predict_proba, x, split)
 
     rule = RuleBaseline(config.rules)
     skipped_reason = rule.applicability(list(labelled.columns))

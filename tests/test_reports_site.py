@@ -103,10 +103,14 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltSite]:
             os.environ["CUSTINTEL_CONFIG"] = previous
 
 
+class QuietHandler(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
+        """No access log in the test output."""
+
+
 @pytest.fixture(scope="module")
 def base_url(built: BuiltSite) -> Iterator[str]:
-    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(built.site))
-    handler.log_message = lambda *args: None  # type: ignore[method-assign]
+    handler = functools.partial(QuietHandler, directory=str(built.site))
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
@@ -170,13 +174,15 @@ def test_every_page_loads_draws_its_charts_and_is_screenshotted(built: BuiltSite
     shots = built.site / "screenshots"
     shots.mkdir(exist_ok=True)
     page, problems = open_page(browser, f"{base_url}/index.html")  # one tab: plotly.js cached
+    page.wait_for_load_state("networkidle")  # its favicon too, before the first navigation
+    page.on("requestfailed", lambda r: print("DEBUG", page.url, r.url, r.failure))
     for name in names:
         problems.clear()
         page.goto(f"{base_url}/{name}", wait_until="load")
         expected = page.locator("figure.ci-chart").count()
         page.wait_for_function(
             f"document.querySelectorAll('figure.ci-chart[data-drawn=true]').length === {expected}",
-            timeout=15000)
+            timeout=30000)
         assert page.locator(".ci-empty").count() == 0, (name, "a component has no data")
         for chart in page.evaluate(CHART_STATE):
             assert chart["rows"] > 0 and chart["traces"] >= 1 and chart["marks"] >= 1, (name, chart)
@@ -188,6 +194,8 @@ def test_every_page_loads_draws_its_charts_and_is_screenshotted(built: BuiltSite
         shot = shots / (name.removesuffix(".html").replace("/", "__") + ".png")
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
+        # nothing left loading: leaving the page must not abort a request of this one
+        page.wait_for_load_state("networkidle")
         assert problems == [], (name, problems)
     page.close()
     print(f"screenshots: {shots}")
