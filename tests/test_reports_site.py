@@ -33,7 +33,7 @@ from custintel.settings import Settings, load_settings
 from reports.blocks import parse_markdown
 from reports.specs import KpiSpec, parse_query, parse_spec
 from tests.conftest import write_config
-from tests.test_reports_browser import CHROMIUM, CHROMIUM_ARGS, open_page
+from tests.test_reports_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
@@ -131,6 +131,29 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
+def watch(page) -> list[str]:
+    """What goes wrong on a tab: console errors, script errors, dialogs (a script ran), failed
+    or 4xx/5xx requests; a request aborted because the tab moved on (the browser's own favicon
+    fetch, say) is not a problem of the next page."""
+    problems: list[str] = []
+    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
+            if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    page.on("requestfailed", lambda r: None if r.failure == "net::ERR_ABORTED"
+            else problems.append(f"request failed: {r.url} ({r.failure})"))
+    page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}")
+            if r.status >= 400 else None)
+    return problems
+
+
+def open_tab(browser, url: str) -> tuple[Any, list[str]]:
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    problems = watch(page)
+    page.goto(url, wait_until="load")
+    return page, problems
+
+
 def load(built: BuiltSite, query: dict[str, Any]) -> pd.DataFrame:
     import semantic
 
@@ -173,9 +196,8 @@ def test_every_page_loads_draws_its_charts_and_is_screenshotted(built: BuiltSite
                    if p.name != "404.html")
     shots = built.site / "screenshots"
     shots.mkdir(exist_ok=True)
-    page, problems = open_page(browser, f"{base_url}/index.html")  # one tab: plotly.js cached
-    page.wait_for_load_state("networkidle")  # its favicon too, before the first navigation
-    page.on("requestfailed", lambda r: print("DEBUG", page.url, r.url, r.failure))
+    page = browser.new_page(viewport={"width": 1280, "height": 900})  # one tab: plotly.js cached
+    problems = watch(page)
     for name in names:
         problems.clear()
         page.goto(f"{base_url}/{name}", wait_until="load")
@@ -194,8 +216,6 @@ def test_every_page_loads_draws_its_charts_and_is_screenshotted(built: BuiltSite
         shot = shots / (name.removesuffix(".html").replace("/", "__") + ".png")
         page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
-        # nothing left loading: leaving the page must not abort a request of this one
-        page.wait_for_load_state("networkidle")
         assert problems == [], (name, problems)
     page.close()
     print(f"screenshots: {shots}")
@@ -216,7 +236,7 @@ def test_executive_kpis_equal_the_semantic_layer(built: BuiltSite, base_url: str
     parsed = parse_markdown((PAGES / "executive-overview.md").read_text())
     queries = page_queries("executive-overview.md")
     specs = [parse_spec("kpi", b.body) for b in parsed.blocks if b.kind == "kpi"]
-    page, problems = open_page(browser, f"{base_url}/executive-overview.html")
+    page, problems = open_tab(browser, f"{base_url}/executive-overview.html")
     tiles = page.locator("div.ci-kpi")
     assert tiles.count() == len(specs) == 5
     for index, spec in enumerate(specs):
@@ -248,7 +268,7 @@ def test_action_table_sorts_filters_links_and_downloads(built: BuiltSite, base_u
     ids = "customer_health.customer_id"
     revenue = "customer_health.revenue_90d_amount"
     assert frame[ids].tolist() == action_list_ids(built)
-    page, problems = open_page(browser, f"{base_url}/risk-revenue-prioritisation.html")
+    page, problems = open_tab(browser, f"{base_url}/risk-revenue-prioritisation.html")
     table = page.locator("div.ci-table").filter(has=page.locator(f'th[title="{revenue}"]'))
     assert _column(table, ids) == frame[ids].tolist()
 
@@ -288,7 +308,7 @@ def test_hostile_customer_names_render_as_text(built: BuiltSite, base_url: str,
     name_of = dict(zip(names["customer_id"], names["customer_name"], strict=True))
     ids = action_list_ids(built)
     assert all(name_of[i].endswith(HOSTILE) for i in ids)
-    page, problems = open_page(browser, f"{base_url}/risk-revenue-prioritisation.html")
+    page, problems = open_tab(browser, f"{base_url}/risk-revenue-prioritisation.html")
     table = page.locator("div.ci-table").first
     assert _column(table, "customer_health.full_name") == [name_of[i] for i in ids]
     for customer in ids[:3]:
