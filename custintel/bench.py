@@ -127,6 +127,19 @@ def write_report(results: list[StepResult], path: Path, context: dict[str, Any])
     path.write_text(json.dumps(payload, indent=2, default=str))
 
 
+class _RecordedResults(list):
+    """A list of step results that rewrites bench.json after every step."""
+
+    def __init__(self, path: Path, context: dict[str, Any]) -> None:
+        super().__init__()
+        self.path = path
+        self.context = context
+
+    def append(self, result: StepResult) -> None:
+        super().append(result)
+        write_report(list(self), self.path, self.context)
+
+
 def run_bench(
     build_dir: Path,
     customers: int,
@@ -151,7 +164,7 @@ def run_bench(
     os.environ["CUSTINTEL_CONFIG"] = str(config)
     settings = load_settings(config)
     sample = settings.sample
-    results: list[StepResult] = []
+    results = _RecordedResults(build_dir / "bench.json", {"customers": customers, "months": months})
 
     seconds, generated = timed(
         lambda: generate_landing(
@@ -164,6 +177,7 @@ def run_bench(
         )
     )
     landed_rows = sum(generated.rows.values())
+    results.context["landed_rows"] = landed_rows
     results.append(StepResult("generate", seconds, peak_rss_mb(), details={"rows": landed_rows}))
 
     seconds, _ = timed(lambda: load_landing(settings.landing_path, settings.warehouse_path))
@@ -200,9 +214,4 @@ def run_bench(
 
         seconds, _ = timed(lambda: build_site(settings))
         results.append(StepResult("report site", seconds, peak_rss_mb()))
-    write_report(
-        results,
-        build_dir / "bench.json",
-        {"customers": customers, "months": months, "landed_rows": landed_rows},
-    )
-    return results
+    return list(results)
