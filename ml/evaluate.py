@@ -77,6 +77,44 @@ def binary_metrics(
     return metrics
 
 
+def paired_bootstrap(
+    y: np.ndarray,
+    challenger: np.ndarray,
+    baseline: np.ndarray,
+    resamples: int = 200,
+    seed: int = 0,
+) -> dict[str, dict[str, float]]:
+    """ROC-AUC and PR-AUC of `challenger` minus `baseline` on the same rows: the observed
+    difference, a 95% percentile interval over `resamples` bootstrap resamples of the rows
+    (both scores resampled together, so the comparison is paired) and the share of resamples
+    in which the challenger is ahead. Resamples holding a single class are skipped."""
+    y = np.asarray(y, dtype=int)
+    challenger = np.asarray(challenger, dtype=float)
+    baseline = np.asarray(baseline, dtype=float)
+    metrics = {"roc_auc": roc_auc_score, "pr_auc": average_precision_score}
+    rng = np.random.default_rng(seed)
+    differences: dict[str, list[float]] = {name: [] for name in metrics}
+    for _ in range(resamples):
+        rows = rng.integers(0, len(y), len(y))
+        if not 0 < y[rows].sum() < len(rows):
+            continue
+        for name, metric in metrics.items():
+            differences[name].append(
+                metric(y[rows], challenger[rows]) - metric(y[rows], baseline[rows])
+            )
+    result = {}
+    for name, metric in metrics.items():
+        values = np.asarray(differences[name])
+        result[name] = {
+            "difference": float(metric(y, challenger) - metric(y, baseline)),
+            "ci_low": float(np.quantile(values, 0.025)),
+            "ci_high": float(np.quantile(values, 0.975)),
+            "share_ahead": float((values > 0).mean()),
+            "resamples": len(values),
+        }
+    return result
+
+
 def calibration_table(y: np.ndarray, scores: np.ndarray, n_bins: int = 10) -> list[dict]:
     """Observed positive rate against mean predicted probability in quantile bins."""
     observed, predicted = calibration_curve(y, scores, n_bins=n_bins, strategy="quantile")

@@ -75,6 +75,51 @@ def metrics_section(metrics: dict[str, Any], part: str = "test") -> list[str]:
     return lines
 
 
+def _interval(values: dict[str, float]) -> str:
+    return (
+        f"{values['difference']:+.3f} [{values['ci_low']:+.3f}, {values['ci_high']:+.3f}], "
+        f"ahead in {values['share_ahead']:.0%}"
+    )
+
+
+def comparison_section(metrics: dict[str, Any]) -> list[str]:
+    """Does CatBoost beat every baseline on the test set, and by how much beyond noise?"""
+    comparison = metrics.get("comparison")
+    if not comparison:
+        return []
+    models = metrics["models"]
+    ahead = {
+        name: all(
+            models["catboost"]["test"][key] > models[name]["test"][key]
+            for key in ("roc_auc", "pr_auc")
+        )
+        for name in comparison
+    }
+    beaten = [f"`{n}`" for n, yes in ahead.items() if yes]
+    not_beaten = [f"`{n}`" for n, yes in ahead.items() if not yes]
+    verdict = (
+        "CatBoost beats every baseline on test ROC-AUC and PR-AUC in this run."
+        if not not_beaten
+        else f"CatBoost does not beat {', '.join(not_beaten)} on both test ROC-AUC and PR-AUC "
+        f"in this run" + (f" (it does beat {', '.join(beaten)})." if beaten else ".")
+    )
+    rows = [
+        [f"`{name}`", _interval(values["roc_auc"]), _interval(values["pr_auc"])]
+        for name, values in comparison.items()
+    ]
+    resamples = next(iter(comparison.values()))["roc_auc"]["resamples"]
+    return [
+        "## CatBoost vs the baselines (test set)",
+        "",
+        f"{verdict} Differences are CatBoost minus the baseline, with a 95% interval from "
+        f"{resamples} paired bootstrap resamples of the test rows and the share of resamples "
+        "in which CatBoost is ahead: an interval that includes 0 means the test set cannot "
+        "tell the two apart.",
+        "",
+        *_table(["baseline", "ROC-AUC difference", "PR-AUC difference"], rows),
+    ]
+
+
 def calibration_section(metrics: dict[str, Any]) -> list[str]:
     rows = [
         [str(i), _number(b["mean_predicted"]), _number(b["observed_rate"])]
@@ -249,8 +294,10 @@ def render_model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
         f"- split: {split['strategy']}; train {split['train']['rows']}, valid "
         f"{split['valid']['rows']}, test {split['test']['rows']} rows{periods}",
         f"- CatBoost: best iteration {params['best_iteration']} of "
-        f"{params['catboost']['iterations']} (early stopping on validation AUC), depth "
-        f"{params['catboost']['depth']}, learning rate {params['catboost']['learning_rate']}, "
+        f"{params['catboost']['iterations']} (early stopping on validation "
+        f"{params['catboost'].get('eval_metric', 'AUC')}), depth {params['catboost']['depth']}, "
+        f"L2 {params['catboost'].get('l2_leaf_reg', 3.0)}, "
+        f"learning rate {params['catboost']['learning_rate']}, "
         f"seed {params['catboost']['random_seed']}, {params['catboost']['thread_count']} threads",
         f"- features: {len(manifest['features'])} "
         f"({len(manifest['categorical_features'])} categorical: "
@@ -258,6 +305,7 @@ def render_model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
         "",
         *metrics_section(metrics, "test"),
         "",
+        *_with_gap(comparison_section(metrics)),
         *metrics_section(metrics, "valid"),
         "",
         *calibration_section(metrics),

@@ -107,3 +107,23 @@ def test_early_warning_share_by_hand(max_fpr: float, threshold: float, warned: i
     assert result["churners"] == 3
     assert result["churners_warned"] == warned
     assert result["share_warned"] == pytest.approx(warned / 3)
+
+
+def test_paired_bootstrap_of_a_score_against_itself_and_a_worse_one() -> None:
+    same = evaluate.paired_bootstrap(Y, SCORES, SCORES.copy(), resamples=50, seed=1)
+    for metric in ("roc_auc", "pr_auc"):
+        assert same[metric]["difference"] == 0.0
+        assert same[metric]["ci_low"] == same[metric]["ci_high"] == 0.0
+        assert same[metric]["share_ahead"] == 0.0
+    # a perfect score (churners first) against SCORES: SCORES ranks the churner at position 9
+    # below all 17 non-churners and the one at position 3 below two of them, so its AUC is
+    # 1 - (17 + 2) / (3 * 17)
+    perfect = Y.astype(float)
+    result = evaluate.paired_bootstrap(Y, perfect, SCORES, resamples=200, seed=1)
+    assert result["roc_auc"]["difference"] == pytest.approx((17 + 2) / (3 * 17))
+    # average precision of SCORES: churners at ranks 1, 4 and 20 -> (1/1 + 2/4 + 3/20) / 3
+    assert result["pr_auc"]["difference"] == pytest.approx(1 - (1 + 2 / 4 + 3 / 20) / 3)
+    # the perfect score is never behind; it ties when a resample drops both misranked churners
+    assert result["roc_auc"]["ci_low"] >= 0.0 and result["pr_auc"]["ci_low"] >= 0.0
+    assert result["roc_auc"]["share_ahead"] > 0.5
+    assert 0 < result["roc_auc"]["resamples"] <= 200

@@ -90,3 +90,23 @@ def test_model_card_shows_every_model_with_its_stored_metrics(tmp_path, result) 
     assert "The split is random, not out-of-time" in card
     deciles = pd.DataFrame(result.metrics["lift"]["catboost"])
     assert deciles["positives"].sum() == result.metrics["split"]["test"]["positives"]
+
+
+def test_model_card_states_whether_catboost_beats_every_baseline(tmp_path, result) -> None:
+    card = (Registry(tmp_path, "churn").save(result).path / "model_card.md").read_text()
+    models = result.metrics["models"]
+    baselines = [n for n in models if n not in ("catboost", "prior") and "test" in models[n]]
+    beats_all = all(
+        models["catboost"]["test"][key] > models[name]["test"][key]
+        for name in baselines
+        for key in ("roc_auc", "pr_auc")
+    )
+    assert "## CatBoost vs the baselines (test set)" in card
+    assert ("CatBoost beats every baseline on test ROC-AUC and PR-AUC" in card) == beats_all
+    for name in baselines:
+        comparison = result.metrics["comparison"][name]["roc_auc"]
+        expected = models["catboost"]["test"]["roc_auc"] - models[name]["test"]["roc_auc"]
+        assert comparison["difference"] == pytest.approx(expected)
+        low, high = comparison["ci_low"], comparison["ci_high"]
+        row = f"| `{name}` | {expected:+.3f} [{low:+.3f}, {high:+.3f}]"
+        assert any(line.startswith(row) for line in card.splitlines()), row
