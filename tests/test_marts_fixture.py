@@ -597,7 +597,6 @@ def test_segmentation_analysis_by_month_segment_and_tier(warehouse: Path) -> Non
             "churn_rate": 1 / 1,
             "active_customers_30d": 0,
             "revenue_amount": 37.5,
-            "arpu_amount": 37.5 / ((1 + 0) / 2),
             "share_of_total_revenue": 37.5 / march_revenue,
             "tickets_count": 0,
             "customers_change": 0 - 1,
@@ -612,7 +611,7 @@ def test_segmentation_analysis_by_month_segment_and_tier(warehouse: Path) -> Non
             "customers": 1,
             "new_customers": 1,
             "revenue_amount": 16.67,
-            "arpu_amount": 16.67 / ((0 + 1) / 2),
+            "arpu_amount": 16.67 / 1,  # one customer active at the month end
             "orders_count": 1,
             "order_revenue_amount": 20.0,
             "aov_amount": 20.0,
@@ -621,6 +620,7 @@ def test_segmentation_analysis_by_month_segment_and_tier(warehouse: Path) -> Non
         },
     )
     assert seg[(feb, "Residential", "Bronze")]["churn_rate"] is None  # nobody at the start
+    assert seg[(mar, "Enterprise", "Gold")]["arpu_amount"] is None  # nobody active at the end
     assert_values(
         seg[(feb, "Enterprise", "Gold")],
         {

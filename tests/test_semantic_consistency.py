@@ -183,6 +183,17 @@ def test_arpu_by_segment_and_month_is_revenue_per_month_end_active_customer(buil
     assert_same(actual, expected, ["segment", "month"], CENT)
 
 
+def test_monthly_arpu_agrees_with_the_segmentation_mart(built):
+    """The mart's arpu_amount and the semantic layer's engagement.arpu are one definition:
+    over all segments, a month's revenue / its month-end active customers."""
+    expected = built.sql("""
+        select month_start_date as month,
+               sum(revenue_amount) / nullif(sum(active_customers_30d), 0) as arpu
+        from marts.customer_segmentation_analysis group by all""")
+    actual = semantic(built, "engagement", ["arpu"], month="month")
+    assert_same(actual, expected, ["month"], CENT)
+
+
 def test_arpu_over_the_whole_period_divides_by_average_active_customers(built):
     expected = built.sql(f"""
         with revenue as (

@@ -30,7 +30,7 @@ MODEL (
     labelled_customers = 'Cohort customers whose 90-day churn label is known',
     churned_within_90d_rate = 'Share of labelled_customers who churned within 90 days of the month start (null: no label known yet)',
     revenue_amount = 'Invoice revenue of the cohort dated in the month',
-    arpu_amount = 'revenue_amount / customers',
+    arpu_amount = 'revenue_amount / active_customers_30d (glossary ARPU: revenue per active customer); null without active customers',
     share_of_total_revenue = 'revenue_amount / revenue of all cohorts in the month',
     orders_count = 'Completed orders of the cohort placed in the month',
     order_revenue_amount = 'Net revenue of those orders',
@@ -205,7 +205,8 @@ select
   cast(current_month.churned_within_90d_customers as double)
     / nullif(current_month.labelled_customers, 0) as churned_within_90d_rate,
   cast(current_month.revenue_amount as double) as revenue_amount,
-  cast(current_month.revenue_amount / current_month.customers as double) as arpu_amount,
+  cast(current_month.revenue_amount / nullif(current_month.active_customers_30d, 0) as double)
+    as arpu_amount,
   cast(current_month.share_of_total_revenue as double) as share_of_total_revenue,
   cast(current_month.orders_count as bigint) as orders_count,
   cast(current_month.order_revenue_amount as double) as order_revenue_amount,

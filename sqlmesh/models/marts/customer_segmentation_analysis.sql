@@ -34,7 +34,7 @@ MODEL (
     at_risk_customers = 'Customers Active at the month end who meet the inactivity rule',
     at_risk_rate = 'at_risk_customers / customers',
     revenue_amount = 'Invoice revenue (gross - credits - discounts) dated in the month',
-    arpu_amount = 'revenue_amount / average of customers_at_month_start and customers',
+    arpu_amount = 'revenue_amount / active_customers_30d: the month''s revenue per customer active at its end (glossary ARPU, as the semantic layer''s engagement.arpu by month); null without active customers',
     share_of_total_revenue = 'revenue_amount / revenue of all segments and tiers in the month',
     orders_count = 'Completed orders placed in the month',
     order_revenue_amount = 'Net revenue of those orders (gross - discount)',
@@ -182,7 +182,7 @@ segment_rates as (
       as churn_rate,
     cast(active_customers_30d as double) / nullif(customers, 0) as active_rate,
     cast(at_risk_customers as double) / nullif(customers, 0) as at_risk_rate,
-    revenue_amount / nullif((customers_at_month_start + customers) / 2.0, 0) as arpu_amount,
+    revenue_amount / nullif(active_customers_30d, 0) as arpu_amount,
     revenue_amount / nullif(sum(revenue_amount) over (partition by month_start_date), 0)
       as share_of_total_revenue,
     order_revenue_amount / nullif(orders_count, 0) as aov_amount,
