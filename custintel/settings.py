@@ -64,6 +64,8 @@ class MlSettings(_Section):
     seed: int
     retention_capacity: int = Field(gt=0)
     gross_margin_rate: float = Field(gt=0.0, le=1.0)
+    test_snapshots: int = Field(default=3, gt=0)
+    valid_snapshots: int = Field(default=1, gt=0)
 
 
 class ReportsSettings(_Section):

@@ -98,6 +98,12 @@ def train_command(
         typer.Option("--rule", help="rule baseline indicator [name:]column<op>value; repeat"),
     ] = None,
     embargo_days: Annotated[int, typer.Option(help="gap between split parts (label horizon)")] = 0,
+    valid_periods: Annotated[
+        int, typer.Option(help="time periods in the validation set (with --time-column)")
+    ] = 1,
+    test_periods: Annotated[
+        int, typer.Option(help="latest time periods held out as the test set (with --time-column)")
+    ] = 1,
     iterations: Annotated[int, typer.Option(help="max CatBoost iterations")] = 1000,
     seed: Annotated[int | None, typer.Option(help="default: ml.seed from config.yaml")] = None,
     threads: Annotated[int, typer.Option(help="thread count (fixed for determinism)")] = 2,
@@ -113,6 +119,8 @@ def train_command(
             thread_count=threads,
             iterations=iterations,
             embargo_days=embargo_days,
+            valid_periods=valid_periods,
+            test_periods=test_periods,
             capacity=settings.ml.retention_capacity,
             rules=parsed,
         )

@@ -114,6 +114,8 @@ def train_on_mart(dataset: Dataset, settings: Settings, columns: MartColumns = M
     config = TrainConfig(
         seed=settings.ml.seed,
         embargo_days=LABEL_HORIZON_DAYS,
+        valid_periods=settings.ml.valid_snapshots,
+        test_periods=settings.ml.test_snapshots,
         capacity=settings.ml.retention_capacity,
         rules=SEED_004_RULES,
     )

@@ -54,6 +54,10 @@ class TrainConfig:
     #: share of the training rows each tree is grown on (None: a full-size bootstrap)
     rf_max_samples: float | None = 0.3
     embargo_days: int = 0
+    #: out-of-time split: the latest `test_periods` labelled periods are the test set, the
+    #: `valid_periods` before them (after the embargo) the validation set, older ones train
+    valid_periods: int = 1
+    test_periods: int = 1
     capacity: int | None = None
     max_false_positive_rate: float = 0.05
     rules: tuple[Rule, ...] = field(default=SEED_004_RULES)
@@ -95,7 +99,10 @@ def make_split(dataset: Dataset, config: TrainConfig) -> Split:
     labelled = dataset.labelled
     if dataset.spec.time_column:
         return out_of_time_split(
-            labelled[dataset.spec.time_column], embargo_days=config.embargo_days
+            labelled[dataset.spec.time_column],
+            n_valid_periods=config.valid_periods,
+            n_test_periods=config.test_periods,
+            embargo_days=config.embargo_days,
         )
     return stratified_split(labelled[dataset.spec.target_column].astype(int), seed=config.seed)
 

@@ -479,6 +479,21 @@ def test_churn_features_of_c003_before_it_churned(warehouse: Path) -> None:
             "services_used_30d": 2,
             "services_added_90d": 0,
             "services_removed_90d": 0,
+            # churn drivers: February sessions per day (2 services x 2 x 29 days / 29) against
+            # the January peak (2 x 2 x 31 / 31); TK01 escalated and rated 1, TK02 rated 2, both
+            # opened last month (weight 0.6 ^ 0); the Retention campaign CMP02 reached it on
+            # 02-05 and was only opened; no discounts, no orders, no November invoice
+            "usage_vs_peak_12m_ratio": (116 / 29) / (124 / 31),
+            "escalated_tickets_weighted_12m": 1.0,
+            "low_csat_tickets_weighted_12m": 2.0,
+            "account_kb_views_30d": 0,
+            "account_kb_views_90d": 0,
+            "retention_campaigns_targeted_90d": 1,
+            "retention_offers_accepted_90d": 0,
+            "months_since_discount": None,
+            "discounted_invoice_streak_months": 0,
+            "gross_change_3m_pct": None,
+            "order_discount_rate_12m": None,
         },
     )
     components = dict(
@@ -515,8 +530,28 @@ def test_churn_features_windows_at_the_history_start(warehouse: Path) -> None:
             "services_added_90d": 1,  # TV Plus from 02-01
             "kb_views_30d": 0,
             "kb_views_90d": 1,
+            # February 116 sessions / 29 days against the January peak 62 / 31
+            "usage_vs_peak_12m_ratio": (116 / 29) / (62 / 31),
+            "months_since_discount": 1,  # February's invoice: 5.00 off; January's none
+            "discounted_invoice_streak_months": 1,
+            "order_discount_rate_12m": 0.0,  # O01 without a discount
+            "account_kb_views_90d": 0,  # V01 is a Technical article
         },
     )
+    c002 = features[("C002", D(2024, 3, 1))]
+    # January and February invoices discounted; O02 (January) discounted, O03 is after 03-01
+    assert_values(
+        c002,
+        {
+            "months_since_discount": 1,
+            "discounted_invoice_streak_months": 2,
+            "order_discount_rate_12m": 1.0,
+            "retention_campaigns_targeted_90d": 1,  # T04, not answered
+        },
+    )
+    # no month before the last one: no peak to compare with
+    assert features[("C005", D(2024, 3, 1))]["usage_vs_peak_12m_ratio"] is None
+    assert features[("C003", D(2024, 2, 1))]["usage_vs_peak_12m_ratio"] is None
     segments = {key: row["behavioural_segment"] for key, row in features.items()}
     assert segments[("C002", D(2024, 3, 1))] == "Discount-Driven"  # (20 + 20) / (180 + 60)
     assert segments[("C001", D(2024, 2, 1))] == "Core"  # 50 < (50 + 80 + 75 + 40) / 4

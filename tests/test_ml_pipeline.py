@@ -70,6 +70,7 @@ def built(tmp_path_factory):
             "CUSTINTEL_WAREHOUSE__PATH": str(warehouse),
             "CUSTINTEL_ML__REGISTRY_PATH": str(folder / "models"),
             "CUSTINTEL_ML__RETENTION_CAPACITY": "40",
+            "CUSTINTEL_ML__TEST_SNAPSHOTS": "2",
         }
     )
     result = train_and_score(settings, bootstraps=3)
@@ -79,9 +80,9 @@ def built(tmp_path_factory):
 def test_training_is_out_of_time_with_a_label_horizon_embargo(built) -> None:
     _, _, result = built
     split = result.version.metrics["split"]
-    assert split["test"]["periods"] == ["2024-09-01"]  # latest labelled snapshot
-    assert split["valid"]["periods"] == ["2024-06-01"]  # > 90 days earlier
-    assert max(split["train"]["periods"]) == "2024-03-01"
+    assert split["test"]["periods"] == ["2024-08-01", "2024-09-01"]  # latest labelled two
+    assert split["valid"]["periods"] == ["2024-05-01"]  # > 90 days before the test set
+    assert split["train"]["periods"] == ["2024-01-01"]  # > 90 days before validation
     assert result.version.metrics["models"]["catboost"]["test"]["roc_auc"] > 0.7
     assert "history_days" not in result.version.features  # time index, excluded
     assert "rule" in result.version.metrics["models"]
@@ -113,7 +114,7 @@ def test_latest_snapshot_is_scored_with_bands_reasons_and_clv(built) -> None:
 
 def test_health_score_validation_and_bands_are_in_the_model_card(built) -> None:
     _, mart, result = built
-    test = mart[mart["snapshot_date"] == "2024-09-01"]
+    test = mart[mart["snapshot_date"].isin(["2024-08-01", "2024-09-01"])]
     from sklearn.metrics import roc_auc_score
 
     expected = roc_auc_score(test["churned_within_90d"], -test["health_score"])

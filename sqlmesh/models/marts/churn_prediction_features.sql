@@ -44,6 +44,10 @@ MODEL (
     gross_3m_amount = 'Gross billed on the invoices of the last 3 months',
     discount_share_3m = 'Invoice and order discounts / invoice and order gross, last 3 months (null: nothing billed)',
     discount_share_12m = 'Invoice and order discounts / invoice and order gross, last 12 months (null: nothing billed)',
+    months_since_discount = 'Calendar months back to the last invoice with a discount (1: last month''s invoice was discounted; null: none in 12 months)',
+    discounted_invoice_streak_months = 'Consecutive months, counting back from last month, whose invoice carried a discount (0: last month''s did not; at most 12)',
+    gross_change_3m_pct = 'Gross of last month''s invoice / gross of the invoice 3 months earlier - 1 (price rises, plan changes); null when that invoice is missing or 0',
+    order_discount_rate_12m = 'Share of the orders placed in the last 12 calendar months that carried a discount (null: no order)',
     usage_days_30d = 'Days with network usage in the 30 days before the snapshot',
     usage_days_90d = 'Days with network usage in the 90 days before the snapshot',
     data_volume_mb_30d = 'Data used in the last 30 days, MB',
@@ -53,6 +57,7 @@ MODEL (
     sessions_30d = 'Network sessions in the last 30 days',
     sessions_prior_30d = 'Network sessions in the 30 days before those (days 31-60 before the snapshot)',
     usage_change_30d_pct = 'sessions_30d / sessions_prior_30d - 1 (-0.3 = a 30% decline); null without prior sessions or when the prior window starts before the history',
+    usage_vs_peak_12m_ratio = 'Sessions per day in the calendar month before the snapshot / the highest monthly sessions per day of the 11 calendar months before that (0.4 = 60% of the peak usage lost); null without an earlier month with sessions',
     outage_minutes_30d = 'Outage minutes in the last 30 days',
     outage_minutes_90d = 'Outage minutes in the last 90 days',
     tickets_90d = 'Support tickets opened in the last 90 days',
@@ -60,13 +65,19 @@ MODEL (
     avg_satisfaction_score_90d = 'Mean CSAT (1..5) of the tickets opened in the last 90 days and resolved before the snapshot (null: no rating)',
     low_csat_tickets_90d = 'Tickets opened in the last 90 days, resolved before the snapshot and rated 1 or 2',
     open_tickets = 'Tickets opened before the snapshot and not resolved before it',
+    escalated_tickets_weighted_12m = 'Escalated tickets opened in the last 12 calendar months, each weighted 0.6 ^ (months back - 1): 1 for last month, 0.6 the month before, ...',
+    low_csat_tickets_weighted_12m = 'Tickets opened in the last 12 calendar months, resolved before the snapshot and rated 1 or 2, weighted like escalated_tickets_weighted_12m',
     kb_views_30d = 'KB article views (portal logins) in the last 30 days',
     kb_views_90d = 'KB article views in the last 90 days',
+    account_kb_views_30d = 'KB views of Account and Service Change articles (cancelling, porting a number, ending or downgrading a service) in the last 30 days',
+    account_kb_views_90d = 'KB views of Account and Service Change articles in the last 90 days',
     orders_90d = 'Orders placed in the last 90 days (any later status)',
     campaigns_targeted_90d = 'Campaign messages sent to the customer in the last 90 days',
     campaign_responses_90d = 'Campaign responses other than opt-outs in the last 90 days',
     has_opted_out = 'The customer opted out of a campaign before the snapshot',
     campaign_opt_outs_90d = 'Campaign opt-outs in the last 90 days',
+    retention_campaigns_targeted_90d = 'Messages of Retention campaigns (campaign_objective) sent to the customer in the last 90 days',
+    retention_offers_accepted_90d = 'Retention campaign messages answered Converted (offer accepted) in the last 90 days',
     active_days_30d = 'Days with usage, an order or a portal login in the last 30 days',
     active_days_90d = 'Days with usage, an order or a portal login in the last 90 days',
     is_active_30d = 'active_days_30d > 0 (glossary "active customer" at the snapshot)',
@@ -95,6 +106,8 @@ MODEL (
     not_null(columns := (
       customer_id, snapshot_date, customer_status, customer_segment, customer_tier, region,
       tenure_days, usage_days_30d, tickets_90d, active_services_count, health_score,
+      account_kb_views_90d, escalated_tickets_weighted_12m, retention_offers_accepted_90d,
+      discounted_invoice_streak_months,
       behavioural_segment, is_active_30d, meets_inactivity_rule
     )),
     unique_combination_of_columns(columns := (customer_id, snapshot_date)),
@@ -106,7 +119,7 @@ MODEL (
     accepted_range(column := health_score, min_v := 0, max_v := 100),
     accepted_range(column := avg_satisfaction_score_90d, min_v := 1, max_v := 5),
     marts_unit_interval(columns := (
-      discount_share_3m, discount_share_12m, health_usage_component,
+      discount_share_3m, discount_share_12m, order_discount_rate_12m, health_usage_component,
       health_engagement_component, health_outcomes_component, health_account_component,
       health_support_component
     )),
@@ -115,7 +128,15 @@ MODEL (
       usage_days_30d <= 30,
       usage_days_90d <= 90,
       extract(day from snapshot_date) = 1,
-      churn_date is null or churned_within_90d
+      churn_date is null or churned_within_90d,
+      account_kb_views_30d <= account_kb_views_90d,
+      account_kb_views_90d <= kb_views_90d,
+      retention_offers_accepted_90d <= campaign_responses_90d,
+      usage_vs_peak_12m_ratio is null or usage_vs_peak_12m_ratio >= 0,
+      escalated_tickets_weighted_12m >= 0,
+      low_csat_tickets_weighted_12m >= 0,
+      months_since_discount is null or months_since_discount between 1 and 12,
+      discounted_invoice_streak_months between 0 and 12
     )),
     marts_label_horizon(label := churned_within_90d, horizon_days := 90)
   )
@@ -157,6 +178,33 @@ monthly_activity as (
   select customer_id, month_start_date, last_activity_date
   from marts.customer_monthly_activity
   where month_start_date <= @end_date and last_activity_date is not null
+),
+
+monthly_sessions as (
+  /* sessions per day of each calendar month (months differ in length) */
+  select
+    customer_id,
+    month_start_date,
+    cast(session_count as double) / date_diff(
+      'day', month_start_date, cast(month_start_date + interval '1' month as date)
+    ) as sessions_per_day
+  from marts.customer_monthly_activity
+  where
+    month_start_date between cast(@start_date as date) - interval '13' month and @end_date
+),
+
+account_kb_views as (
+  /* portal views of the articles about leaving or changing: Account and Service Change */
+  select
+    views.customer_id,
+    cast(views.viewed_at as date) as viewed_date
+  from warehouse.fact_kb_article_view as views
+  inner join warehouse.dim_kb_article as articles
+    on views.kb_article_id = articles.kb_article_id
+  where
+    articles.article_category in ('Account', 'Service Change')
+    and cast(views.viewed_at as date)
+      between cast(@start_date as date) - interval '92' day and @end_date
 ),
 
 network_usage as (
@@ -203,12 +251,15 @@ tickets as (
 
 campaign_targets as (
   select
-    customer_id,
-    cast(targeted_at as date) as targeted_date,
-    cast(responded_at as date) as responded_date,
-    response_type
-  from warehouse.fact_campaign_target
-  where cast(targeted_at as date) <= @end_date
+    targets.customer_id,
+    cast(targets.targeted_at as date) as targeted_date,
+    cast(targets.responded_at as date) as responded_date,
+    targets.response_type,
+    campaigns.campaign_objective
+  from warehouse.fact_campaign_target as targets
+  left join warehouse.dim_campaign as campaigns
+    on targets.campaign_id = campaigns.campaign_id
+  where cast(targets.targeted_at as date) <= @end_date
 ),
 
 service_assignments as (
@@ -351,6 +402,51 @@ services_used as (
   group by customers.customer_id, customers.snapshot_date
 ),
 
+usage_history_rows as (
+  select
+    customers.customer_id,
+    customers.snapshot_date,
+    @months_before(months.month_start_date, customers.snapshot_date) as months_back,
+    months.sessions_per_day
+  from customers_at_snapshot as customers
+  inner join monthly_sessions as months
+    on customers.customer_id = months.customer_id
+    and months.month_start_date < customers.snapshot_date
+),
+
+usage_history as (
+  select
+    customer_id,
+    snapshot_date,
+    max(case when @within_months(months_back, 1) then sessions_per_day end)
+      as sessions_per_day_1m,
+    max(case when @within_months(months_back, 12, 1) then sessions_per_day end)
+      as peak_sessions_per_day_12m
+  from usage_history_rows
+  group by customer_id, snapshot_date
+),
+
+account_kb_rows as (
+  select
+    customers.customer_id,
+    customers.snapshot_date,
+    @days_before(views.viewed_date, customers.snapshot_date) as days_back
+  from customers_at_snapshot as customers
+  inner join account_kb_views as views
+    on customers.customer_id = views.customer_id
+    and views.viewed_date < customers.snapshot_date
+),
+
+account_kb_signals as (
+  select
+    customer_id,
+    snapshot_date,
+    count(case when @within_days(days_back, 30) then 1 end) as account_kb_views_30d,
+    count(case when @within_days(days_back, 90) then 1 end) as account_kb_views_90d
+  from account_kb_rows
+  group by customer_id, snapshot_date
+),
+
 last_activity as (
   select
     customers.customer_id,
@@ -399,7 +495,15 @@ billing_signals as (
     sum(case when @within_months(months_back, 12) then gross_amount else 0 end)
       as gross_12m_amount,
     sum(case when @within_months(months_back, 12) then discount_amount else 0 end)
-      as discount_12m_amount
+      as discount_12m_amount,
+    min(case when @within_months(months_back, 12) and discount_amount > 0 then months_back end)
+      as months_since_discount,
+    coalesce(
+      min(case when @within_months(months_back, 12) and discount_amount <= 0 then months_back end),
+      max(case when @within_months(months_back, 12) then months_back end) + 1
+    ) - 1 as discounted_invoice_streak_months,
+    sum(case when @within_months(months_back, 1) then gross_amount end) as gross_1m_amount,
+    sum(case when @within_months(months_back, 4, 3) then gross_amount end) as gross_4m_amount
   from invoice_rows
   group by customer_id, snapshot_date
 ),
@@ -428,7 +532,10 @@ order_signals as (
     sum(case when @within_months(months_back, 12) then gross_amount else 0 end)
       as order_gross_12m_amount,
     sum(case when @within_months(months_back, 12) then discount_amount else 0 end)
-      as order_discount_12m_amount
+      as order_discount_12m_amount,
+    count(case when @within_months(months_back, 12) then 1 end) as orders_12m,
+    count(case when @within_months(months_back, 12) and discount_amount > 0 then 1 end)
+      as discounted_orders_12m
   from order_rows
   group by customer_id, snapshot_date
 ),
@@ -438,6 +545,7 @@ ticket_rows as (
     customers.customer_id,
     customers.snapshot_date,
     @days_before(tickets.created_date, customers.snapshot_date) as days_back,
+    @months_before(tickets.created_date, customers.snapshot_date) as months_back,
     coalesce(tickets.resolved_date < customers.snapshot_date, false) as is_resolved_before,
     tickets.is_escalated,
     tickets.satisfaction_score
@@ -461,7 +569,17 @@ support_signals as (
       when @within_days(days_back, 90) and is_resolved_before and satisfaction_score <= 2
         then 1
     end) as low_csat_tickets_90d,
-    count(case when not is_resolved_before then 1 end) as open_tickets
+    count(case when not is_resolved_before then 1 end) as open_tickets,
+    sum(case
+      when @within_months(months_back, 12) and is_escalated
+        then power(0.6, months_back - 1)
+      else 0
+    end) as escalated_tickets_weighted_12m,
+    sum(case
+      when @within_months(months_back, 12) and is_resolved_before and satisfaction_score <= 2
+        then power(0.6, months_back - 1)
+      else 0
+    end) as low_csat_tickets_weighted_12m
   from ticket_rows
   group by customer_id, snapshot_date
 ),
@@ -475,7 +593,8 @@ campaign_rows as (
       when targets.responded_date < customers.snapshot_date
         then @days_before(targets.responded_date, customers.snapshot_date)
     end as responded_days_back,
-    targets.response_type
+    targets.response_type,
+    targets.campaign_objective
   from customers_at_snapshot as customers
   inner join campaign_targets as targets
     on customers.customer_id = targets.customer_id
@@ -494,7 +613,14 @@ campaign_signals as (
       when @within_days(responded_days_back, 90) and response_type = 'Opted Out' then 1
     end) as campaign_opt_outs_90d,
     count(case when responded_days_back >= 1 and response_type = 'Opted Out' then 1 end) > 0
-      as has_opted_out
+      as has_opted_out,
+    count(case
+      when @within_days(targeted_days_back, 90) and campaign_objective = 'Retention' then 1
+    end) as retention_campaigns_targeted_90d,
+    count(case
+      when @within_days(responded_days_back, 90) and campaign_objective = 'Retention'
+        and response_type = 'Converted' then 1
+    end) as retention_offers_accepted_90d
   from campaign_rows
   group by customer_id, snapshot_date
 ),
@@ -585,6 +711,15 @@ features as (
       + coalesce(order_signals.order_discount_12m_amount, 0))
       / nullif(coalesce(billing_signals.gross_12m_amount, 0)
         + coalesce(order_signals.order_gross_12m_amount, 0), 0) as discount_share_12m,
+    billing_signals.months_since_discount,
+    coalesce(billing_signals.discounted_invoice_streak_months, 0)
+      as discounted_invoice_streak_months,
+    case
+      when billing_signals.gross_4m_amount > 0
+        then billing_signals.gross_1m_amount / billing_signals.gross_4m_amount - 1.0
+    end as gross_change_3m_pct,
+    cast(order_signals.discounted_orders_12m as double)
+      / nullif(order_signals.orders_12m, 0) as order_discount_rate_12m,
     coalesce(usage_signals.usage_days_30d, 0) as usage_days_30d,
     coalesce(usage_signals.usage_days_90d, 0) as usage_days_90d,
     coalesce(usage_signals.data_volume_mb_30d, 0) as data_volume_mb_30d,
@@ -598,6 +733,11 @@ features as (
         and customers.snapshot_date - interval '60' day >= as_of.data_start_date
         then cast(usage_signals.sessions_30d as double) / usage_signals.sessions_prior_30d - 1.0
     end as usage_change_30d_pct,
+    case
+      when usage_history.peak_sessions_per_day_12m > 0
+        then coalesce(usage_history.sessions_per_day_1m, 0)
+          / usage_history.peak_sessions_per_day_12m
+    end as usage_vs_peak_12m_ratio,
     coalesce(usage_signals.outage_minutes_30d, 0) as outage_minutes_30d,
     coalesce(usage_signals.outage_minutes_90d, 0) as outage_minutes_90d,
     coalesce(support_signals.tickets_90d, 0) as tickets_90d,
@@ -605,13 +745,23 @@ features as (
     support_signals.avg_satisfaction_score_90d,
     coalesce(support_signals.low_csat_tickets_90d, 0) as low_csat_tickets_90d,
     coalesce(support_signals.open_tickets, 0) as open_tickets,
+    coalesce(support_signals.escalated_tickets_weighted_12m, 0)
+      as escalated_tickets_weighted_12m,
+    coalesce(support_signals.low_csat_tickets_weighted_12m, 0)
+      as low_csat_tickets_weighted_12m,
     coalesce(usage_signals.kb_views_30d, 0) as kb_views_30d,
     coalesce(usage_signals.kb_views_90d, 0) as kb_views_90d,
+    coalesce(account_kb_signals.account_kb_views_30d, 0) as account_kb_views_30d,
+    coalesce(account_kb_signals.account_kb_views_90d, 0) as account_kb_views_90d,
     coalesce(usage_signals.orders_90d, 0) as orders_90d,
     coalesce(campaign_signals.campaigns_targeted_90d, 0) as campaigns_targeted_90d,
     coalesce(campaign_signals.campaign_responses_90d, 0) as campaign_responses_90d,
     coalesce(campaign_signals.campaign_opt_outs_90d, 0) as campaign_opt_outs_90d,
     coalesce(campaign_signals.has_opted_out, false) as has_opted_out,
+    coalesce(campaign_signals.retention_campaigns_targeted_90d, 0)
+      as retention_campaigns_targeted_90d,
+    coalesce(campaign_signals.retention_offers_accepted_90d, 0)
+      as retention_offers_accepted_90d,
     coalesce(usage_signals.active_days_30d, 0) as active_days_30d,
     coalesce(usage_signals.active_days_90d, 0) as active_days_90d,
     last_activity.last_activity_date,
@@ -638,6 +788,12 @@ features as (
   left join usage_signals
     on customers.customer_id = usage_signals.customer_id
     and customers.snapshot_date = usage_signals.snapshot_date
+  left join usage_history
+    on customers.customer_id = usage_history.customer_id
+    and customers.snapshot_date = usage_history.snapshot_date
+  left join account_kb_signals
+    on customers.customer_id = account_kb_signals.customer_id
+    and customers.snapshot_date = account_kb_signals.snapshot_date
   left join services_used
     on customers.customer_id = services_used.customer_id
     and customers.snapshot_date = services_used.snapshot_date
@@ -719,6 +875,10 @@ select
   cast(gross_3m_amount as double) as gross_3m_amount,
   cast(discount_share_3m as double) as discount_share_3m,
   cast(discount_share_12m as double) as discount_share_12m,
+  cast(months_since_discount as bigint) as months_since_discount,
+  cast(discounted_invoice_streak_months as bigint) as discounted_invoice_streak_months,
+  cast(gross_change_3m_pct as double) as gross_change_3m_pct,
+  cast(order_discount_rate_12m as double) as order_discount_rate_12m,
   cast(usage_days_30d as bigint) as usage_days_30d,
   cast(usage_days_90d as bigint) as usage_days_90d,
   cast(data_volume_mb_30d as double) as data_volume_mb_30d,
@@ -728,6 +888,7 @@ select
   cast(sessions_30d as bigint) as sessions_30d,
   cast(sessions_prior_30d as bigint) as sessions_prior_30d,
   cast(usage_change_30d_pct as double) as usage_change_30d_pct,
+  cast(usage_vs_peak_12m_ratio as double) as usage_vs_peak_12m_ratio,
   cast(outage_minutes_30d as double) as outage_minutes_30d,
   cast(outage_minutes_90d as double) as outage_minutes_90d,
   cast(tickets_90d as bigint) as tickets_90d,
@@ -735,13 +896,19 @@ select
   cast(avg_satisfaction_score_90d as double) as avg_satisfaction_score_90d,
   cast(low_csat_tickets_90d as bigint) as low_csat_tickets_90d,
   cast(open_tickets as bigint) as open_tickets,
+  cast(escalated_tickets_weighted_12m as double) as escalated_tickets_weighted_12m,
+  cast(low_csat_tickets_weighted_12m as double) as low_csat_tickets_weighted_12m,
   cast(kb_views_30d as bigint) as kb_views_30d,
   cast(kb_views_90d as bigint) as kb_views_90d,
+  cast(account_kb_views_30d as bigint) as account_kb_views_30d,
+  cast(account_kb_views_90d as bigint) as account_kb_views_90d,
   cast(orders_90d as bigint) as orders_90d,
   cast(campaigns_targeted_90d as bigint) as campaigns_targeted_90d,
   cast(campaign_responses_90d as bigint) as campaign_responses_90d,
   has_opted_out,
   cast(campaign_opt_outs_90d as bigint) as campaign_opt_outs_90d,
+  cast(retention_campaigns_targeted_90d as bigint) as retention_campaigns_targeted_90d,
+  cast(retention_offers_accepted_90d as bigint) as retention_offers_accepted_90d,
   cast(active_days_30d as bigint) as active_days_30d,
   cast(active_days_90d as bigint) as active_days_90d,
   is_active_30d,
