@@ -87,3 +87,44 @@ def within_months(
 ) -> exp.Expression:
     """`months_back` (from @months_before) is in skip + 1 .. count."""
     return _windows_between(evaluator, months_back, count, skip)
+
+
+#: the trailing-window activity signals of a customer, as (column, aggregate over the rows of
+#: customer_daily_activity placed by `days_back`); {window} is replaced by a window condition
+ACTIVITY_WINDOW_SIGNALS: tuple[tuple[str, str, tuple[int, ...]], ...] = (
+    ("usage_days_30d", "count(case when {window} and is_usage_day then 1 end)", (30,)),
+    ("usage_days_90d", "count(case when {window} and is_usage_day then 1 end)", (90,)),
+    ("data_volume_mb_30d", "sum(case when {window} then data_volume_mb else 0 end)", (30,)),
+    ("data_volume_mb_90d", "sum(case when {window} then data_volume_mb else 0 end)", (90,)),
+    ("voice_minutes_30d", "sum(case when {window} then voice_minutes else 0 end)", (30,)),
+    ("voice_minutes_90d", "sum(case when {window} then voice_minutes else 0 end)", (90,)),
+    ("sessions_30d", "sum(case when {window} then session_count else 0 end)", (30,)),
+    ("sessions_prior_30d", "sum(case when {window} then session_count else 0 end)", (60, 30)),
+    ("outage_minutes_30d", "sum(case when {window} then outage_minutes else 0 end)", (30,)),
+    ("outage_minutes_90d", "sum(case when {window} then outage_minutes else 0 end)", (90,)),
+    ("kb_views_30d", "sum(case when {window} then kb_views_count else 0 end)", (30,)),
+    ("kb_views_90d", "sum(case when {window} then kb_views_count else 0 end)", (90,)),
+    ("orders_90d", "sum(case when {window} then orders_placed_count else 0 end)", (90,)),
+    ("active_days_30d", "count(case when {window} and is_activity_day then 1 end)", (30,)),
+    ("active_days_90d", "count(case when {window} and is_activity_day then 1 end)", (90,)),
+)
+
+
+@macro()
+def activity_window_signals(
+    evaluator: MacroEvaluator, days_back: exp.Expression
+) -> list[exp.Expression]:
+    """The select-list aggregates of ACTIVITY_WINDOW_SIGNALS over rows of
+    customer_daily_activity placed by `days_back` (from @days_before): usage days, data,
+    voice, sessions (and the 30 days before), outages, KB views, orders and active days. The
+    point-in-time features and the current Customer 360 view share this one definition."""
+    projections = []
+    for column, aggregate, bounds in ACTIVITY_WINDOW_SIGNALS:
+        count, skip = bounds[0], bounds[1] if len(bounds) > 1 else None
+        window = _windows_between(
+            evaluator, days_back, exp.Literal.number(count),
+            exp.Literal.number(skip) if skip is not None else None,
+        )
+        condition = _windows_sql(evaluator, window)
+        projections.append(evaluator.parse_one(f"{aggregate.format(window=condition)} as {column}"))
+    return projections

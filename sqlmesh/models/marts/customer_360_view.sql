@@ -269,28 +269,7 @@ activity_rows as (
 activity_signals as (
   select
     customer_id,
-    count(case when @within_days(days_back, 30) and is_usage_day then 1 end) as usage_days_30d,
-    count(case when @within_days(days_back, 90) and is_usage_day then 1 end) as usage_days_90d,
-    sum(case when @within_days(days_back, 30) then data_volume_mb else 0 end)
-      as data_volume_mb_30d,
-    sum(case when @within_days(days_back, 90) then data_volume_mb else 0 end)
-      as data_volume_mb_90d,
-    sum(case when @within_days(days_back, 30) then voice_minutes else 0 end)
-      as voice_minutes_30d,
-    sum(case when @within_days(days_back, 90) then voice_minutes else 0 end)
-      as voice_minutes_90d,
-    sum(case when @within_days(days_back, 30) then session_count else 0 end) as sessions_30d,
-    sum(case when @within_days(days_back, 60, 30) then session_count else 0 end)
-      as sessions_prior_30d,
-    sum(case when @within_days(days_back, 30) then outage_minutes else 0 end)
-      as outage_minutes_30d,
-    sum(case when @within_days(days_back, 30) then kb_views_count else 0 end) as kb_views_30d,
-    sum(case when @within_days(days_back, 90) then kb_views_count else 0 end) as kb_views_90d,
-    sum(case when @within_days(days_back, 90) then orders_placed_count else 0 end) as orders_90d,
-    count(case when @within_days(days_back, 30) and is_activity_day then 1 end)
-      as active_days_30d,
-    count(case when @within_days(days_back, 90) and is_activity_day then 1 end)
-      as active_days_90d,
+    @activity_window_signals(days_back),
     max(case when is_activity_day then activity_date end) as last_activity_date
   from activity_rows
   group by customer_id
