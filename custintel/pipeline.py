@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -35,6 +36,8 @@ class BuildResult:
     load: LoadReport | None = None
     transform: ApplySummary | None = None
     timings_seconds: dict[str, float] = field(default_factory=dict)
+    #: steps that could not run on this data, with the reason (e.g. too short a history)
+    skipped: dict[str, str] = field(default_factory=dict)
     site_path: Path | None = None
 
 
@@ -78,12 +81,7 @@ def run_build(settings: Settings, options: BuildOptions) -> BuildResult:
             settings, environment=options.environment, as_of=as_of, show_progress=True
         )
     if options.environment == "prod" and options.with_ml:
-        from ml.pipeline import train_and_score
-
-        with _timed_step(result, "churn model"):
-            train_and_score(settings)
-        with _timed_step(result, "refresh marts with scores"):
-            transform.refresh_score_consumers(settings, as_of=as_of)
+        _train_and_score(settings, result, as_of)
     if options.environment == "prod" and options.with_reports:
         from reports.site import build_site
 
@@ -93,12 +91,35 @@ def run_build(settings: Settings, options: BuildOptions) -> BuildResult:
     return result
 
 
+def _train_and_score(settings: Settings, result: BuildResult, as_of: dt.date) -> None:
+    """Train, score and refresh the score consumers; a history too short for an out-of-time
+    split (a few months of a user's exports) skips the model with the reason instead of failing
+    the build: the churn columns stay null, never a made-up value."""
+    from custintel import transform
+    from ml.dataset import DatasetError
+    from ml.pipeline import train_and_score
+    from ml.split import SplitError
+
+    try:
+        with _timed_step(result, "churn model"):
+            train_and_score(settings)
+    except (SplitError, DatasetError) as error:
+        result.timings_seconds.pop("churn model", None)
+        result.skipped["churn model"] = str(error)
+        console.print(f"[yellow]churn model skipped: {error}[/yellow]")
+        return
+    with _timed_step(result, "refresh marts with scores"):
+        transform.refresh_score_consumers(settings, as_of=as_of)
+
+
 def _print_summary(result: BuildResult) -> None:
     table = Table(title="build summary")
     table.add_column("step")
     table.add_column("seconds", justify="right")
     for name, seconds in result.timings_seconds.items():
         table.add_row(name, f"{seconds:.1f}")
+    for name in result.skipped:
+        table.add_row(name, "skipped")
     console.print(table)
     if result.site_path:
         console.print(f"[green]report site: {result.site_path / 'index.html'}[/green]")

@@ -51,6 +51,8 @@ def out_of_time_split(
 ) -> Split:
     """Split labelled rows by their snapshot date (see module docstring)."""
     dates = np.sort(times.unique())
+    if len(dates) < n_test_periods:
+        raise SplitError(_too_few(dates, n_valid_periods, n_test_periods, embargo_days))
     test_dates = dates[-n_test_periods:]
     valid_end = test_dates[0] - np.timedelta64(embargo_days, "D")
     before_test = dates[dates < valid_end]
@@ -78,11 +80,15 @@ def out_of_time_split(
 
 
 def _too_few(dates: np.ndarray, n_valid: int, n_test: int, embargo_days: int) -> str:
-    return (
-        f"out-of-time split needs training snapshots before {n_valid} validation and {n_test} "
-        f"test snapshot(s) with a {embargo_days}-day embargo; the labelled data has "
+    held = (
         f"{len(dates)} snapshot date(s) from {pd.Timestamp(dates[0]).date()} "
         f"to {pd.Timestamp(dates[-1]).date()}"
+        if len(dates)
+        else "no snapshot with a complete label window"
+    )
+    return (
+        f"out-of-time split needs training snapshots before {n_valid} validation and {n_test} "
+        f"test snapshot(s) with a {embargo_days}-day embargo; the labelled data has {held}"
     )
 
 

@@ -97,6 +97,24 @@ def test_second_build_does_no_model_work(built: dict) -> None:
     assert again.transform.models_evaluated == set()
 
 
+def test_too_short_a_history_skips_the_model_with_the_reason_and_leaves_scores_null(
+    built: dict,
+) -> None:
+    """Three months of exports hold no 90-day label window that is complete enough for an
+    out-of-time split: the build still ends, says why the model was skipped, and the Customer
+    360 churn columns stay null."""
+    options = BuildOptions(landing_path=built["landing"], with_ml=True, with_reports=False)
+    result = run_build(built["settings"], options)
+    assert list(result.skipped) == ["churn model"]
+    assert "snapshot" in result.skipped["churn model"] or "label" in result.skipped["churn model"]
+    assert "refresh marts with scores" not in result.timings_seconds
+    with duckdb.connect(str(built["settings"].warehouse_path), read_only=True) as con:
+        scored, customers = con.execute(
+            "select count(churn_probability), count(*) from marts.customer_360_view"
+        ).fetchone()
+    assert customers > 0 and scored == 0
+
+
 def test_malformed_file_fails_with_its_name_and_leaves_prod_unchanged(built: dict) -> None:
     warehouse = built["settings"].warehouse_path
     before = {table: _count(warehouse, table) for table in DIMENSIONS + FACTS}

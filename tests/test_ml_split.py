@@ -44,6 +44,18 @@ def test_embargo_leaves_a_label_horizon_between_parts() -> None:
 def test_too_few_snapshots_is_a_clear_error() -> None:
     with pytest.raises(SplitError, match="2 snapshot date"):
         out_of_time_split(monthly_snapshots(2))
+    with pytest.raises(SplitError, match="no snapshot with a complete label window"):
+        out_of_time_split(monthly_snapshots(0))
+
+
+def test_several_test_periods_keep_the_embargo_before_validation() -> None:
+    times = monthly_snapshots(14)
+    split = out_of_time_split(times, n_test_periods=3, embargo_days=90)
+    # test 2024-12..2025-02; valid before 2024-12-01 - 90 days = 2024-09-02: 2024-09-01;
+    # train before 2024-09-01 - 90 days = 2024-06-03: up to 2024-06-01
+    assert split.periods["test"] == ["2024-12-01", "2025-01-01", "2025-02-01"]
+    assert split.periods["valid"] == ["2024-09-01"]
+    assert split.periods["train"][-1] == "2024-06-01"
 
 
 def test_stratified_split_is_disjoint_keeps_class_ratio_and_repeats_with_seed() -> None:
