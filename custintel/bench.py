@@ -16,6 +16,7 @@ import resource
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -75,15 +76,17 @@ def peak_rss_mb() -> float:
 def run_isolated(*cli_args: str) -> tuple[float, float]:
     """Run `custintel <cli_args>` in a child process: wall seconds and the child's own peak
     resident memory in MB (this process's peak is monotonic, so a step run in-process after the
-    SQLMesh build would report the build's peak instead of its own)."""
-    started = time.perf_counter()
-    child = subprocess.Popen([sys.executable, "-m", "custintel", *cli_args])
-    _, status, usage = os.wait4(child.pid, 0)
-    child.returncode = os.waitstatus_to_exitcode(status)
-    seconds = time.perf_counter() - started
-    if child.returncode != 0:
-        raise subprocess.CalledProcessError(child.returncode, ["custintel", *cli_args])
-    return seconds, usage.ru_maxrss / 1024
+    SQLMesh build would report the build's peak instead of its own; see custintel/__main__.py
+    for why the child reports it itself)."""
+    with tempfile.TemporaryDirectory() as scratch:
+        peak_file = Path(scratch) / "peak_kb"
+        environment = {**os.environ, "CUSTINTEL_PEAK_MEMORY_FILE": str(peak_file)}
+        started = time.perf_counter()
+        completed = subprocess.run([sys.executable, "-m", "custintel", *cli_args], env=environment)
+        seconds = time.perf_counter() - started
+        if completed.returncode != 0:
+            raise subprocess.CalledProcessError(completed.returncode, ["custintel", *cli_args])
+        return seconds, int(peak_file.read_text()) / 1024
 
 
 def timed(function: Callable[[], Any]) -> tuple[float, Any]:

@@ -82,7 +82,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltSite]:
     from reports.site import build_site
 
     root = tmp_path_factory.mktemp("report_site")
-    config = write_config(root, ml={"retention_capacity": 10})
+    config = write_config(root, ml={"retention_capacity": 10, "test_snapshots": 2})
     previous = os.environ.get("CUSTINTEL_CONFIG")
     os.environ["CUSTINTEL_CONFIG"] = str(config)
     try:
