@@ -321,3 +321,41 @@ def test_hostile_customer_names_render_as_text(built: BuiltSite, base_url: str,
     assert executable == 0
     assert problems == []  # no alert dialog: no script ran
     page.close()
+
+
+USAGE_TRACES = """() => Array.from(document.querySelectorAll('figure.ci-chart'))
+  .filter(f => f.dataset.query === 'usage_history')
+  .flatMap(f => f.querySelector('.ci-plot').data.map(t => ({name: t.name, x: t.x, y: t.y})))"""
+
+
+def test_customer_360_shows_the_customers_services_and_usage_history(
+        built: BuiltSite, base_url: str, browser) -> None:
+    customer = action_list_ids(built)[0]
+    services = warehouse(built, f"""
+        select s.service_name, a.monthly_charge_amount
+        from warehouse.fact_service_assignment a join warehouse.dim_service s using (service_id)
+        where a.customer_id = '{customer}'
+        order by a.is_active desc, a.start_date desc, s.service_name""")
+    usage = warehouse(built, f"""
+        select strftime(date_trunc('month', usage_date), '%Y-%m') as month,
+               sum(data_volume_mb) as data_volume_mb, sum(outage_minutes) as outage_minutes
+        from warehouse.fact_network_usage where customer_id = '{customer}'
+        group by all order by month""")
+    assert len(services) > 0 and len(usage) > 0
+    page, problems = open_tab(browser, f"{base_url}/customers/{customer}.html")
+    table = page.locator("div.ci-table").filter(
+        has=page.locator('th[title="subscriptions.service_name"]'))
+    assert _column(table, "subscriptions.service_name") == services["service_name"].tolist()
+    charges = [float(text.replace("$", "").replace(",", ""))
+               for text in _column(table, "subscriptions.monthly_charge_amount")]
+    # currency shows cents below $1,000 and whole dollars from there
+    assert charges == pytest.approx(services["monthly_charge_amount"].tolist(), abs=0.5)
+    page.wait_for_function("document.querySelectorAll("
+                           "'figure.ci-chart:not([data-drawn=true])').length === 0")
+    traces = {t["name"]: t for t in page.evaluate(USAGE_TRACES)}
+    data = traces["Data volume mb"]
+    assert [x[:7] for x in data["x"]] == usage["month"].tolist()
+    assert data["y"] == pytest.approx(usage["data_volume_mb"].tolist())
+    assert traces["Outage minutes"]["y"] == pytest.approx(usage["outage_minutes"].tolist())
+    assert problems == []
+    page.close()

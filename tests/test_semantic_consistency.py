@@ -465,6 +465,41 @@ def test_pipeline_value_and_win_rate_by_segment_and_close_month(built):
 
 # -- fan-out ---------------------------------------------------------------------------------
 
+def test_service_adoption_and_recurring_charge_by_segment_and_service_type(built):
+    expected = built.sql(f"""
+        select c.segment, s.service_type,
+               count(*) as assignments,
+               count(*) filter (where a.is_active) as active_assignments,
+               count(distinct a.customer_id) filter (where a.is_active) as subscribed_customers,
+               sum(a.monthly_charge_amount) filter (where a.is_active)
+                 as monthly_recurring_charge
+        from warehouse.fact_service_assignment a
+        join {CURRENT} c using (customer_id)
+        join warehouse.dim_service s using (service_id)
+        group by all""")
+    actual = semantic(built, "subscriptions", ["assignments", "active_assignments",
+                                                "subscribed_customers", "monthly_recurring_charge"],
+                      ["segment", "service_type"])
+    assert_same(actual, expected, ["segment", "service_type"], CENT)
+    assert actual.assignments.sum() == built.sql(
+        "select count(*) as n from warehouse.fact_service_assignment").n[0]
+
+
+def test_a_customers_usage_history_by_month_from_the_fact(built):
+    expected = built.sql("""
+        select date_trunc('month', usage_date) as month, sum(data_volume_mb) as data_volume_mb,
+               sum(outage_minutes) as outage_minutes
+        from warehouse.fact_network_usage where customer_id = 'C001' group by all""")
+    assert len(expected) > 0
+    frame = built.load({
+        "measures": ["usage.data_volume_mb", "usage.outage_minutes"],
+        "timeDimensions": [{"dimension": "usage.usage_date", "granularity": "month",
+                            "dateRange": list(MONTHS)}],
+        "filters": [{"member": "usage.customer_id", "operator": "equals", "values": ["C001"]}]})
+    frame.columns = ["month", "data_volume_mb", "outage_minutes"]
+    assert_same(frame, expected, ["month"])
+
+
 def test_mixing_customer_and_ticket_measures_keeps_revenue(built):
     alone = semantic(built, "customer_health", ["revenue"], ["segment"])
     tickets_alone = semantic(built, "customer_health", ["tickets", "csat"], ["segment"])
@@ -490,6 +525,7 @@ VIEW_MEASURES = {
     "marketing": ["targets", "budget"],
     "sales": ["opportunities", "pipeline_value"],
     "usage": ["data_volume_mb", "sessions"],
+    "subscriptions": ["assignments", "monthly_recurring_charge"],
     "churn_risk": ["scores", "avg_score_probability"],
 }
 MANAGER = {"account_manager_id": "AM02"}  # owns C003 and C004
