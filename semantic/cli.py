@@ -76,8 +76,18 @@ def _print_frame(frame: pd.DataFrame, output: OutputFormat, title: str | None = 
         numeric = pd.api.types.is_numeric_dtype(frame[column])
         table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
     for row in frame.itertuples(index=False):
-        table.add_row(*["" if pd.isna(v) else str(v) for v in row])
+        table.add_row(*[_cell(v) for v in row])
     console.print(table)
+
+
+def _cell(value: Any) -> str:
+    """A table cell: floats without binary noise (288541.82000000094 -> 288541.82); CSV and
+    JSON keep the full value."""
+    if pd.isna(value):
+        return ""
+    if isinstance(value, float):
+        return str(round(value, 6))
+    return str(value)
 
 
 @app.command("list")

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from semantic.cli import app
+from semantic.cli import _cell, app
 from tests.conftest import write_config
 from tests.semantic_support import METRIC_TESTS_PATH, MODEL_PATH, build_warehouse, fixture_frames
 
@@ -49,6 +49,14 @@ def test_query_csv_matches_pandas(project):
     customers = project["customers"]
     expected = customers[customers.status == "Active"].groupby("segment").size().to_dict()
     assert dict(zip(frame[f"{V}.segment"], frame[f"{V}.count"], strict=True)) == expected
+
+
+def test_table_cells_show_floats_without_binary_noise():
+    assert 0.1 + 0.2 != 0.3
+    assert _cell(0.1 + 0.2) == "0.3"
+    assert _cell(288541.82000000094) == "288541.82"
+    assert _cell(float("nan")) == "" and _cell(None) == ""
+    assert _cell(7) == "7" and _cell("SMB") == "SMB"
 
 
 def test_query_time_dimension_and_sql_flag(project):
