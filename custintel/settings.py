@@ -25,6 +25,11 @@ class _Section(BaseModel):
 
 class WarehouseSettings(_Section):
     path: Path
+    #: DuckDB's memory_limit for the SQLMesh build (e.g. "12GB"); None keeps DuckDB's default
+    #: (80% of RAM). DuckDB spills to disk beyond it.
+    memory_limit: str | None = Field(
+        default=None, pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$"
+    )
 
 
 class LandingSettings(_Section):

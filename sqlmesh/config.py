@@ -28,9 +28,17 @@ def _state_connection(settings: Settings) -> DuckDBConnectionConfig:
     return DuckDBConnectionConfig(database=str(settings.state_path))
 
 
+def _duckdb_options(settings: Settings) -> dict[str, str]:
+    """DuckDB settings of the warehouse connection (`warehouse.memory_limit`, when set)."""
+    limit = settings.warehouse.memory_limit
+    return {"memory_limit": limit} if limit else {}
+
+
 def _duckdb_gateway(settings: Settings) -> GatewayConfig:
     return GatewayConfig(
-        connection=DuckDBConnectionConfig(database=str(settings.warehouse_path)),
+        connection=DuckDBConnectionConfig(
+            database=str(settings.warehouse_path), connector_config=_duckdb_options(settings)
+        ),
         state_connection=_state_connection(settings),
         test_connection=DuckDBConnectionConfig(),
     )

@@ -17,7 +17,7 @@ from custintel.external_models import (
     render_external_models,
 )
 from custintel.landing import load_contract
-from custintel.settings import DEFAULT_CONFIG_PATH, load_settings
+from custintel.settings import DEFAULT_CONFIG_PATH, SettingsError, load_settings
 from tests.conftest import write_config
 from tests.sqlmesh_fixtures import last_date, query, settings_at, write_landing
 
@@ -61,6 +61,28 @@ def test_config_follows_the_settings_named_by_custintel_config(
     assert config.model_defaults.dialect == "duckdb"
     assert config.model_defaults.start == "2024-01-01"
     assert config.variables == {"history_start": "2024-01-01"}
+
+
+def test_warehouse_memory_limit_reaches_the_sqlmesh_duckdb_connection(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config_path = write_config(tmp_path, warehouse={
+        "path": str(tmp_path / "warehouse" / "novacom.duckdb"), "memory_limit": "1GiB"})
+    (tmp_path / "warehouse").mkdir()
+    monkeypatch.setenv("CUSTINTEL_CONFIG", str(config_path))
+    config = _load_project_config_module("config_with_memory_limit").config
+    adapter = config.gateways["duckdb"].connection.create_engine_adapter()
+    try:
+        (limit,) = adapter.fetchone("select current_setting('memory_limit')")
+    finally:
+        adapter.close()
+    assert limit == "1.0 GiB"
+
+
+def test_a_malformed_memory_limit_is_named(tmp_path: Path) -> None:
+    config_path = write_config(tmp_path, warehouse={"path": "w.duckdb", "memory_limit": "lots"})
+    with pytest.raises(SettingsError, match="warehouse.memory_limit = 'lots'"):
+        load_settings(config_path, environ={})
 
 
 def test_spark_gateway_without_pyspark_names_the_missing_library(tmp_path: Path) -> None:
