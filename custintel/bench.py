@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -170,13 +171,18 @@ def run_bench(
     repeats: int = 20,
 ) -> list[StepResult]:
     """Build everything at the given scale under build_dir, timing each step (the ML step and
-    the site in child processes, so their peak memory is their own)."""
+    the site in child processes, so their peak memory is their own).
+
+    build_dir is emptied first: a warehouse and SQLMesh state left by an earlier run would turn
+    the build into a no-op (nothing new to load or backfill) and the figures into nonsense.
+    """
     from custintel import transform
     from custintel.generate import generate_landing
     from custintel.landing.as_of import landing_as_of_date
     from custintel.landing.loader import load_landing
     from custintel.settings import load_settings, write_relocated_config
 
+    shutil.rmtree(build_dir, ignore_errors=True)
     config = write_relocated_config(
         build_dir, overrides={"sample": {"customers": customers, "months": months}}
     )
