@@ -217,13 +217,15 @@ def run_bench(
     )
 
     as_of = landing_as_of_date(settings.warehouse_path)
-    seconds, _ = timed(lambda: transform.apply(settings, as_of=as_of, run_tests=False))
+    seconds, applied = timed(lambda: transform.apply(settings, as_of=as_of, run_tests=False))
+    layers = {f"{schema}_seconds": round(value, 1)
+              for schema, value in sorted(applied.seconds_by_schema().items())}
     results.append(
         StepResult(
             "sqlmesh warehouse + marts",
             seconds,
             peak_rss_mb(),
-            details={"landed_rows_per_second": round(landed_rows / seconds)},
+            details={"landed_rows_per_second": round(landed_rows / seconds), **layers},
         )
     )
     if with_ml:

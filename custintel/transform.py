@@ -60,11 +60,13 @@ class ModelChange:
 
 @dataclass(frozen=True)
 class EvaluatedBatch:
-    """One batch of intervals SQLMesh evaluated for a model: [start, end)."""
+    """One batch of intervals SQLMesh evaluated for a model: [start, end), and how long it took
+    (SQLMesh's own measure, audits included)."""
 
     model: str
     start: dt.datetime
     end: dt.datetime
+    seconds: float | None = None
 
     @property
     def days(self) -> int:
@@ -91,6 +93,14 @@ class ApplySummary:
     @property
     def did_work(self) -> bool:
         return bool(self.evaluated)
+
+    def seconds_by_schema(self) -> dict[str, float]:
+        """Evaluation seconds summed per schema (staging, quarantine, warehouse, marts)."""
+        totals: dict[str, float] = {}
+        for batch in self.evaluated:
+            schema = batch.model.split(".")[0]
+            totals[schema] = totals.get(schema, 0.0) + (batch.seconds or 0.0)
+        return totals
 
     def batches(self, model: str) -> list[EvaluatedBatch]:
         """The batches evaluated for one model (`schema.table`), in start order."""
@@ -154,7 +164,11 @@ class _Recording:
     ) -> None:
         if not kwargs.get("audit_only", False):
             start, end = (to_datetime(value).replace(tzinfo=None) for value in interval)
-            self.evaluated.append(EvaluatedBatch(short_name(snapshot.name), start, end))
+            duration_ms = args[1] if len(args) > 1 else kwargs.get("duration_ms")
+            seconds = duration_ms / 1000 if isinstance(duration_ms, int | float) else None
+            self.evaluated.append(
+                EvaluatedBatch(short_name(snapshot.name), start, end, seconds)
+            )
         super().update_snapshot_evaluation_progress(snapshot, interval, *args, **kwargs)
 
     def log_failed_models(self, errors: list) -> None:

@@ -46,6 +46,16 @@ def test_first_apply_builds_every_model_up_to_the_data(build: Build) -> None:
     assert {change.change for change in build.first_apply.changes} == {"added"}
 
 
+def test_each_evaluated_batch_carries_sqlmesh_s_duration_summed_by_layer(build: Build) -> None:
+    summary = build.first_apply
+    assert all(batch.seconds is not None and batch.seconds >= 0 for batch in summary.evaluated)
+    by_schema = summary.seconds_by_schema()
+    assert set(by_schema) == {batch.model.split(".")[0] for batch in summary.evaluated}
+    assert {"staging", "warehouse"} <= set(by_schema)
+    assert sum(by_schema.values()) == sum(batch.seconds for batch in summary.evaluated)
+    assert sum(by_schema.values()) > 0
+
+
 def test_second_apply_with_nothing_new_does_no_model_work(build: Build) -> None:
     assert build.second_apply.changes == []
     assert build.second_apply.evaluated == []
