@@ -267,7 +267,8 @@ def apply(
     run_tests: bool = True,
     show_progress: bool = False,
 ) -> ApplySummary:
-    """Plan and apply the project to an environment without prompts, then run missing intervals.
+    """Plan and apply the project to an environment without prompts (the plan backfills every
+    missing interval up to the execution time).
 
     With `run_tests` the SQLMesh unit tests run first and a failure stops before any change.
 
@@ -294,13 +295,12 @@ def apply(
                 include_unmodified=environment != PROD,
             )
             summary.changes = plan_changes(plan)
-            status = ctx.run(environment, execution_time=execution_time)
         except SQLMeshError as exc:
             raise _failure(f"apply to '{environment}'", recorder, exc) from exc
         finally:
             ctx.close()
-    if status.is_failure or recorder.failures:
-        raise _failure(f"run of '{environment}'", recorder)
+    if recorder.failures:
+        raise _failure(f"apply to '{environment}'", recorder)
     summary.evaluated = list(recorder.evaluated)
     return summary
 
@@ -318,35 +318,25 @@ def preview(settings: Settings, environment: str = PROD) -> list[ModelChange]:
             ctx.close()
 
 
+def _restate(ctx: Context, settings: Settings, models: list[str],
+             as_of: dt.date) -> None:
+    execution_time = execution_time_for(as_of)
+    ctx.plan(
+        PROD,
+        restate_models=models,
+        start=settings.sqlmesh.start,
+        end=execution_time,
+        execution_time=execution_time,
+        no_prompts=True,
+        auto_apply=True,
+        no_diff=True,
+        skip_tests=True,
+    )
+
+
 def restate(settings: Settings, models: list[str], as_of: dt.date | None = None) -> ApplySummary:
     """Rebuild `models` and everything downstream of them in prod over the whole history."""
-    as_of = _resolve_as_of(settings, as_of)
-    execution_time = execution_time_for(as_of)
-    recorder = RecordingConsole()
-    summary = ApplySummary(environment=PROD, as_of=as_of)
-    with _using_console(recorder):
-        ctx = context(settings)
-        try:
-            ctx.plan(
-                PROD,
-                restate_models=models,
-                start=settings.sqlmesh.start,
-                end=execution_time,
-                execution_time=execution_time,
-                no_prompts=True,
-                auto_apply=True,
-                no_diff=True,
-                skip_tests=True,
-            )
-            status = ctx.run(PROD, execution_time=execution_time)
-        except SQLMeshError as exc:
-            raise _failure("restatement", recorder, exc) from exc
-        finally:
-            ctx.close()
-    if status.is_failure or recorder.failures:
-        raise _failure("run after the restatement", recorder)
-    summary.evaluated = list(recorder.evaluated)
-    return summary
+    return _restate_if(settings, models, as_of, only_with_consumers=False)
 
 
 def refresh_score_consumers(settings: Settings, as_of: dt.date | None = None) -> ApplySummary:
@@ -354,16 +344,38 @@ def refresh_score_consumers(settings: Settings, as_of: dt.date | None = None) ->
 
     Does nothing (an empty summary) while no model of the project reads `ml.churn_scores`.
     """
-    with _using_console(RecordingConsole()):
+    return _restate_if(settings, [CHURN_SCORES_MODEL], as_of, only_with_consumers=True)
+
+
+def _has_consumers(ctx: Context, models: list[str]) -> bool:
+    for name in models:
+        model = ctx.get_model(name)
+        if model is not None and ctx.dag.downstream(model.fqn):
+            return True
+    return False
+
+
+def _restate_if(settings: Settings, models: list[str], as_of: dt.date | None, *,
+                only_with_consumers: bool) -> ApplySummary:
+    """Restate `models` in one SQLMesh context (loading the project costs seconds); with
+    `only_with_consumers`, only when some model reads them."""
+    as_of = _resolve_as_of(settings, as_of)
+    recorder = RecordingConsole()
+    summary = ApplySummary(environment=PROD, as_of=as_of)
+    with _using_console(recorder):
         ctx = context(settings)
         try:
-            scores = ctx.get_model(CHURN_SCORES_MODEL)
-            has_consumers = scores is not None and bool(ctx.dag.downstream(scores.fqn))
+            if only_with_consumers and not _has_consumers(ctx, models):
+                return summary
+            _restate(ctx, settings, models, as_of)
+        except SQLMeshError as exc:
+            raise _failure("restatement", recorder, exc) from exc
         finally:
             ctx.close()
-    if not has_consumers:
-        return ApplySummary(environment=PROD, as_of=_resolve_as_of(settings, as_of))
-    return restate(settings, [CHURN_SCORES_MODEL], as_of)
+    if recorder.failures:
+        raise _failure("restatement", recorder)
+    summary.evaluated = list(recorder.evaluated)
+    return summary
 
 
 def _unit_tests(ctx: Context) -> UnitTestSummary:

@@ -1,9 +1,9 @@
 """Metrics for a churn score: discrimination, calibration, ranking and early warning.
 
 Library functions are used wherever sklearn has them (roc_auc_score, average_precision_score,
-brier_score_loss, log_loss, calibration_curve, roc_curve). Ranking metrics (lift, recall and
-precision in the top k) order rows by score descending; ties keep the input order (stable
-sort), so they are deterministic.
+brier_score_loss, log_loss, calibration_curve, roc_curve), and CatBoost's C++ AUC inside the
+bootstrap. Ranking metrics (lift, recall and precision in the top k) order rows by score
+descending; ties keep the input order (stable sort), so they are deterministic.
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ import math
 
 import numpy as np
 import pandas as pd
+from catboost.utils import eval_metric
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import (
     average_precision_score,
@@ -77,41 +78,61 @@ def binary_metrics(
     return metrics
 
 
+def _weighted_roc_auc(y: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> float:
+    """ROC-AUC with row weights, by CatBoost's C++ metric (equal to sklearn's roc_auc_score
+    with sample_weight, ~10x faster: the bootstrap calls it hundreds of times)."""
+    return float(eval_metric(y, scores, "AUC:use_weights=true", weight=weights)[0])
+
+
+def _weighted_pr_auc(y: np.ndarray, scores: np.ndarray, weights: np.ndarray) -> float:
+    return float(average_precision_score(y, scores, sample_weight=weights))
+
+
+_RESAMPLED_METRICS = {"roc_auc": _weighted_roc_auc, "pr_auc": _weighted_pr_auc}
+_FULL_METRICS = {"roc_auc": roc_auc_score, "pr_auc": average_precision_score}
+
+
 def paired_bootstrap(
     y: np.ndarray,
     challenger: np.ndarray,
-    baseline: np.ndarray,
+    baselines: dict[str, np.ndarray],
     resamples: int = 200,
     seed: int = 0,
-) -> dict[str, dict[str, float]]:
-    """ROC-AUC and PR-AUC of `challenger` minus `baseline` on the same rows: the observed
-    difference, a 95% percentile interval over `resamples` bootstrap resamples of the rows
-    (both scores resampled together, so the comparison is paired) and the share of resamples
-    in which the challenger is ahead. Resamples holding a single class are skipped."""
+) -> dict[str, dict[str, dict[str, float]]]:
+    """ROC-AUC and PR-AUC of `challenger` minus each baseline on the same rows, by baseline
+    name: the observed difference, a 95% percentile interval over `resamples` bootstrap
+    resamples of the rows (all scores resampled together, so each comparison is paired) and the
+    share of resamples in which the challenger is ahead. Resamples holding a single class are
+    skipped.
+
+    A resample is its row counts used as weights (the same rows drawn with replacement, without
+    copying them); the challenger is scored once per resample for all baselines."""
     y = np.asarray(y, dtype=int)
     challenger = np.asarray(challenger, dtype=float)
-    baseline = np.asarray(baseline, dtype=float)
-    metrics = {"roc_auc": roc_auc_score, "pr_auc": average_precision_score}
+    baseline_scores = {name: np.asarray(s, dtype=float) for name, s in baselines.items()}
     rng = np.random.default_rng(seed)
-    differences: dict[str, list[float]] = {name: [] for name in metrics}
+    differences = {name: {metric: [] for metric in _RESAMPLED_METRICS} for name in baselines}
     for _ in range(resamples):
-        rows = rng.integers(0, len(y), len(y))
-        if not 0 < y[rows].sum() < len(rows):
+        weights = np.bincount(rng.integers(0, len(y), len(y)), minlength=len(y)).astype(float)
+        positives = float(weights @ y)
+        if not 0 < positives < len(y):
             continue
-        for name, metric in metrics.items():
-            differences[name].append(
-                metric(y[rows], challenger[rows]) - metric(y[rows], baseline[rows])
-            )
-    result = {}
-    for name, metric in metrics.items():
-        values = np.asarray(differences[name])
-        result[name] = {
-            "difference": float(metric(y, challenger) - metric(y, baseline)),
-            "ci_low": float(np.quantile(values, 0.025)),
-            "ci_high": float(np.quantile(values, 0.975)),
-            "share_ahead": float((values > 0).mean()),
-            "resamples": len(values),
-        }
+        for metric, compute in _RESAMPLED_METRICS.items():
+            ahead = compute(y, challenger, weights)
+            for name, scores in baseline_scores.items():
+                differences[name][metric].append(ahead - compute(y, scores, weights))
+    result: dict[str, dict[str, dict[str, float]]] = {}
+    for name, scores in baseline_scores.items():
+        result[name] = {}
+        for metric, compute in _FULL_METRICS.items():
+            values = np.asarray(differences[name][metric])
+            result[name][metric] = {
+                "difference": float(compute(y, challenger) - compute(y, scores)),
+                "ci_low": float(np.quantile(values, 0.025)),
+                "ci_high": float(np.quantile(values, 0.975)),
+                "share_ahead": float((values > 0).mean()),
+                "resamples": len(values),
+            }
     return result
 
 

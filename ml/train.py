@@ -268,13 +268,16 @@ def _metrics(
             if name != "prior"
         },
         "lift": {"catboost": evaluate.lift_table(y_test, scores["catboost"]["test"])},
-        "comparison": {
-            name: evaluate.paired_bootstrap(
-                y_test, scores["catboost"]["test"], parts["test"], seed=config.seed
-            )
-            for name, parts in scores.items()
-            if name not in ("catboost", "prior")
-        },
+        "comparison": evaluate.paired_bootstrap(
+            y_test,
+            scores["catboost"]["test"],
+            {
+                name: parts["test"]
+                for name, parts in scores.items()
+                if name not in ("catboost", "prior")
+            },
+            seed=config.seed,
+        ),
         "feature_importance": [{"feature": f, "importance": round(float(v), 4)} for f, v in ranked],
         "early_warning": _early_warning(dataset, config, test_scores),
         "config": config.as_json(),

@@ -7,6 +7,7 @@ import itertools
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import average_precision_score, roc_auc_score
 
 from ml import evaluate
 
@@ -110,7 +111,8 @@ def test_early_warning_share_by_hand(max_fpr: float, threshold: float, warned: i
 
 
 def test_paired_bootstrap_of_a_score_against_itself_and_a_worse_one() -> None:
-    same = evaluate.paired_bootstrap(Y, SCORES, SCORES.copy(), resamples=50, seed=1)
+    same = evaluate.paired_bootstrap(Y, SCORES, {"copy": SCORES.copy()}, resamples=50, seed=1)
+    same = same["copy"]
     for metric in ("roc_auc", "pr_auc"):
         assert same[metric]["difference"] == 0.0
         assert same[metric]["ci_low"] == same[metric]["ci_high"] == 0.0
@@ -119,7 +121,7 @@ def test_paired_bootstrap_of_a_score_against_itself_and_a_worse_one() -> None:
     # below all 17 non-churners and the one at position 3 below two of them, so its AUC is
     # 1 - (17 + 2) / (3 * 17)
     perfect = Y.astype(float)
-    result = evaluate.paired_bootstrap(Y, perfect, SCORES, resamples=200, seed=1)
+    result = evaluate.paired_bootstrap(Y, perfect, {"s": SCORES}, resamples=200, seed=1)["s"]
     assert result["roc_auc"]["difference"] == pytest.approx((17 + 2) / (3 * 17))
     # average precision of SCORES: churners at ranks 1, 4 and 20 -> (1/1 + 2/4 + 3/20) / 3
     assert result["pr_auc"]["difference"] == pytest.approx(1 - (1 + 2 / 4 + 3 / 20) / 3)
@@ -127,3 +129,35 @@ def test_paired_bootstrap_of_a_score_against_itself_and_a_worse_one() -> None:
     assert result["roc_auc"]["ci_low"] >= 0.0 and result["pr_auc"]["ci_low"] >= 0.0
     assert result["roc_auc"]["share_ahead"] > 0.5
     assert 0 < result["roc_auc"]["resamples"] <= 200
+
+
+def test_paired_bootstrap_resamples_equal_sklearn_on_rows_drawn_with_replacement() -> None:
+    rng = np.random.default_rng(7)
+    y = (rng.random(400) < 0.2).astype(int)
+    challenger = np.round(y * 0.3 + rng.random(400), 2)  # rounded: ties between rows
+    baselines = {
+        "noise": np.round(rng.random(400), 2),
+        "weak": np.round(y * 0.1 + rng.random(400), 2),
+    }
+    result = evaluate.paired_bootstrap(y, challenger, baselines, resamples=30, seed=3)
+    draws = np.random.default_rng(3)
+    expected: dict[str, dict[str, list[float]]] = {
+        name: {"roc_auc": [], "pr_auc": []} for name in baselines
+    }
+    for _ in range(30):
+        rows = draws.integers(0, len(y), len(y))
+        for name, scores in baselines.items():
+            expected[name]["roc_auc"].append(
+                roc_auc_score(y[rows], challenger[rows]) - roc_auc_score(y[rows], scores[rows])
+            )
+            expected[name]["pr_auc"].append(
+                average_precision_score(y[rows], challenger[rows])
+                - average_precision_score(y[rows], scores[rows])
+            )
+    for name in baselines:
+        for metric, values in expected[name].items():
+            got = result[name][metric]
+            assert got["resamples"] == 30
+            assert got["ci_low"] == pytest.approx(np.quantile(values, 0.025), abs=1e-12)
+            assert got["ci_high"] == pytest.approx(np.quantile(values, 0.975), abs=1e-12)
+            assert got["share_ahead"] == pytest.approx(np.mean(np.asarray(values) > 0))

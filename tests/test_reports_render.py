@@ -64,6 +64,8 @@ def test_bar_chart_holds_the_query_result(site: Path, orders: pd.DataFrame) -> N
     assert trace["x"] == list(expected.index)
     assert trace["y"] == pytest.approx(list(expected.values))
     assert spec["layout"]["yaxis"]["tickprefix"] == "$"  # currency format of sales.revenue
+    # the site's theme travels with every figure: Plotly's plotly_white (white plot area)
+    assert spec["layout"]["template"]["layout"]["plot_bgcolor"] == "white"
 
 
 @pytest.mark.parametrize("kind", ["line", "area"])
