@@ -8,7 +8,10 @@ MODEL (
   name marts.customer_daily_activity,
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column activity_date,
-    lookback 31
+    lookback 31,
+    -- a first build backfills in quarters: its count(distinct) cannot spill to disk, and a
+    -- single batch over 2 years of 100,000 customers ran out of a 12 GB memory limit
+    batch_size 92
   ),
   cron '@daily',
   owner customer_analytics,
