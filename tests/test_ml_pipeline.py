@@ -6,6 +6,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pytest
+from sklearn.metrics import roc_auc_score
 
 from custintel.settings import load_settings
 from ml import clv
@@ -114,9 +115,7 @@ def test_latest_snapshot_is_scored_with_bands_reasons_and_clv(built) -> None:
 
 def test_health_score_validation_and_bands_are_in_the_model_card(built) -> None:
     _, mart, result = built
-    test = mart[mart["snapshot_date"].isin(["2024-08-01", "2024-09-01"])]
-    from sklearn.metrics import roc_auc_score
-
+    test = mart[mart["snapshot_date"].isin(pd.to_datetime(["2024-08-01", "2024-09-01"]))]
     expected = roc_auc_score(test["churned_within_90d"], -test["health_score"])
     assert result.version.metrics["health_score"]["roc_auc"] == pytest.approx(expected)
     card = (result.version.path / "model_card.md").read_text()
