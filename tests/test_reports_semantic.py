@@ -26,6 +26,7 @@ PAGE = """\
     ```query by_segment
     measures: [customer_360.count, customer_360.revenue]
     dimensions: [customer_360.segment]
+    order: {customer_360.segment: asc}
     ```
 
     ```chart
