@@ -318,22 +318,6 @@ def preview(settings: Settings, environment: str = PROD) -> list[ModelChange]:
             ctx.close()
 
 
-def _restate(ctx: Context, settings: Settings, models: list[str],
-             as_of: dt.date) -> None:
-    execution_time = execution_time_for(as_of)
-    ctx.plan(
-        PROD,
-        restate_models=models,
-        start=settings.sqlmesh.start,
-        end=execution_time,
-        execution_time=execution_time,
-        no_prompts=True,
-        auto_apply=True,
-        no_diff=True,
-        skip_tests=True,
-    )
-
-
 def restate(settings: Settings, models: list[str], as_of: dt.date | None = None) -> ApplySummary:
     """Rebuild `models` and everything downstream of them in prod over the whole history."""
     return _restate_if(settings, models, as_of, only_with_consumers=False)
@@ -367,7 +351,18 @@ def _restate_if(settings: Settings, models: list[str], as_of: dt.date | None, *,
         try:
             if only_with_consumers and not _has_consumers(ctx, models):
                 return summary
-            _restate(ctx, settings, models, as_of)
+            execution_time = execution_time_for(as_of)
+            ctx.plan(
+                PROD,
+                restate_models=models,
+                start=settings.sqlmesh.start,
+                end=execution_time,
+                execution_time=execution_time,
+                no_prompts=True,
+                auto_apply=True,
+                no_diff=True,
+                skip_tests=True,
+            )
         except SQLMeshError as exc:
             raise _failure("restatement", recorder, exc) from exc
         finally:
