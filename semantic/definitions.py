@@ -65,11 +65,14 @@ class Mask:
 
 @dataclass(frozen=True)
 class RollingWindow:
-    """`rolling_window`: intervals like '30 day' or 'unbounded'; offset 'start' or 'end'."""
+    """`rolling_window`: intervals like '30 day' or 'unbounded'; offset 'start' or 'end';
+    or `type: to_date` with a `granularity` (quarter-to-date...)."""
 
     trailing: str | None = None
     leading: str | None = None
     offset: str = "end"
+    type: str = "fixed"
+    granularity: str | None = None
 
 
 @dataclass

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from semantic.definitions import (
+    GRANULARITIES,
     RELATIONSHIP_ALIASES,
     AccessPolicy,
     Cube,
@@ -320,13 +321,24 @@ def _parse_rolling(ctx: _Context, raw: Any, label: str) -> RollingWindow | None:
         ctx.issue(label, "`rolling_window` must be a mapping")
         return None
     _check_keys(ctx, raw, ROLLING_KEYS, label)
-    if raw.get("type", "fixed") != "fixed" or "granularity" in raw:
-        ctx.issue(label, "only fixed rolling windows (trailing/leading/offset) are supported; "
-                         "`type: to_date` is not")
+    kind = str(raw.get("type", "fixed"))
+    granularity = raw.get("granularity")
+    if kind not in ("fixed", "to_date"):
+        ctx.issue(label, f"`rolling_window.type` must be fixed or to_date, not '{kind}'")
+    elif kind == "to_date" and granularity not in GRANULARITIES:
+        ctx.issue(label, "a `to_date` rolling window needs a `granularity` (one of "
+                         f"{', '.join(GRANULARITIES)})")
+    elif kind == "fixed" and granularity is not None:
+        ctx.issue(label, "`rolling_window.granularity` belongs to `type: to_date` windows")
+    offset = str(raw.get("offset", "end"))
+    if offset not in ("start", "end"):
+        ctx.issue(label, f"`rolling_window.offset` must be start or end, not '{offset}'")
     return RollingWindow(
         trailing=_interval_text(raw.get("trailing")),
         leading=_interval_text(raw.get("leading")),
-        offset=str(raw.get("offset", "end")),
+        offset=offset,
+        type=kind,
+        granularity=str(granularity) if kind == "to_date" and granularity else None,
     )
 
 

@@ -111,13 +111,16 @@ class TimeDimension(_QueryPart):
     dimension: str
     granularity: str | None = None
     date_range: tuple[str, ...] | str | None = Field(default=None, alias="dateRange")
+    compare_date_range: tuple[tuple[str, ...] | str, ...] | None = Field(
+        default=None, alias="compareDateRange")
 
     @field_validator("granularity")
     @classmethod
     def _known_granularity(cls, value: str | None) -> str | None:
         if value is not None and value not in GRANULARITIES:
             raise ValueError(f"unknown granularity '{value}' (expected one of "
-                             f"{', '.join(GRANULARITIES)})")
+                             f"{', '.join(GRANULARITIES)}; custom granularities are not "
+                             "supported)")
         return value
 
     @field_validator("date_range", mode="before")
@@ -139,6 +142,9 @@ class TimeDimension(_QueryPart):
         if self.date_range is not None:
             body["dateRange"] = (self.date_range if isinstance(self.date_range, str)
                                  else list(self.date_range))
+        if self.compare_date_range is not None:
+            body["compareDateRange"] = [item if isinstance(item, str) else list(item)
+                                        for item in self.compare_date_range]
         return body
 
 

@@ -175,9 +175,10 @@ def _check_rolling(cube: Cube, measure: Measure, issues: _Issues) -> None:
     owner, label = f"cube {cube.name}", f"measure {measure.name}"
     window = measure.rolling_window
     assert window is not None
-    if measure.type not in AGGREGATE_TYPES:
-        issues.add(cube.file, owner, label, "rolling_window needs an aggregating measure type")
-    if window.trailing is None and window.leading is None:
+    if measure.type not in AGGREGATE_TYPES and measure.type != "number":
+        issues.add(cube.file, owner, label, "rolling_window needs an aggregating measure type "
+                                            "(or a number measure with an aggregate in its SQL)")
+    if window.type == "fixed" and window.trailing is None and window.leading is None:
         issues.add(cube.file, owner, label, "rolling_window needs `trailing` and/or `leading`")
     if window.offset not in ("start", "end"):
         issues.add(cube.file, owner, label, "rolling_window offset must be 'start' or 'end'")

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
+import threading
+from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -13,7 +16,7 @@ import pandas as pd
 
 from semantic.definitions import DataModel
 from semantic.engine.compiled import CompiledQuery, OutputColumn
-from semantic.engine.compiler import QueryCompiler
+from semantic.engine.compiler import MAX_LIMIT, QueryCompiler
 from semantic.engine.members import TableMapper
 from semantic.engine.security import SecurityContext
 from semantic.errors import QueryError
@@ -28,29 +31,50 @@ Database = str | Path | duckdb.DuckDBPyConnection
 class Engine:
     """Compiles and runs queries of one model against one DuckDB database.
 
-    `database` is a DuckDB file (opened read-only for each query) or an open connection.
-    `as_of` anchors relative date ranges ('last 30 days'); default: today.
-    `table_mapper` rewrites table references (the metric diff points it at dev schemas).
-    `allow_private` lets trusted callers query cubes and non-public members directly.
+    `database` is a DuckDB file (opened read-only once, on the first query, and kept until
+    `close()`) or an open connection. `as_of` anchors relative date ranges ('last 30 days');
+    default: today. `table_mapper` rewrites table references (the metric diff points it at dev
+    schemas). `allow_private` lets trusted callers query cubes and non-public members
+    directly. `max_limit` caps a query's `limit` (Cube's 50,000). Compiled queries are cached
+    by the query's shape and the caller's security context.
     """
+
+    CACHE_SIZE = 256
 
     def __init__(self, model: DataModel | Path | str, database: Database, *,
                  as_of: dt.date | None = None, table_mapper: TableMapper | None = None,
-                 allow_private: bool = False):
+                 allow_private: bool = False, max_limit: int = MAX_LIMIT):
         self.model = model if isinstance(model, DataModel) else load_model(model)
         self.database = database
         self.as_of = as_of or dt.date.today()
         self.table_mapper = table_mapper
         self.allow_private = allow_private
+        self.max_limit = max_limit
+        self._connection: duckdb.DuckDBPyConnection | None = None
+        self._lock = threading.Lock()
+        self._compiled: OrderedDict[str, CompiledQuery] = OrderedDict()
 
     def compile(self, query: Query | dict[str, Any], role: str | None = None,
                 security_context: dict[str, Any] | None = None,
                 context: SecurityContext | None = None) -> CompiledQuery:
-        """The SQL (and parameters) of a query for this caller."""
-        compiler = QueryCompiler(
-            self.model, context or SecurityContext.build(role, security_context),
-            as_of=self.as_of, table_mapper=self.table_mapper, allow_private=self.allow_private)
-        return compiler.compile(query)
+        """The SQL (and parameters) of a query for this caller (cached per shape and caller)."""
+        parsed = Query.parse(query)
+        context = context or SecurityContext.build(role, security_context)
+        key = _cache_key(parsed, context)
+        with self._lock:
+            cached = self._compiled.get(key)
+            if cached is not None:
+                self._compiled.move_to_end(key)
+                return cached
+        compiler = QueryCompiler(self.model, context, as_of=self.as_of,
+                                 table_mapper=self.table_mapper,
+                                 allow_private=self.allow_private, max_limit=self.max_limit)
+        compiled = compiler.compile(parsed)
+        with self._lock:
+            self._compiled[key] = compiled
+            while len(self._compiled) > self.CACHE_SIZE:
+                self._compiled.popitem(last=False)
+        return compiled
 
     def load(self, query: Query | dict[str, Any], role: str | None = None,
              security_context: dict[str, Any] | None = None,
@@ -69,17 +93,40 @@ class Engine:
 
     @contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """A cursor on the engine's one connection (cursors are safe across threads)."""
         if isinstance(self.database, duckdb.DuckDBPyConnection):
             yield self.database
             return
-        path = Path(self.database)
-        if not path.exists():
-            raise QueryError(f"warehouse not found: {path} (build it first)")
-        con = duckdb.connect(str(path), read_only=True)
+        with self._lock:
+            if self._connection is None:
+                path = Path(self.database)
+                if not path.exists():
+                    raise QueryError(f"warehouse not found: {path} (build it first)")
+                self._connection = duckdb.connect(str(path), read_only=True)
+            cursor = self._connection.cursor()
         try:
-            yield con
+            yield cursor
         finally:
-            con.close()
+            cursor.close()
+
+    def close(self) -> None:
+        """Close the warehouse file (an open connection passed in stays open)."""
+        with self._lock:
+            if self._connection is not None:
+                self._connection.close()
+                self._connection = None
+
+    def __enter__(self) -> Engine:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _cache_key(query: Query, context: SecurityContext) -> str:
+    """The query's shape (every field, values included) and the caller's claims."""
+    return json.dumps([query.model_dump(mode="json"), context.claims, context.enforce],
+                      sort_keys=True, default=str)
 
 
 def _typed(frame: pd.DataFrame, columns: tuple[OutputColumn, ...]) -> pd.DataFrame:

@@ -25,7 +25,13 @@ from semantic.definitions import (
 )
 from semantic.engine import aggregation as agg
 from semantic.engine.compiled import CompiledQuery, OutputColumn
-from semantic.engine.dates import buckets, resolve_range
+from semantic.engine.dates import (
+    buckets,
+    check_timezone,
+    local_to_utc,
+    resolve_range,
+    to_timezone,
+)
 from semantic.engine.filters import member_condition
 from semantic.engine.members import MemberSql, TableMapper, measure_result_type
 from semantic.engine.params import ParamBinder, compact
@@ -48,7 +54,8 @@ from semantic.engine.security import (
 from semantic.errors import AccessDenied, QueryError
 from semantic.query import Filter, LogicalFilter, MemberFilter, Query
 
-DEFAULT_LIMIT = 10_000
+DEFAULT_LIMIT = 10_000  # Cube's CUBEJS_DB_QUERY_DEFAULT_LIMIT
+MAX_LIMIT = 50_000  # Cube's CUBEJS_DB_QUERY_LIMIT
 UTC_NAMES = (None, "UTC", "Etc/UTC", "GMT")
 
 
@@ -64,13 +71,16 @@ class QueryCompiler:
     """Compiles queries against one model for one security context."""
 
     def __init__(self, model: DataModel, context: SecurityContext, *, as_of: dt.date,
-                 table_mapper: TableMapper | None = None, allow_private: bool = False):
+                 table_mapper: TableMapper | None = None, allow_private: bool = False,
+                 max_limit: int = MAX_LIMIT):
         self.model = model
+        self.max_limit = max_limit
         self.context = context
         self.as_of = as_of
         self.resolver = MemberResolver(model, allow_private=allow_private)
         self.internal = MemberResolver(model, allow_private=True)
         self.sql = MemberSql(model, table_mapper)
+        self.timezone: str | None = None
 
     # ------------------------------------------------------------------ entry point
     def compile(self, query: Query | dict[str, Any]) -> CompiledQuery:
@@ -93,13 +103,18 @@ class QueryCompiler:
 
     def _reject_unsupported(self, q: Query) -> None:
         if q.ungrouped:
-            raise QueryError("ungrouped queries are not supported by the embedded engine")
+            raise QueryError("`ungrouped` queries are not supported by the embedded engine; "
+                             "group by the primary key instead")
         if q.total:
-            raise QueryError("`total` is not supported; run the query without a limit and "
-                             "count its rows")
-        if q.timezone not in UTC_NAMES:
-            raise QueryError(f"timezone '{q.timezone}' is not supported; the embedded engine "
-                             "evaluates in UTC")
+            raise QueryError("`total` is not supported by the embedded engine; run the query "
+                             "without a limit and count its rows")
+        for td in q.time_dimensions:
+            if td.compare_date_range is not None:
+                raise QueryError("`compareDateRange` is not supported by the embedded engine; "
+                                 "run one query per date range")
+        self.timezone = None if q.timezone in UTC_NAMES else q.timezone
+        if self.timezone is not None:
+            check_timezone(self.timezone)
 
     # ------------------------------------------------------------------ resolution
     def _resolve_dimensions(self, q: Query) -> tuple[list[ResolvedMember], list[_TimeDim]]:
@@ -248,6 +263,11 @@ class QueryCompiler:
             return exp.cast(mask, "TIMESTAMP") if definition.type == "time" else mask
         return self.sql.dimension(member.cube, member.name)
 
+    def _time_expr(self, member: ResolvedMember, masked: dict[str, Access]) -> exp.Expression:
+        """A time dimension in the query's time zone (stored times are UTC, as in Cube)."""
+        expression = self._dimension_expr(member, masked)
+        return to_timezone(expression, self.timezone) if self.timezone else expression
+
     def _condition(self, item: Filter, binder: ParamBinder, masked: dict[str, Access],
                    members: dict[str, ResolvedMember], measure_expr: Any | None
                    ) -> exp.Expression:
@@ -264,7 +284,8 @@ class QueryCompiler:
             return member_condition(expression, "number", item.operator, item.values, binder,
                                     item.member, is_measure=True)
         return member_condition(self._dimension_expr(member, masked), member.type,
-                                item.operator, item.values, binder, item.member)
+                                item.operator, item.values, binder, item.member,
+                                timezone=self.timezone)
 
     def _split_filters(self, filters: tuple[Filter, ...], members: dict[str, ResolvedMember]
                        ) -> tuple[list[Filter], list[Filter]]:
@@ -375,7 +396,11 @@ class QueryCompiler:
             select = select.where(self._condition(item, binder, masked, filter_members,
                                                   measure_expr))
         select = self._order(select, q, outputs, dims, time_dims, measures)
-        select = select.limit(q.limit if q.limit is not None else DEFAULT_LIMIT)
+        if q.limit is not None and q.limit > self.max_limit:
+            raise QueryError(f"limit {q.limit} exceeds the query limit of {self.max_limit} rows "
+                             "(as Cube's CUBEJS_DB_QUERY_LIMIT; setting semantic.query_limit)")
+        select = select.limit(q.limit if q.limit is not None else min(DEFAULT_LIMIT,
+                                                                       self.max_limit))
         if q.offset:
             select = select.offset(q.offset)
         for name, cte in ctes:
@@ -398,7 +423,7 @@ class QueryCompiler:
             if td.granularity is None or td.output is None or td.output in seen:
                 continue
             seen.add(td.output)
-            raw = self._dimension_expr(td.member, masked)
+            raw = self._time_expr(td.member, masked)
             truncated = exp.TimestampTrunc(this=raw.copy(), unit=exp.var(td.granularity.upper()))
             columns.append(agg.DimColumn(f"d{len(columns)}", truncated, raw_time=raw))
             outputs.append((td.output, "time_dimension", "time"))
@@ -407,7 +432,7 @@ class QueryCompiler:
     def _range_condition(self, td: _TimeDim, binder: ParamBinder) -> exp.Expression:
         assert td.date_range is not None
         expression = self._dimension_expr(td.member, {})
-        start, end = td.date_range
+        start, end = (local_to_utc(value, self.timezone) for value in td.date_range)
         return exp.and_(exp.GTE(this=expression.copy(),
                                 expression=binder.bind(start, "TIMESTAMP")),
                         exp.LTE(this=expression.copy(), expression=binder.bind(end, "TIMESTAMP")))
@@ -415,7 +440,7 @@ class QueryCompiler:
     def _groups(self, tree: JoinTree, measures: list[ResolvedMember],
                 masked: dict[str, Access], time_dims: list[_TimeDim]) -> list[agg.Group]:
         has_time = any(td.granularity or td.date_range for td in time_dims)
-        groups: dict[tuple[str, RollingWindow | None], agg.Group] = {}
+        groups: dict[tuple[str, RollingWindow | None, bool], agg.Group] = {}
         for member in measures:
             if member.path in masked:
                 continue
@@ -426,19 +451,23 @@ class QueryCompiler:
                 definition = self.model.cubes[cube].measures[name]
                 window = definition.rolling_window
                 if definition.type == "running_total":
-                    window = RollingWindow(trailing="unbounded")
-                key = (cube, window if has_time else None)
+                    window = agg.RUNNING_TOTAL
+                window = window if has_time else None
+                additive = window is None or definition.type in agg.ADDITIVE_TYPES
+                key = (cube, window, additive)
                 if key not in groups:
                     cube_def = self.model.cubes[cube]
                     groups[key] = agg.Group(
-                        name=f"g{len(groups)}", cube=cube, window=key[1],
+                        name=f"g{len(groups)}", cube=cube, window=window,
                         multiplied=tree.multiplied(cube),
                         primary_keys=[self.sql.dimension(cube, pk.name)
-                                      for pk in cube_def.primary_keys])
+                                      for pk in cube_def.primary_keys],
+                        additive=additive)
                 group = groups[key]
                 if (cube, name) not in group.measures:
                     group.aliases[(cube, name)] = f"m{len(group.aliases)}"
                     group.measures[(cube, name)] = self.sql.aggregate(cube, name)
+                    group.types[(cube, name)] = definition.type
         for group in groups.values():
             if group.multiplied and not group.primary_keys:
                 raise QueryError(f"cube '{group.cube}' needs a primary_key: the joins in this "
@@ -448,28 +477,44 @@ class QueryCompiler:
     def _rolling(self, groups: list[agg.Group], time_dims: list[_TimeDim],
                  dim_columns: list[agg.DimColumn], outputs: list[tuple[str, str, str]],
                  range_keys: dict[int, int]) -> agg.RollingSpec | None:
+        """The time dimension rolling windows run over (Cube: the one with the finest
+        granularity, all of them sharing one date range), or None without windows."""
         if not any(group.window is not None for group in groups):
             return None
-        granular = [i for i, td in enumerate(time_dims) if td.granularity]
-        if len(granular) > 1:
-            raise QueryError("rolling window measures support one time dimension with a "
-                             "granularity per query")
-        ranged = [i for i, td in enumerate(time_dims) if td.date_range is not None]
-        index = granular[0] if granular else ranged[0]
-        td = time_dims[index]
-        if td.date_range is None:
+        granular = [td for td in time_dims if td.granularity]
+        members = {td.member.path for td in granular}
+        if len(members) > 1:
+            raise QueryError("rolling window measures run over one time dimension; the query "
+                             f"groups by {', '.join(sorted(members))}")
+        if any(td.date_range is None for td in granular):
+            raise QueryError("rolling window measures need a dateRange on time dimension "
+                             f"'{granular[0].member.path}' (as in Cube: time series queries "
+                             "without dateRange are not supported)")
+        ranged = [td for td in (granular or time_dims) if td.date_range is not None]
+        if not ranged:
             raise QueryError(f"rolling window measures need a dateRange on time dimension "
-                             f"'{td.member.path}' (as in Cube)")
-        if td.granularity is None:
-            start, end = td.date_range
-            series = [(start, end + dt.timedelta(microseconds=1))]
-            return agg.RollingSpec(None, self._dimension_expr(td.member, {}), series,
-                                   range_keys[index])
-        names = [name for name, _kind, _type in outputs]
-        column = dim_columns[names.index(td.output or "")]
+                             f"'{time_dims[0].member.path}' (as in Cube)")
+        if len({td.date_range for td in ranged}) > 1:
+            raise QueryError("rolling window measures need one dateRange: the time dimensions "
+                             "of this query have different ones (Cube refuses them too)")
+        td = ranged[0]
+        assert td.date_range is not None
         start, end = td.date_range
-        return agg.RollingSpec(column.alias, column.raw_time or column.expression,
-                               buckets(start, end, td.granularity), range_keys[index])
+        keys = {range_keys[index] for index, other in enumerate(time_dims)
+                if index in range_keys and other.member.path == td.member.path}
+        raw = self._time_expr(td.member, {})
+        if not granular:
+            return agg.RollingSpec(raw, None, [], start, end, keys)
+        names = [name for name, _kind, _type in outputs]
+        series_dims = {dim_columns[names.index(g.output or "")].alias: g.granularity or ""
+                       for g in granular}
+        finest = granular[0].granularity
+        for g in granular[1:]:
+            finest = agg.min_granularity(finest, g.granularity)
+        assert finest is not None
+        series = [(first, following - dt.timedelta(microseconds=1))
+                  for first, following in buckets(start, end, finest)]
+        return agg.RollingSpec(raw, finest, series, start, end, keys, series_dims)
 
     def _from(self, tree: JoinTree) -> exp.Select:
         select = exp.select().from_(self.sql.table(tree.root))
@@ -494,8 +539,11 @@ class QueryCompiler:
         else:
             order = []
         terms = []
+        ungrouped = {td.member.path for td in time_dims if not td.output}
         for member, direction in order:
             name = member if member in names else aliases.get(member)
+            if name is None and member in ungrouped:
+                continue  # a time dimension without granularity has no column (Cube skips it)
             if name is None:
                 raise QueryError(f"cannot order by '{member}': it is not a measure, dimension "
                                  "or grouped time dimension of the query")

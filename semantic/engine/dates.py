@@ -1,15 +1,21 @@
 """Date ranges (absolute and Cube's relative forms) and time-series buckets, in UTC.
 
 Relative ranges are resolved against an "as of" date (the warehouse's last data date when the
-caller passes it), not the wall clock, so results are reproducible. Forms, as in Cube:
-`today`, `yesterday`, `this|last week|month|quarter|year`, `last N days|weeks|months|quarters|
-years` (the N whole periods before the current one), `from YYYY-MM-DD to YYYY-MM-DD`.
+caller passes it), not the wall clock, so results are reproducible. Forms, as Cube's API
+gateway reads them: `today`, `yesterday`, `tomorrow`, `this|last|next day|week|month|quarter|
+year`, `last N units` (the N whole periods before the current one), `next N units` (the N
+after it), `from A to B` with A/B a date, `now`, `today`, `N days ago`, `in N days`.
+Time zones: stored times are UTC; a query's `timezone` converts grouped times to wall-clock
+time and date-range bounds back to UTC (Cube's `convertTz` / `inDbTimeZone`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlglot import exp
 
 from semantic.errors import QueryError
 
@@ -75,36 +81,113 @@ def _period(start: dt.datetime, unit: str) -> tuple[dt.datetime, dt.datetime]:
     return begin, shift(begin, unit, 1) - dt.timedelta(microseconds=1)
 
 
-def relative_range(text: str, as_of: dt.date) -> tuple[dt.datetime, dt.datetime]:
-    """A relative date range as inclusive (start, end) instants."""
-    phrase = " ".join(text.lower().split())
-    today = dt.datetime.combine(as_of, dt.time())
-    if phrase == "today":
-        return _period(today, "day")
+_UNIT = r"(second|minute|hour|day|week|month|quarter|year)"
+_TIME_UNITS = ("second", "minute", "hour")
+_CHRONO_OFFSET = re.compile(r"(\d+) " + _UNIT + r"s? ago")
+_CHRONO_AHEAD = re.compile(r"(?:in (\d+) " + _UNIT + r"s?|(\d+) " + _UNIT + r"s? from now)")
+
+
+def _end_of(value: dt.datetime, unit: str) -> dt.datetime:
+    return shift(truncate(value, unit), unit, 1) - dt.timedelta(microseconds=1)
+
+
+def _now(as_of: dt.date | dt.datetime) -> dt.datetime:
+    if isinstance(as_of, dt.datetime):
+        return as_of.replace(tzinfo=None)
+    return dt.datetime.combine(as_of, dt.time())
+
+
+def _chrono_instant(text: str, now: dt.datetime) -> dt.datetime:
+    """One side of `from A to B` (the forms of chrono-node's casual English Cube relies on):
+    now, today, yesterday, tomorrow, N units ago, in N units / N units from now, a date."""
+    phrase = text.strip()
+    if phrase in ("now", "today"):
+        return now
     if phrase == "yesterday":
-        return _period(today - dt.timedelta(days=1), "day")
-    match = re.fullmatch(r"(this|last) (day|week|month|quarter|year)", phrase)
+        return now - dt.timedelta(days=1)
+    if phrase == "tomorrow":
+        return now + dt.timedelta(days=1)
+    match = _CHRONO_OFFSET.fullmatch(phrase)
     if match:
+        return shift(now, match.group(2), -int(match.group(1)))
+    match = _CHRONO_AHEAD.fullmatch(phrase)
+    if match:
+        count, unit = (match.group(1), match.group(2)) if match.group(1) else (match.group(3),
+                                                                              match.group(4))
+        return shift(now, unit, int(count))
+    try:
+        return parse_instant(phrase, end=False)
+    except QueryError:
+        raise QueryError(f"cannot read date '{text}' in a `from ... to ...` range; use a date "
+                         "(YYYY-MM-DD), now, today, yesterday, tomorrow, 'N days ago' or "
+                         "'in N days'") from None
+
+
+def relative_range(text: str, as_of: dt.date | dt.datetime) -> tuple[dt.datetime, dt.datetime]:
+    """A relative date range as inclusive (start, end) instants, read as Cube's API gateway
+    (`dateParser`) reads it, with `as_of` as "now"."""
+    phrase = " ".join(text.lower().split())
+    now = _now(as_of)
+    match = re.search(r"(this|last|next) " + _UNIT, phrase)
+    if match:
+        step = {"this": 0, "last": -1, "next": 1}[match.group(1)]
         unit = match.group(2)
-        anchor = today if match.group(1) == "this" else shift(truncate(today, unit), unit, -1)
-        return _period(anchor, unit)
-    match = re.fullmatch(r"last (\d+) (day|week|month|quarter|year)s?", phrase)
+        anchor = shift(now, unit, step)
+        return truncate(anchor, unit), _end_of(anchor, unit)
+    match = re.search(r"(last|next) (\d+) " + _UNIT, phrase)
     if match:
-        count, unit = int(match.group(1)), match.group(2)
-        current = truncate(today, unit)
-        return shift(current, unit, -count), current - dt.timedelta(microseconds=1)
-    match = re.fullmatch(r"from (\S+) to (\S+)", phrase)
+        count, unit = int(match.group(2)), match.group(3)
+        if match.group(1) == "last":
+            return truncate(shift(now, unit, -count), unit), _end_of(shift(now, unit, -1), unit)
+        return truncate(shift(now, unit, 1), unit), _end_of(shift(now, unit, count), unit)
+    for word, days in (("today", 0), ("yesterday", -1), ("tomorrow", 1)):
+        if word in phrase:
+            day = now + dt.timedelta(days=days)
+            return truncate(day, "day"), _end_of(day, "day")
+    match = re.fullmatch(r"from (.*) to (.*)", phrase)
     if match:
-        return parse_instant(match.group(1), end=False), parse_instant(match.group(2), end=True)
-    raise QueryError(
-        f"cannot read relative date range '{text}'; supported: today, yesterday, "
-        "this|last day|week|month|quarter|year, last N days|weeks|months|quarters|years, "
-        "from YYYY-MM-DD to YYYY-MM-DD"
-    )
+        grain = next((unit for unit in _TIME_UNITS if unit in phrase), "day")
+        start = truncate(_chrono_instant(match.group(1), now), grain)
+        end = _end_of(_chrono_instant(match.group(2), now), grain)
+        if end < start:
+            raise QueryError(f"date range '{text}' ends before it starts")
+        return start, end
+    try:
+        day = parse_instant(phrase, end=False)
+    except QueryError:
+        raise QueryError(
+            f"cannot read relative date range '{text}'; supported (as in Cube): today, "
+            "yesterday, tomorrow, this|last|next day|week|month|quarter|year, last|next N "
+            "days|weeks|months|quarters|years, from A to B (A, B: a date, now, today, 'N days "
+            "ago', 'in N days')") from None
+    return truncate(day, "day"), _end_of(day, "day")
+
+
+def check_timezone(name: str) -> ZoneInfo:
+    """The IANA time zone `name`, or a QueryError naming it."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise QueryError(f"unknown timezone '{name}' (expected an IANA name such as "
+                         "'America/Los_Angeles')") from exc
+
+
+def local_to_utc(value: dt.datetime, timezone: str | None) -> dt.datetime:
+    """A wall-clock time in `timezone` as the UTC time stored in the warehouse."""
+    if timezone is None:
+        return value
+    aware = value.replace(tzinfo=check_timezone(timezone))
+    return aware.astimezone(dt.UTC).replace(tzinfo=None)
+
+
+def to_timezone(expression: exp.Expression, timezone: str) -> exp.Expression:
+    """SQL: a stored UTC timestamp as wall-clock time in `timezone` (Cube's `convertTz`)."""
+    in_utc = exp.AtTimeZone(this=expression, zone=exp.Literal.string("UTC"))
+    return exp.AtTimeZone(this=in_utc, zone=exp.Literal.string(timezone))
 
 
 def resolve_range(
-    date_range: str | tuple[str, ...] | list[str], as_of: dt.date
+    date_range: str | tuple[str, ...] | list[str], as_of: dt.date | dt.datetime
 ) -> tuple[dt.datetime, dt.datetime]:
     """A `dateRange` (pair, single date or relative string) as inclusive (start, end)."""
     if isinstance(date_range, str):

@@ -2,9 +2,9 @@
 
 Semantics follow Cube's REST API reference: `equals`/`notEquals` take several values (IN /
 NOT IN; a null value means IS NULL), the negative operators also keep NULL rows unless null is
-one of the values, `contains`/`startsWith`/`endsWith` are case-insensitive (ILIKE, with `%` and
-`_` in the value escaped so they match literally), date operators pad a `YYYY-MM-DD` value to
-the start or end of that day.
+one of the values, `contains`/`startsWith`/`endsWith` are case-insensitive (ILIKE; `%` and `_`
+in the value are wildcards, as in Cube), date operators pad a `YYYY-MM-DD` value to the start
+or end of that day (in the query's time zone, compared with stored UTC times).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from typing import Any
 from sqlglot import exp
 
 from semantic.definitions import FILTER_OPERATORS
-from semantic.engine.dates import parse_instant
+from semantic.engine.dates import local_to_utc, parse_instant
 from semantic.engine.params import ParamBinder
 from semantic.errors import QueryError
 
@@ -25,7 +25,6 @@ DATE_OPERATORS = {"inDateRange", "notInDateRange", "beforeDate", "beforeOrOnDate
                   "afterOrOnDate"}
 COMPARISON_OPERATORS = {"gt", "gte", "lt", "lte"}
 NEGATIVE = {"notEquals", "notContains", "notStartsWith", "notEndsWith"}
-ESCAPE = "\\"
 
 
 def _check_operator(operator: str, member_type: str, label: str, is_measure: bool) -> None:
@@ -76,8 +75,10 @@ def convert_value(value: Any, member_type: str, label: str, *, end: bool = False
     return str(value)
 
 
-def _escaped_pattern(value: str, operator: str) -> str:
-    text = value.replace(ESCAPE, ESCAPE * 2).replace("%", ESCAPE + "%").replace("_", ESCAPE + "_")
+def _pattern(value: str, operator: str) -> str:
+    """Cube's pattern: the value between `%`s as is, so `%` and `_` in it are wildcards (Cube's
+    `likeIgnoreCase`: `ILIKE '%' || ? || '%'`). It is still a bound parameter, never SQL."""
+    text = value
     if operator in ("contains", "notContains"):
         return f"%{text}%"
     if operator in ("startsWith", "notStartsWith"):
@@ -93,6 +94,7 @@ def member_condition(
     binder: ParamBinder,
     label: str,
     is_measure: bool = False,
+    timezone: str | None = None,
 ) -> exp.Expression:
     """The SQL condition of one `{member, operator, values}` filter."""
     _check_operator(operator, member_type, label, is_measure)
@@ -104,7 +106,7 @@ def member_condition(
     if not items:
         raise QueryError(f"operator '{operator}' on '{label}' needs values")
     if operator in DATE_OPERATORS:
-        return _date_condition(expression, operator, items, binder, label)
+        return _date_condition(expression, operator, items, binder, label, timezone)
     if operator in COMPARISON_OPERATORS:
         if len(items) != 1:
             raise QueryError(f"operator '{operator}' on '{label}' takes exactly one value")
@@ -144,21 +146,24 @@ def _like(expression: exp.Expression, operator: str, values: list[Any],
     if not values:
         return None
     conditions = [
-        exp.Escape(this=exp.ILike(this=expression.copy(),
-                                  expression=binder.bind(_escaped_pattern(str(v), operator))),
-                   expression=exp.Literal.string(ESCAPE))
+        exp.ILike(this=expression.copy(), expression=binder.bind(_pattern(str(v), operator)))
         for v in values
     ]
     return exp.or_(*conditions) if len(conditions) > 1 else conditions[0]
 
 
 def _date_condition(expression: exp.Expression, operator: str, items: list[Any],
-                    binder: ParamBinder, label: str) -> exp.Expression:
+                    binder: ParamBinder, label: str, timezone: str | None = None
+                    ) -> exp.Expression:
+    def instant(value: Any, end: bool = False) -> exp.Expression:
+        converted = convert_value(value, "time", label, end=end)
+        return binder.bind(local_to_utc(converted, timezone), "TIMESTAMP")
+
     if operator in ("inDateRange", "notInDateRange"):
         if len(items) not in (1, 2):
             raise QueryError(f"operator '{operator}' on '{label}' takes one or two dates")
-        start = binder.bind(convert_value(items[0], "time", label), "TIMESTAMP")
-        end = binder.bind(convert_value(items[-1], "time", label, end=True), "TIMESTAMP")
+        start = instant(items[0])
+        end = instant(items[-1], end=True)
         if operator == "inDateRange":
             return exp.and_(exp.GTE(this=expression.copy(), expression=start),
                             exp.LTE(this=expression.copy(), expression=end))
@@ -167,7 +172,7 @@ def _date_condition(expression: exp.Expression, operator: str, items: list[Any],
     if len(items) != 1:
         raise QueryError(f"operator '{operator}' on '{label}' takes exactly one date")
     pad_to_end = operator in ("beforeOrOnDate", "afterDate")
-    value = binder.bind(convert_value(items[0], "time", label, end=pad_to_end), "TIMESTAMP")
+    value = instant(items[0], end=pad_to_end)
     node = {"beforeDate": exp.LT, "beforeOrOnDate": exp.LTE, "afterDate": exp.GT,
             "afterOrOnDate": exp.GTE}[operator]
     return node(this=expression.copy(), expression=value)
