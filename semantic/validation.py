@@ -159,6 +159,8 @@ def _check_measure(model: DataModel, cube: Cube, measure: Measure, issues: _Issu
         _check_sql(model, cube, measure.sql, label, issues, allowed=allowed)
     for condition in measure.filters:
         _check_sql(model, cube, condition, label, issues, allowed=("dimension",))
+    if aggregate:
+        _check_to_many_columns(model, cube, measure, issues)
     if measure.filters and not aggregate:
         issues.add(cube.file, owner, label, "`filters` apply only to aggregating measures")
     if measure.rolling_window is not None:
@@ -169,6 +171,29 @@ def _check_measure(model: DataModel, cube: Cube, measure: Measure, issues: _Issu
         issues.add(cube.file, owner, label, "meta.certified must be true or false")
     if measure.mask and measure.mask.sql:
         _check_sql(model, cube, measure.mask.sql, label, issues, allowed=("dimension",))
+
+
+def _check_to_many_columns(model: DataModel, cube: Cube, measure: Measure,
+                           issues: _Issues) -> None:
+    """Cube refuses an aggregate whose SQL reads a cube reached through a one_to_many join:
+    the join repeats this cube's rows once per row of the other, so the sum would be wrong."""
+    for text in [measure.sql or "", *measure.filters]:
+        try:
+            template = parse_template(text)
+        except TemplateError:
+            continue  # reported by _check_sql
+        others = {ref.cube for ref in template.table_references() if ref.cube}
+        others |= {ref.cube for ref in template.member_references() if ref.cube}
+        for other in sorted(others - {cube.name, "CUBE"}):
+            path = directed_path(model, cube.name, other) if other in model.cubes else None
+            to_many = next((join for join in path or [] if join.relationship == "one_to_many"),
+                           None)
+            if to_many is not None:
+                issues.add(cube.file, f"cube {cube.name}", f"measure {measure.name}",
+                           f"reads cube '{other}' through the one_to_many join {to_many.cube} -> "
+                           f"{to_many.name}: each {cube.name} row would count once per "
+                           f"{to_many.name} row (Cube refuses this); define the measure on "
+                           f"'{other}', or aggregate it there and reference that measure")
 
 
 def _check_rolling(cube: Cube, measure: Measure, issues: _Issues) -> None:
@@ -311,7 +336,7 @@ def _expand_view(model: DataModel, view: View, issues: _Issues) -> None:
             if name in view_cube.excludes:
                 continue
             prefix = f"{view_cube.alias or cube.name}_" if view_cube.prefix else ""
-            view_name = alias or f"{prefix}{name}"
+            view_name = f"{prefix}{alias or name}"  # Cube prefixes aliases too
             _check_name(view_name, view.file, owner, f"member {view_name}", issues)
             if view_name in view.members:
                 issues.add(view.file, owner, f"member {view_name}",
