@@ -8,23 +8,72 @@ import os
 from pathlib import Path
 from typing import Annotated
 
+import click
 import typer
+import typer.core
 
 from custintel.console import console
 from custintel.landing.files import LandingError
 from custintel.settings import Settings, SettingsError, load_settings
 
+#: command groups owned by the other packages: (module, typer attribute, group name, help).
+#: They are imported only when invoked (ml pulls in CatBoost and scikit-learn, reports MkDocs),
+#: so `custintel --help` and `custintel metrics query` start fast.
+SUB_COMMANDS = (
+    ("semantic.cli", "app", "metrics",
+     "Governed metrics: list, query, test and diff the semantic layer."),
+    ("ml.cli", "app", "ml", "Churn model: train, evaluate, score, pipeline."),
+    ("reports.cli", "app", "reports", "Report site: build or serve the markdown pages."),
+)
+
+
+class LazyGroups(typer.core.TyperGroup):
+    """The top-level group: sub-command groups load on first use; help lists them from
+    SUB_COMMANDS without importing them."""
+
+    _loaded: dict[str, click.Command | None]
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        lazy = [group for _module, _attr, group, _help in SUB_COMMANDS]
+        return [*super().list_commands(ctx), *lazy]
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        found = super().get_command(ctx, cmd_name)
+        if found is not None:
+            return found
+        for module_name, attribute, group, help_text in SUB_COMMANDS:
+            if group != cmd_name:
+                continue
+            if getattr(ctx, "_custintel_listing", False):  # help: a stub with the help text
+                return click.Group(name=group, help=help_text)
+            return _load_group(module_name, attribute, group)
+        return None
+
+    def format_help(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        ctx._custintel_listing = True  # type: ignore[attr-defined]
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            ctx._custintel_listing = False  # type: ignore[attr-defined]
+
+
+def _load_group(module_name: str, attribute: str, group: str) -> click.Command | None:
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name not in (module_name, module_name.split(".")[0]):
+            raise
+        return None  # that package is not installed in this checkout
+    command = typer.main.get_command(getattr(module, attribute))
+    command.name = group
+    return command
+
+
 app = typer.Typer(
+    cls=LazyGroups,
     help="Customer intelligence as code: warehouse, governed metrics, churn scores, reports.",
     no_args_is_help=True,
     pretty_exceptions_show_locals=False,
-)
-
-#: command groups owned by the other packages: (module, typer attribute, group name)
-SUB_COMMANDS = (
-    ("semantic.cli", "app", "metrics"),
-    ("ml.cli", "app", "ml"),
-    ("reports.cli", "app", "reports"),
 )
 
 
@@ -152,16 +201,3 @@ def bench(
     console.print(table)
     console.print(f"written {target / 'bench.json'}")
 
-
-def _mount_sub_commands() -> None:
-    for module_name, attribute, group in SUB_COMMANDS:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name not in (module_name, module_name.split(".")[0]):
-                raise
-            continue  # that package is not installed in this checkout
-        app.add_typer(getattr(module, attribute), name=group)
-
-
-_mount_sub_commands()

@@ -3,7 +3,8 @@
     from semantic import load, compile_query, catalog, Query
 """
 
-from semantic.api import catalog, compile_query, load
+from typing import TYPE_CHECKING, Any
+
 from semantic.errors import (
     AccessDenied,
     CubeApiError,
@@ -13,6 +14,18 @@ from semantic.errors import (
     SemanticError,
 )
 from semantic.query import Query
+
+if TYPE_CHECKING:
+    from semantic.api import catalog, compile_query, load
+
+
+def __getattr__(name: str) -> Any:
+    """`load`, `compile_query`, `catalog` import the engine (pandas, DuckDB) on first use."""
+    if name in ("catalog", "compile_query", "load"):
+        from semantic import api
+
+        return getattr(api, name)
+    raise AttributeError(f"module 'semantic' has no attribute '{name}'")
 
 __all__ = [
     "AccessDenied",

@@ -10,17 +10,19 @@ from __future__ import annotations
 import datetime as dt
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from custintel.settings import Settings, load_settings
-from semantic.catalog import CatalogEntry, build_catalog
-from semantic.client import CubeClient
 from semantic.definitions import DataModel
 from semantic.engine import CompiledQuery, Engine
 from semantic.model_loader import load_model, model_files
 from semantic.query import Query
+
+if TYPE_CHECKING:  # the Cube client (httpx) and the catalogue load only when used
+    import pandas as pd
+
+    from semantic.catalog import CatalogEntry
+    from semantic.client import CubeClient
 
 Backend = Literal["embedded", "cube"]
 
@@ -48,6 +50,8 @@ def engine(settings: Settings | None = None, as_of: dt.date | None = None) -> En
 
 def cube_client(settings: Settings | None = None) -> CubeClient:
     """A client for the configured Cube server (secret from CUBEJS_API_SECRET)."""
+    from semantic.client import CubeClient
+
     return CubeClient((settings or load_settings()).semantic.cube_api_url)
 
 
@@ -77,4 +81,6 @@ def compile_query(query: Query | dict[str, Any], role: str | None = None,
 
 def catalog(settings: Settings | None = None) -> list[CatalogEntry]:
     """Every member of the public views: description, owner, format, certified flag, SQL."""
+    from semantic.catalog import build_catalog
+
     return build_catalog(model(settings))

@@ -9,21 +9,18 @@ from collections.abc import Callable
 from enum import StrEnum
 from functools import wraps
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import TYPE_CHECKING, Annotated, Any, TypeVar
 
-import pandas as pd
 import typer
 from rich.console import Console
-from rich.table import Table
 
 from custintel.settings import SettingsError, load_settings
 from semantic import api
-from semantic.diff import DEFAULT_SEGMENT_DIMENSION
-from semantic.diff import diff as metric_diff
 from semantic.errors import SemanticError
-from semantic.model_loader import load_model
 from semantic.query import Query
-from semantic.testing import run_metric_tests
+
+if TYPE_CHECKING:  # pandas, the diff and the metric tests load only for the commands using them
+    import pandas as pd
 
 app = typer.Typer(help="Governed metrics: list, query, test and diff the semantic layer.",
                   no_args_is_help=True)
@@ -65,6 +62,9 @@ def _friendly(command: F) -> F:
 
 
 def _print_frame(frame: pd.DataFrame, output: OutputFormat, title: str | None = None) -> None:
+    import pandas as pd
+    from rich.table import Table
+
     if output is OutputFormat.csv:
         sys.stdout.write(frame.to_csv(index=False))
         return
@@ -83,7 +83,7 @@ def _print_frame(frame: pd.DataFrame, output: OutputFormat, title: str | None = 
 def _cell(value: Any) -> str:
     """A table cell: floats without binary noise (288541.82000000094 -> 288541.82); CSV and
     JSON keep the full value."""
-    if pd.isna(value):
+    if value is None or value != value:  # None, NaN, NaT
         return ""
     if isinstance(value, float):
         return str(round(value, 6))
@@ -99,6 +99,8 @@ def list_members(
         OutputFormat.table,
 ) -> None:
     """The metric catalogue: name, description, owner, format, certified, SQL."""
+    import pandas as pd
+
     entries = [e for e in api.catalog() if (kind is Kind.all or e.kind == kind.value)
                and (view is None or e.name.startswith(f"{view}."))]
     frame = pd.DataFrame([{
@@ -217,6 +219,10 @@ def test(
 ) -> None:
     """Run the metric unit tests (YAML cases: input tables, query, expected rows)."""
     model_path = model or load_settings().semantic_model_path
+    from rich.table import Table
+
+    from semantic.testing import run_metric_tests
+
     results = run_metric_tests(path, model_path)
     table = Table(title=f"metric tests in {path}")
     table.add_column("test")
@@ -240,6 +246,8 @@ def validate(
 ) -> None:
     """Validate the data model against Cube's rules; list every issue."""
     model_path = model or load_settings().semantic_model_path
+    from semantic.model_loader import load_model
+
     loaded = load_model(model_path)
     members = sum(len(view.members) for view in loaded.views.values())
     console.print(f"model {model_path}: {len(loaded.cubes)} cube(s), {len(loaded.views)} "
@@ -257,8 +265,9 @@ def diff(
     env: Annotated[str | None, typer.Option(help="Evaluate the new definitions on this SQLMesh "
                                                  "environment (schemas <schema>__<env>).")]
         = None,
-    segment_dimension: Annotated[str, typer.Option(help="Dimension to break values down by.")]
-        = DEFAULT_SEGMENT_DIMENSION,
+    segment_dimension: Annotated[str | None, typer.Option(
+        help="Dimension to break values down by (default: semantic.diff's, customers.segment)."
+    )] = None,
     months: Annotated[int, typer.Option(help="Months shown for time-aware measures.")] = 12,
     values: Annotated[bool, typer.Option(help="Evaluate value impact on the warehouse.")] =
         True,
@@ -270,9 +279,13 @@ def diff(
     if (base_ref is None) == (base is None):
         raise typer.BadParameter("give the base git ref once: BASE_REF or --base REF")
     settings = load_settings()
+    from semantic.diff import DEFAULT_SEGMENT_DIMENSION
+    from semantic.diff import diff as metric_diff
+
     report = metric_diff(base_ref or base or "", model_path=settings.semantic_model_path,
                          warehouse=settings.warehouse_path, head_ref=head, env=env,
-                         segment_dimension=segment_dimension, months=months, evaluate=values)
+                         segment_dimension=segment_dimension or DEFAULT_SEGMENT_DIMENSION,
+                         months=months, evaluate=values)
     text = report.to_markdown() if output is DiffFormat.markdown else report.to_json() + "\n"
     if out_file:
         out_file.write_text(text)
