@@ -570,3 +570,50 @@ def test_pii_is_masked_for_analysts_and_callers_without_a_role(built):
 def test_unknown_roles_are_refused(built):
     with pytest.raises(AccessDenied, match="no access policy applies"):
         built.load({"measures": ["revenue.revenue"]}, role="intern")
+
+
+def test_rolling_30_day_active_customers(built):
+    """Seed 002's rolling 30-day active customers, the governed rolling_window measure, by day
+    and segment: equal to plain SQL of its definition (activity while Active, in the 30 days up
+    to the day) on every day, and to marts.active_customers_30d on every day on which no
+    customer changed CRM version in the window (the mart takes status and segment at the day,
+    a rolling count over activity rows can only take them at the activity day)."""
+    hand = built.sql("""
+        with days as (
+          select distinct calendar_date from marts.active_customers_30d
+        ), activity as (
+          select a.customer_id, a.activity_date, v.customer_segment, v.customer_status
+          from marts.customer_daily_activity a
+          join warehouse.dim_customer v on v.customer_id = a.customer_id
+            and cast(v.valid_from as date) <= a.activity_date
+            and (v.valid_to is null or cast(v.valid_to as date) > a.activity_date)
+          where a.is_activity_day and v.customer_status = 'Active'
+        )
+        select d.calendar_date, a.customer_segment,
+               count(distinct a.customer_id) as active_customers_30d
+        from days d join activity a
+          on a.activity_date between d.calendar_date - interval 29 day and d.calendar_date
+        group by all""")
+    mart = built.sql("""
+        select calendar_date, customer_segment, active_customers_30d
+        from marts.active_customers_30d m
+        where active_customers_30d > 0 and not exists (
+          select 1 from warehouse.dim_customer v
+          where cast(v.valid_from as date) between m.calendar_date - interval 29 day
+                                               and m.calendar_date
+            and v.valid_from > (select min(valid_from) from warehouse.dim_customer w
+                                where w.customer_id = v.customer_id))""")
+    first, last = hand.calendar_date.min(), hand.calendar_date.max()
+    frame = built.load({
+        "measures": ["activity.active_customers_30d"], "dimensions": ["activity.segment_on_day"],
+        "timeDimensions": [{"dimension": "activity.activity_date", "granularity": "day",
+                            "dateRange": [str(first.date()), str(last.date())]}]})
+    got = frame[frame["activity.active_customers_30d"] > 0].rename(columns={
+        "activity.activity_date.day": "calendar_date", "activity.segment_on_day":
+        "customer_segment", "activity.active_customers_30d": "active_customers_30d"})
+    assert_same(got, hand, ["calendar_date", "customer_segment"])
+    assert mart.calendar_date.nunique() >= 10
+    keys = set(zip(mart.calendar_date, mart.customer_segment, strict=True))
+    same_days = got[[k in keys for k in zip(got.calendar_date, got.customer_segment,
+                                             strict=True)]]
+    assert_same(same_days, mart, ["calendar_date", "customer_segment"])
