@@ -359,14 +359,18 @@ class QueryCompiler:
         hidden = [m for m in filter_members.values() if m.kind == "measure"]
         groups = self._groups(tree, [*measures, *hidden], masked, time_dims)
         rolling = self._rolling(groups, time_dims, dim_columns, outputs, range_keys)
-        source = self._from(tree)
         ctes: list[tuple[str, exp.Expression]] = []
         aliases = set(tree.cubes)
         if not groups:
             groups = [agg.Group("g0", tree.root, None, False, [])]
+        shared = [*(d.expression for d in dim_columns), *conditions.values()]
+        if rolling is not None:
+            shared.append(rolling.raw_time)
         for group in groups:
-            ctes += agg.group_ctes(group, dim_columns, source, conditions, aliases, rolling,
-                                   binder)
+            pruned = self._pruned(tree, [*shared, *group.measures.values()], group.cube)
+            group.multiplied = pruned.multiplied(group.cube)
+            ctes += agg.group_ctes(group, dim_columns, self._from(pruned), conditions, aliases,
+                                   rolling, binder)
         extra, select, dims_from = agg.combined_source([g.name for g in groups], dim_columns)
         ctes += extra
         leaf_columns = {key: exp.column(group.aliases[key], table=group.name)
@@ -515,6 +519,29 @@ class QueryCompiler:
         series = [(first, following - dt.timedelta(microseconds=1))
                   for first, following in buckets(start, end, finest)]
         return agg.RollingSpec(raw, finest, series, start, end, keys, series_dims)
+
+    def _pruned(self, tree: JoinTree, expressions: list[exp.Expression], cube: str) -> JoinTree:
+        """The part of the join tree a group reads: its cube, the cubes its dimensions,
+        conditions and measures name, and the joins leading to them. LEFT JOINs keep every
+        row of the cubes they hang from, so a join nothing reads only repeats rows: leaving it
+        out gives the same groups without de-duplicating (one scan less, no DISTINCT)."""
+        needed = {cube}
+        for expression in expressions:
+            needed |= {c.table for c in expression.find_all(exp.Column) if c.table in tree.cubes}
+        parent = {join.name: join for join in tree.joins}
+        changed = True
+        while changed:
+            changed = False
+            for name in list(needed):
+                join = parent.get(name)
+                if join is None:
+                    continue
+                reads = {c.table for c in self.sql.join_condition(join).find_all(exp.Column)
+                         if c.table in tree.cubes}
+                if not (reads | {join.cube}) <= needed:
+                    needed |= reads | {join.cube}
+                    changed = True
+        return JoinTree(root=tree.root, joins=[j for j in tree.joins if j.name in needed])
 
     def _from(self, tree: JoinTree) -> exp.Select:
         select = exp.select().from_(self.sql.table(tree.root))
