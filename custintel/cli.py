@@ -22,8 +22,8 @@ from custintel.settings import Settings, SettingsError, load_settings
 SUB_COMMANDS = (
     ("semantic.cli", "app", "metrics",
      "Governed metrics: list, query, test and diff the semantic layer."),
-    ("ml.cli", "app", "ml", "Churn model: train, evaluate, score, pipeline."),
-    ("reports.cli", "app", "reports", "Report site: build or serve the markdown pages."),
+    ("ml.cli", "app", "ml", "Churn model: train against baselines, evaluate, score."),
+    ("reports.cli", "app", "reports", "Report site: build or serve the pages in reports/pages."),
 )
 
 

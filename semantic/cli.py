@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -292,3 +293,29 @@ def diff(
         console.print(f"wrote {out_file}")
     else:
         sys.stdout.write(text)
+
+
+@app.command()
+@_friendly
+def bench(
+    repeats: Annotated[int, typer.Option(help="Runs per view-query figure.")] = 20,
+    cli_repeats: Annotated[int, typer.Option(help="Fresh processes per CLI figure.")] = 5,
+) -> None:
+    """Time the CLI start-up and the customer_months view queries beside same-run baselines."""
+    from rich.table import Table
+
+    from semantic.bench import cli_figures, view_figures
+
+    settings = load_settings()
+    config = os.environ.get("CUSTINTEL_CONFIG")
+    with api.engine(settings) as engine:
+        figures = [*cli_figures(Path(config) if config else None, cli_repeats),
+                   *view_figures(engine, repeats)]
+    table = Table(title="semantic layer bench (medians)")
+    for column in ("figure", "seconds", "baseline", "baseline s", "ratio"):
+        table.add_column(column)
+    for f in figures:
+        table.add_row(f.name, f"{f.seconds:.3f}", f.baseline_name, f"{f.baseline_seconds:.3f}",
+                      f"{f.ratio:.2f}x")
+    console.print(table)
+
