@@ -170,10 +170,15 @@ def query(
     order: Annotated[list[str], typer.Option("--order", help="member[:asc|desc]")] = [],  # noqa: B006
     limit: Annotated[int | None, typer.Option(help="Row limit (Cube default 10000).")] = None,
     offset: Annotated[int | None, typer.Option()] = None,
-    role: Annotated[str | None, typer.Option(help="Role of the caller, e.g. analyst.")] = None,
+    role: Annotated[str | None, typer.Option(
+        help="Role of the caller, e.g. analyst; with a token, one of the token's roles.")] = None,
     context: Annotated[list[str], typer.Option(
-        "--context", help="security context claim key=value, e.g. account_manager_id=am_1")
+        "--context", help="security context claim key=value, e.g. account_manager_id=am_1 "
+                          "(owner mode; with a token the token's claims decide)")
     ] = [],  # noqa: B006
+    token: Annotated[str | None, typer.Option(
+        envvar="CUSTINTEL_TOKEN", show_envvar=True,
+        help="The caller's JWT (verified: signature, expiry, audience).")] = None,
     output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
     sql: Annotated[bool, typer.Option("--sql", help="Print the compiled SQL, do not run.")] =
         False,
@@ -198,13 +203,14 @@ def query(
     anchor = dt.date.fromisoformat(as_of) if as_of else None
     claims = _context(context)
     if sql:
-        compiled = api.compile_query(parsed, role=role, security_context=claims, as_of=anchor)
+        compiled = api.compile_query(parsed, role=role, security_context=claims, as_of=anchor,
+                                     token=token)
         sys.stdout.write(compiled.to_sql(dialect) + ";\n")
         for index, value in enumerate(compiled.params, start=1):
             sys.stdout.write(f"-- ${index} = {value!r}\n")
         return
-    frame = api.load(parsed, role=role, security_context=claims,
-                     backend=backend, as_of=anchor)  # type: ignore[arg-type]
+    frame = api.load(parsed, role=role, security_context=claims, backend=backend,  # type: ignore[arg-type]
+                     as_of=anchor, token=token)
     _print_frame(frame, output)
 
 
