@@ -263,8 +263,9 @@ def diff(
     env: Annotated[str | None, typer.Option(help="Evaluate the new definitions on this SQLMesh "
                                                  "environment (schemas <schema>__<env>).")]
         = None,
-    segment_dimension: Annotated[str, typer.Option(help="Dimension to break values down by.")]
-        = DEFAULT_SEGMENT_DIMENSION,
+    segment_dimension: Annotated[str, typer.Option(
+        help="Public view dimension to break values down by; the reviewer role "
+             "(semantic.reviewer_role) must see it unmasked.")] = DEFAULT_SEGMENT_DIMENSION,
     months: Annotated[int, typer.Option(help="Months shown for time-aware measures.")] = 12,
     values: Annotated[bool, typer.Option(help="Evaluate value impact on the warehouse.")] =
         True,
@@ -272,13 +273,15 @@ def diff(
     out_file: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")]
         = None,
 ) -> None:
-    """Definition diff and value impact of model changes since BASE_REF (PR comment)."""
+    """Definition diff and value impact of model changes since BASE_REF (PR comment), as the
+    configured reviewer role sees them."""
     if (base_ref is None) == (base is None):
         raise typer.BadParameter("give the base git ref once: BASE_REF or --base REF")
     settings = load_settings()
     report = metric_diff(base_ref or base or "", model_path=settings.semantic_model_path,
                          warehouse=settings.warehouse_path, head_ref=head, env=env,
-                         segment_dimension=segment_dimension, months=months, evaluate=values)
+                         segment_dimension=segment_dimension, months=months, evaluate=values,
+                         reviewer_role=settings.semantic.reviewer_role)
     text = report.to_markdown() if output is DiffFormat.markdown else report.to_json() + "\n"
     if out_file:
         out_file.write_text(text)
