@@ -62,6 +62,15 @@ class SemanticSettings(_Section):
     backend: Literal["embedded", "cube"]
     model_path: Path
     cube_api_url: str
+    #: who the caller is: `owner` (whoever can read the DuckDB file; a role is a declaration)
+    #: or `token` (a verified JWT, CUSTINTEL_TOKEN / --token; see semantic/identity.py)
+    identity: Literal["owner", "token"] = "owner"
+    token_algorithm: Literal["HS256", "RS256"] = "HS256"
+    token_audience: str | None = None
+    token_issuer: str | None = None
+    jwks_url: str | None = None  # RS256: keys from a JWKS endpoint
+    token_public_key_path: Path | None = None  # RS256: or one PEM public key file
+    reviewer_role: str = Field(default="analyst", min_length=1)  # `metrics diff` runs as it
 
 
 class MlSettings(_Section):
@@ -76,6 +85,7 @@ class MlSettings(_Section):
 class ReportsSettings(_Section):
     pages_path: Path
     site_path: Path
+    site_role: str = Field(default="analyst", min_length=1)  # role the site's queries run as
 
 
 class Settings(_Section):

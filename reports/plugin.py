@@ -46,7 +46,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 class ReportsConfig(base.Config):
-    role = c.Optional(c.Type(str))  # security-context role the site's queries run as
+    role = c.Optional(c.Type(str))  # overrides settings' reports.site_role (tests)
     settings = c.Optional(c.Type(str))  # custintel config.yaml (default: CUSTINTEL_CONFIG)
 
 
@@ -68,6 +68,14 @@ def _csv_text(frame: pd.DataFrame) -> str:
     buffer = io.StringIO()
     frame.map(guard).to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
     return buffer.getvalue()
+
+
+def role_footer(role: str | None) -> str:
+    """The footer line (Material shows `copyright` there) naming the site's role."""
+    shown = html.escape(role) if role else "not set (fixture runner)"
+    return (f'<span class="ci-site-role" data-role="{html.escape(role or "", quote=True)}">'
+            f"Built with the role <strong>{shown}</strong>: governed figures show what this "
+            "role may see (access policies of the semantic model).</span>")
 
 
 def as_of_html(as_of: Any) -> str:
@@ -98,8 +106,9 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
             from custintel.settings import load_settings
             from reports.semantic_runner import semantic_runner
 
-            settings = self.settings or load_settings(self.config.settings)
-            self.runner = semantic_runner(settings, role=self.config.role)
+            self.settings = self.settings or load_settings(self.config.settings)
+            self.runner = semantic_runner(self.settings, role=self.site_role)
+        config.copyright = role_footer(self.site_role)
         for name in ("plotly.min.js", "reports.js"):
             if f"{ASSET_DIR}/{name}" not in config.extra_javascript:
                 config.extra_javascript.append(f"{ASSET_DIR}/{name}")
@@ -110,6 +119,13 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
         self._slots, self._safe_titles = {}, set()
         self.error = None
         return config
+
+    @property
+    def site_role(self) -> str | None:
+        """The role every governed query of the site runs as (footer says it)."""
+        if self.config.role:
+            return self.config.role
+        return self.settings.reports.site_role if self.settings is not None else None
 
     def on_build_error(self, error: Exception) -> None:
         if isinstance(error, ReportError):

@@ -3,18 +3,26 @@
 The backend comes from `settings.semantic.backend` (config.yaml, or the environment override
 CUSTINTEL_SEMANTIC__BACKEND) unless `backend=` is given: `embedded` runs on the DuckDB
 warehouse, `cube` asks the Cube server at `settings.semantic.cube_api_url`.
+
+Who is asking comes from `semantic.identity.caller_context`: a verified token (`token=`, else
+CUSTINTEL_TOKEN) whose claims are the security context, or, in the local owner mode
+(`semantic.identity: owner`, the default), the declared `role` / `security_context`. A role
+that disagrees with the token is an error. The Cube backend always needs a token: the server
+verifies it; this process only checks that the arguments agree with its claims.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from custintel.settings import Settings, load_settings
 from semantic.definitions import DataModel
-from semantic.engine import CompiledQuery, Engine
+from semantic.engine import CompiledQuery, Engine, SecurityContext
+from semantic.identity import TOKEN_ENV, MissingToken, RoleMismatch, caller_context
 from semantic.model_loader import load_model, model_files
 from semantic.query import Query
 
@@ -48,35 +56,68 @@ def engine(settings: Settings | None = None, as_of: dt.date | None = None) -> En
     return Engine(model(resolved), resolved.warehouse_path, as_of=as_of)
 
 
-def cube_client(settings: Settings | None = None) -> CubeClient:
-    """A client for the configured Cube server (secret from CUBEJS_API_SECRET)."""
+def cube_client(settings: Settings | None = None, token: str | None = None) -> CubeClient:
+    """A client for the configured Cube server, sending the caller's token."""
     from semantic.client import CubeClient
 
-    return CubeClient((settings or load_settings()).semantic.cube_api_url)
+    return CubeClient((settings or load_settings()).semantic.cube_api_url, token=token)
+
+
+def _cube_token(token: str | None, role: str | None,
+                security_context: dict[str, Any] | None) -> str:
+    """The caller's token for a Cube server, after checking the arguments agree with it."""
+    import jwt
+
+    token = token or os.environ.get(TOKEN_ENV) or None
+    if token is None:
+        raise MissingToken(f"the Cube backend needs the caller's token (--token, or "
+                           f"{TOKEN_ENV}); the Cube server verifies it")
+    try:
+        claims = jwt.decode(token, options={"verify_signature": False})  # Cube verifies it
+    except jwt.PyJWTError as exc:
+        raise MissingToken(f"the token is not a JWT: {exc}") from exc
+    roles = SecurityContext(claims=claims).roles
+    if role is not None and roles != (role,):
+        raise RoleMismatch(f"role '{role}' disagrees with the token (role(s): "
+                           f"{', '.join(roles) or 'none'}); a Cube server takes the token's")
+    for key, value in (security_context or {}).items():
+        if claims.get(key) != value:
+            raise RoleMismatch(f"security_context['{key}'] = {value!r} disagrees with the "
+                               "token; a Cube server takes the token's claims")
+    return token
 
 
 def load(query: Query | dict[str, Any], role: str | None = None,
          security_context: dict[str, Any] | None = None, settings: Settings | None = None,
-         backend: Backend | None = None, *, as_of: dt.date | None = None) -> pd.DataFrame:
+         backend: Backend | None = None, *, as_of: dt.date | None = None,
+         token: str | None = None) -> pd.DataFrame:
     """Run a governed query; columns are member names (`view.member`, `view.time.month`).
 
-    `role` joins the security context as its `role` claim; access policies in the model decide
-    what the caller sees. `as_of` anchors relative date ranges in the embedded engine.
+    The caller is the verified `token` (or CUSTINTEL_TOKEN); `role` may narrow it to one of
+    its roles. In owner mode without a token, `role` / `security_context` are declared. Access
+    policies in the model decide what the caller sees. `as_of` anchors relative date ranges in
+    the embedded engine.
     """
     resolved = settings or load_settings()
     chosen = backend or resolved.semantic.backend
     if chosen == "cube":
-        with cube_client(resolved) as client:
-            return client.load(query, role=role, security_context=security_context)
-    return engine(resolved, as_of).load(query, role=role, security_context=security_context)
+        caller_token = _cube_token(token, role, security_context)
+        with cube_client(resolved, caller_token) as client:
+            return client.load(query)
+    context = caller_context(resolved, token=token, role=role,
+                             security_context=security_context)
+    return engine(resolved, as_of).load(query, context=context)
 
 
 def compile_query(query: Query | dict[str, Any], role: str | None = None,
                   security_context: dict[str, Any] | None = None,
                   settings: Settings | None = None, *,
-                  as_of: dt.date | None = None) -> CompiledQuery:
+                  as_of: dt.date | None = None, token: str | None = None) -> CompiledQuery:
     """The SQL the embedded engine runs for a query (`.sql`, `.params`, `.to_sql(dialect)`)."""
-    return engine(settings, as_of).compile(query, role=role, security_context=security_context)
+    resolved = settings or load_settings()
+    context = caller_context(resolved, token=token, role=role,
+                             security_context=security_context)
+    return engine(resolved, as_of).compile(query, context=context)
 
 
 def catalog(settings: Settings | None = None) -> list[CatalogEntry]:

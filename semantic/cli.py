@@ -173,10 +173,15 @@ def query(
     order: Annotated[list[str], typer.Option("--order", help="member[:asc|desc]")] = [],  # noqa: B006
     limit: Annotated[int | None, typer.Option(help="Row limit (Cube default 10000).")] = None,
     offset: Annotated[int | None, typer.Option()] = None,
-    role: Annotated[str | None, typer.Option(help="Role of the caller, e.g. analyst.")] = None,
+    role: Annotated[str | None, typer.Option(
+        help="Role of the caller, e.g. analyst; with a token, one of the token's roles.")] = None,
     context: Annotated[list[str], typer.Option(
-        "--context", help="security context claim key=value, e.g. account_manager_id=am_1")
+        "--context", help="security context claim key=value, e.g. account_manager_id=am_1 "
+                          "(owner mode; with a token the token's claims decide)")
     ] = [],  # noqa: B006
+    token: Annotated[str | None, typer.Option(
+        envvar="CUSTINTEL_TOKEN", show_envvar=True,
+        help="The caller's JWT (verified: signature, expiry, audience).")] = None,
     output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
     sql: Annotated[bool, typer.Option("--sql", help="Print the compiled SQL, do not run.")] =
         False,
@@ -201,13 +206,14 @@ def query(
     anchor = dt.date.fromisoformat(as_of) if as_of else None
     claims = _context(context)
     if sql:
-        compiled = api.compile_query(parsed, role=role, security_context=claims, as_of=anchor)
+        compiled = api.compile_query(parsed, role=role, security_context=claims, as_of=anchor,
+                                     token=token)
         sys.stdout.write(compiled.to_sql(dialect) + ";\n")
         for index, value in enumerate(compiled.params, start=1):
             sys.stdout.write(f"-- ${index} = {value!r}\n")
         return
-    frame = api.load(parsed, role=role, security_context=claims,
-                     backend=backend, as_of=anchor)  # type: ignore[arg-type]
+    frame = api.load(parsed, role=role, security_context=claims, backend=backend,  # type: ignore[arg-type]
+                     as_of=anchor, token=token)
     _print_frame(frame, output)
 
 
@@ -267,8 +273,8 @@ def diff(
                                                  "environment (schemas <schema>__<env>).")]
         = None,
     segment_dimension: Annotated[str | None, typer.Option(
-        help="Dimension to break values down by (default: semantic.diff's, customers.segment)."
-    )] = None,
+        help="Public view dimension to break values down by (default revenue.segment); the "
+             "reviewer role (semantic.reviewer_role) must see it unmasked.")] = None,
     months: Annotated[int, typer.Option(help="Months shown for time-aware measures.")] = 12,
     values: Annotated[bool, typer.Option(help="Evaluate value impact on the warehouse.")] =
         True,
@@ -276,7 +282,8 @@ def diff(
     out_file: Annotated[Path | None, typer.Option("--output", "-o", help="Write to a file.")]
         = None,
 ) -> None:
-    """Definition diff and value impact of model changes since BASE_REF (PR comment)."""
+    """Definition diff and value impact of model changes since BASE_REF (PR comment), as the
+    configured reviewer role sees them."""
     if (base_ref is None) == (base is None):
         raise typer.BadParameter("give the base git ref once: BASE_REF or --base REF")
     settings = load_settings()
@@ -286,7 +293,8 @@ def diff(
     report = metric_diff(base_ref or base or "", model_path=settings.semantic_model_path,
                          warehouse=settings.warehouse_path, head_ref=head, env=env,
                          segment_dimension=segment_dimension or DEFAULT_SEGMENT_DIMENSION,
-                         months=months, evaluate=values)
+                         months=months, evaluate=values,
+                         reviewer_role=settings.semantic.reviewer_role)
     text = report.to_markdown() if output is DiffFormat.markdown else report.to_json() + "\n"
     if out_file:
         out_file.write_text(text)

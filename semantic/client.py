@@ -4,8 +4,9 @@
   request while Cube answers `{"error": "Continue wait"}` (HTTP 200, query still running),
   until `max_wait_seconds`.
 - `GET {api_url}/v1/meta` for the published cubes and views.
-- Authentication: a JWT signed HS256 with `CUBEJS_API_SECRET`, the security context as claims,
-  sent as the `Authorization` header (Cube's default `checkAuth`).
+- Authentication: the caller's own JWT (issued by whoever issues tokens, verified by the Cube
+  server's `check_auth`), sent as the `Authorization` header. The client never holds the API
+  secret and cannot choose a role: the token's claims are the security context.
 - Cube returns numbers as strings; `annotation` gives each member's type, used to build typed
   pandas columns (number -> numeric, time -> datetime64, boolean -> bool).
 """
@@ -13,32 +14,28 @@
 from __future__ import annotations
 
 import json
-import os
 import time
 import uuid
 from typing import Any, Literal
 
 import httpx
-import jwt
 import pandas as pd
 
 from semantic.errors import CubeApiError
 from semantic.query import Query
 
 CONTINUE_WAIT = "Continue wait"
-SECRET_ENV = "CUBEJS_API_SECRET"
 
 
 class CubeClient:
     """Thin httpx client for Cube's REST API (`api_url` ends with `/cubejs-api`)."""
 
-    def __init__(self, api_url: str, secret: str | None = None, *, token: str | None = None,
+    def __init__(self, api_url: str, token: str | None = None, *,
                  method: Literal["POST", "GET"] = "POST", timeout_seconds: float = 30.0,
                  max_wait_seconds: float = 300.0, poll_interval_seconds: float = 0.5,
                  transport: httpx.BaseTransport | None = None):
         self.api_url = api_url.rstrip("/")
-        self.secret = secret if secret is not None else os.environ.get(SECRET_ENV)
-        self.static_token = token
+        self.caller_token = token
         self.method = method
         self.max_wait_seconds = max_wait_seconds
         self.poll_interval_seconds = poll_interval_seconds
@@ -54,20 +51,16 @@ class CubeClient:
         self.close()
 
     # ------------------------------------------------------------------ auth
-    def token(self, security_context: dict[str, Any] | None = None) -> str:
-        """A JWT carrying the security context, signed with the API secret (HS256)."""
-        if self.static_token:
-            return self.static_token
-        if not self.secret:
-            raise CubeApiError(f"no Cube API secret: set {SECRET_ENV} (or pass a token)")
-        now = int(time.time())
-        claims = {**(security_context or {}), "iat": now, "exp": now + 3600}
-        return jwt.encode(claims, self.secret, algorithm="HS256")
+    def token(self) -> str:
+        """The caller's JWT, sent as is."""
+        if not self.caller_token:
+            raise CubeApiError("no token: a Cube server needs the caller's JWT (CUSTINTEL_TOKEN "
+                               "or --token)")
+        return self.caller_token
 
     # ------------------------------------------------------------------ requests
-    def _request(self, path: str, security_context: dict[str, Any] | None,
-                 query: dict[str, Any] | None = None) -> dict[str, Any]:
-        headers = {"Authorization": self.token(security_context)}
+    def _request(self, path: str, query: dict[str, Any] | None = None) -> dict[str, Any]:
+        headers = {"Authorization": self.token()}
         request_id = str(uuid.uuid4())
         deadline = time.monotonic() + self.max_wait_seconds
         span = 1
@@ -111,10 +104,9 @@ class CubeClient:
             raise CubeApiError(f"Cube API {path} error: {body['error']}")
         return body
 
-    def load_raw(self, query: Query | dict[str, Any],
-                 security_context: dict[str, Any] | None = None) -> dict[str, Any]:
+    def load_raw(self, query: Query | dict[str, Any]) -> dict[str, Any]:
         """The /v1/load response (first result of a multi-result response)."""
-        body = self._request("/v1/load", security_context, Query.parse(query).to_cube_json())
+        body = self._request("/v1/load", Query.parse(query).to_cube_json())
         if "results" in body:
             results = body["results"]
             if not results:
@@ -122,18 +114,14 @@ class CubeClient:
             return results[0]
         return body
 
-    def meta(self, security_context: dict[str, Any] | None = None) -> dict[str, Any]:
-        """The /v1/meta response: cubes and views visible to this security context."""
-        return self._request("/v1/meta", security_context)
+    def meta(self) -> dict[str, Any]:
+        """The /v1/meta response: cubes and views visible to the token's security context."""
+        return self._request("/v1/meta")
 
-    def load(self, query: Query | dict[str, Any], role: str | None = None,
-             security_context: dict[str, Any] | None = None) -> pd.DataFrame:
+    def load(self, query: Query | dict[str, Any]) -> pd.DataFrame:
         """A query's rows as a typed DataFrame, columns named like the embedded engine's."""
-        context = dict(security_context or {})
-        if role is not None:
-            context["role"] = role
         parsed = Query.parse(query)
-        return typed_frame(parsed, self.load_raw(parsed, context))
+        return typed_frame(parsed, self.load_raw(parsed))
 
 
 def result_columns(query: Query) -> list[str]:

@@ -3,10 +3,19 @@
 `diff(base_ref)` loads the model as of a git ref and the working tree's model, lists added,
 removed and changed cubes/members/views with a unified diff of their YAML, and evaluates every
 added or changed measure (and every measure depending on a changed member) under both
-definitions on the current warehouse: by a segment dimension (default `customers.segment`) and,
-for measures whose cube has a time dimension, by month. With `env`, the new definitions read
-the SQLMesh virtual environment's schemas (`<schema>__<env>`), the old ones prod.
+definitions on the current warehouse: by a segment dimension and, for measures whose cube has a
+time dimension, by month. With `env`, the new definitions read the SQLMesh virtual
+environment's schemas (`<schema>__<env>`), the old ones prod.
 `DiffReport.to_markdown()` is fit for a PR comment; `to_json()` for machines.
+
+What it shows is what the reviewer role (`semantic.reviewer_role`, default analyst) may see:
+each measure is evaluated through a public view that exposes it, under that role's access
+policies (row filters included); a measure no public view exposes is listed, not evaluated.
+The segment dimension must be a public view dimension the role sees unmasked, in the base
+model and in the new one, with the same definition in both (a pull request cannot redefine
+what its values are grouped by); other views use their member for the same cube dimension.
+Values are numbers only, warehouse error texts (which may quote data) are withheld, and the
+warehouse is opened read-only without external access (no files, no extensions).
 """
 
 from __future__ import annotations
@@ -29,13 +38,15 @@ from semantic.definitions import Cube, DataModel, Measure
 from semantic.engine import Engine
 from semantic.engine.dates import shift
 from semantic.engine.members import MemberSql, TableMapper
-from semantic.engine.security import SecurityContext
-from semantic.errors import DiffError, ModelError, SemanticError
+from semantic.engine.security import Access, SecurityContext, member_access
+from semantic.errors import DiffError, ModelError, QueryError, SemanticError
 from semantic.gitmodel import export_model, repo_root, verify_ref
 from semantic.model_loader import load_model
 from semantic.references import TemplateError, parse_template
 
-DEFAULT_SEGMENT_DIMENSION = "customers.segment"
+DEFAULT_SEGMENT_DIMENSION = "revenue.segment"
+DEFAULT_REVIEWER_ROLE = "analyst"
+WITHHELD = "the warehouse rejected the query (its message is withheld: it may quote data)"
 MEMBER_SECTIONS = ("dimensions", "measures", "segments")
 
 
@@ -64,6 +75,7 @@ class ImpactRow:
 class MeasureImpact:
     measure: str  # cube.measure
     reason: str  # added / changed / depends on changed <member>
+    view_member: str | None = None  # the public view member it was evaluated through
     by: str | None = None
     rows: list[ImpactRow] = field(default_factory=list)
     time_dimension: str | None = None
@@ -78,6 +90,8 @@ class DiffReport:
     env: str | None
     changes: list[DefinitionChange]
     impacts: list[MeasureImpact]
+    reviewer_role: str = DEFAULT_REVIEWER_ROLE
+    notes: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2, default=str)
@@ -249,19 +263,28 @@ def _time_range(engine: Engine, member: str) -> tuple[dt.datetime, dt.datetime] 
 
 
 def _evaluate(engine: Engine | None, query: dict[str, Any], column: str, key: str | None,
-              errors: list[str], side: str) -> dict[str, float | None]:
+              errors: list[str], side: str, context: SecurityContext
+              ) -> dict[str, float | None]:
     if engine is None:
         return {}
     try:
-        frame = engine.load(query, context=SecurityContext.unrestricted())
+        frame = engine.load(query, context=context)
+    except QueryError as exc:
+        shown = WITHHELD if str(exc).startswith("the warehouse rejected") else str(exc)
+        errors.append(f"{side}: {shown}")
+        return {}
     except SemanticError as exc:
         errors.append(f"{side}: {exc}")
         return {}
     values: dict[str, float | None] = {}
     for row in frame.to_dict("records"):
         label = "total" if key is None else _label(row[key])
-        value = row[column]
-        values[label] = None if value is None or pd.isna(value) else float(value)
+        try:
+            value = None if row[column] is None or pd.isna(row[column]) else float(row[column])
+        except (TypeError, ValueError):
+            errors.append(f"{side}: '{column}' is not a number; only numbers are shown")
+            return {}
+        values[label] = value
     return values
 
 
@@ -281,42 +304,113 @@ def _rows(before: dict[str, float | None], after: dict[str, float | None]) -> li
     return rows
 
 
-def measure_impact(measure: tuple[str, str], reason: str, old: Engine | None, new: Engine,
-                   segment_dimension: str, months: int) -> MeasureImpact:
-    cube, name = measure
-    path = f"{cube}.{name}"
-    impact = MeasureImpact(measure=path, reason=reason)
-    old_cube = old.model.cubes.get(cube) if old is not None else None
-    old_engine = old if old_cube is not None and name in old_cube.measures else None
-    by: str | None = segment_dimension
+def view_members(model: DataModel, cube: str, member: str) -> list[str]:
+    """`view.member` paths of the public views exposing a cube member (sorted)."""
+    return sorted(f"{view.name}.{name}" for view in model.views.values() if view.public
+                  for name, item in view.members.items()
+                  if item.cube == cube and item.member == member)
+
+
+def _plain_for(model: DataModel, path: str, context: SecurityContext) -> bool:
+    view, name = path.split(".", 1)
     try:
-        new.compile({"measures": [path], "dimensions": [segment_dimension]},
-                    context=SecurityContext.unrestricted())
+        return member_access(model.views[view].access_policy, name, context,
+                             f"view {view}").access is Access.PLAIN
     except SemanticError:
+        return False
+
+
+def segment_source(old: DataModel, new: DataModel, segment_dimension: str,
+                   context: SecurityContext) -> tuple[str, str]:
+    """The cube dimension behind `--segment-dimension`, after checking the reviewer may see
+    it: a public view's dimension, unmasked for the role, in the base and the new model."""
+    view, _, name = segment_dimension.partition(".")
+    sides = [("base", old), ("new", new)] if old.views else [("new", new)]
+    for label, model in sides:
+        definition = model.views.get(view)
+        item = definition.members.get(name) if definition is not None else None
+        if definition is None or item is None or item.kind != "dimension":
+            raise DiffError(f"--segment-dimension {segment_dimension}: not a dimension of a "
+                            f"view in the {label} model (give a public view dimension, e.g. "
+                            f"{DEFAULT_SEGMENT_DIMENSION})")
+        if not definition.public:
+            raise DiffError(f"--segment-dimension {segment_dimension}: view {view} is not "
+                            "public")
+        if not _plain_for(model, segment_dimension, context):
+            who = ", ".join(context.roles) or "no role"
+            raise DiffError(f"--segment-dimension {segment_dimension}: role(s) {who} may not "
+                            f"see it unmasked in the {label} model; the diff shows only what "
+                            "the reviewer role may see")
+    new_item = new.views[view].members[name]
+    old_item = old.views[view].members[name] if old.views else new_item
+    if (old_item.cube, old_item.member) != (new_item.cube, new_item.member):
+        raise DiffError(f"--segment-dimension {segment_dimension}: the pull request points it "
+                        "at another member; choose a dimension it leaves alone")
+    return new_item.cube, new_item.member
+
+
+def _breakdown(model: DataModel, view: str, source: tuple[str, str] | None,
+               context: SecurityContext) -> str | None:
+    if source is None:
+        return None
+    for name, item in model.views[view].members.items():
+        path = f"{view}.{name}"
+        if (item.cube, item.member) == source and _plain_for(model, path, context):
+            return path
+    return None
+
+
+def _view_time(model: DataModel, view: str, cube_member: str) -> str | None:
+    cube, name = cube_member.split(".")
+    return next((f"{view}.{member}" for member, item in model.views[view].members.items()
+                 if (item.cube, item.member) == (cube, name)), None)
+
+
+def measure_impact(measure: tuple[str, str], reason: str, old: Engine | None, new: Engine,
+                   segment: tuple[str, str] | None, months: int,
+                   context: SecurityContext) -> MeasureImpact:
+    cube, name = measure
+    impact = MeasureImpact(measure=f"{cube}.{name}", reason=reason)
+    candidates = view_members(new.model, cube, name)
+    path = next((p for p in candidates if _plain_for(new.model, p, context)), None)
+    if path is None:
+        who = ", ".join(context.roles) or "no role"
+        impact.errors.append("after: not evaluated: " + (
+            f"role(s) {who} may not see it in a public view" if candidates
+            else "no public view exposes it (see the view measures built on it)"))
+        return impact
+    view = path.split(".", 1)[0]
+    impact.view_member = path
+    old_engine = old if old is not None and path in view_members(old.model, cube, name) else None
+    by = _breakdown(new.model, view, segment, context)
+    if by is not None and old_engine is not None and \
+            by != _breakdown(old_engine.model, view, segment, context):
         by = None
     impact.by = by
     query: dict[str, Any] = {"measures": [path], "dimensions": [by] if by else []}
-    impact.rows = _rows(_evaluate(old_engine, query, path, by, impact.errors, "before"),
-                        _evaluate(new, query, path, by, impact.errors, "after"))
+    impact.rows = _rows(_evaluate(old_engine, query, path, by, impact.errors, "before", context),
+                        _evaluate(new, query, path, by, impact.errors, "after", context))
     time_dimension = _time_dimension(new.model, cube, name)
-    if time_dimension is None:
+    view_time = _view_time(new.model, view, time_dimension) if time_dimension else None
+    if time_dimension is None or view_time is None:
         return impact
     try:
         span = _time_range(new, time_dimension)
-    except (SemanticError, duckdb.Error) as exc:
-        impact.errors.append(f"time range of {time_dimension}: {exc}")
+    except (SemanticError, duckdb.Error):
+        impact.errors.append(f"time range of {view_time}: {WITHHELD}")
         return impact
     if span is None:
         return impact
     start = max(span[0], shift(span[1].replace(day=1, hour=0, minute=0, second=0,
                                                microsecond=0), "month", 1 - months))
-    impact.time_dimension = time_dimension
-    column = f"{time_dimension}.month"
+    impact.time_dimension = view_time
+    column = f"{view_time}.month"
     by_month = {"measures": [path], "timeDimensions": [{
-        "dimension": time_dimension, "granularity": "month",
+        "dimension": view_time, "granularity": "month",
         "dateRange": [start.date().isoformat(), span[1].date().isoformat()]}]}
-    impact.months = _rows(_evaluate(old_engine, by_month, path, column, impact.errors, "before"),
-                          _evaluate(new, by_month, path, column, impact.errors, "after"))
+    impact.months = _rows(
+        _evaluate(old_engine, by_month, path, column, impact.errors, "before", context),
+        _evaluate(new, by_month, path, column, impact.errors, "after", context))
     return impact
 
 
@@ -324,8 +418,9 @@ def measure_impact(measure: tuple[str, str], reason: str, old: Engine | None, ne
 def diff(base_ref: str, *, model_path: Path, warehouse: Path | duckdb.DuckDBPyConnection,
          head_ref: str | None = None, env: str | None = None,
          segment_dimension: str = DEFAULT_SEGMENT_DIMENSION, months: int = 12,
-         evaluate: bool = True) -> DiffReport:
-    """Compare the model at `base_ref` with the working tree (or `head_ref`)."""
+         evaluate: bool = True, reviewer_role: str = DEFAULT_REVIEWER_ROLE) -> DiffReport:
+    """Compare the model at `base_ref` with the working tree (or `head_ref`); values as the
+    reviewer role sees them."""
     model_path = model_path.resolve()
     repo = repo_root(model_path if model_path.exists() else model_path.parent)
     verify_ref(repo, base_ref)
@@ -342,12 +437,26 @@ def diff(base_ref: str, *, model_path: Path, warehouse: Path | duckdb.DuckDBPyCo
         else:
             new_model = _model_at(repo, head_ref, relative, Path(tmp) / "head")
     changes = definition_changes(old_model, new_model)
+    context = SecurityContext.build(reviewer_role)
     impacts: list[MeasureImpact] = []
+    notes: list[str] = []
     if evaluate and changes:
-        impacts = _impacts(old_model, new_model, changes, warehouse, env, segment_dimension,
-                           months)
+        segment = segment_source(old_model, new_model, segment_dimension, context)
+        if _changed_member(changes, segment):
+            notes.append(f"`{segment_dimension}` is changed by this pull request: values are "
+                         "shown without a segment breakdown")
+            segment = None
+        impacts = _impacts(old_model, new_model, changes, warehouse, env, segment, months,
+                           context)
     return DiffReport(base_ref=base_ref, head=head_ref or "working tree", env=env,
-                      changes=changes, impacts=impacts)
+                      changes=changes, impacts=impacts, reviewer_role=reviewer_role,
+                      notes=notes)
+
+
+def _changed_member(changes: list[DefinitionChange], member: tuple[str, str]) -> bool:
+    cube, name = member
+    return any(change.owner == f"cube {cube}" and (
+        change.member is None or change.member.split(" ", 1)[1] == name) for change in changes)
 
 
 def _model_at(repo: Path, ref: str, relative: Path, target: Path) -> DataModel:
@@ -362,14 +471,17 @@ def _model_at(repo: Path, ref: str, relative: Path, target: Path) -> DataModel:
 
 def _impacts(old_model: DataModel, new_model: DataModel, changes: list[DefinitionChange],
              warehouse: Path | duckdb.DuckDBPyConnection, env: str | None,
-             segment_dimension: str, months: int) -> list[MeasureImpact]:
+             segment: tuple[str, str] | None, months: int,
+             context: SecurityContext) -> list[MeasureImpact]:
     own_connection = not isinstance(warehouse, duckdb.DuckDBPyConnection)
-    con = duckdb.connect(str(warehouse), read_only=True) if own_connection else warehouse
+    con = duckdb.connect(str(warehouse), read_only=True,
+                         config={"enable_external_access": False}) if own_connection \
+        else warehouse
     try:
         mapper = env_mapper(con, env) if env else None
-        old = Engine(old_model, con, allow_private=True) if old_model.cubes else None
-        new = Engine(new_model, con, allow_private=True, table_mapper=mapper)
-        return [measure_impact(key, reason, old, new, segment_dimension, months)
+        old = Engine(old_model, con) if old_model.cubes else None
+        new = Engine(new_model, con, table_mapper=mapper)
+        return [measure_impact(key, reason, old, new, segment, months, context)
                 for key, reason in affected_measures(old_model, new_model, changes).items()]
     finally:
         if own_connection:
@@ -404,7 +516,9 @@ def render_markdown(report: DiffReport) -> str:
     counts = {kind: sum(c.change == kind for c in report.changes)
               for kind in ("added", "removed", "changed")}
     where = f"; new definitions read SQLMesh environment `{report.env}`" if report.env else ""
-    lines = [f"## Metric diff: `{report.base_ref}` → {report.head}", ""]
+    lines = [f"## Metric diff: `{report.base_ref}` → {report.head}", "",
+             f"Values as role `{report.reviewer_role}` sees them.", ""]
+    lines += [f"> {note}" for note in report.notes] + ([""] if report.notes else [])
     if not report.changes:
         return "\n".join([*lines, "No changes to the semantic model."]) + "\n"
     lines += [f"**{len(report.changes)} definition change(s)**: {counts['added']} added, "
@@ -418,7 +532,8 @@ def render_markdown(report: DiffReport) -> str:
     if report.impacts:
         lines += ["### Value impact", ""]
     for impact in report.impacts:
-        lines += [f"#### `{impact.measure}` ({impact.reason})", ""]
+        through = f" as `{impact.view_member}`" if impact.view_member else ""
+        lines += [f"#### `{impact.measure}`{through} ({impact.reason})", ""]
         lines += _table(impact.rows, f"`{impact.by}`" if impact.by else "scope") + [""]
         if impact.months:
             lines += [f"By month of `{impact.time_dimension}`:", ""]

@@ -20,3 +20,15 @@ def tmp_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
     config_path = write_config(tmp_path)
     monkeypatch.setenv("CUSTINTEL_CONFIG", str(config_path))
     return load_settings(config_path)
+
+
+@pytest.fixture(scope="session")
+def generated_warehouse(tmp_path_factory: pytest.TempPathFactory):
+    """A generated 300-customer warehouse, scored, shared by the report-site tests
+    (tests/site_support.py); CUSTINTEL_CONFIG points at its config for the session."""
+    from tests.site_support import build_generated_warehouse
+
+    root = tmp_path_factory.mktemp("generated_warehouse")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CUSTINTEL_CONFIG", str(root / "config.yaml"))
+        yield build_generated_warehouse(root)

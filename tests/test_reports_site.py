@@ -1,10 +1,9 @@
 """The project's report site, built from a small generated warehouse, in headless Chromium.
 
-One session build: 300 customers x 12 months of generated landing data (12 months, not 6: the
-churn model's out-of-time split needs training, validation and test snapshots 90 days apart),
-every generated customer name given a `<script>` suffix (the hostile name of the CSV fixture's
-customer C004, so the action list and every Customer 360 page carry one), loaded, built by
-SQLMesh, scored by the churn-model pipeline and rendered with `reports.site.build_site`.
+The session's shared generated warehouse (tests/site_support.py: 300 customers x 12 months,
+hostile customer names, scored), rendered with `reports.site.build_site` as the executive role
+(names in clear, so the hostile names reach the pages; the default analyst site is checked by
+tests/test_reports_governance.py).
 Expected values come from `semantic.load` on the page's own query text, or plain SQL on the
 warehouse.
 """
@@ -15,7 +14,6 @@ import datetime as dt
 import functools
 import http.server
 import math
-import os
 import re
 import threading
 from collections.abc import Iterator
@@ -25,21 +23,18 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import pytest
 
-from custintel.settings import Settings, load_settings
+from custintel.settings import Settings
 from reports.blocks import parse_markdown
 from reports.specs import KpiSpec, parse_query, parse_spec
-from tests.conftest import write_config
+from tests.site_support import HOSTILE, site_for
 from tests.test_reports_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = pytest.mark.browser
 
 PAGES = Path(__file__).resolve().parents[1] / "reports" / "pages"
-HOSTILE = "<script>alert(1)</script>"  # as in tests/fixtures/landing_csv/crm/customers.csv
-ROLE = "executive"  # the site's role (reports/mkdocs.yml)
+ROLE = "executive"  # the role this module builds the site with (names in clear, hostile ones)
 MAIN_PAGES = ["index", "executive-overview", "engagement-activity", "risk-revenue-prioritisation",
               "segmentation", "churn-model", "support-knowledge-base", "campaigns",
               "sales-pipeline", "data-quality", "metric-catalogue"]
@@ -63,44 +58,11 @@ class BuiltSite:
     as_of: dt.date
 
 
-def _hostile_names(landing: Path) -> None:
-    """Append the hostile fragment to every generated customer name (types kept)."""
-    path = landing / "crm" / "customers.parquet"
-    table = pq.read_table(path)
-    index = table.schema.get_field_index("customer_name")
-    names = pc.binary_join_element_wise(table["customer_name"], HOSTILE, " ")
-    pq.write_table(table.set_column(index, table.schema.field(index), names), path)
-
-
 @pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BuiltSite]:
-    from custintel import transform
-    from custintel.generate import generate_landing
-    from custintel.landing.as_of import landing_as_of_date
-    from custintel.landing.loader import load_landing
-    from ml.pipeline import train_and_score
-    from reports.site import build_site
-
-    root = tmp_path_factory.mktemp("report_site")
-    config = write_config(root, ml={"retention_capacity": 10, "test_snapshots": 2})
-    previous = os.environ.get("CUSTINTEL_CONFIG")
-    os.environ["CUSTINTEL_CONFIG"] = str(config)
-    try:
-        settings = load_settings(config)
-        generate_landing(settings.landing_path, customers=300, months=12,
-                         start_date=dt.date(2024, 1, 1), seed=42, defect_rate=0.01)
-        _hostile_names(settings.landing_path)
-        load_landing(settings.landing_path, settings.warehouse_path)
-        as_of = landing_as_of_date(settings.warehouse_path)
-        transform.apply(settings, as_of=as_of, run_tests=False)
-        train_and_score(settings, bootstraps=3)
-        transform.refresh_score_consumers(settings, as_of=as_of)
-        yield BuiltSite(settings, build_site(settings), as_of)
-    finally:
-        if previous is None:
-            os.environ.pop("CUSTINTEL_CONFIG", None)
-        else:
-            os.environ["CUSTINTEL_CONFIG"] = previous
+def built(generated_warehouse) -> BuiltSite:
+    """The site of the shared generated warehouse (tests/site_support.py), built as ROLE."""
+    settings, site = site_for(generated_warehouse, ROLE)
+    return BuiltSite(settings, site, generated_warehouse.as_of)
 
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jwt
 import pytest
 
 from custintel.settings import load_settings
@@ -30,7 +31,7 @@ def test_load_runs_embedded_by_default(settings_path):
 def test_backend_follows_environment_override(settings_path, monkeypatch):
     monkeypatch.setenv("CUSTINTEL_SEMANTIC__BACKEND", "cube")
     monkeypatch.setenv("CUSTINTEL_SEMANTIC__CUBE_API_URL", "http://127.0.0.1:9/cubejs-api")
-    monkeypatch.setenv("CUBEJS_API_SECRET", "a-secret-that-is-long-enough-for-hs256")
+    monkeypatch.setenv("CUSTINTEL_TOKEN", jwt.encode({"role": "analyst"}, "k" * 32))
     with pytest.raises(CubeApiError, match="cannot reach the Cube API"):
         load({"measures": ["customer_360.count"]}, settings=load_settings(settings_path))
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import threading
+import time
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -21,7 +22,7 @@ import pytest
 from custintel.settings import load_settings
 from semantic import load
 from semantic.client import CubeClient
-from semantic.errors import CubeApiError
+from semantic.errors import CubeApiError, SemanticError
 from tests.conftest import write_config
 
 SECRET = "test-secret-for-the-local-cube-contract"
@@ -132,15 +133,19 @@ def cube_url() -> Iterator[str]:
         thread.join(timeout=5)
 
 
-def client(url: str, **options: Any) -> CubeClient:
-    return CubeClient(url, SECRET, poll_interval_seconds=0.01, max_wait_seconds=5,
-                      timeout_seconds=5, **options)
+def signed(claims: dict[str, Any], secret: str = SECRET) -> str:
+    """A caller's token as the identity provider issues it (the client never signs)."""
+    return jwt.encode({**claims, "exp": int(time.time()) + 600}, secret, algorithm="HS256")
+
+
+def client(url: str, claims: dict[str, Any] | None = None, **options: Any) -> CubeClient:
+    return CubeClient(url, signed(claims or {"role": "executive"}), poll_interval_seconds=0.01,
+                      max_wait_seconds=5, timeout_seconds=5, **options)
 
 
 def test_load_waits_through_continue_wait_and_types_columns(cube_url):
-    with client(cube_url) as cube:
-        frame = cube.load(QUERY, role="account_manager",
-                          security_context={"account_manager_id": "am_1"})
+    with client(cube_url, {"role": "account_manager", "account_manager_id": "am_1"}) as cube:
+        frame = cube.load(QUERY)
     assert len(CubeContract.requests) == 2  # 'Continue wait', then the result
     first, second = CubeContract.requests
     assert first["request_id"].endswith("-span-1") and second["request_id"].endswith("-span-2")
@@ -176,7 +181,8 @@ def test_meta_lists_views(cube_url):
 def test_errors_and_bad_tokens_raise_cube_api_error(cube_url):
     with client(cube_url) as cube, pytest.raises(CubeApiError, match="HTTP 400.*nope"):
         cube.load({"measures": ["customer_360.nope"]})
-    with CubeClient(cube_url, "a-different-secret-of-enough-length", timeout_seconds=5) as cube, \
+    forged = signed({"role": "executive"}, "a-different-secret-of-enough-length")
+    with CubeClient(cube_url, forged, timeout_seconds=5) as cube, \
             pytest.raises(CubeApiError, match="HTTP 403.*Invalid token"):
         cube.meta()
 
@@ -186,21 +192,27 @@ def test_continue_wait_gives_up_after_max_wait(cube_url):
         def _send(self, path, headers, query):  # the server never finishes
             return {"error": "Continue wait"}
 
-    with AlwaysWaiting(cube_url, SECRET, max_wait_seconds=0.05, poll_interval_seconds=0.01
+    with AlwaysWaiting(cube_url, signed({}), max_wait_seconds=0.05, poll_interval_seconds=0.01
                        ) as cube, pytest.raises(CubeApiError, match="Continue wait"):
         cube.load({"measures": ["customer_360.count"]})
 
 
 def test_public_load_uses_cube_backend_from_config(cube_url, tmp_path, monkeypatch):
     config = write_config(tmp_path, semantic={"backend": "cube", "cube_api_url": cube_url})
-    monkeypatch.setenv("CUBEJS_API_SECRET", SECRET)
+    monkeypatch.delenv("CUBEJS_API_SECRET", raising=False)  # the client never needs it
+    token = signed({"role": "executive"})
     frame = load({"measures": ["customer_360.count"]}, role="executive",
-                 settings=load_settings(config))
+                 settings=load_settings(config), token=token)
     assert frame["customer_360.count"].tolist() == [12, 3]
     assert CubeContract.requests[-1]["claims"]["role"] == "executive"
+    with pytest.raises(SemanticError, match="role 'analyst' disagrees with the token"):
+        load({"measures": ["customer_360.count"]}, role="analyst",
+             settings=load_settings(config), token=token)
+    monkeypatch.delenv("CUSTINTEL_TOKEN", raising=False)
+    with pytest.raises(SemanticError, match="needs the caller's token"):
+        load({"measures": ["customer_360.count"]}, settings=load_settings(config))
 
 
-def test_missing_secret_is_a_clear_error(cube_url, monkeypatch):
-    monkeypatch.delenv("CUBEJS_API_SECRET", raising=False)
-    with CubeClient(cube_url) as cube, pytest.raises(CubeApiError, match="CUBEJS_API_SECRET"):
+def test_missing_token_is_a_clear_error(cube_url):
+    with CubeClient(cube_url) as cube, pytest.raises(CubeApiError, match="no token"):
         cube.meta()

@@ -101,5 +101,24 @@ def test_every_view_policy_group_is_a_role_the_client_sends():
         assert groups - {"*"} <= ROLES_THE_CLIENT_SENDS, view.name
         assert groups - {"*"} == ROLES_THE_CLIENT_SENDS, view.name
         defaults = [policy for policy in view.access_policy if "*" in policy.roles]
-        # callers without a role: a '*' policy that cannot widen a restricted role's rows
-        assert [policy.conditions for policy in defaults] == [("{ not securityContext.role }",)]
+        # callers without a role: a '*' policy that cannot widen a restricted role's rows,
+        # whether the token names it in `role` or in a `roles` list
+        assert [policy.conditions for policy in defaults] == [
+            ("{ not securityContext.role }", "{ not securityContext.roles }")]
+
+
+def test_cube_image_is_pinned_and_checks_tokens_like_custintel(compose):
+    cube = compose["services"]["cube"]
+    tag = cube["image"].split(":", 1)[1]
+    assert tag.startswith("v1.6.") and "$" not in tag and tag != "latest"
+    assert int(tag.rsplit(".", 1)[1]) >= 44  # per-row masking (Cube PR 10803)
+    env = cube["environment"]
+    assert env["CUBEJS_JWT_ALGS"] == "HS256"
+    # the same variable custintel reads as semantic.token_audience
+    assert env["CUBEJS_JWT_AUDIENCE"].startswith("${CUSTINTEL_SEMANTIC__TOKEN_AUDIENCE:?")
+
+
+def test_groups_are_the_roles_list_and_the_role_claim_together(cube_config):
+    to_groups = cube_config.registered["context_to_groups"]
+    assert to_groups({"securityContext": {"roles": ["analyst"], "role": "account_manager"}}) \
+        == ["analyst", "account_manager"]

@@ -21,7 +21,11 @@ from reports.formats import format_value, is_missing, plotly_axis_format
 from reports.runner import QueryRunner
 from reports.specs import ChartSpec, SpecError
 
-PLOTLY_CONFIG = {"displaylogo": False, "responsive": True}
+#: no control that sends a chart's data off the site: no Chart Studio link or cloud button
+PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False,
+                 "showSendToCloud": False, "showEditInChartStudio": False,
+                 "plotlyServerURL": "",
+                 "modeBarButtonsToRemove": ["sendDataToCloud", "editInChartStudio"]}
 TEMPLATE = "plotly_white"
 #: half a period in days, by granularity: the x range around a time axis's only period
 HALF_PERIOD_DAYS = {"year": 183, "quarter": 46, "month": 15, "week": 4, "day": 1}

@@ -1,7 +1,9 @@
 """Cube server configuration for the custintel data model (mounted as /cube/conf/cube.py).
 
-Authentication is Cube's default: requests carry a JWT signed (HS256) with CUBEJS_API_SECRET,
-and its claims are the security context (semantic/client.py signs `{role, ...}`). The access
+Authentication is Cube's default JWT check, configured in docker-compose.yml with the same
+secret (HS256, CUBEJS_API_SECRET) or keys (RS256, CUBEJS_JWK_URL) and the same audience as
+custintel's own verifier (semantic/identity.py); the verified claims are the security context.
+Clients send the token they were issued (semantic/client.py) and never hold the secret. The
 policies of the views (semantic/model/views/*.yml) match groups, which Cube Core takes from
 `context_to_groups` only; without it every group-specific policy would be skipped. The groups
 are the caller's `role` claim (or `roles` list): executive, analyst, account_manager. A caller
@@ -16,12 +18,14 @@ from cube import config
 
 
 def groups_of(security_context: dict[str, Any]) -> list[str]:
-    """The access-policy groups of a security context: its `roles` list, else its `role`."""
+    """The access-policy groups of a security context: its `roles` list and its `role` claim
+    together (as semantic/engine/security.py reads them)."""
     roles = security_context.get("roles")
-    if isinstance(roles, list):
-        return [str(role) for role in roles if role]
+    groups = [str(role) for role in roles if role] if isinstance(roles, list) else []
     role = security_context.get("role")
-    return [str(role)] if role else []
+    if role and str(role) not in groups:
+        groups.append(str(role))
+    return groups
 
 
 @config("context_to_groups")

@@ -81,12 +81,17 @@ class QueryCompiler:
         self.internal = MemberResolver(model, allow_private=True)
         self.sql = MemberSql(model, table_mapper)
         self.timezone: str | None = None
+        # masked members shown in clear on some rows (callers in several groups): path ->
+        # (owner of the policies, OR-groups of AND-ed row filters)
+        self._unmask: dict[str, tuple[str, tuple[tuple[PolicyFilter, ...], ...]]] = {}
+        self._binder = ParamBinder()
 
     # ------------------------------------------------------------------ entry point
     def compile(self, query: Query | dict[str, Any]) -> CompiledQuery:
         q = Query.parse(query)
         self._reject_unsupported(q)
-        binder = ParamBinder()
+        binder = self._binder = ParamBinder()
+        self._unmask = {}
         dims, time_dims = self._resolve_dimensions(q)
         measures = [self.resolver.resolve(path, ("measure",)) for path in q.measures]
         segments = [self.resolver.resolve(path, ("segment",)) for path in q.segments]
@@ -172,11 +177,13 @@ class QueryCompiler:
                 cube = self.model.cubes[member.owner]
                 policies, owner = cube.access_policy, f"cube {cube.name}"
             access = member_access(policies, member.local_name, self.context, owner)
-            if access is Access.DENIED:
+            if access.access is Access.DENIED:
                 who = ", ".join(self.context.roles) or "no role"
                 raise AccessDenied(f"role(s) {who} may not query '{member.path}'")
-            if access is Access.MASKED:
-                masked[member.path] = access
+            if access.access is Access.MASKED:
+                masked[member.path] = access.access
+                if access.unmask_when:
+                    self._unmask[member.path] = (member.owner, access.unmask_when)
         return masked
 
     def _policy_members(self, owner: str, is_view: bool,
@@ -212,6 +219,8 @@ class QueryCompiler:
             if groups is not None:
                 rules.append((view, groups))
                 extra += self._policy_members(view, True, groups)
+        for owner, unmask_groups in self._unmask.values():
+            extra += self._policy_members(owner, owner in self.model.views, list(unmask_groups))
         checked: set[str] = set()
         tree = self._tree([*used, *extra], view)
         while set(tree.cubes) - checked:
@@ -260,7 +269,18 @@ class QueryCompiler:
         assert isinstance(definition, Dimension)
         if member.path in masked:
             mask = self.sql.mask(member.cube, definition.mask, definition.type)
-            return exp.cast(mask, "TIMESTAMP") if definition.type == "time" else mask
+            if definition.type == "time":
+                mask = exp.cast(mask, "TIMESTAMP")
+            if member.path in self._unmask:
+                owner, groups = self._unmask[member.path]
+                label = f"{'view' if owner in self.model.views else 'cube'} {owner}"
+                clear = exp.paren(exp.or_(*[
+                    exp.and_(*[self._policy_condition(owner, f, self._binder, label)
+                               for f in group]) if group else exp.true()
+                    for group in groups]))
+                return exp.Case().when(clear, self.sql.dimension(member.cube, member.name)
+                                       ).else_(mask)
+            return mask
         return self.sql.dimension(member.cube, member.name)
 
     def _time_expr(self, member: ResolvedMember, masked: dict[str, Access]) -> exp.Expression:

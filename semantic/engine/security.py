@@ -10,7 +10,17 @@
   the OR over applicable policies of the AND of each policy's filters. When a view is queried,
   the view's row filters and those of every cube involved all apply (AND); member-level rules
   come from the view only.
-- Filter values may reference the context: `"{ securityContext.account_manager_id }"`.
+- Filter values may reference the context: `"{ securityContext.account_manager_id }"`. A
+  missing, null or empty claim (or a null in a list) is an error: a row filter fails closed,
+  never `IS NULL` or "no filter".
+- Callers in several groups (Cube since its PR 10803): a member that one applicable policy
+  masks and another grants only together with row filters is unmasked on the rows those
+  filters allow (OR over such policies) and masked on the others (`member_access`'s
+  `unmask_when`). Stricter than Cube in one case: such a grant without any masking policy
+  still shows the real value only on its own rows (elsewhere the member's mask, NULL by
+  default), so a row-filtered grant never shows a member on rows it does not cover.
+- Roles come from the `roles` list and the `role` claim; `SecurityContext.build` refuses a
+  role argument that disagrees with the claims (it may only narrow a `roles` list).
 - Conditions are `"{ securityContext.flag }"` (truthy) or `"{ not securityContext.flag }"`
   (Cube's YAML expressions are Python-like; `not` becomes `!`): a policy for callers
   *without* a claim, e.g. a `'*'` policy for callers without a role, which under OR semantics
@@ -48,9 +58,17 @@ class SecurityContext:
     @classmethod
     def build(cls, role: str | None = None,
               security_context: dict[str, Any] | None = None) -> SecurityContext:
+        """A declared context; `role` must agree with the claims' `role`/`roles`."""
         claims = dict(security_context or {})
-        if role is not None:
-            claims["role"] = role
+        if role is None:
+            return cls(claims=claims)
+        claimed = cls(claims=claims).roles
+        if claimed and role not in claimed:
+            raise AccessDenied(f"role '{role}' disagrees with the security context's role(s) "
+                               f"{', '.join(claimed)}; a role argument never overrides them")
+        claims["role"] = role
+        if "roles" in claims:
+            claims["roles"] = [role]  # narrowed to the one role asked for
         return cls(claims=claims)
 
     @classmethod
@@ -60,11 +78,17 @@ class SecurityContext:
 
     @property
     def roles(self) -> tuple[str, ...]:
-        roles = self.claims.get("roles")
-        if isinstance(roles, list | tuple):
-            return tuple(str(role) for role in roles)
+        """The `roles` list and the `role` claim together (empty entries dropped)."""
+        found: list[str] = []
+        listed = self.claims.get("roles")
+        if isinstance(listed, list | tuple):
+            found += [str(role) for role in listed if role not in (None, "")]
+        elif listed not in (None, ""):
+            found.append(str(listed))
         role = self.claims.get("role")
-        return (str(role),) if role is not None else ()
+        if role not in (None, "") and str(role) not in found:
+            found.append(str(role))
+        return tuple(found)
 
     def lookup(self, path: str, needed_by: str) -> Any:
         value: Any = self.claims
@@ -103,17 +127,34 @@ def _condition_holds(condition: str, context: SecurityContext, owner: str) -> bo
     return not value if match.group("negate") else value
 
 
+@dataclass(frozen=True)
+class MemberAccess:
+    """How a caller sees a member; when MASKED, `unmask_when` holds the OR-groups of AND-ed
+    row filters (of their owner's policies) on whose rows the real value shows."""
+
+    access: Access
+    unmask_when: tuple[tuple[PolicyFilter, ...], ...] = ()
+
+
+def _grants(policy: AccessPolicy, member: str) -> bool:
+    return policy.member_level is None or policy.member_level.contains(member)
+
+
 def member_access(policies: list[AccessPolicy] | None, member: str, context: SecurityContext,
-                  owner: str) -> Access:
+                  owner: str) -> MemberAccess:
     if policies is None or not context.enforce:
-        return Access.PLAIN
+        return MemberAccess(Access.PLAIN)
     matching = applicable(policies, context, owner)
-    if any(p.member_level is None or p.member_level.contains(member) for p in matching):
-        return Access.PLAIN
-    if any(p.member_masking is not None and p.member_masking.contains(member)
-           for p in matching):
-        return Access.MASKED
-    return Access.DENIED
+    granting = [p for p in matching if _grants(p, member)]
+    if any(p.row_filters is None for p in granting):
+        return MemberAccess(Access.PLAIN)
+    masking = any(p.member_masking is not None and p.member_masking.contains(member)
+                  for p in matching)
+    if granting and not masking and len(granting) == len(matching):
+        return MemberAccess(Access.PLAIN)  # the row filters already limit every row shown
+    if granting:
+        return MemberAccess(Access.MASKED, tuple(p.row_filters or () for p in granting))
+    return MemberAccess(Access.MASKED if masking else Access.DENIED)
 
 
 def row_filters(policies: list[AccessPolicy] | None, context: SecurityContext,
@@ -139,6 +180,12 @@ def resolve_values(values: tuple[Any, ...] | str | None, context: SecurityContex
         if match is None:
             resolved.append(item)
             continue
-        value = context.lookup(match.group(1), owner)
-        resolved += list(value) if isinstance(value, list | tuple) else [value]
+        claim = match.group(1)
+        value = context.lookup(claim, owner)
+        values_of_claim = list(value) if isinstance(value, list | tuple) else [value]
+        if not values_of_claim or any(v is None or v == "" for v in values_of_claim):
+            shown = "an empty list" if not values_of_claim else repr(value)
+            raise AccessDenied(f"the security context's '{claim}' is {shown}; the row filter "
+                               f"of {owner} needs a value and fails closed")
+        resolved += values_of_claim
     return tuple(resolved)
