@@ -264,6 +264,34 @@ def early_warning_section(metrics: dict[str, Any]) -> list[str]:
     ]
 
 
+def action_list_section(metrics: dict[str, Any]) -> list[str]:
+    action = metrics.get("action_list")
+    if not action:
+        return []
+    economics = action["economics"]
+    rows = [
+        [f"by {name}", _number(action[name]["expected_retained_value"], 0),
+         _number(action[name]["realised_retained_value"], 0),
+         str(action[name]["churners_reached"])]
+        for name in ("risk", "value")
+    ]
+    return [
+        "## Action list: value ranking vs risk ranking (test set)",
+        "",
+        f"Two call lists of {action['list_size']} test rows (the capacity x the test months): "
+        "the highest calibrated churn probabilities, and the highest expected retained value "
+        f"(probability x CLV x save rate {economics['save_rate']} - contact cost "
+        f"{economics['contact_cost_amount']}). Realised = churners in the list x CLV x save "
+        f"rate - contact cost of everyone called. The lists share {action['overlap']} rows.",
+        "",
+        *_table(["list", "expected retained value", "realised retained value",
+                 "churners reached"], rows),
+        "",
+        f"Value ranking gains {_number(action['value_gain_expected_retained_value'], 0)} "
+        f"expected and {_number(action['value_gain_realised_retained_value'], 0)} realised.",
+    ]
+
+
 def risk_band_section(metrics: dict[str, Any]) -> list[str]:
     bands = metrics.get("risk_bands")
     if not bands:
@@ -412,6 +440,7 @@ def render_model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
         *early_warning_section(metrics),
         "",
         *_with_gap(risk_band_section(metrics)),
+        *_with_gap(action_list_section(metrics)),
         *_with_gap(health_section(metrics)),
         *caveats(manifest, metrics),
         "",

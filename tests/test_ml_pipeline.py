@@ -172,6 +172,7 @@ def test_health_score_validation_and_bands_are_in_the_model_card(built) -> None:
     card = (result.version.path / "model_card.md").read_text()
     assert "## Health score validation" in card and "## Risk bands" in card
     assert "## Probability calibration" in card and "**production** model" in card
+    assert "## Action list: value ranking vs risk ranking" in card
     assert "the 40 highest-scored customers per month" in card
 
 
