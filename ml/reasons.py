@@ -13,7 +13,6 @@ Features outside every family never give a reason (their contributions are left 
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -37,7 +36,7 @@ class Template:
     when: dict[str, Any]
 
     def applies(self, value: object) -> bool:
-        if value is None or (isinstance(value, float) and math.isnan(value)):
+        if value is None or pd.isna(value):  # None, NaN, NaT and pandas' NA
             return False
         for condition, bound in self.when.items():
             if condition == "equals":

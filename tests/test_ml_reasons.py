@@ -95,6 +95,21 @@ def test_a_lapsed_contract_reads_as_days_since_it_ended() -> None:
     assert reasons.loc[0, "reason_2"] == "Usage has dropped."
 
 
+def test_missing_values_of_nullable_columns_fall_back_to_the_next_feature() -> None:
+    playbook = load_playbook()
+    frame = pd.DataFrame(
+        {
+            "months_since_discount": pd.array([pd.NA], dtype="Int64"),
+            "gross_change_3m_pct": [0.05],
+        }
+    )
+    reasons = family_reasons(
+        np.array([[0.6, 0.2]]), frame, ["months_since_discount", "gross_change_3m_pct"], playbook
+    )
+    assert reasons.loc[0, "reason_1"] == "Bill up 5% on 3 months ago"
+    assert reasons.loc[0, "reason_1_contribution"] == pytest.approx(0.8)
+
+
 def test_a_malformed_playbook_is_refused_naming_the_entry(tmp_path: Path) -> None:
     bad = tmp_path / "playbook.yaml"
     bad.write_text(
