@@ -382,10 +382,21 @@ def caveats(manifest: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
     dropped = metrics["dataset"]["dropped_columns"]
     if dropped:
         notes.append("Dropped columns: " + "; ".join(f"`{c}` ({r})" for c, r in dropped.items()))
-    notes.append(
-        "Probabilities are CatBoost's own (Logloss objective), not recalibrated; check the "
-        "calibration table before using them as absolute churn rates."
-    )
+    calibration = metrics.get("probability_calibration")
+    if calibration:
+        test = calibration["test"]
+        notes.append(
+            f"Calibrated on the validation snapshot, whose churn rate "
+            f"({_number(calibration['valid']['observed_rate'])}) differs from the test one "
+            f"({_number(test['observed_rate'])}): calibration fixes the shape, not a base-rate "
+            f"drift between months (test ECE {_number(test['before']['ece'], 4)} -> "
+            f"{_number(test['after']['ece'], 4)})."
+        )
+    else:
+        notes.append(
+            "Probabilities are CatBoost's own (Logloss objective), not recalibrated; check the "
+            "calibration table before using them as absolute churn rates."
+        )
     return ["## Caveats", ""] + [f"- {n}" for n in notes]
 
 

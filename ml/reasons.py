@@ -7,7 +7,9 @@ sentence template per feature and a playbook action per family. For each custome
 2. only families whose sum RAISES the risk (> 0) are reasons, largest first, at most `n`;
 3. a reason's sentence is taken from the family's feature with the largest positive
    contribution whose template applies, filled with the customer's own values ("Usage down 82%
-   from its 12-month peak"); its action is the family's playbook action.
+   from its 12-month peak"); its action is the family's playbook action. A family whose sum is
+   below MIN_CONTRIBUTION or none of whose templates applies is not given (no sentence that the
+   customer's numbers do not back); the next family moves up.
 Features outside every family never give a reason (their contributions are left out).
 """
 
@@ -24,6 +26,8 @@ import yaml
 
 PLAYBOOK_FILE = "playbook.yaml"
 CONDITIONS = ("above", "below", "at_least", "at_most", "equals")
+#: smallest summed contribution (log-odds) given as a reason: ~1% more odds of churning
+MIN_CONTRIBUTION = 0.01
 
 
 class PlaybookError(ValueError):
@@ -72,7 +76,6 @@ class Family:
     name: str
     label: str
     action: str
-    fallback: str
     templates: dict[str, tuple[Template, ...]]
 
 
@@ -105,7 +108,7 @@ def load_playbook(path: Path | str | None = None) -> Playbook:
     seen: dict[str, str] = {}
     for name, entry in raw["families"].items():
         where = f"{source}: families.{name}"
-        for key in ("label", "action", "fallback", "features"):
+        for key in ("label", "action", "features"):
             if not entry or not entry.get(key):
                 raise PlaybookError(f"{where}: missing `{key}`")
         templates: dict[str, tuple[Template, ...]] = {}
@@ -117,7 +120,7 @@ def load_playbook(path: Path | str | None = None) -> Playbook:
                 _template(variant, f"{where}.features.{feature}") for variant in variants
             )
         families.append(
-            Family(name, entry["label"], entry["action"].strip(), entry["fallback"], templates)
+            Family(name, entry["label"], entry["action"].strip(), templates)
         )
     return Playbook(tuple(families), frozenset(raw.get("not_reasons") or ()), source)
 
@@ -150,31 +153,33 @@ def family_reasons(
             if feature in position:
                 members[position[feature], j] = 1.0
     sums = contributions @ members
-    order = np.argsort(-sums, axis=1, kind="stable")[:, :n]
+    order = np.argsort(-sums, axis=1, kind="stable")
     values = frame[features].to_numpy(dtype=object)
-    columns: dict[str, list[Any]] = {}
-    for i in range(n):
-        for suffix in ("", "_driver", "_action", "_contribution"):
-            columns[f"reason_{i + 1}{suffix}"] = []
+    columns: dict[str, list[Any]] = {
+        f"reason_{i + 1}{suffix}": []
+        for i in range(n)
+        for suffix in ("", "_driver", "_action", "_contribution")
+    }
     for row in range(len(frame)):
+        given: list[tuple[Family, str, float]] = []
+        for j in order[row]:
+            if len(given) == n or sums[row, j] < MIN_CONTRIBUTION:
+                break
+            sentence = _sentence(families[j], contributions[row], values[row], position)
+            if sentence is not None:
+                given.append((families[j], sentence, float(sums[row, j])))
         for i in range(n):
-            j = order[row, i] if i < order.shape[1] else 0
-            positive = i < order.shape[1] and sums[row, j] > 0
-            family = families[j] if positive else None
-            columns[f"reason_{i + 1}"].append(
-                _sentence(family, contributions[row], values[row], position) if family else None
-            )
+            family, sentence, total = given[i] if i < len(given) else (None, None, np.nan)
+            columns[f"reason_{i + 1}"].append(sentence)
             columns[f"reason_{i + 1}_driver"].append(family.label if family else None)
             columns[f"reason_{i + 1}_action"].append(family.action if family else None)
-            columns[f"reason_{i + 1}_contribution"].append(
-                float(sums[row, j]) if family else np.nan
-            )
+            columns[f"reason_{i + 1}_contribution"].append(total)
     return pd.DataFrame(columns, index=frame.index)
 
 
 def _sentence(
     family: Family, contributions: np.ndarray, values: np.ndarray, position: dict[str, int]
-) -> str:
+) -> str | None:
     present = [f for f in family.templates if f in position]
     ranked = sorted(present, key=lambda f: -contributions[position[f]])
     for feature in ranked:
@@ -184,4 +189,4 @@ def _sentence(
         for template in family.templates[feature]:
             if template.applies(value):
                 return template.render(value)
-    return family.fallback
+    return None
