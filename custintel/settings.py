@@ -80,6 +80,10 @@ class MlSettings(_Section):
     gross_margin_rate: float = Field(gt=0.0, le=1.0)
     test_snapshots: int = Field(default=3, gt=0)
     valid_snapshots: int = Field(default=1, gt=0)
+    watch_lift: float = Field(default=2.0, gt=0.0)
+    calibration: Literal["sigmoid", "isotonic"] = "sigmoid"
+    save_rate: float = Field(default=0.25, gt=0.0, le=1.0)
+    contact_cost_amount: float = Field(default=15.0, ge=0.0)
 
 
 class ReportsSettings(_Section):

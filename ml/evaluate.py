@@ -9,6 +9,7 @@ descending; ties keep the input order (stable sort), so they are deterministic.
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
@@ -92,30 +93,105 @@ _RESAMPLED_METRICS = {"roc_auc": _weighted_roc_auc, "pr_auc": _weighted_pr_auc}
 _FULL_METRICS = {"roc_auc": roc_auc_score, "pr_auc": average_precision_score}
 
 
+def bootstrap_weights(
+    n_rows: int, groups: np.ndarray | None, resamples: int, seed: int
+) -> Iterator[np.ndarray]:
+    """Row weights of `resamples` bootstrap resamples. Without `groups` rows are drawn with
+    replacement; with `groups` (e.g. customer ids) whole groups are drawn, and every row of a
+    group drawn k times gets weight k: a customer's snapshots are not independent draws."""
+    rng = np.random.default_rng(seed)
+    if groups is None:
+        for _ in range(resamples):
+            yield np.bincount(rng.integers(0, n_rows, n_rows), minlength=n_rows).astype(float)
+        return
+    codes, _ = pd.factorize(pd.Series(groups), sort=False)
+    n_groups = int(codes.max()) + 1
+    for _ in range(resamples):
+        drawn = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
+        yield drawn[codes].astype(float)
+
+
+def _interval(values: list[float]) -> tuple[float, float]:
+    array = np.asarray(values, dtype=float)
+    return float(np.quantile(array, 0.025)), float(np.quantile(array, 0.975))
+
+
+def metric_intervals(
+    y: np.ndarray,
+    scores: np.ndarray,
+    groups: np.ndarray | None = None,
+    resamples: int = 200,
+    seed: int = 0,
+) -> dict[str, dict[str, float | int]]:
+    """ROC-AUC and PR-AUC of one score with a 95% percentile bootstrap interval (resampling
+    `groups`, e.g. customers, when given)."""
+    y = np.asarray(y, dtype=int)
+    scores = np.asarray(scores, dtype=float)
+    samples: dict[str, list[float]] = {metric: [] for metric in _RESAMPLED_METRICS}
+    for weights in bootstrap_weights(len(y), groups, resamples, seed):
+        positives = float(weights @ y)
+        if not 0 < positives < weights.sum():
+            continue
+        for metric, compute in _RESAMPLED_METRICS.items():
+            samples[metric].append(compute(y, scores, weights))
+    result: dict[str, dict[str, float | int]] = {}
+    for metric, compute in _FULL_METRICS.items():
+        low, high = _interval(samples[metric])
+        result[metric] = {
+            "value": float(compute(y, scores)),
+            "ci_low": low,
+            "ci_high": high,
+            "resamples": len(samples[metric]),
+        }
+    return result
+
+
+def verdict(ci_low: float, ci_high: float) -> str:
+    """`beats` / `loses` when the 95% interval of a difference excludes 0, else `ties`."""
+    if ci_low > 0:
+        return "beats"
+    if ci_high < 0:
+        return "loses"
+    return "ties"
+
+
+def expected_calibration_error(y: np.ndarray, scores: np.ndarray, n_bins: int = 10) -> float:
+    """ECE: the row-weighted mean |observed rate - mean predicted probability| over `n_bins`
+    equal-count (quantile) bins of the predicted probability."""
+    y = np.asarray(y, dtype=float)
+    scores = np.asarray(scores, dtype=float)
+    order = ranking_order(scores)
+    total = 0.0
+    for part in np.array_split(order, n_bins):
+        if len(part):
+            total += len(part) * abs(y[part].mean() - scores[part].mean())
+    return total / len(y)
+
+
 def paired_bootstrap(
     y: np.ndarray,
     challenger: np.ndarray,
     baselines: dict[str, np.ndarray],
     resamples: int = 200,
     seed: int = 0,
+    groups: np.ndarray | None = None,
 ) -> dict[str, dict[str, dict[str, float]]]:
     """ROC-AUC and PR-AUC of `challenger` minus each baseline on the same rows, by baseline
     name: the observed difference, a 95% percentile interval over `resamples` bootstrap
-    resamples of the rows (all scores resampled together, so each comparison is paired) and the
-    share of resamples in which the challenger is ahead. Resamples holding a single class are
-    skipped.
+    resamples (all scores resampled together, so each comparison is paired), the share of
+    resamples in which the challenger is ahead and the verdict (`ties` when the interval holds
+    0). With `groups` (customer ids) whole customers are resampled. Resamples holding a single
+    class are skipped.
 
     A resample is its row counts used as weights (the same rows drawn with replacement, without
     copying them); the challenger is scored once per resample for all baselines."""
     y = np.asarray(y, dtype=int)
     challenger = np.asarray(challenger, dtype=float)
     baseline_scores = {name: np.asarray(s, dtype=float) for name, s in baselines.items()}
-    rng = np.random.default_rng(seed)
     differences = {name: {metric: [] for metric in _RESAMPLED_METRICS} for name in baselines}
-    for _ in range(resamples):
-        weights = np.bincount(rng.integers(0, len(y), len(y)), minlength=len(y)).astype(float)
+    for weights in bootstrap_weights(len(y), groups, resamples, seed):
         positives = float(weights @ y)
-        if not 0 < positives < len(y):
+        if not 0 < positives < weights.sum():
             continue
         for metric, compute in _RESAMPLED_METRICS.items():
             ahead = compute(y, challenger, weights)
@@ -126,12 +202,14 @@ def paired_bootstrap(
         result[name] = {}
         for metric, compute in _FULL_METRICS.items():
             values = np.asarray(differences[name][metric])
+            low, high = _interval(differences[name][metric])
             result[name][metric] = {
                 "difference": float(compute(y, challenger) - compute(y, scores)),
-                "ci_low": float(np.quantile(values, 0.025)),
-                "ci_high": float(np.quantile(values, 0.975)),
+                "ci_low": low,
+                "ci_high": high,
                 "share_ahead": float((values > 0).mean()),
                 "resamples": len(values),
+                "verdict": verdict(low, high),
             }
     return result
 
@@ -184,17 +262,20 @@ def early_warning(
     target_column: str,
     max_fpr: float = 0.05,
     lead_days: int = 30,
+    threshold: float | None = None,
 ) -> dict[str, float | int | str]:
     """Share of churners flagged at least `lead_days` before their churn date.
 
-    The flag threshold is set on the given rows so that at most `max_fpr` of the non-churning
-    snapshots (target 0) are flagged. A churner (a customer with a churn date and a positive
-    snapshot) counts as warned if any of its positive snapshots dated `lead_days` or more
+    The flag threshold is `threshold` when given (chosen on validation data: `threshold_at_fpr`
+    on the validation rows), else set on the given rows so that at most `max_fpr` of their
+    non-churning snapshots (target 0) are flagged. A churner (a customer with a churn date and a
+    positive snapshot) counts as warned if any of its positive snapshots dated `lead_days` or more
     before the churn date scores at or above the threshold; churners without such a snapshot
     are not counted.
     """
     y = frame[target_column].to_numpy(dtype=int)
-    threshold = threshold_at_fpr(y, frame[score_column].to_numpy(dtype=float), max_fpr)
+    if threshold is None:
+        threshold = threshold_at_fpr(y, frame[score_column].to_numpy(dtype=float), max_fpr)
     positives = frame[(frame[target_column] == 1) & frame[churn_date_column].notna()]
     lead = pd.to_datetime(positives[churn_date_column]) - pd.to_datetime(positives[time_column])
     eligible = positives[lead >= pd.Timedelta(days=lead_days)]

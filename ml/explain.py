@@ -2,8 +2,9 @@
 
 `get_feature_importance(type="ShapValues")` returns, per row, one contribution per feature plus
 the expected value (last column), in log-odds: contributions + expected value = the raw
-prediction. The reasons of a row are its features with the largest absolute contributions;
-positive contributions push towards churn, negative ones away from it.
+prediction. The reasons of a row are its features with the largest contributions TOWARDS
+churn (positive ones): a feature that lowers the risk is never given as a reason, so a row can
+have fewer than `n` reasons (the rest null).
 """
 
 from __future__ import annotations
@@ -36,22 +37,27 @@ def top_reasons(
     categorical: list[str],
     n: int = 3,
 ) -> pd.DataFrame:
-    """For each row: reason_<i>_feature, _value, _contribution (signed, log-odds) and a readable
-    reason_<i> ("total_day_minutes = 301.2"), i = 1..n, largest absolute contribution first
-    (ties in feature order). Indexed like `frame`."""
+    """For each row: reason_<i>_feature, _value, _contribution (log-odds, > 0) and a readable
+    reason_<i> ("total_day_minutes = 301.2"), i = 1..n, largest contribution towards churn
+    first (ties in feature order); null past a row's last risk-raising feature. Indexed like
+    `frame`."""
     x = model_input(frame, features, categorical)
     contributions, _ = shap_values(model, x, categorical)
-    order = np.argsort(-np.abs(contributions), axis=1, kind="stable")[:, :n]
+    order = np.argsort(-contributions, axis=1, kind="stable")[:, :n]
     rows = np.arange(len(x))[:, None]
     names = np.asarray(features, dtype=object)[order]
     values = x.to_numpy(dtype=object)[rows, order]
     signed = contributions[rows, order]
+    raising = signed > 0
     reasons = pd.DataFrame(index=frame.index)
     for i in range(min(n, len(features))):
-        reasons[f"reason_{i + 1}_feature"] = names[:, i]
-        reasons[f"reason_{i + 1}_value"] = [_format_value(v) for v in values[:, i]]
-        reasons[f"reason_{i + 1}_contribution"] = signed[:, i]
+        keep = raising[:, i]
+        text = [_format_value(v) for v in values[:, i]]
+        reasons[f"reason_{i + 1}_feature"] = np.where(keep, names[:, i], None)
+        reasons[f"reason_{i + 1}_value"] = np.where(keep, np.asarray(text, dtype=object), None)
+        reasons[f"reason_{i + 1}_contribution"] = np.where(keep, signed[:, i], np.nan)
         reasons[f"reason_{i + 1}"] = [
-            f"{f} = {v}" for f, v in zip(names[:, i], reasons[f"reason_{i + 1}_value"], strict=True)
+            f"{f} = {v}" if k else None
+            for f, v, k in zip(names[:, i], text, keep, strict=True)
         ]
     return reasons

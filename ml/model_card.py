@@ -87,24 +87,36 @@ def comparison_section(metrics: dict[str, Any]) -> list[str]:
     comparison = metrics.get("comparison")
     if not comparison:
         return []
-    models = metrics["models"]
-    ahead = {
-        name: all(
-            models["catboost"]["test"][key] > models[name]["test"][key]
-            for key in ("roc_auc", "pr_auc")
-        )
-        for name in comparison
+    verdicts = {
+        name: {metric: values[metric]["verdict"] for metric in ("roc_auc", "pr_auc")}
+        for name, values in comparison.items()
     }
-    beaten = [f"`{n}`" for n, yes in ahead.items() if yes]
-    not_beaten = [f"`{n}`" for n, yes in ahead.items() if not yes]
+    sentences = []
+    for outcome in ("beats", "ties", "loses"):
+        names = [
+            f"`{name}` ("
+            + ", ".join(m.replace("_", "-").upper() for m, v in by.items() if v == outcome)
+            + ")"
+            for name, by in verdicts.items()
+            if outcome in by.values()
+        ]
+        if names:
+            word = {"beats": "beats", "ties": "ties with", "loses": "loses to"}[outcome]
+            sentences.append(f"CatBoost {word} {', '.join(names)}")
+    beats_all = all(v == "beats" for by in verdicts.values() for v in by.values())
     verdict = (
-        "CatBoost beats every baseline on test ROC-AUC and PR-AUC in this run."
-        if not not_beaten
-        else f"CatBoost does not beat {', '.join(not_beaten)} on both test ROC-AUC and PR-AUC "
-        f"in this run" + (f" (it does beat {', '.join(beaten)})." if beaten else ".")
+        "CatBoost beats every baseline on test ROC-AUC and PR-AUC beyond the bootstrap noise."
+        if beats_all
+        else "; ".join(sentences) + "."
     )
     rows = [
-        [f"`{name}`", _interval(values["roc_auc"]), _interval(values["pr_auc"])]
+        [
+            f"`{name}`",
+            _interval(values["roc_auc"]),
+            values["roc_auc"]["verdict"],
+            _interval(values["pr_auc"]),
+            values["pr_auc"]["verdict"],
+        ]
         for name, values in comparison.items()
     ]
     resamples = next(iter(comparison.values()))["roc_auc"]["resamples"]
@@ -112,11 +124,87 @@ def comparison_section(metrics: dict[str, Any]) -> list[str]:
         "## CatBoost vs the baselines (test set)",
         "",
         f"{verdict} Differences are CatBoost minus the baseline, with a 95% interval from "
-        f"{resamples} paired bootstrap resamples of the test rows and the share of resamples "
-        "in which CatBoost is ahead: an interval that includes 0 means the test set cannot "
-        "tell the two apart.",
+        f"{resamples} paired bootstrap resamples of the test customers (all snapshots of a "
+        "drawn customer together) and the share of resamples in which CatBoost is ahead. The "
+        "verdict is `beats` / `loses` only when the interval excludes 0, `ties` otherwise.",
         "",
-        *_table(["baseline", "ROC-AUC difference", "PR-AUC difference"], rows),
+        *_table(
+            ["baseline", "ROC-AUC difference", "verdict", "PR-AUC difference", "verdict"], rows
+        ),
+    ]
+
+
+def intervals_section(metrics: dict[str, Any]) -> list[str]:
+    intervals = metrics.get("test_intervals")
+    if not intervals:
+        return []
+    rows = [
+        [label, _number(intervals[key]["value"]),
+         f"[{_number(intervals[key]['ci_low'])}, {_number(intervals[key]['ci_high'])}]"]
+        for key, label in (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"))
+    ]
+    return [
+        "## CatBoost test metrics with 95% intervals",
+        "",
+        f"Bootstrap over the {intervals['customers']} test customers "
+        f"({intervals['roc_auc']['resamples']} resamples; a customer's snapshots move together).",
+        "",
+        *_table(["metric", "test", "95% interval"], rows),
+    ]
+
+
+def probability_section(metrics: dict[str, Any], manifest: dict[str, Any]) -> list[str]:
+    calibration = metrics.get("probability_calibration")
+    if not calibration:
+        return []
+    calibrator = calibration["calibrator"]
+    rows = [
+        [part, stage, _number(calibration[part][stage]["ece"], 4),
+         _number(calibration[part][stage]["brier"], 4),
+         _number(calibration[part][stage]["mean_predicted"], 4),
+         _number(calibration[part]["observed_rate"], 4)]
+        for part in ("valid", "test")
+        for stage in ("before", "after")
+    ]
+    before = calibration["reliability_test"]["before"]
+    after = calibration["reliability_test"]["after"]
+    reliability = [
+        [str(i), _number(b["mean_predicted"]), _number(b["observed_rate"]),
+         _number(a["mean_predicted"]), _number(a["observed_rate"])]
+        for i, (b, a) in enumerate(zip(before, after, strict=False), start=1)
+    ]
+    production = metrics.get("production")
+    periods = production["training_periods"] if production else []
+    through = (
+        f" ({len(periods)} snapshots, through {periods[-1]})" if periods else " (random split)"
+    )
+    scored = (
+        f"Scores come from the **production** model: the same settings refit on all "
+        f"{production['training_rows']} labelled rows{through} with "
+        f"{production['iterations']} trees (the evaluated model's early-stopped count), its "
+        f"probabilities calibrated ({production['calibrator']['method']}) on the evaluated "
+        "model's out-of-time validation and test scores. The metrics above are the evaluated "
+        "model's; the registry keeps both (model.cbm, production.cbm)."
+        if production
+        else "Scores come from the evaluated model (no production refit)."
+    )
+    return [
+        "## Probability calibration",
+        "",
+        f"{calibrator['method']} calibration fitted on the validation scores "
+        f"({calibrator['fitted_rows']} rows, {calibrator['fitted_positives']} churners). ECE = "
+        "row-weighted mean |observed - predicted| over 10 equal-count bins. Risk bands and "
+        "CLV use calibrated probabilities.",
+        "",
+        *_table(["data", "probabilities", "ECE", "Brier", "mean predicted", "observed rate"],
+                rows),
+        "",
+        "Reliability on the test set (quantile bins):",
+        "",
+        *_table(["bin", "predicted (raw)", "observed", "predicted (calibrated)", "observed"],
+                reliability),
+        "",
+        scored,
     ]
 
 
@@ -171,7 +259,36 @@ def early_warning_section(metrics: dict[str, Any]) -> list[str]:
         f"{_number(warning['false_positive_rate'])}, target <= "
         f"{warning['max_false_positive_rate']}), {warning['churners_warned']} of "
         f"{warning['churners']} churners ({_number(warning['share_warned'])}) were flagged at "
-        f"least {warning['lead_days']} days before churning (seed target: 95%).",
+        f"least {warning['lead_days']} days before churning (seed target: 95%). The threshold "
+        f"was chosen on the {warning.get('threshold_chosen_on', 'test')} rows.",
+    ]
+
+
+def action_list_section(metrics: dict[str, Any]) -> list[str]:
+    action = metrics.get("action_list")
+    if not action:
+        return []
+    economics = action["economics"]
+    rows = [
+        [f"by {name}", _number(action[name]["expected_retained_value"], 0),
+         _number(action[name]["realised_retained_value"], 0),
+         str(action[name]["churners_reached"])]
+        for name in ("risk", "value")
+    ]
+    return [
+        "## Action list: value ranking vs risk ranking (test set)",
+        "",
+        f"Two call lists of {action['list_size']} test rows (the capacity x the test months): "
+        "the highest calibrated churn probabilities, and the highest expected retained value "
+        f"(probability x CLV x save rate {economics['save_rate']} - contact cost "
+        f"{economics['contact_cost_amount']}). Realised = churners in the list x CLV x save "
+        f"rate - contact cost of everyone called. The lists share {action['overlap']} rows.",
+        "",
+        *_table(["list", "expected retained value", "realised retained value",
+                 "churners reached"], rows),
+        "",
+        f"Value ranking gains {_number(action['value_gain_expected_retained_value'], 0)} "
+        f"expected and {_number(action['value_gain_realised_retained_value'], 0)} realised.",
     ]
 
 
@@ -189,21 +306,25 @@ def risk_band_section(metrics: dict[str, Any]) -> list[str]:
                     band,
                     str(values["rows"]),
                     _number(values["rows_per_period"], 1),
+                    _number(values.get("mean_predicted")),
                     _number(values["churn_rate"]),
                     _number(values["share_of_churners"]),
                 ]
             )
     return [
-        "## Risk bands",
+        "## Risk bands (calibrated probabilities)",
         "",
-        f"`high` = churn probability >= {_number(bands['high_threshold'], 4)}: the "
+        f"`high` (call) = churn probability >= {_number(bands['high_threshold'], 4)}: the "
         f"{bands['capacity']} highest-scored customers per month on the validation data (the "
-        "retention team's capacity). `medium` = probability >= "
-        f"{_number(bands['medium_threshold'], 4)}: the band below `high` whose own validation "
-        f"churn rate is at least {bands['medium_lift']}x the overall one. `low` = the rest.",
+        "retention team's capacity). `medium` (watch) = probability >= "
+        f"{_number(bands['medium_threshold'], 4)}: {bands['watch_lift']}x the validation churn "
+        f"rate {_number(bands['base_rate'], 4)}, beyond the team's capacity. `low` = the rest. "
+        "Realised churn rates per band:",
         "",
         *_table(
-            ["data", "band", "rows", "rows per month", "churn rate", "share of churners"], rows
+            ["data", "band", "rows", "rows per month", "mean predicted", "realised churn rate",
+             "share of churners"],
+            rows,
         ),
     ]
 
@@ -261,10 +382,21 @@ def caveats(manifest: dict[str, Any], metrics: dict[str, Any]) -> list[str]:
     dropped = metrics["dataset"]["dropped_columns"]
     if dropped:
         notes.append("Dropped columns: " + "; ".join(f"`{c}` ({r})" for c, r in dropped.items()))
-    notes.append(
-        "Probabilities are CatBoost's own (Logloss objective), not recalibrated; check the "
-        "calibration table before using them as absolute churn rates."
-    )
+    calibration = metrics.get("probability_calibration")
+    if calibration:
+        test = calibration["test"]
+        notes.append(
+            f"Calibrated on the validation snapshot, whose churn rate "
+            f"({_number(calibration['valid']['observed_rate'])}) differs from the test one "
+            f"({_number(test['observed_rate'])}): calibration fixes the shape, not a base-rate "
+            f"drift between months (test ECE {_number(test['before']['ece'], 4)} -> "
+            f"{_number(test['after']['ece'], 4)})."
+        )
+    else:
+        notes.append(
+            "Probabilities are CatBoost's own (Logloss objective), not recalibrated; check the "
+            "calibration table before using them as absolute churn rates."
+        )
     return ["## Caveats", ""] + [f"- {n}" for n in notes]
 
 
@@ -305,11 +437,13 @@ def render_model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
         "",
         *metrics_section(metrics, "test"),
         "",
+        *_with_gap(intervals_section(metrics)),
         *_with_gap(comparison_section(metrics)),
         *metrics_section(metrics, "valid"),
         "",
         *calibration_section(metrics),
         "",
+        *_with_gap(probability_section(metrics, manifest)),
         *lift_section(metrics),
         "",
         *importance_section(metrics),
@@ -317,6 +451,7 @@ def render_model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
         *early_warning_section(metrics),
         "",
         *_with_gap(risk_band_section(metrics)),
+        *_with_gap(action_list_section(metrics)),
         *_with_gap(health_section(metrics)),
         *caveats(manifest, metrics),
         "",

@@ -25,9 +25,10 @@ import numpy as np
 import pandas as pd
 
 from custintel.settings import Settings
-from ml import clv
+from ml import clv, evaluate
 from ml.dataset import Dataset, DatasetError, DatasetSpec, build_dataset, read_table
 from ml.health import health_validation
+from ml.reasons import load_playbook
 from ml.registry import ModelVersion, Registry
 from ml.rules import SEED_004_RULES
 from ml.score import score_frame
@@ -83,11 +84,11 @@ class PipelineResult:
     segments: pd.DataFrame
 
 
-def attach_churn_dates(
-    frame: pd.DataFrame, events: pd.DataFrame, columns: MartColumns = MART
-) -> pd.DataFrame:
-    """Add `churn_date`: each snapshot's next churn event of the customer (on or after the
-    snapshot date), from `marts.customer_churn_events`; null if none follows."""
+def _churn_date_asof(
+    frame: pd.DataFrame, events: pd.DataFrame, direction: str, columns: MartColumns
+) -> pd.Series:
+    """Per row of `frame`, the customer's churn date nearest its snapshot date in `direction`
+    (`forward`: on or after it; `backward`: on or before it); NaT if none."""
     left = frame.assign(_at=pd.to_datetime(frame[columns.time]).astype("datetime64[ns]"))
     left = left.reset_index()
     right = events[[columns.id, "churn_date"]].dropna().copy()
@@ -98,9 +99,27 @@ def attach_churn_dates(
         left_on="_at",
         right_on="_churn_at",
         by=columns.id,
-        direction="forward",
+        direction=direction,
     ).set_index("index")
-    return frame.assign(**{columns.churn_date: merged["_churn_at"].reindex(frame.index)})
+    return merged["_churn_at"].reindex(frame.index)
+
+
+def attach_churn_dates(
+    frame: pd.DataFrame, events: pd.DataFrame, columns: MartColumns = MART
+) -> pd.DataFrame:
+    """Add `churn_date`: each snapshot's next churn event of the customer (on or after the
+    snapshot date), from `marts.customer_churn_events`; null if none follows."""
+    return frame.assign(**{columns.churn_date: _churn_date_asof(frame, events, "forward", columns)})
+
+
+def active_population(
+    frame: pd.DataFrame, events: pd.DataFrame, columns: MartColumns = MART
+) -> pd.DataFrame:
+    """The rows of customers still active at their snapshot: drops every row whose customer has
+    a churn event on or before the snapshot date. The mart already excludes them; this guards a
+    mart (or any table) that does not, so no one who has already left is trained on or scored."""
+    churned = _churn_date_asof(frame, events, "backward", columns).notna()
+    return frame[~churned.to_numpy()]
 
 
 def load_mart(frame: pd.DataFrame, columns: MartColumns = MART) -> Dataset:
@@ -117,6 +136,8 @@ def train_on_mart(dataset: Dataset, settings: Settings, columns: MartColumns = M
         valid_periods=settings.ml.valid_snapshots,
         test_periods=settings.ml.test_snapshots,
         capacity=settings.ml.retention_capacity,
+        watch_lift=settings.ml.watch_lift,
+        calibration=settings.ml.calibration,
         rules=SEED_004_RULES,
     )
     result = train(dataset, config)
@@ -128,29 +149,113 @@ def train_on_mart(dataset: Dataset, settings: Settings, columns: MartColumns = M
     return result
 
 
+@dataclass(frozen=True)
+class ActionEconomics:
+    """Assumptions of the value-ranked action list (config.yaml `ml`)."""
+
+    gross_margin_rate: float = 0.5
+    save_rate: float = 0.25
+    contact_cost_amount: float = 15.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> ActionEconomics:
+        ml = settings.ml
+        return cls(ml.gross_margin_rate, ml.save_rate, ml.contact_cost_amount)
+
+
+def customer_value(
+    probability: np.ndarray, revenue_3m: np.ndarray, economics: ActionEconomics
+) -> dict[str, np.ndarray]:
+    """Monthly margin, monthly hazard (from the calibrated 90-day probability), discounted CLV
+    and the expected retained value of one retention contact:
+    probability x CLV x save rate - contact cost."""
+    margin = np.asarray(revenue_3m, dtype=float) / 3.0 * economics.gross_margin_rate
+    hazard = clv.monthly_hazard(probability)
+    value = clv.predicted_clv(margin, hazard)
+    retained = np.asarray(probability) * value * economics.save_rate
+    return {
+        "monthly_margin_amount": margin,
+        "monthly_churn_hazard": hazard,
+        "predicted_clv_amount": value,
+        "expected_retained_value_amount": retained - economics.contact_cost_amount,
+    }
+
+
 def score_latest(
     version: ModelVersion,
     result: TrainResult,
     frame: pd.DataFrame,
     scored_at: dt.datetime,
     columns: MartColumns = MART,
-    gross_margin_rate: float = 0.5,
+    economics: ActionEconomics | None = None,
 ) -> pd.DataFrame:
-    """Scores for every customer at the latest snapshot date, in `ml.churn_scores` columns."""
+    """Scores for every customer at the latest snapshot date, in `ml.churn_scores` columns:
+    calibrated probability from the production model, risk band, reasons in the team's words
+    with their playbook actions, CLV, expected retained value and both rankings."""
+    economics = economics or ActionEconomics()
     latest = frame[frame[columns.time] == frame[columns.time].max()]
-    scored = score_frame(version, latest)
+    scored = score_frame(version, latest, playbook=load_playbook())
     if result.bands is None:
         raise ValueError("risk bands need a retention capacity (ml.retention_capacity)")
     scored["risk_band"] = result.bands.assign(scored["churn_probability"])
     scored["score_date"] = pd.to_datetime(scored[columns.time]).dt.date
-    hazard = clv.monthly_hazard(scored["churn_probability"].to_numpy())
-    if columns.revenue_3m in latest.columns:
-        margin = latest[columns.revenue_3m].to_numpy(dtype=float) / 3.0 * gross_margin_rate
-        scored["predicted_clv_amount"] = clv.predicted_clv(margin, hazard)
-    else:
-        scored["predicted_clv_amount"] = np.nan
+    probability = scored["churn_probability"].to_numpy()
+    revenue = (
+        latest[columns.revenue_3m].to_numpy(dtype=float)
+        if columns.revenue_3m in latest.columns
+        else np.full(len(latest), np.nan)
+    )
+    for name, values in customer_value(probability, revenue, economics).items():
+        scored[name] = values
+    scored["risk_rank"] = _rank(probability)
+    scored["value_rank"] = _rank(scored["expected_retained_value_amount"].to_numpy())
     scored["scored_at"] = pd.Timestamp(scored_at)
     return scored.rename(columns={columns.id: "customer_id"})
+
+
+def _rank(values: np.ndarray) -> np.ndarray:
+    """1 = highest value; ties in input order; missing values last."""
+    filled = np.where(np.isnan(values), -np.inf, values)
+    order = evaluate.ranking_order(filled)
+    ranks = np.empty(len(values), dtype=np.int64)
+    ranks[order] = np.arange(1, len(values) + 1)
+    return ranks
+
+
+def action_list_comparison(
+    probability: np.ndarray,
+    churned: np.ndarray,
+    revenue_3m: np.ndarray,
+    capacity: int,
+    periods: int,
+    economics: ActionEconomics,
+) -> dict[str, Any]:
+    """Value-ranked vs risk-ranked call list on labelled rows (the test snapshots): for each
+    list of `capacity` x `periods` customers, the expected and the realised retained value
+    (realised: churners actually in the list x CLV x save rate - contact cost of everyone in
+    it). CLV uses the calibrated probability, so both lists are valued the same way."""
+    values = customer_value(probability, revenue_3m, economics)
+    expected = values["expected_retained_value_amount"]
+    realised = (
+        np.asarray(churned) * values["predicted_clv_amount"] * economics.save_rate
+        - economics.contact_cost_amount
+    )
+    size = min(capacity * periods, len(probability))
+    result: dict[str, Any] = {"list_size": size, "economics": economics.__dict__}
+    for name, ranking in (("risk", probability), ("value", np.nan_to_num(expected, nan=-np.inf))):
+        chosen = evaluate.ranking_order(ranking)[:size]
+        result[name] = {
+            "expected_retained_value": float(np.nansum(expected[chosen])),
+            "realised_retained_value": float(np.nansum(realised[chosen])),
+            "churners_reached": int(np.asarray(churned)[chosen].sum()),
+        }
+    for kind in ("expected_retained_value", "realised_retained_value"):
+        result[f"value_gain_{kind}"] = result["value"][kind] - result["risk"][kind]
+    overlap = set(evaluate.ranking_order(probability)[:size]) & set(
+        evaluate.ranking_order(np.nan_to_num(expected, nan=-np.inf))[:size]
+    )
+    result["overlap"] = len(overlap)
+    return result
 
 
 def behaviour_features(dataset: Dataset, columns: MartColumns = MART) -> list[str]:
@@ -229,17 +334,27 @@ def train_and_score(
 ) -> PipelineResult:
     """Train, register, score the latest snapshot and segment; write both ml tables."""
     frame = read_table(columns.table, settings.warehouse_path)
+    events = read_table(CHURN_EVENTS_TABLE, settings.warehouse_path)
+    frame = active_population(frame, events, columns)
     if columns.churn_date not in frame.columns:
-        events = read_table(CHURN_EVENTS_TABLE, settings.warehouse_path)
         frame = attach_churn_dates(frame, events, columns)
     dataset = load_mart(frame, columns)
     result = train_on_mart(dataset, settings, columns)
+    economics = ActionEconomics.from_settings(settings)
+    if columns.revenue_3m in dataset.frame.columns:
+        test = dataset.labelled.loc[result.split.test]
+        result.metrics["action_list"] = action_list_comparison(
+            result.test_scores["probability_catboost"].to_numpy(),
+            result.test_scores[columns.target].to_numpy(),
+            test[columns.revenue_3m].to_numpy(dtype=float),
+            settings.ml.retention_capacity,
+            max(1, len(result.split.periods.get("test", []))),
+            economics,
+        )
     registry = Registry(settings.registry_path, MODEL_NAME)
     version = registry.save(result)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    scores = score_latest(
-        version, result, dataset.frame, now, columns, settings.ml.gross_margin_rate
-    )
+    scores = score_latest(version, result, dataset.frame, now, columns, economics)
     write_churn_scores(settings.warehouse_path, scores)
     segmentation, segments = segment(dataset, version, settings.ml.seed, now, columns, bootstraps)
     write_customer_segments(settings.warehouse_path, segments)

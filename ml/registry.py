@@ -1,7 +1,11 @@
 """Versioned model registry on disk: `<registry_path>/<model_name>/<version>/`.
 
 A version folder holds
-  model.cbm       the CatBoost model
+  model.cbm       the evaluated CatBoost model (trained on the training snapshots, early
+                  stopped on validation; every metric of the card is about it)
+  production.cbm  the model that scores: the same settings refit on every labelled row with the
+                  evaluated model's iteration count (absent when training ran without refit)
+  calibration.json the calibrators mapping each model's raw scores to probabilities
   manifest.json   name, version, created_at, column roles, feature + categorical lists,
                   training-data fingerprint, parameters, library versions
   metrics.json    everything `ml.train` measured (models vs baselines, calibration, lift, ...)
@@ -28,12 +32,15 @@ import catboost
 import sklearn
 from catboost import CatBoostClassifier
 
+from ml.calibration import Calibrator
 from ml.dataset import DatasetSpec
 from ml.model_card import render_model_card
 from ml.train import TrainResult
 
 VERSION_PATTERN = re.compile(r"^v(\d{4,})$")
 MODEL_FILE = "model.cbm"
+PRODUCTION_FILE = "production.cbm"
+CALIBRATION_FILE = "calibration.json"
 MANIFEST_FILE = "manifest.json"
 METRICS_FILE = "metrics.json"
 CARD_FILE = "model_card.md"
@@ -66,10 +73,29 @@ class ModelVersion:
         roles = self.manifest["columns"]
         return DatasetSpec(roles["id"], roles["target"], roles.get("time"), roles.get("churn_date"))
 
-    def load_model(self) -> CatBoostClassifier:
+    @property
+    def scored_with(self) -> str:
+        """`production` (the refit model) when stored, else `evaluated`."""
+        return "production" if (self.path / PRODUCTION_FILE).is_file() else "evaluated"
+
+    def load_model(self, which: str = "evaluated") -> CatBoostClassifier:
+        """The evaluated model, or `production` (the one that scores)."""
         model = CatBoostClassifier()
-        model.load_model(str(self.path / MODEL_FILE), format="cbm")
+        filename = PRODUCTION_FILE if which == "production" else MODEL_FILE
+        model.load_model(str(self.path / filename), format="cbm")
         return model
+
+    def load_scoring_model(self) -> CatBoostClassifier:
+        return self.load_model(self.scored_with)
+
+    def calibrator(self, which: str | None = None) -> Calibrator | None:
+        """The calibrator of `which` model (default: the scoring one); None if not stored."""
+        path = self.path / CALIBRATION_FILE
+        if not path.is_file():
+            return None
+        stored = json.loads(path.read_text())
+        values = stored.get(which or self.scored_with)
+        return Calibrator.from_json(values) if values else None
 
 
 class Registry:
@@ -129,7 +155,8 @@ class Registry:
 
     def attach(self, version: str, filename: str, text: str) -> Path:
         """Add a derived file (e.g. the segmentation report) to an existing version."""
-        if filename in {MODEL_FILE, MANIFEST_FILE, METRICS_FILE} or "/" in filename:
+        reserved = {MODEL_FILE, PRODUCTION_FILE, CALIBRATION_FILE, MANIFEST_FILE, METRICS_FILE}
+        if filename in reserved or "/" in filename:
             raise RegistryError(f"cannot attach {filename!r}: reserved or not a plain file name")
         path = self.load(version).path / filename
         path.write_text(text)
@@ -145,6 +172,15 @@ class Registry:
         folder: Path, result: TrainResult, manifest: dict[str, Any], metrics: dict[str, Any]
     ) -> None:
         result.model.save_model(str(folder / MODEL_FILE), format="cbm")
+        if result.production_model is not None:
+            result.production_model.save_model(str(folder / PRODUCTION_FILE), format="cbm")
+        calibrators = {
+            "evaluated": result.calibrator.as_json() if result.calibrator else None,
+            "production": (
+                result.production_calibrator.as_json() if result.production_calibrator else None
+            ),
+        }
+        (folder / CALIBRATION_FILE).write_text(json.dumps(calibrators, indent=2))
         (folder / METRICS_FILE).write_text(json.dumps(metrics, indent=2, allow_nan=False))
         (folder / CARD_FILE).write_text(render_model_card(manifest, metrics))
         (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, allow_nan=False))
@@ -170,6 +206,7 @@ def build_manifest(name: str, version: str, result: TrainResult) -> dict[str, An
         "parameters": {
             "catboost": result.config.catboost_params(),
             "best_iteration": int(result.model.get_best_iteration() or 0),
+            "scored_with": "production" if result.production_model is not None else "evaluated",
             "training": _json_safe(result.config.as_json()),
         },
         "split": _json_safe(result.metrics["split"]),

@@ -1,14 +1,17 @@
-"""Risk bands with thresholds chosen on validation data for the retention team's capacity.
+"""Risk bands on calibrated churn probabilities, each with a meaning for the retention team.
 
-- `high`: the `capacity` highest-scored customers per snapshot month on validation data (the
-  customers the retention team can call: `ml.retention_capacity` in config.yaml). The threshold
-  is the score of the last row inside that capacity; its validation precision is reported.
-- `medium`: the rows just below `high`, down to the lowest score at which the band's own
-  validation churn rate is still at least `medium_lift` (default 1) times the overall
-  validation churn rate, i.e. above-average risk beyond the team's capacity: worth a cheaper
-  touch (e-mail, offer), not a call. Empty when no such depth exists.
+- `high` (the **call band**): the `capacity` highest-scored customers per snapshot month on
+  validation data (the customers the retention team can call: `ml.retention_capacity` in
+  config.yaml). The threshold is the score of the last row inside that capacity.
+- `medium` (the **watch band**): below `high`, a calibrated probability of at least
+  `watch_lift` (`ml.watch_lift`, default 2) times the validation churn rate: customers at
+  least twice as likely to churn as the average one, beyond the team's capacity; worth a
+  cheaper touch (e-mail, offer) and a look next month. Empty when `high` already reaches that
+  probability.
 - `low`: everything else.
-A score on the threshold belongs to the higher band.
+Because the probabilities are calibrated, the watch threshold is an absolute risk, and each
+band's realised churn rate (validation and test) is reported next to it. A score on a
+threshold belongs to the higher band.
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ import pandas as pd
 from ml.evaluate import ranking_order
 
 BANDS = ("high", "medium", "low")
+BAND_MEANINGS = {
+    "high": "call: within the retention team's monthly capacity",
+    "medium": "watch: beyond capacity, at least watch_lift x the average churn risk",
+    "low": "no action",
+}
 
 
 @dataclass(frozen=True)
@@ -29,7 +37,8 @@ class RiskBands:
     high_threshold: float
     medium_threshold: float
     capacity: int
-    medium_lift: float
+    watch_lift: float
+    base_rate: float
 
     def assign(self, scores: np.ndarray | pd.Series) -> np.ndarray:
         scores = np.asarray(scores, dtype=float)
@@ -42,8 +51,10 @@ class RiskBands:
     def summary(
         self, scores: np.ndarray, y: np.ndarray, periods: int = 1
     ) -> dict[str, dict[str, float | int]]:
-        """Per band: rows, rows per period, churners, churn rate (precision), share of churners."""
+        """Per band: rows, rows per period, churners, realised churn rate, mean predicted
+        probability, share of churners."""
         bands = self.assign(scores)
+        scores = np.asarray(scores, dtype=float)
         y = np.asarray(y, dtype=int)
         result = {}
         for band in BANDS:
@@ -53,26 +64,25 @@ class RiskBands:
                 "rows_per_period": float(inside.sum() / periods),
                 "churners": int(y[inside].sum()),
                 "churn_rate": float(y[inside].mean()) if inside.any() else float("nan"),
+                "mean_predicted": float(scores[inside].mean()) if inside.any() else float("nan"),
                 "share_of_churners": float(y[inside].sum() / y.sum()) if y.sum() else float("nan"),
             }
         return result
 
     def as_json(self) -> dict[str, Any]:
-        return asdict(self)
+        return {**asdict(self), "meanings": BAND_MEANINGS}
 
 
 def choose_bands(
-    scores: np.ndarray, y: np.ndarray, capacity: int, periods: int = 1, medium_lift: float = 1.0
+    scores: np.ndarray, y: np.ndarray, capacity: int, periods: int = 1, watch_lift: float = 2.0
 ) -> RiskBands:
-    """Thresholds from validation scores and labels; `periods` = snapshot months they span."""
+    """Thresholds from calibrated validation scores and labels; `periods` = snapshot months
+    they span."""
     scores = np.asarray(scores, dtype=float)
     y = np.asarray(y, dtype=int)
-    order = ranking_order(scores)
-    ranked_scores, ranked_y = scores[order], y[order]
+    ranked_scores = scores[ranking_order(scores)]
     flagged = min(capacity * periods, len(scores))
     high = float(ranked_scores[flagged - 1])
-    below = ranked_y[flagged:]
-    band_rate = np.cumsum(below) / np.arange(1, len(below) + 1)
-    good = np.flatnonzero(band_rate >= medium_lift * y.mean())
-    medium = float(ranked_scores[flagged + good[-1]]) if len(good) else high
-    return RiskBands(high, min(medium, high), capacity, medium_lift)
+    base_rate = float(y.mean())
+    medium = min(watch_lift * base_rate, high)
+    return RiskBands(high, medium, capacity, watch_lift, base_rate)

@@ -26,6 +26,7 @@ from catboost import CatBoostClassifier, Pool
 from threadpoolctl import threadpool_limits
 
 from ml import baselines, evaluate
+from ml.calibration import Calibrator, fit_calibrator
 from ml.dataset import Dataset
 from ml.features import model_input
 from ml.risk_bands import RiskBands, choose_bands
@@ -59,6 +60,13 @@ class TrainConfig:
     valid_periods: int = 1
     test_periods: int = 1
     capacity: int | None = None
+    #: watch band: calibrated probability >= watch_lift x the validation churn rate
+    watch_lift: float = 2.0
+    #: probability calibration fitted on the validation scores: "sigmoid" (Platt) or "isotonic"
+    calibration: str = "sigmoid"
+    #: refit on every labelled row (iterations from early stopping) and score with that model
+    refit: bool = True
+    bootstrap_resamples: int = 200
     max_false_positive_rate: float = 0.05
     rules: tuple[Rule, ...] = field(default=SEED_004_RULES)
 
@@ -92,6 +100,23 @@ class TrainResult:
     metrics: dict[str, Any]
     test_scores: pd.DataFrame
     bands: RiskBands | None = None
+    #: maps the evaluated model's raw scores to probabilities (fitted on validation)
+    calibrator: Calibrator | None = None
+    #: the model that scores: refit on all labelled rows with the early-stopped iteration count
+    production_model: CatBoostClassifier | None = None
+    #: maps the production model's raw scores (fitted on the evaluated model's out-of-time
+    #: validation + test scores, the held-out rows it has)
+    production_calibrator: Calibrator | None = None
+
+    @property
+    def scoring_model(self) -> CatBoostClassifier:
+        return self.production_model if self.production_model is not None else self.model
+
+    @property
+    def scoring_calibrator(self) -> Calibrator | None:
+        if self.production_model is not None:
+            return self.production_calibrator
+        return self.calibrator
 
 
 def make_split(dataset: Dataset, config: TrainConfig) -> Split:
@@ -114,6 +139,20 @@ def fit_catboost(
     train = Pool(x.loc[split.train], y.loc[split.train], cat_features=categorical)
     valid = Pool(x.loc[split.valid], y.loc[split.valid], cat_features=categorical)
     model.fit(train, eval_set=valid)
+    return model
+
+
+def refit_catboost(
+    x: pd.DataFrame, y: pd.Series, categorical: list[str], config: TrainConfig, iterations: int
+) -> CatBoostClassifier:
+    """The production model: the same settings on every labelled row, `iterations` trees (the
+    early-stopped count of the evaluated model; nothing is left to stop on)."""
+    params = config.catboost_params()
+    for key in ("od_type", "od_wait", "use_best_model"):
+        params.pop(key)
+    params["iterations"] = iterations
+    model = CatBoostClassifier(**params, allow_writing_files=False, verbose=False)
+    model.fit(Pool(x, y, cat_features=categorical))
     return model
 
 
@@ -168,34 +207,115 @@ def train(dataset: Dataset, config: TrainConfig | None = None) -> TrainResult:
         scores["rule"] = _predict(rule.predict_proba, labelled, split)
         notes["rule"] = rule.notes()
 
+    calibrator = fit_calibrator(
+        scores["catboost"]["valid"], y.loc[split.valid].to_numpy(), config.calibration
+    )
+    calibrated = {part: calibrator.transform(v) for part, v in scores["catboost"].items()}
     test_scores = _test_frame(labelled, split, spec, config, scores)
-    metrics = _metrics(dataset, split, y, model, config, scores, seconds, notes, test_scores)
+    test_scores["probability_catboost"] = calibrated["test"]
+    valid_scores = labelled.loc[split.valid, [spec.id_column]].assign(
+        score_catboost=scores["catboost"]["valid"]
+    )
+    metrics = _metrics(
+        dataset, split, y, model, config, scores, seconds, notes, test_scores, valid_scores
+    )
+    metrics["probability_calibration"] = _calibration_metrics(
+        calibrator, split, y, scores["catboost"], calibrated
+    )
     if skipped_reason is not None:
         metrics["models"]["rule"] = {"skipped": skipped_reason}
     bands = None
     if config.capacity is not None:
-        bands = _risk_bands(split, y, scores["catboost"], config.capacity)
+        bands = _risk_bands(split, y, calibrated, config)
         metrics["risk_bands"] = {
             **bands.as_json(),
-            "valid": bands.summary(
-                scores["catboost"]["valid"],
-                y.loc[split.valid].to_numpy(),
-                max(1, len(split.periods.get("valid", []))),
-            ),
-            "test": bands.summary(
-                scores["catboost"]["test"],
-                y.loc[split.test].to_numpy(),
-                max(1, len(split.periods.get("test", []))),
-            ),
+            **{
+                part: bands.summary(
+                    calibrated[part],
+                    y.loc[getattr(split, part)].to_numpy(),
+                    max(1, len(split.periods.get(part, []))),
+                )
+                for part in ("valid", "test")
+            },
         }
-    return TrainResult(model, dataset, split, config, metrics, test_scores, bands)
+    result = TrainResult(model, dataset, split, config, metrics, test_scores, bands, calibrator)
+    if config.refit:
+        _refit(result, x, y, scores["catboost"])
+    return result
+
+
+def _refit(
+    result: TrainResult, x: pd.DataFrame, y: pd.Series, raw: dict[str, np.ndarray]
+) -> None:
+    """Production model on every labelled row; its calibrator on the evaluated model's
+    out-of-time scores of the validation and test rows."""
+    config, split = result.config, result.split
+    iterations = int(result.model.get_best_iteration() or 0) + 1
+    started = time.perf_counter()
+    result.production_model = refit_catboost(
+        x, y, result.dataset.categorical_columns, config, iterations
+    )
+    held_out = np.concatenate([raw["valid"], raw["test"]])
+    held_out_y = np.concatenate([y.loc[split.valid].to_numpy(), y.loc[split.test].to_numpy()])
+    result.production_calibrator = fit_calibrator(held_out, held_out_y, config.calibration)
+    result.metrics["production"] = {
+        "scored_with": "production",
+        "iterations": iterations,
+        "training_rows": len(y),
+        "training_periods": sorted(
+            {*split.periods.get("train", []), *split.periods.get("valid", []),
+             *split.periods.get("test", [])}
+        ),
+        "fit_seconds": round(time.perf_counter() - started, 3),
+        "calibrator": result.production_calibrator.as_json(),
+    }
+
+
+def _calibration_metrics(
+    calibrator: Calibrator,
+    split: Split,
+    y: pd.Series,
+    raw: dict[str, np.ndarray],
+    calibrated: dict[str, np.ndarray],
+) -> dict[str, Any]:
+    """ECE, Brier and mean predicted vs observed, before and after calibration, per part; the
+    reliability table of the test part before and after."""
+    parts: dict[str, Any] = {}
+    for part in ("valid", "test"):
+        labels = y.loc[getattr(split, part)].to_numpy()
+        parts[part] = {
+            "observed_rate": float(labels.mean()),
+            **{
+                stage: {
+                    "ece": evaluate.expected_calibration_error(labels, values[part]),
+                    "brier": float(np.mean((values[part] - labels) ** 2)),
+                    "mean_predicted": float(np.mean(values[part])),
+                }
+                for stage, values in (("before", raw), ("after", calibrated))
+            },
+        }
+    y_test = y.loc[split.test].to_numpy()
+    return {
+        "calibrator": calibrator.as_json(),
+        **parts,
+        "reliability_test": {
+            "before": evaluate.calibration_table(y_test, raw["test"]),
+            "after": evaluate.calibration_table(y_test, calibrated["test"]),
+        },
+    }
 
 
 def _risk_bands(
-    split: Split, y: pd.Series, scores: dict[str, np.ndarray], capacity: int
+    split: Split, y: pd.Series, calibrated: dict[str, np.ndarray], config: TrainConfig
 ) -> RiskBands:
     periods = max(1, len(split.periods.get("valid", [])))
-    return choose_bands(scores["valid"], y.loc[split.valid].to_numpy(), capacity, periods)
+    return choose_bands(
+        calibrated["valid"],
+        y.loc[split.valid].to_numpy(),
+        int(config.capacity or 0),
+        periods,
+        config.watch_lift,
+    )
 
 
 def _predict(predict_proba: Any, x: pd.DataFrame, split: Split) -> dict[str, np.ndarray]:
@@ -228,8 +348,10 @@ def _metrics(
     seconds: dict[str, float],
     notes: dict[str, list[str]],
     test_scores: pd.DataFrame,
+    valid_scores: pd.DataFrame,
 ) -> dict[str, Any]:
     y_test = y.loc[split.test].to_numpy()
+    customers = test_scores[dataset.spec.id_column].to_numpy()
     models: dict[str, Any] = {}
     for name, parts in scores.items():
         models[name] = {
@@ -277,22 +399,48 @@ def _metrics(
                 if name not in ("catboost", "prior")
             },
             seed=config.seed,
+            resamples=config.bootstrap_resamples,
+            groups=customers,
         ),
+        "test_intervals": {
+            "resampled": "customers",
+            "customers": int(pd.Series(customers).nunique()),
+            **evaluate.metric_intervals(
+                y_test,
+                scores["catboost"]["test"],
+                customers,
+                config.bootstrap_resamples,
+                config.seed,
+            ),
+        },
         "feature_importance": [{"feature": f, "importance": round(float(v), 4)} for f, v in ranked],
-        "early_warning": _early_warning(dataset, config, test_scores),
+        "early_warning": _early_warning(dataset, config, test_scores, valid_scores, y, split),
         "config": config.as_json(),
     }
 
 
 def _early_warning(
-    dataset: Dataset, config: TrainConfig, test_scores: pd.DataFrame
+    dataset: Dataset,
+    config: TrainConfig,
+    test_scores: pd.DataFrame,
+    valid_scores: pd.DataFrame,
+    y: pd.Series,
+    split: Split,
 ) -> dict[str, Any]:
+    """Share of test churners flagged >= 30 days ahead, at the threshold that keeps the
+    false-positive rate <= max_false_positive_rate on the validation rows (never the test
+    rows)."""
     spec = dataset.spec
     if not spec.time_column or not spec.churn_date_column:
         return {
             "status": "n/a",
             "reason": "needs snapshot dates (time column) and a churn date column",
         }
+    threshold = evaluate.threshold_at_fpr(
+        y.loc[split.valid].to_numpy(),
+        valid_scores["score_catboost"].to_numpy(),
+        config.max_false_positive_rate,
+    )
     result = evaluate.early_warning(
         test_scores,
         spec.id_column,
@@ -301,5 +449,6 @@ def _early_warning(
         "score_catboost",
         spec.target_column,
         max_fpr=config.max_false_positive_rate,
+        threshold=threshold,
     )
-    return {"status": "ok", **result}
+    return {"status": "ok", "threshold_chosen_on": "valid", **result}

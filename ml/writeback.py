@@ -22,13 +22,24 @@ CHURN_SCORES: dict[str, str] = {
     "customer_id": "VARCHAR",
     "score_date": "DATE",
     "churn_probability": "DOUBLE",
+    "churn_probability_raw": "DOUBLE",
     "risk_band": "VARCHAR",
     **{
         f"reason_{i}{suffix}": kind
         for i in (1, 2, 3)
-        for suffix, kind in (("", "VARCHAR"), ("_contribution", "DOUBLE"))
+        for suffix, kind in (
+            ("", "VARCHAR"),
+            ("_driver", "VARCHAR"),
+            ("_action", "VARCHAR"),
+            ("_contribution", "DOUBLE"),
+        )
     },
+    "monthly_margin_amount": "DOUBLE",
+    "monthly_churn_hazard": "DOUBLE",
     "predicted_clv_amount": "DOUBLE",
+    "expected_retained_value_amount": "DOUBLE",
+    "risk_rank": "INTEGER",
+    "value_rank": "INTEGER",
     "model_version": "VARCHAR",
     "scored_at": "TIMESTAMP",
 }

@@ -141,3 +141,30 @@ def test_a_new_month_recomputes_only_the_lookback(
     june = dt.date(2024, 6, 1)
     assert before.loc[before["snapshot_date"] == june, "churned_within_90d"].isna().all()
     assert updated.loc[updated["snapshot_date"] == june, "churned_within_90d"].notna().all()
+
+
+def test_population_excludes_customers_churned_on_or_before_the_snapshot_day(
+    landing: Path, full_build: Settings
+) -> None:
+    """The old mart kept customers whose churn date was the snapshot day itself (their CRM
+    version just before it was still Active): their services ended the day before, so their
+    features showed them removed and they topped the scores. The churn dates here come from the
+    raw CRM export, not from the warehouse."""
+    crm = pd.read_parquet(landing / "crm" / "customers.parquet")
+    churned = crm[crm["status"] == "Churned"]
+    churn_day = pd.to_datetime(churned["updated_at"]).dt.date
+    churn_dates = dict(zip(churned["customer_id"], churn_day, strict=True))
+    frame = features(full_build.warehouse_path)
+    on_or_after_churn = [
+        (row.customer_id, row.snapshot_date)
+        for row in frame.itertuples()
+        if row.customer_id in churn_dates and churn_dates[row.customer_id] <= row.snapshot_date
+    ]
+    assert on_or_after_churn == []
+    # this sample has two customers churning on a snapshot day: they are in the month before
+    on_snapshot_day = {c: d for c, d in churn_dates.items() if d.day == 1}
+    assert on_snapshot_day == {"C0000113": dt.date(2024, 4, 1), "C0000099": dt.date(2024, 6, 1)}
+    keys = set(zip(frame["customer_id"], frame["snapshot_date"], strict=True))
+    for customer, day in on_snapshot_day.items():
+        assert (customer, day) not in keys
+        assert (customer, dt.date(day.year, day.month - 1, 1)) in keys

@@ -54,13 +54,22 @@ def test_train_evaluate_and_score_from_the_command_line(tmp_path) -> None:
     assert len(scores) == len(frame)
     assert set(scores["rownames"]) == set(frame["rownames"])
     x = model_input(frame, version.features, version.categorical)
-    expected = version.load_model().predict_proba(x)[:, 1]
+    # scored by the production refit, its probabilities calibrated by the stored calibrator
+    raw = version.load_model("production").predict_proba(x)[:, 1]
+    np.testing.assert_allclose(scores["churn_probability_raw"], raw, rtol=1e-9)
+    expected = version.calibrator("production").transform(raw)
     np.testing.assert_allclose(scores["churn_probability"], expected, rtol=1e-9)
     assert scores["model_version"].unique().tolist() == ["mlc/v0001"]
+    given = scores[scores["reason_1"].notna()]
+    assert len(given) > len(scores) / 2
     assert (
-        scores["reason_1"] == scores["reason_1_feature"] + " = " + scores["reason_1_value"]
+        given["reason_1"] == given["reason_1_feature"] + " = " + given["reason_1_value"]
     ).all()
-    assert (scores["reason_1_contribution"].abs() >= scores["reason_2_contribution"].abs()).all()
+    # only risk-raising reasons, strongest first; none where no feature raises the risk
+    assert (given["reason_1_contribution"] > 0).all()
+    both = given[given["reason_2"].notna()]
+    assert (both["reason_1_contribution"] >= both["reason_2_contribution"]).all()
+    assert scores.loc[scores["reason_1"].isna(), "reason_2"].isna().all()
 
 
 def test_bad_target_values_fail_with_a_clear_message(tmp_path) -> None:

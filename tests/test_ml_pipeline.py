@@ -14,7 +14,7 @@ from ml.pipeline import attach_churn_dates, train_and_score
 from ml.registry import Registry
 
 
-def feature_mart(customers: int = 400, months: int = 12, seed: int = 0) -> pd.DataFrame:
+def feature_mart(customers: int = 800, months: int = 12, seed: int = 0) -> pd.DataFrame:
     """Monthly snapshots; churn depends on usage decline and tickets; labels of the last 3
     snapshots are null (their 90-day window is still open)."""
     rng = np.random.default_rng(seed)
@@ -46,25 +46,35 @@ def feature_mart(customers: int = 400, months: int = 12, seed: int = 0) -> pd.Da
     )
 
 
-def churn_events(mart: pd.DataFrame) -> pd.DataFrame:
-    """A churn date 20..80 days after every positive snapshot (the panel is synthetic: a
-    customer can have several)."""
-    positives = mart[mart["churned_within_90d"] == 1]
-    lead = np.random.default_rng(1).integers(20, 80, len(positives))
-    dates = positives["snapshot_date"] + pd.to_timedelta(lead, unit="D")
-    return pd.DataFrame({"customer_id": positives["customer_id"], "churn_date": dates.dt.date})
+LATEST = pd.Timestamp("2024-12-01")
+#: customers whose churn date is the latest snapshot day itself, still in the mart at it (what
+#: the old feature mart produced: their services ended the day before, so they scored highest)
+LEAKERS = ["C00001", "C00002", "C00003", "C00004", "C00005"]
+
+
+def with_churn_events(mart: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A churn date 20..80 days after each customer's first positive snapshot, and the mart
+    without the snapshots after it; plus churn events on the latest snapshot day for LEAKERS."""
+    first = mart[mart["churned_within_90d"] == 1].groupby("customer_id")["snapshot_date"].min()
+    lead = np.random.default_rng(1).integers(20, 80, len(first))
+    churn = first + pd.to_timedelta(lead, unit="D")
+    for customer in LEAKERS:
+        churn[customer] = LATEST
+    after = mart["snapshot_date"] > mart["customer_id"].map(churn)
+    events = pd.DataFrame({"customer_id": churn.index, "churn_date": churn.dt.date.to_numpy()})
+    return mart[~after.fillna(False)].reset_index(drop=True), events
 
 
 @pytest.fixture(scope="module")
 def built(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pipeline")
     warehouse = folder / "w.duckdb"
-    mart = feature_mart()
+    mart, events = with_churn_events(feature_mart())
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema marts")
         con.register("mart", mart)
         con.execute("create table marts.churn_prediction_features as select * from mart")
-        con.register("events", churn_events(mart))
+        con.register("events", events)
         con.execute("create table marts.customer_churn_events as select * from events")
     settings = load_settings(
         environ={
@@ -75,11 +85,23 @@ def built(tmp_path_factory):
         }
     )
     result = train_and_score(settings, bootstraps=3)
-    return settings, mart, result
+    return settings, mart, result, events
+
+
+def test_no_scored_customer_had_churned_on_or_before_the_score_date(built) -> None:
+    settings, mart, _, events = built
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        scored = con.execute("select customer_id, score_date from ml.churn_scores").df()
+    joined = scored.merge(events, on="customer_id")
+    assert not (pd.to_datetime(joined["churn_date"]) <= pd.to_datetime(joined["score_date"])).any()
+    assert not scored["customer_id"].isin(LEAKERS).any()
+    # everyone else in the mart at the latest snapshot is scored
+    at_latest = mart[mart["snapshot_date"] == LATEST]["customer_id"]
+    assert sorted(scored["customer_id"]) == sorted(at_latest[~at_latest.isin(LEAKERS)])
 
 
 def test_training_is_out_of_time_with_a_label_horizon_embargo(built) -> None:
-    _, _, result = built
+    _, _, result, _ = built
     split = result.version.metrics["split"]
     assert split["test"]["periods"] == ["2024-08-01", "2024-09-01"]  # latest labelled two
     assert split["valid"]["periods"] == ["2024-05-01"]  # > 90 days before the test set
@@ -91,46 +113,80 @@ def test_training_is_out_of_time_with_a_label_horizon_embargo(built) -> None:
 
 
 def test_latest_snapshot_is_scored_with_bands_reasons_and_clv(built) -> None:
-    settings, mart, result = built
+    settings, mart, result, _ = built
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         scores = con.execute("select * from ml.churn_scores order by customer_id").df()
-    assert len(scores) == 400
     assert scores["score_date"].astype(str).unique().tolist() == ["2024-12-01"]
     assert scores["model_version"].unique().tolist() == ["churn/v0001"]
     bands = result.version.metrics["risk_bands"]
     high = scores["churn_probability"] >= bands["high_threshold"]
     assert (scores.loc[high, "risk_band"] == "high").all()
     assert (scores.loc[~high, "risk_band"] != "high").all()
-    assert scores["reason_1"].notna().all()
-    assert (scores["reason_1_contribution"].abs() >= scores["reason_2_contribution"].abs()).all()
-    latest = mart[mart["snapshot_date"] == "2024-12-01"].sort_values("customer_id")
-    hazard = 1 - (1 - scores["churn_probability"].to_numpy()) ** (1 / 3)
+    # calibrated: the stored production calibrator applied to the stored raw output
+    calibrator = result.version.calibrator()
     np.testing.assert_allclose(
-        scores["predicted_clv_amount"],
-        clv.predicted_clv(
-            latest["revenue_3m_amount"].to_numpy() / 3 * settings.ml.gross_margin_rate, hazard
-        ),
+        scores["churn_probability"], calibrator.transform(scores["churn_probability_raw"])
+    )
+    # reasons only raise the risk; each has a driver family and a playbook action
+    for i in (1, 2, 3):
+        given = scores[f"reason_{i}"].notna()
+        assert (scores.loc[given, f"reason_{i}_contribution"] > 0).all()
+        assert scores.loc[given, f"reason_{i}_action"].notna().all()
+        assert scores.loc[~given, f"reason_{i}_driver"].isna().all()
+    assert scores["reason_1"].notna().mean() > 0.5
+    latest = mart[mart["snapshot_date"] == LATEST].set_index("customer_id")
+    latest = latest.loc[scores["customer_id"]]
+    p = scores["churn_probability"].to_numpy()
+    hazard = 1 - (1 - p) ** (1 / 3)
+    margin = latest["revenue_3m_amount"].to_numpy() / 3 * settings.ml.gross_margin_rate
+    clv_amount = clv.predicted_clv(margin, hazard)
+    np.testing.assert_allclose(scores["predicted_clv_amount"], clv_amount)
+    np.testing.assert_allclose(scores["monthly_margin_amount"], margin)
+    expected_value = p * clv_amount * settings.ml.save_rate - settings.ml.contact_cost_amount
+    np.testing.assert_allclose(scores["expected_retained_value_amount"], expected_value)
+    # both rankings: 1 = highest
+    by_value = scores.sort_values("value_rank")["expected_retained_value_amount"].to_numpy()
+    assert (np.diff(by_value) <= 0).all() and scores["value_rank"].min() == 1
+    by_risk = scores.sort_values("risk_rank")["churn_probability"].to_numpy()
+    assert (np.diff(by_risk) <= 0).all()
+
+
+def test_action_list_compares_value_and_risk_ranking_on_the_test_set(built) -> None:
+    _, _, result, _ = built
+    action = result.version.metrics["action_list"]
+    assert action["list_size"] == 40 * 2
+    # the value list maximises expected retained value, so it can only gain on that
+    assert action["value"]["expected_retained_value"] >= action["risk"]["expected_retained_value"]
+    assert action["value_gain_expected_retained_value"] == pytest.approx(
+        action["value"]["expected_retained_value"] - action["risk"]["expected_retained_value"]
     )
 
 
 def test_health_score_validation_and_bands_are_in_the_model_card(built) -> None:
-    _, mart, result = built
-    test = mart[mart["snapshot_date"].isin(pd.to_datetime(["2024-08-01", "2024-09-01"]))]
+    _, mart, result, events = built
+    churned = mart["customer_id"].map(events.set_index("customer_id")["churn_date"])
+    active = ~(pd.to_datetime(churned) <= mart["snapshot_date"])  # churned on the snapshot day
+    test = mart[active & mart["snapshot_date"].isin(pd.to_datetime(["2024-08-01", "2024-09-01"]))]
     expected = roc_auc_score(test["churned_within_90d"], -test["health_score"])
     assert result.version.metrics["health_score"]["roc_auc"] == pytest.approx(expected)
     card = (result.version.path / "model_card.md").read_text()
     assert "## Health score validation" in card and "## Risk bands" in card
+    assert "## Probability calibration" in card and "**production** model" in card
+    assert "## Action list: value ranking vs risk ranking" in card
     assert "the 40 highest-scored customers per month" in card
 
 
 def test_segments_are_written_for_every_snapshot_with_a_report(built) -> None:
-    settings, mart, result = built
+    settings, mart, result, events = built
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         counts = con.execute(
             "select count(*), count(distinct snapshot_date), count(distinct segment_id) "
             "from ml.customer_segments"
         ).fetchone()
-    assert counts[0] == len(mart) and counts[1] == 12 and counts[2] >= 2
+    churned = mart["customer_id"].map(events.set_index("customer_id")["churn_date"])
+    leaked = pd.to_datetime(churned) <= mart["snapshot_date"]
+    assert leaked.sum() >= len(LEAKERS)
+    assert counts[0] == len(mart) - leaked.sum() and counts[1] == 12 and counts[2] >= 2
     registry = Registry(settings.registry_path, "churn")
     report = (registry.latest().path / "segmentation.md").read_text()
     assert "Month-over-month migration" in report

@@ -44,11 +44,23 @@ def test_saved_version_loads_back_with_the_same_model_and_metadata(tmp_path, res
     np.testing.assert_array_equal(
         loaded.load_model().predict_proba(x), result.model.predict_proba(x)
     )
+    # the production refit is stored next to the evaluated model, and is what scores
+    np.testing.assert_array_equal(
+        loaded.load_model("production").predict_proba(x), result.production_model.predict_proba(x)
+    )
+    assert loaded.scored_with == "production"
+    raw = result.production_model.predict_proba(x)[:, 1]
+    np.testing.assert_allclose(
+        loaded.calibrator().transform(raw), result.production_calibrator.transform(raw)
+    )
+    assert loaded.calibrator("evaluated") == result.calibrator
     assert sorted(p.name for p in saved.path.iterdir()) == [
+        "calibration.json",
         "manifest.json",
         "metrics.json",
         "model.cbm",
         "model_card.md",
+        "production.cbm",
     ]
 
 
@@ -96,8 +108,9 @@ def test_model_card_states_whether_catboost_beats_every_baseline(tmp_path, resul
     card = (Registry(tmp_path, "churn").save(result).path / "model_card.md").read_text()
     models = result.metrics["models"]
     baselines = [n for n in models if n not in ("catboost", "prior") and "test" in models[n]]
+    # the verdict follows the intervals: "beats" only when the whole interval is above 0
     beats_all = all(
-        models["catboost"]["test"][key] > models[name]["test"][key]
+        result.metrics["comparison"][name][key]["ci_low"] > 0
         for name in baselines
         for key in ("roc_auc", "pr_auc")
     )
@@ -108,5 +121,9 @@ def test_model_card_states_whether_catboost_beats_every_baseline(tmp_path, resul
         expected = models["catboost"]["test"]["roc_auc"] - models[name]["test"]["roc_auc"]
         assert comparison["difference"] == pytest.approx(expected)
         low, high = comparison["ci_low"], comparison["ci_high"]
+        verdict = "beats" if low > 0 else ("loses" if high < 0 else "ties")
+        assert comparison["verdict"] == verdict
         row = f"| `{name}` | {expected:+.3f} [{low:+.3f}, {high:+.3f}]"
-        assert any(line.startswith(row) for line in card.splitlines()), row
+        assert any(line.startswith(row) and f"| {verdict} |" in line for line in card.splitlines())
+        if verdict == "ties":
+            assert f"ties with `{name}`" in card

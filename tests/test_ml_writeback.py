@@ -24,7 +24,7 @@ def scores(score_date: str, version: str, probabilities: list[float]) -> pd.Data
     )
     for column in CHURN_SCORES:
         if column not in frame:
-            frame[column] = 1.0 if CHURN_SCORES[column] == "DOUBLE" else "x"
+            frame[column] = {"DOUBLE": 1.0, "INTEGER": 1}.get(CHURN_SCORES[column], "x")
     return frame
 
 

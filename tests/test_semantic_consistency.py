@@ -68,7 +68,10 @@ def _write_scores(path: Path) -> None:
              None, None, None, None, clv, "churn_catboost/v1", dt.datetime(2024, 4, 1, 6))
             for n, (customer, day, probability, band, clv) in enumerate(SCORES)]
     with duckdb.connect(str(path)) as con:
-        con.executemany("insert into ml.churn_scores values "
+        con.executemany("insert into ml.churn_scores (customer_id, score_date, "
+                        "churn_probability, risk_band, reason_1, reason_1_contribution, "
+                        "reason_2, reason_2_contribution, reason_3, reason_3_contribution, "
+                        "predicted_clv_amount, model_version, scored_at) values "
                         "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 

@@ -1,11 +1,12 @@
 /*
   Point-in-time training and scoring data for the churn model (seed 000).
 
-  One row per customer in the base at each monthly snapshot (the first of every month). Every
+  One row per customer in the base at each monthly snapshot (the first of every month): active
+  or suspended just before it and not churned on or before the snapshot day. Every
   feature of snapshot T uses only data strictly before T: the CRM version in effect just before
   T (SCD2), events dated before T, ticket resolutions and survey answers given before T, services
   as provisioned before T. The label looks forward: churned_within_90d is true when the
-  customer's status became Churned in [T, T + 90 days), and null while T + 90 days is after the
+  customer's status became Churned in (T, T + 90 days), and null while T + 90 days is after the
   as-of date (the outcome is not known yet).
 
   Incremental by snapshot_date: a run computes the snapshots in its interval plus a 92-day
@@ -22,7 +23,7 @@ MODEL (
   cron '@daily',
   owner customer_analytics,
   grain (customer_id, snapshot_date),
-  description 'Churn-model features: one row per customer in the base (status Active or Inactive, i.e. not churned) at each monthly snapshot, features from data strictly before the snapshot, label churned_within_90d (null while the 90-day window is not covered by the data). Column dictionary: sqlmesh/models/marts/README.md.',
+  description 'Churn-model features: one row per customer in the base at each monthly snapshot (status Active or Inactive just before it and no churn on or before the snapshot day), features from data strictly before the snapshot, label churned_within_90d (null while the 90-day window is not covered by the data). Column dictionary: sqlmesh/models/marts/README.md.',
   column_descriptions (
     customer_id = 'Customer (dim_customer.customer_id)',
     snapshot_date = 'Snapshot: first day of a month; features use data strictly before it',
@@ -99,7 +100,7 @@ MODEL (
     health_score = 'Customer health 0..100 at the snapshot (seed 004 weights)',
     meets_inactivity_rule = 'No activity in 30 days or usage down 30%+ (the documented inactivity rule)',
     behavioural_segment = 'High-Value Active, Discount-Driven, At-Risk / Dormant or Core at the snapshot (README: "Behavioural segments")',
-    churned_within_90d = 'Label: status became Churned in [snapshot_date, snapshot_date + 90 days); null while snapshot_date + 90 days > as_of_date',
+    churned_within_90d = 'Label: status became Churned in (snapshot_date, snapshot_date + 90 days) (a churn on the snapshot day removes the row from the population); null while snapshot_date + 90 days > as_of_date',
     churn_date = 'Date the status became Churned, when churned_within_90d is true (outcome role, never a feature)'
   ),
   audits (
@@ -322,7 +323,18 @@ customers_at_snapshot as (
       customer_versions.valid_to is null
       or customer_versions.valid_to >= cast(snapshots.snapshot_date as timestamp)
     )
-  where customer_versions.customer_status in ('Active', 'Inactive')
+  where
+    customer_versions.customer_status in ('Active', 'Inactive')
+    /* active at the snapshot: a customer whose churn date is the snapshot day itself is not in
+       that snapshot's population. Its services end the day before the churn date, so its
+       features would show them removed: the label leaking into the features. */
+    and not exists (
+      select 1
+      from churn_events
+      where
+        churn_events.customer_id = customer_versions.customer_id
+        and churn_events.churn_date <= snapshots.snapshot_date
+    )
 ),
 
 activity_rows as (
