@@ -2,9 +2,11 @@
 its charts, KPI tiles, tables and inline values (see reports/README.md for the page syntax).
 
 Events: `on_config` makes the QueryRunner and adds the bundled assets; `on_files` adds
-plotly.min.js (from the plotly package: no CDN) and expands templated pages; `on_page_markdown`
-runs the queries and leaves placeholders; `on_page_content` fills them, adds the "data as of"
-line and makes the page title safe to print unescaped.
+plotly.js (the cartesian partial bundle vendored in assets/vendor: no CDN), the site's one chart
+template and expands templated pages; `on_page_markdown` runs the queries and leaves
+placeholders; `on_page_content` fills them, adds the "data as of" line and makes the page title
+safe to print unescaped; `on_post_build` removes the theme's source maps (nobody reading the
+site needs them, and they doubled a first visit).
 """
 
 from __future__ import annotations
@@ -12,12 +14,12 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import plotly
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.config.defaults import MkDocsConfig
@@ -27,18 +29,26 @@ from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
 from reports.errors import ReportError
+from reports.formats import stable
 from reports.inline import substitute_text
 from reports.page import PageContext, fill_slots, render_page
 from reports.runner import QueryRunner
 from reports.specs import SpecError
 from reports.templates import GeneratedPage, expand_template, template_parameter
+from reports.theme import chart_template
 
 ASSET_DIR = "assets/custintel"
+_HERE = Path(__file__).parent / "assets"
+#: plotly.js's cartesian partial bundle (bar, scatter, heatmap: all the charts use), from the
+#: npm package plotly.js-cartesian-dist-min of the plotly.js version the plotly package wraps
+PLOTLY_BUNDLE = _HERE / "vendor" / "plotly-cartesian-4.1.1.min.js"
 ASSETS = {
-    "plotly.min.js": Path(plotly.__file__).parent / "package_data" / "plotly.min.js",
-    "reports.js": Path(__file__).parent / "assets" / "reports.js",
-    "reports.css": Path(__file__).parent / "assets" / "reports.css",
+    "plotly.min.js": PLOTLY_BUNDLE,
+    "reports.js": _HERE / "reports.js",
+    "reports.css": _HERE / "reports.css",
 }
+SCRIPTS = ("plotly.min.js", "chart-theme.js", "reports.js")
+_SOURCE_MAP = re.compile(r"\n?/[/*][#@] sourceMappingURL=[^\n]*")
 DOWNLOAD_DIR = "downloads"
 _TAG = re.compile(r"<[^>]*>")
 _FIRST_H1 = re.compile(r"</h1>", re.IGNORECASE)
@@ -48,6 +58,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 class ReportsConfig(base.Config):
     role = c.Optional(c.Type(str))  # security-context role the site's queries run as
     settings = c.Optional(c.Type(str))  # custintel config.yaml (default: CUSTINTEL_CONFIG)
+    catalogue = c.Type(str, default="metric-catalogue.md")  # KPI tiles link to its rows
 
 
 def _front_matter_lines(raw: str, markdown: str) -> int:
@@ -66,8 +77,37 @@ def _csv_text(frame: pd.DataFrame) -> str:
         return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_START) else value
 
     buffer = io.StringIO()
-    frame.map(guard).to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
+    frame.map(lambda value: guard(stable(value))).to_csv(buffer, index=False,
+                                                        quoting=csv.QUOTE_MINIMAL)
     return buffer.getvalue()
+
+
+def csv_frame(frame: pd.DataFrame, title_of: Any) -> pd.DataFrame:
+    """The frame a reader downloads: columns named by their titles (ids stay in the page's
+    queries panel); a title shared by two columns keeps the second's id in brackets."""
+    titles: list[str] = []
+    for column in frame.columns:
+        title = title_of(str(column))
+        titles.append(f"{title} [{column}]" if title in titles else title)
+    renamed = frame.copy()
+    renamed.columns = titles
+    return renamed
+
+
+def chart_theme_js() -> str:
+    """assets/custintel/chart-theme.js: the Plotly template of every chart, once per site."""
+    return ("/* custintel reports: the Plotly template of every chart (reports/theme.py). */\n"
+            f"window.CI_CHART_TEMPLATE = {json.dumps(chart_template(), sort_keys=True)};\n")
+
+
+def strip_source_maps(site_dir: Path) -> None:
+    """Delete *.map files and the comments pointing at them."""
+    for path in sorted(site_dir.rglob("*.map")):
+        path.unlink()
+    for path in sorted([*site_dir.rglob("*.js"), *site_dir.rglob("*.css")]):
+        text = path.read_text(encoding="utf-8")
+        if "sourceMappingURL=" in text:
+            path.write_text(_SOURCE_MAP.sub("", text), encoding="utf-8")
 
 
 def as_of_html(as_of: Any) -> str:
@@ -100,7 +140,7 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
 
             settings = self.settings or load_settings(self.config.settings)
             self.runner = semantic_runner(settings, role=self.config.role)
-        for name in ("plotly.min.js", "reports.js"):
+        for name in SCRIPTS:
             if f"{ASSET_DIR}/{name}" not in config.extra_javascript:
                 config.extra_javascript.append(f"{ASSET_DIR}/{name}")
         if f"{ASSET_DIR}/reports.css" not in config.extra_css:
@@ -118,12 +158,15 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
             self.runner.release()
 
     def on_post_build(self, config: MkDocsConfig) -> None:
+        strip_source_maps(Path(config.site_dir))
         if self.runner is not None:
             self.runner.release()
 
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         for name, path in ASSETS.items():
             files.append(File.generated(config, f"{ASSET_DIR}/{name}", abs_src_path=str(path)))
+        files.append(File.generated(config, f"{ASSET_DIR}/chart-theme.js",
+                                    content=chart_theme_js()))
         for file in list(files.documentation_pages()):
             if template_parameter(file.src_uri) is not None:
                 self._expand(file, files, config)
@@ -165,6 +208,7 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
             link_for=lambda template, value: self._link(page, template, value),
             download=lambda name, frame: self._download(page, name, frame),
             slug=_slug(src_uri),
+            definition_url=self._definitions(page, files),
         )
         if generated and isinstance(page.meta.get("title"), str):
             try:
@@ -193,6 +237,14 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
         return html_text
 
     # -- links and downloads ----------------------------------------------------------------
+    def _definitions(self, page: Page, files: Files) -> Any:
+        """member -> its row in the Metric Catalogue, relative to `page` (None without one)."""
+        catalogue = files.get_file_from_path(self.config.catalogue)
+        if catalogue is None:
+            return lambda member: None
+        base = catalogue.url_relative_to(page.file)
+        return lambda member: f"{base}#{member}"
+
     def _link(self, page: Page, template: str, value: Any) -> str | None:
         template = template.lstrip("/")
         if template not in self._templates:
@@ -205,5 +257,6 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
         relative = f"{DOWNLOAD_DIR}/{_slug(page.file.src_uri)}/{name}.csv"
         path = self._site_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_csv_text(frame), encoding="utf-8")
+        assert self.runner is not None
+        path.write_text(_csv_text(csv_frame(frame, self.runner.title_of)), encoding="utf-8")
         return get_relative_url(relative, page.url)

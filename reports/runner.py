@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from reports.formats import GRANULARITIES
+from reports.formats import GRANULARITIES, UNITS
 
 LoadFunction = Callable[[dict[str, Any]], pd.DataFrame]
 SqlFunction = Callable[[str], pd.DataFrame]
@@ -30,8 +30,9 @@ class MemberInfo:
     name: str
     title: str | None = None
     description: str | None = None
-    format: str | None = None
+    format: str | None = None  # display format (reports.formats), from the model
     kind: str | None = None  # measure, dimension, segment
+    type: str | None = None  # the member's type: count, sum, number, string, time ...
     owner: str | None = None
     certified: bool = False
     sql: str | None = None
@@ -84,7 +85,8 @@ class QueryRunner:
         return info.format if info else None
 
     def title_of(self, column: str) -> str:
-        """A human title for a column: the member's title, else its name without the view."""
+        """A reader's title for a column: the member's title (a time member by granularity:
+        "Invoice date" by month is "Invoice month"), else its name in words without the view."""
         info = self.member(column)
         if info is not None and info.title:
             title = info.title
@@ -93,8 +95,31 @@ class QueryRunner:
             title = name.replace("_", " ").replace(".", " ")
             title = title[:1].upper() + title[1:]
         if info is not None and info.name != column:
-            title += f" ({column.rpartition('.')[2]})"
+            title = by_granularity(title, column.rpartition(".")[2])
         return title
+
+
+def by_granularity(title: str, granularity: str) -> str:
+    """"Invoice date" -> "Invoice month"; "Month" stays "Month"; else "Opened (month)"."""
+    if title.lower() == granularity:
+        return title
+    if title.lower().endswith(" date"):
+        return f"{title[:-5]} {granularity}"
+    return f"{title} ({granularity})"
+
+
+COUNT_TYPES = ("count", "count_distinct", "count_distinct_approx")
+
+
+def display_format(entry: Any) -> str | None:
+    """How a catalogue entry's values are shown: a unit (meta.unit), `integer` for counts and
+    `meta.decimals: 0`, else the model's format."""
+    if getattr(entry, "unit", None) in UNITS:
+        return str(entry.unit)
+    if entry.format in (None, "number") and (entry.type in COUNT_TYPES
+                                             or getattr(entry, "decimals", None) == 0):
+        return "integer"
+    return entry.format
 
 
 def member_infos(entries: list[Any],
@@ -106,8 +131,9 @@ def member_infos(entries: list[Any],
             name=entry.name,
             title=entry.title,
             description=entry.description,
-            format=entry.format,
+            format=display_format(entry),
             kind=entry.kind,
+            type=entry.type,
             owner=entry.owner,
             certified=entry.certified,
             sql=entry.sql,

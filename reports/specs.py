@@ -92,6 +92,9 @@ class TableSpec(_Spec):
     search: bool = True
     download: bool = False
     link: LinkSpec | None = None
+    total: bool = False  # a total row: the query's measures without its dimensions
+    empty: str | None = None  # the sentence shown when the query returns no rows
+    page_size: int | None = None  # rows per page (default 25)
 
     @field_validator("formats")
     @classmethod
