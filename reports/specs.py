@@ -46,6 +46,7 @@ class ChartSpec(_Spec):
     title: str | None = None
     stacked: bool = False  # bar: stack instead of group
     height: int = 380
+    empty: str | None = None  # the sentence shown when the query returns no rows
 
     @model_validator(mode="after")
     def _shape(self) -> ChartSpec:

@@ -37,7 +37,12 @@ DIMENSIONS = {
     "sales.ordered_at": "ordered_at",
 }
 FORMATS = {"sales.revenue": "currency", "sales.avg_churn_probability": "percent",
-           "sales.order_count": "number", "sales.customers": "number"}
+           "sales.order_count": "integer", "sales.customers": "integer"}
+TITLES = {"sales.revenue": "Revenue", "sales.order_count": "Orders",
+          "sales.customers": "Customers",
+          "sales.avg_churn_probability": "Average churn probability",
+          "sales.segment": "Segment", "sales.customer_id": "Customer ID",
+          "sales.customer_name": "Customer name", "sales.ordered_at": "Order date"}
 PERIODS = {"month": "M", "quarter": "Q", "year": "Y", "day": "D"}
 
 
@@ -130,7 +135,7 @@ def fixture_runner(frame: pd.DataFrame | None = None) -> QueryRunner:
         finally:
             con.close()
 
-    members = {name: MemberInfo(name=name, format=FORMATS.get(name),
+    members = {name: MemberInfo(name=name, title=TITLES[name], format=FORMATS.get(name),
                                 kind="measure" if name in MEASURES else "dimension",
                                 description=f"fixture member {name}", owner="reports-tests",
                                 certified=name == "sales.revenue", sql=f"fixture({name})")

@@ -256,10 +256,10 @@ def chart_html(spec: ChartSpec, data: Dataset, runner: QueryRunner, element_id: 
     title = (f'<div class="ci-chart-title" id="{element_id}-title">'
              f"{html.escape(spec.title)}</div>" if spec.title else "")
     if data.frame.empty:
-        what = html.escape(spec.title) if spec.title else "this chart"
-        return (f'{ungoverned_badge(data)}<div class="ci-empty-state">{title}'
-                f'<p class="ci-empty">No data for {what}: query '
-                f"<code>{html.escape(data.name)}</code> returned no rows.</p></div>")
+        sentence = spec.empty or "No data to show for the period covered."
+        return (f'{ungoverned_badge(data)}<div class="ci-empty-state" '
+                f'data-query="{html.escape(data.name, quote=True)}">{title}'
+                f'<p class="ci-empty">{html.escape(sentence)}</p></div>')
     frame = data.frame
     if spec.type in ("line", "area") and pd.api.types.is_datetime64_any_dtype(frame[columns["x"]]):
         frame = frame.sort_values(columns["x"], kind="stable")
