@@ -120,6 +120,7 @@ def format_value(value: Any, fmt: str | None = None, compact: bool = False) -> s
     """Display text for one value (`compact` shortens large numbers: 12.3K, 4.5M)."""
     if is_missing(value):
         return MISSING
+    value = stable(value)
     if fmt in GRANULARITIES:
         return _time(value, fmt)
     if fmt in ("text", "id") or not _is_number(value):

@@ -54,7 +54,7 @@ class QueryRunner:
         """The result of a governed query (identical queries run once per build)."""
         key = json.dumps(query, sort_keys=True, default=str)
         if key not in self._cache:
-            self._cache[key] = self.load(query)
+            self._cache[key] = in_stated_order(self.load(query), query)
         return self._cache[key].copy()
 
     def release(self) -> None:
@@ -97,6 +97,27 @@ class QueryRunner:
         if info is not None and info.name != column:
             title = by_granularity(title, column.rpartition(".")[2])
         return title
+
+
+def in_stated_order(frame: pd.DataFrame, query: dict[str, Any]) -> pd.DataFrame:
+    """The rows in the query's `order`, ties broken by every column (the engine returns tied
+    rows in any order, and the site must be the same from the same warehouse)."""
+    order = query.get("order")
+    pairs = list(order.items()) if isinstance(order, dict) else [tuple(p) for p in order or []]
+    keys = [(str(column), direction) for column, direction in pairs]
+    resolved = []
+    for column, direction in keys:
+        found = [c for c in frame.columns if c == column or str(c).rpartition(".")[0] == column]
+        if len(found) != 1:
+            return frame  # an order the frame does not show: leave the engine's order
+        resolved.append((found[0], direction != "desc"))
+    if not resolved or frame.empty:
+        return frame
+    ties = frame.astype(str).sort_values(list(frame.columns), kind="stable").index
+    ordered = frame.loc[ties].sort_values([c for c, _ in resolved],
+                                          ascending=[a for _, a in resolved], kind="stable",
+                                          na_position="last")
+    return ordered.reset_index(drop=True)
 
 
 def by_granularity(title: str, granularity: str) -> str:
