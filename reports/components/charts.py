@@ -275,14 +275,16 @@ def chart_html(spec: ChartSpec, data: Dataset, runner: QueryRunner, element_id: 
     figure["layout"].pop("template", None)
     payload = to_json_plotly({"data": figure["data"], "layout": figure["layout"],
                               "config": PLOTLY_CONFIG})
+    # the figcaption (the key numbers) is the chart's text alternative; the plot keeps its
+    # interactive parts (legend, hover), so it is not an image role
     summary = html.escape(chart_summary(spec, frame, columns, runner))
-    label = html.escape(f"{spec.title or 'Chart'}. {chart_summary(spec, frame, columns, runner)}",
-                        quote=True)
+    labelled = f' aria-labelledby="{element_id}-title"' if spec.title else ""
     return (
         f'{ungoverned_badge(data)}<figure class="ci-chart" data-chart-type="{spec.type}" '
-        f'data-query="{html.escape(data.name, quote=True)}" data-rows="{len(data.frame)}">'
+        f'data-query="{html.escape(data.name, quote=True)}" data-rows="{len(data.frame)}"'
+        f'{labelled} aria-describedby="{element_id}-summary">'
         f'{title}<figcaption class="ci-chart-summary" id="{element_id}-summary">{summary}'
-        f'</figcaption><div class="ci-plot" id="{element_id}" role="img" aria-label="{label}" '
+        f'</figcaption><div class="ci-plot" id="{element_id}" '
         f'style="height:{spec.height}px"></div>'
         f'<script type="application/json" class="ci-chart-spec">{payload}</script></figure>'
     )
