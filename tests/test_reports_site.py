@@ -202,9 +202,15 @@ def member_id_pattern() -> re.Pattern[str]:
 #: what a reader sees on a page, besides the article text: chart titles, legends, trace names,
 #: hover templates, table headers and KPI titles
 READER_TEXT = """() => {
-  const article = document.querySelector('article').cloneNode(true);
-  article.querySelectorAll('details, code, script, .ci-queries').forEach(e => e.remove());
-  const texts = [article.innerText];
+  const skip = 'details, code, script, .ci-queries';
+  const walker = document.createTreeWalker(document.querySelector('article'),
+                                           NodeFilter.SHOW_TEXT);
+  const texts = [];  // every text node, on every page of a paged table too
+  while (walker.nextNode()) {
+    if (!walker.currentNode.parentElement.closest(skip)) texts.push(walker.currentNode.data);
+  }
+  document.querySelectorAll('article [title], article [aria-label]').forEach(e =>
+    texts.push(e.getAttribute('title') || '', e.getAttribute('aria-label') || ''));
   document.querySelectorAll('figure.ci-chart .ci-plot').forEach(gd => {
     const layout = gd.layout || {};
     for (const key of Object.keys(layout)) {
