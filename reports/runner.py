@@ -100,9 +100,12 @@ class QueryRunner:
 
 
 def in_stated_order(frame: pd.DataFrame, query: dict[str, Any]) -> pd.DataFrame:
-    """The rows in the query's `order`, ties broken by every column (the engine returns tied
-    rows in any order, and the site must be the same from the same warehouse)."""
+    """The rows in the query's `order` (or Cube's default order), ties broken by every column:
+    the engine returns tied rows in any order, and the site must be the same from the same
+    warehouse."""
     order = query.get("order")
+    if order is None:  # Cube's default order: first grouped time, else first measure, else
+        order = _default_order(query)  # first dimension
     pairs = list(order.items()) if isinstance(order, dict) else [tuple(p) for p in order or []]
     keys = [(str(column), direction) for column, direction in pairs]
     resolved = []
@@ -118,6 +121,18 @@ def in_stated_order(frame: pd.DataFrame, query: dict[str, Any]) -> pd.DataFrame:
                                           ascending=[a for _, a in resolved], kind="stable",
                                           na_position="last")
     return ordered.reset_index(drop=True)
+
+
+def _default_order(query: dict[str, Any]) -> dict[str, str]:
+    grouped = [td["dimension"] for td in query.get("timeDimensions") or []
+               if isinstance(td, dict) and td.get("granularity")]
+    if grouped:
+        return {grouped[0]: "asc"}
+    if query.get("measures"):
+        return {query["measures"][0]: "desc"}
+    if query.get("dimensions"):
+        return {query["dimensions"][0]: "asc"}
+    return {}
 
 
 def by_granularity(title: str, granularity: str) -> str:

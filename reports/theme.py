@@ -78,11 +78,11 @@ def palette_for(column: str) -> Palette | None:
 
 
 def in_business_order(values: Iterable[Any], column: str) -> list[Any]:
-    """Distinct values in the palette's order (others alphabetical); unchanged without one."""
+    """Distinct values in the palette's order (others alphabetical); alphabetical without one."""
     palette = palette_for(column)
     unique = list(dict.fromkeys(values))
-    if palette is None:
-        return unique
+    if palette is None:  # alphabetical: never the engine's row order, which may vary
+        return sorted(unique, key=str)
     return sorted(unique, key=palette.rank)
 
 

@@ -214,6 +214,11 @@ def test_site_is_offline_with_plotly_bundled(site: Path) -> None:
     version = re.search(rb"plotly\.js v([\d.]+)", full)[1]
     assert shipped.startswith(b"/**\n* plotly.js (cartesian - minified) v" + version + b"\n")
     assert len(shipped) < len(full) / 3
+    basic = (site / "assets/custintel/plotly-basic.min.js").read_bytes()
+    assert basic.startswith(b"/**\n* plotly.js (basic - minified) v" + version + b"\n")
+    # the fixture overview has a heatmap: the cartesian bundle; a segment page bars only
+    assert 'src="assets/custintel/plotly.min.js"' in page(site, "index.html")
+    assert 'src="../assets/custintel/plotly-basic.min.js"' in page(site, "segments/SMB.html")
     assert not list(site.rglob("*.map"))  # no source maps
     for path in [*site.rglob("*.js"), *site.rglob("*.css")]:
         assert "sourceMappingURL" not in path.read_text(), path

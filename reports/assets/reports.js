@@ -19,6 +19,7 @@
 
   /* charts follow their column's width: on resize (Plotly's responsive config) and for print */
   function resizeCharts() {
+    if (!window.Plotly) return;
     document.querySelectorAll("figure.ci-chart .ci-plot").forEach(function (plot) {
       if (plot.data) Plotly.Plots.resize(plot);
     });
