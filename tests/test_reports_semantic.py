@@ -99,7 +99,7 @@ PROJECT_MODEL = Path(__file__).resolve().parents[1] / "semantic" / "model"
 
 def test_every_project_member_has_a_title_unique_in_its_view_and_numbers_a_format() -> None:
     """What readers see comes from the model: no member falls back to its id."""
-    from semantic.catalog import build_catalog
+    from semantic.member_catalog import build_catalog
     from semantic.model_loader import load_model
 
     entries = build_catalog(load_model(PROJECT_MODEL))
@@ -115,7 +115,7 @@ def test_every_project_member_has_a_title_unique_in_its_view_and_numbers_a_forma
 
 def test_display_formats_follow_format_type_and_meta() -> None:
     from reports.runner import display_format
-    from semantic.catalog import build_catalog
+    from semantic.member_catalog import build_catalog
     from semantic.model_loader import load_model
 
     shown = {e.name: display_format(e) for e in build_catalog(load_model(PROJECT_MODEL))}
