@@ -29,8 +29,8 @@ from semantic.query import Query
 if TYPE_CHECKING:  # the Cube client (httpx) and the catalogue load only when used
     import pandas as pd
 
-    from semantic.member_catalog import CatalogEntry
     from semantic.client import CubeClient
+    from semantic.member_catalog import CatalogEntry
 
 Backend = Literal["embedded", "cube"]
 
