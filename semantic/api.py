@@ -30,7 +30,7 @@ if TYPE_CHECKING:  # the Cube client (httpx) and the catalogue load only when us
     import pandas as pd
 
     from semantic.catalog import CatalogEntry
-    from semantic.client import CubeClient
+    from semantic.client import CubeClient, CubeSql
 
 Backend = Literal["embedded", "cube"]
 
@@ -56,11 +56,14 @@ def engine(settings: Settings | None = None, as_of: dt.date | None = None) -> En
     return Engine(model(resolved), resolved.warehouse_path, as_of=as_of)
 
 
-def cube_client(settings: Settings | None = None, token: str | None = None) -> CubeClient:
-    """A client for the configured Cube server, sending the caller's token."""
+def cube_client(settings: Settings | None = None, token: str | None = None,
+                as_of: dt.date | None = None) -> CubeClient:
+    """A client for the configured Cube server, sending the caller's token; relative date
+    ranges are resolved with `as_of` (default today, as the embedded engine) before sending."""
     from semantic.client import CubeClient
 
-    return CubeClient((settings or load_settings()).semantic.cube_api_url, token=token)
+    return CubeClient((settings or load_settings()).semantic.cube_api_url, token=token,
+                      as_of=as_of)
 
 
 def _cube_token(token: str | None, role: str | None,
@@ -95,14 +98,14 @@ def load(query: Query | dict[str, Any], role: str | None = None,
 
     The caller is the verified `token` (or CUSTINTEL_TOKEN); `role` may narrow it to one of
     its roles. In owner mode without a token, `role` / `security_context` are declared. Access
-    policies in the model decide what the caller sees. `as_of` anchors relative date ranges in
-    the embedded engine.
+    policies in the model decide what the caller sees. `as_of` anchors relative date ranges
+    (default today) in both backends: the Cube client resolves them before sending.
     """
     resolved = settings or load_settings()
     chosen = backend or resolved.semantic.backend
     if chosen == "cube":
         caller_token = _cube_token(token, role, security_context)
-        with cube_client(resolved, caller_token) as client:
+        with cube_client(resolved, caller_token, as_of) as client:
             return client.load(query)
     context = caller_context(resolved, token=token, role=role,
                              security_context=security_context)
@@ -118,6 +121,16 @@ def compile_query(query: Query | dict[str, Any], role: str | None = None,
     context = caller_context(resolved, token=token, role=role,
                              security_context=security_context)
     return engine(resolved, as_of).compile(query, context=context)
+
+
+def cube_sql(query: Query | dict[str, Any], role: str | None = None,
+             security_context: dict[str, Any] | None = None, settings: Settings | None = None,
+             *, as_of: dt.date | None = None, token: str | None = None) -> CubeSql:
+    """The SQL the configured Cube server would run for a query (its `/v1/sql`)."""
+    resolved = settings or load_settings()
+    caller_token = _cube_token(token, role, security_context)
+    with cube_client(resolved, caller_token, as_of) as client:
+        return client.sql(query)
 
 
 def catalog(settings: Settings | None = None) -> list[CatalogEntry]:

@@ -183,7 +183,8 @@ def query(
         envvar="CUSTINTEL_TOKEN", show_envvar=True,
         help="The caller's JWT (verified: signature, expiry, audience).")] = None,
     output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
-    sql: Annotated[bool, typer.Option("--sql", help="Print the compiled SQL, do not run.")] =
+    sql: Annotated[bool, typer.Option(
+        "--sql", help="Print the compiled SQL, do not run (Cube backend: its /v1/sql).")] =
         False,
     dialect: Annotated[str, typer.Option(help="SQL dialect for --sql.")] = "duckdb",
     backend: Annotated[str | None, typer.Option(help="embedded or cube (default: config).")]
@@ -205,6 +206,13 @@ def query(
     parsed = Query.parse(body)
     anchor = dt.date.fromisoformat(as_of) if as_of else None
     claims = _context(context)
+    if sql and (backend or load_settings().semantic.backend) == "cube":
+        cube = api.cube_sql(parsed, role=role, security_context=claims, as_of=anchor,
+                            token=token)
+        sys.stdout.write(cube.sql.rstrip().rstrip(";") + ";\n")
+        for index, value in enumerate(cube.params, start=1):
+            sys.stdout.write(f"-- ${index} = {value!r}\n")
+        return
     if sql:
         compiled = api.compile_query(parsed, role=role, security_context=claims, as_of=anchor,
                                      token=token)
