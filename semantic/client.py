@@ -9,9 +9,10 @@
 - `GET {api_url}/v1/meta` for the published cubes and views.
 - Transient failures are retried a bounded number of times with exponential backoff
   (tenacity): HTTP 502/503/504 (a `Retry-After` header is honoured up to the backoff cap),
-  read timeouts and failed connections. Each has its own error once retries are spent:
+  read timeouts and connect timeouts. Each has its own error once retries are spent:
   `CubeUnavailable` (the status), `CubeTimeout` (reached, but no answer within the read
-  timeout) and `CubeUnreachable` (no connection). Every attempt gets its own `x-request-id`
+  timeout) and `CubeUnreachable` (no connection; a refused connection is not retried:
+  nothing listens there). Every attempt gets its own `x-request-id`
   span of one request id, as Cube's own client does.
 - Relative date ranges ('last 12 months', 'from 7 days ago to now') are resolved with `as_of`
   (default today, as the embedded engine) into absolute `[start, end]` pairs before the query
@@ -35,7 +36,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
 from semantic.engine.dates import resolve_range
 from semantic.errors import CubeApiError, CubeTimeout, CubeUnavailable, CubeUnreachable
@@ -47,6 +48,11 @@ if TYPE_CHECKING:  # pandas loads only when a frame is built
 CONTINUE_WAIT = "Continue wait"
 RETRY_STATUSES = frozenset({502, 503, 504})
 TRANSIENT = (CubeUnavailable, CubeTimeout, CubeUnreachable)
+
+
+def _retryable(error: BaseException) -> bool:
+    """502/503/504 and timeouts (read or connect); a refused connection fails at once."""
+    return isinstance(error, TRANSIENT) and getattr(error, "retryable", True)
 
 
 @dataclass(frozen=True)
@@ -120,13 +126,15 @@ class CubeClient:
                            spans: Any) -> dict[str, Any]:
         """One answer, retrying transient failures; the last one raised with the count."""
         retrying = Retrying(stop=stop_after_attempt(self.retries + 1), wait=self._backoff,
-                            retry=retry_if_exception_type(TRANSIENT), reraise=True)
+                            retry=retry_if_exception(_retryable), reraise=True)
         try:
             for attempt in retrying:
                 with attempt:
                     headers["x-request-id"] = f"{request_id}-span-{next(spans)}"
                     return self._send(path, headers, query)
         except TRANSIENT as exc:
+            if not _retryable(exc):
+                raise
             attempts = self.retries + 1
             raise type(exc)(f"{exc} (gave up after {attempts} attempt"
                             f"{'s' if attempts > 1 else ''})") from exc
@@ -153,13 +161,20 @@ class CubeClient:
                                           params={"query": json.dumps(query)})
             else:
                 response = self._http.post(url, headers=headers, json={"query": query})
-        except (httpx.ConnectError, httpx.ConnectTimeout) as exc:
-            raise CubeUnreachable(f"cannot reach the Cube API at {url}: {exc}") from exc
+        except httpx.ConnectTimeout as exc:
+            raise CubeUnreachable(f"cannot reach the Cube API at {url}: no connection within "
+                                  f"{self.timeout_seconds:g}s (connect timeout)") from exc
+        except httpx.ConnectError as exc:
+            error = CubeUnreachable(f"cannot reach the Cube API at {url}: {exc}")
+            error.retryable = False  # type: ignore[attr-defined] - nothing listens there
+            raise error from exc
         except httpx.TimeoutException as exc:
             raise CubeTimeout(f"the Cube API at {url} accepted the request but did not answer "
                               f"within {self.timeout_seconds:g}s (read timeout)") from exc
         except httpx.HTTPError as exc:
-            raise CubeUnreachable(f"cannot reach the Cube API at {url}: {exc}") from exc
+            error = CubeUnreachable(f"cannot reach the Cube API at {url}: {exc}")
+            error.retryable = False  # type: ignore[attr-defined]
+            raise error from exc
         if response.status_code in RETRY_STATUSES:
             error = CubeUnavailable(f"Cube API {path} answered HTTP {response.status_code} "
                                     f"({response.reason_phrase or 'unavailable'}): "
