@@ -361,10 +361,10 @@ def bench(
         figures = [*cli_figures(Path(config) if config else None, cli_repeats),
                    *view_figures(engine, repeats)]
     table = Table(title="semantic layer bench (medians)")
-    for column in ("figure", "seconds", "baseline", "baseline s", "ratio"):
+    for column in ("figure", "seconds", "baseline", "baseline s", "ratio", "cpu s"):
         table.add_column(column)
     for f in figures:
         table.add_row(f.name, f"{f.seconds:.3f}", f.baseline_name, f"{f.baseline_seconds:.3f}",
-                      f"{f.ratio:.2f}x")
+                      f"{f.ratio:.2f}x", "" if f.cpu_seconds is None else f"{f.cpu_seconds:.3f}")
     console.print(table)
 
