@@ -57,6 +57,13 @@ class MartColumns:
     #: not features: `history_days` is the snapshot date in disguise (it grows with time, so an
     #: out-of-time test set only holds values never seen in training)
     not_features: tuple[str, ...] = ("history_days",)
+    #: forward-looking features (promotion and contract ends ahead): the model card measures
+    #: what they add against the same CatBoost without them
+    forward_looking: tuple[str, ...] = (
+        "discount_ends_within_90d",
+        "discount_months_left",
+        "contract_ends_within_90d",
+    )
     #: behaviour features for the K-means segmentation (usage, engagement, support, value)
     behaviour: tuple[str, ...] = (
         "usage_days_30d",
@@ -139,6 +146,7 @@ def train_on_mart(dataset: Dataset, settings: Settings, columns: MartColumns = M
         watch_lift=settings.ml.watch_lift,
         calibration=settings.ml.calibration,
         rules=SEED_004_RULES,
+        ablations=(("forward_looking", columns.forward_looking),),
     )
     result = train(dataset, config)
     if columns.health in dataset.frame.columns:
