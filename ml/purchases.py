@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from lifetimes import BetaGeoFitter, GammaGammaFitter
+from lifetimes.utils import ConvergenceError
 from lifetimes.utils import summary_data_from_transaction_data
 
 from ml.clv import ANNUAL_DISCOUNT_RATE, HORIZON_MONTHS, monthly_discount_rate
@@ -97,8 +98,17 @@ class PurchaseModel:
 
 
 def fit_purchases(summary: pd.DataFrame, penalizer: float = 0.0) -> PurchaseModel:
+    """BG/NBD on every customer, Gamma-Gamma on the repeat buyers. When the BG/NBD optimiser
+    does not converge (sparse order histories), the L2 penalizer is raised 10x, up to 0.1."""
     bgnbd = BetaGeoFitter(penalizer_coef=penalizer)
-    bgnbd.fit(summary["frequency"], summary["recency"], summary["T"])
+    while True:
+        try:
+            bgnbd.fit(summary["frequency"], summary["recency"], summary["T"])
+            break
+        except ConvergenceError:
+            if bgnbd.penalizer_coef >= 0.1:
+                raise
+            bgnbd = BetaGeoFitter(penalizer_coef=max(bgnbd.penalizer_coef * 10, 0.001))
     repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     gamma_gamma = None
     if len(repeat) >= 20:
@@ -114,7 +124,7 @@ def holdout_check(
     """Fit on orders before `calibration_end`, predict each customer's orders in
     [calibration_end, holdout_end); compare with what happened (totals and correlation)."""
     summary = rfm_summary(orders, customer, at, amount, calibration_end)
-    model = fit_purchases(summary)
+    model = fit_purchases(summary, penalizer=0.001)
     weeks = (pd.Timestamp(holdout_end) - pd.Timestamp(calibration_end)).days / 7.0
     predicted = model.bgnbd.conditional_expected_number_of_purchases_up_to_time(
         weeks, summary["frequency"], summary["recency"], summary["T"]
@@ -127,6 +137,7 @@ def holdout_check(
     return {
         "customers": len(summary),
         "parameters": model.parameters(),
+        "penalizer": model.bgnbd.penalizer_coef,
         "holdout_weeks": round(weeks, 1),
         "predicted_orders": float(predicted.sum()),
         "actual_orders": int(actual.sum()),
