@@ -20,8 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from lifetimes import BetaGeoFitter, GammaGammaFitter
-from lifetimes.utils import ConvergenceError
-from lifetimes.utils import summary_data_from_transaction_data
+from lifetimes.utils import ConvergenceError, summary_data_from_transaction_data
 
 from ml.clv import ANNUAL_DISCOUNT_RATE, HORIZON_MONTHS, monthly_discount_rate
 
