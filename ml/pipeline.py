@@ -43,6 +43,8 @@ LABEL_HORIZON_DAYS = 90
 CHURN_EVENTS_TABLE = "marts.customer_churn_events"
 AS_OF_TABLE = "marts.data_as_of"
 ORDERS_TABLE = "warehouse.fact_order"
+#: fewer survival covariates than this in the mart: CLV from the constant hazard (ml/clv.py)
+MIN_SURVIVAL_FEATURES = 2
 #: share of net revenue kept as margin: the sources hold no cost data, so CLV uses this
 #: stated assumption (move it to config.yaml's ml section to change it per deployment)
 
@@ -132,17 +134,42 @@ def _churn_date_asof(
     return merged["_churn_at"].reindex(frame.index)
 
 
-def read_as_of(settings: Settings) -> pd.Timestamp:
-    """The warehouse's as-of date (marts.data_as_of): what may be known, for censoring."""
-    frame = read_table(AS_OF_TABLE, settings.warehouse_path)
+def read_as_of(settings: Settings, latest_snapshot: pd.Timestamp) -> pd.Timestamp:
+    """The warehouse's as-of date (marts.data_as_of): what may be known, for censoring. A
+    warehouse without it (a mart loaded on its own) is known up to the day before its latest
+    snapshot."""
+    try:
+        frame = read_table(AS_OF_TABLE, settings.warehouse_path)
+    except DatasetError:
+        return pd.Timestamp(latest_snapshot) - pd.Timedelta(days=1)
     return pd.Timestamp(frame["as_of_date"].iloc[0])
 
 
-def read_orders(settings: Settings) -> pd.DataFrame:
-    """Completed one-off orders (customer, time, net amount) for BG/NBD + Gamma-Gamma."""
-    orders = read_table(ORDERS_TABLE, settings.warehouse_path)
+def read_orders(settings: Settings) -> pd.DataFrame | None:
+    """Completed one-off orders (customer, time, net amount) for BG/NBD + Gamma-Gamma; None
+    when the warehouse has no order fact."""
+    try:
+        orders = read_table(ORDERS_TABLE, settings.warehouse_path)
+    except DatasetError:
+        return None
     completed = orders[orders["order_status"] == "Completed"]
     return completed[["customer_id", "ordered_at", "net_amount"]].reset_index(drop=True)
+
+
+def lifetime_value_models(
+    dataset: Dataset, result: TrainResult, events: pd.DataFrame, settings: Settings,
+    columns: MartColumns, margin_rate: float,
+) -> LifetimeValueModels | None:
+    """Survival + order models for CLV, or None (constant-hazard CLV) when the mart has fewer
+    than MIN_SURVIVAL_FEATURES of the survival covariates."""
+    features = [c for c in columns.survival_features if c in dataset.frame.columns]
+    if len(features) < MIN_SURVIVAL_FEATURES:
+        return None
+    latest = pd.Timestamp(pd.to_datetime(dataset.frame[columns.time]).max())
+    return fit_lifetime_value(
+        dataset.labelled, dataset.frame, result.split, events, read_as_of(settings, latest),
+        features, columns.id, columns.time, read_orders(settings), margin_rate,
+    )
 
 
 def attach_churn_dates(
@@ -396,24 +423,19 @@ def train_and_score(
     dataset = load_mart(frame, columns)
     result = train_on_mart(dataset, settings, columns)
     economics = ActionEconomics.from_settings(settings)
-    lifetime_value = fit_lifetime_value(
-        dataset.labelled,
-        dataset.frame,
-        result.split,
-        events,
-        read_as_of(settings),
-        list(columns.survival_features),
-        columns.id,
-        columns.time,
-        read_orders(settings),
-        economics.gross_margin_rate,
+    lifetime_value = lifetime_value_models(
+        dataset, result, events, settings, columns, economics.gross_margin_rate
     )
-    result.metrics["lifetime_value"] = lifetime_value.metrics
+    if lifetime_value is not None:
+        result.metrics["lifetime_value"] = lifetime_value.metrics
     if columns.revenue_3m in dataset.frame.columns:
         test = dataset.labelled.loc[result.split.test]
+        test_values = None
+        if lifetime_value is not None:
+            models = lifetime_value
 
-        def test_values(margin: np.ndarray) -> dict[str, np.ndarray]:
-            return lifetime_value.values(test, columns.id, columns.time, margin, out_of_time=True)
+            def test_values(margin: np.ndarray) -> dict[str, np.ndarray]:
+                return models.values(test, columns.id, columns.time, margin, out_of_time=True)
 
         result.metrics["action_list"] = action_list_comparison(
             result.test_scores["probability_catboost"].to_numpy(),

@@ -14,6 +14,7 @@ the margin rate. Checked on CDNOW against the published BG/NBD parameters
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +26,7 @@ from lifetimes.utils import ConvergenceError, summary_data_from_transaction_data
 from ml.clv import ANNUAL_DISCOUNT_RATE, HORIZON_MONTHS, monthly_discount_rate
 
 WEEKS_PER_MONTH = 52.0 / 12.0
+MAX_PENALIZER = 0.1
 
 
 def rfm_summary(
@@ -97,23 +99,29 @@ class PurchaseModel:
 
 
 def fit_purchases(summary: pd.DataFrame, penalizer: float = 0.0) -> PurchaseModel:
-    """BG/NBD on every customer, Gamma-Gamma on the repeat buyers. When the BG/NBD optimiser
-    does not converge (sparse order histories), the L2 penalizer is raised 10x, up to 0.1."""
-    bgnbd = BetaGeoFitter(penalizer_coef=penalizer)
-    while True:
-        try:
-            bgnbd.fit(summary["frequency"], summary["recency"], summary["T"])
-            break
-        except ConvergenceError:
-            if bgnbd.penalizer_coef >= 0.1:
-                raise
-            bgnbd = BetaGeoFitter(penalizer_coef=max(bgnbd.penalizer_coef * 10, 0.001))
+    """BG/NBD on every customer, Gamma-Gamma on the repeat buyers (None with fewer than 20).
+    When an optimiser does not converge (sparse order histories), its L2 penalizer is raised
+    10x (at least 0.001), up to MAX_PENALIZER."""
+    bgnbd = _fit_penalized(
+        BetaGeoFitter, penalizer, summary["frequency"], summary["recency"], summary["T"]
+    )
     repeat = summary[(summary["frequency"] > 0) & (summary["monetary_value"] > 0)]
     gamma_gamma = None
     if len(repeat) >= 20:
-        gamma_gamma = GammaGammaFitter(penalizer_coef=penalizer)
-        gamma_gamma.fit(repeat["frequency"], repeat["monetary_value"])
+        gamma_gamma = _fit_penalized(
+            GammaGammaFitter, penalizer, repeat["frequency"], repeat["monetary_value"]
+        )
     return PurchaseModel(bgnbd, gamma_gamma)
+
+
+def _fit_penalized(fitter: Callable[..., Any], penalizer: float, *data: pd.Series) -> Any:
+    while True:
+        try:
+            return fitter(penalizer_coef=penalizer).fit(*data)
+        except ConvergenceError:
+            if penalizer >= MAX_PENALIZER:
+                raise
+            penalizer = max(penalizer * 10, 0.001)
 
 
 def holdout_check(

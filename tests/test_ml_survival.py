@@ -90,3 +90,50 @@ def test_evaluation_concordance_and_time_dependent_auc_on_fresh_rows() -> None:
     expected = roc_auc_score(((duration <= 3) & (event == 1))[followed],
                              model.risk(test, 3)[followed.to_numpy()])
     assert result["time_dependent_auc"]["3m"] == pytest.approx(expected)
+
+
+def test_lifetime_value_is_out_of_time_and_adds_subscription_and_order_value() -> None:
+    from ml.lifetime_value import fit_lifetime_value
+    from ml.split import out_of_time_split
+
+    rng = np.random.default_rng(5)
+    customers, months = 400, 10
+    ids = [f"C{i:04d}" for i in range(customers)]
+    risk = rng.normal(size=customers)
+    # monthly hazard 2% x e^risk: churn month drawn once per customer
+    churn_month = rng.geometric(np.clip(0.02 * np.exp(risk), 0, 0.9))
+    churn = pd.Series(pd.Timestamp("2024-01-01") + pd.to_timedelta(churn_month * 30.4, "D"),
+                      index=ids)
+    rows = []
+    for m, snapshot in enumerate(pd.date_range("2024-01-01", periods=months, freq="MS")):
+        alive = churn > snapshot
+        for i in np.flatnonzero(alive.to_numpy()):
+            rows.append({"customer_id": ids[i], "snapshot_date": snapshot, "risk": risk[i],
+                         "noise": rng.normal(), "label": float(churn.iloc[i]
+                                                               < snapshot + pd.Timedelta(days=90))})
+    frame = pd.DataFrame(rows)
+    split = out_of_time_split(frame["snapshot_date"], n_valid_periods=1, n_test_periods=2)
+    events = pd.DataFrame({"customer_id": ids, "churn_date": churn.to_numpy()})
+    orders = pd.DataFrame({
+        "customer_id": rng.choice(ids, 3000),
+        "ordered_at": pd.Timestamp("2023-06-01") + pd.to_timedelta(rng.integers(0, 500, 3000),
+                                                                    "D"),
+        "net_amount": rng.gamma(2.0, 30.0, 3000),
+    })
+    as_of = pd.Timestamp("2024-12-31")
+    models = fit_lifetime_value(frame, frame, split, events, as_of, ["risk", "noise"],
+                                "customer_id", "snapshot_date", orders, 0.5)
+    subscription = models.metrics["subscription"]
+    first_test = pd.to_datetime(frame.loc[split.test, "snapshot_date"]).min()
+    assert subscription["train_censored_at"] == str(first_test.date())
+    assert subscription["test"]["concordance"] > 0.65  # the planted risk ranks lifetimes
+    assert models.metrics["orders"]["customers"] > 300
+    latest = frame[frame["snapshot_date"] == frame["snapshot_date"].max()]
+    values = models.values(latest, "customer_id", "snapshot_date", np.full(len(latest), 20.0))
+    np.testing.assert_allclose(values["predicted_clv_amount"],
+                               values["subscription_clv_amount"] + values["order_clv_amount"])
+    assert (values["order_clv_amount"] > 0).mean() > 0.5
+    # riskier customers are expected to stay fewer months
+    order = np.argsort(latest["risk"].to_numpy())
+    remaining = values["expected_remaining_months"][order]
+    assert remaining[: len(order) // 4].mean() > remaining[-len(order) // 4:].mean()
