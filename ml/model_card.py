@@ -294,6 +294,37 @@ def early_warning_section(metrics: dict[str, Any]) -> list[str]:
     ]
 
 
+def lifetime_value_section(metrics: dict[str, Any]) -> list[str]:
+    """The models CLV stands on: subscription survival and one-off orders."""
+    value = metrics.get("lifetime_value")
+    if not value:
+        return []
+    sub = value["subscription"]
+    test = sub["test"]
+    auc = ", ".join(f"{h} {_number(v)}" for h, v in test["time_dependent_auc"].items())
+    lines = [
+        "## Lifetime value models",
+        "",
+        f"- Subscription: {sub['model']} on {len(sub['features'])} features, fitted on the "
+        f"training snapshots with lifetimes censored at {sub['train_censored_at']}; on the "
+        f"test snapshots ({test['rows']} rows, {test['events']} churns observed) concordance "
+        f"{_number(test['concordance'])}, time-dependent AUC {auc}. The scoring model is refit "
+        f"on all {sub['production_rows']} snapshot rows; expected remaining months and the "
+        "subscription CLV are sums of its S(t) over 36 months.",
+    ]
+    orders = value.get("orders")
+    if orders:
+        params = orders["parameters"]
+        lines.append(
+            f"- One-off orders: BG/NBD (r {params['r']}, alpha {params['alpha']}, a "
+            f"{params['a']}, b {params['b']}) + Gamma-Gamma on {orders['customers']} buyers "
+            f"before the test period; it predicts {orders['predicted_orders']:.0f} orders in "
+            f"the next {orders['holdout_weeks']} weeks, {orders['actual_orders']} happened "
+            f"(per-customer correlation {_number(orders['correlation'])})."
+        )
+    return lines
+
+
 def action_list_section(metrics: dict[str, Any]) -> list[str]:
     action = metrics.get("action_list")
     if not action:
@@ -482,6 +513,7 @@ def render_model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
         *early_warning_section(metrics),
         "",
         *_with_gap(risk_band_section(metrics)),
+        *_with_gap(lifetime_value_section(metrics)),
         *_with_gap(action_list_section(metrics)),
         *_with_gap(health_section(metrics)),
         *caveats(manifest, metrics),
