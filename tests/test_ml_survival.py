@@ -105,7 +105,7 @@ def test_lifetime_value_is_out_of_time_and_adds_subscription_and_order_value() -
     churn = pd.Series(pd.Timestamp("2024-01-01") + pd.to_timedelta(churn_month * 30.4, "D"),
                       index=ids)
     rows = []
-    for m, snapshot in enumerate(pd.date_range("2024-01-01", periods=months, freq="MS")):
+    for snapshot in pd.date_range("2024-01-01", periods=months, freq="MS"):
         alive = churn > snapshot
         for i in np.flatnonzero(alive.to_numpy()):
             rows.append({"customer_id": ids[i], "snapshot_date": snapshot, "risk": risk[i],
