@@ -119,6 +119,7 @@ def test_a_new_month_recomputes_only_the_lookback(
         FEATURES_MODEL: 92,
         "marts.customer_daily_activity": 31,
         "marts.customer_monthly_activity": 31,
+        "marts.customer_active_30d_days": 31,
         "marts.active_customers_30d": 31,
     }
     for model, lookback_days in lookbacks.items():

@@ -59,6 +59,7 @@ def test_the_marts_folder_holds_the_expected_models() -> None:
         "marts.active_customers_30d",
         "marts.churn_prediction_features",
         "marts.customer_360_view",
+        "marts.customer_active_30d_days",
         "marts.customer_behavioural_segment_monthly",
         "marts.customer_churn_events",
         "marts.customer_daily_activity",

@@ -576,47 +576,60 @@ def test_unknown_roles_are_refused(built):
 
 
 def test_rolling_30_day_active_customers(built):
-    """Seed 002's rolling 30-day active customers, the governed rolling_window measure, by day
-    and segment: equal to plain SQL of its definition (activity while Active, in the 30 days up
-    to the day) on every day, and to marts.active_customers_30d on every day on which no
-    customer changed CRM version in the window (the mart takes status and segment at the day,
-    a rolling count over activity rows can only take them at the activity day)."""
+    """Seed 002's rolling 30-day active customers, the governed measure, by day and segment:
+    equal to marts.active_customers_30d on EVERY day and segment of the mart (0 where the mart
+    has Active customers but none active), and both equal to plain SQL of the rule written here
+    from dim_customer and the activity days: status Active and segment of the CRM version in
+    effect at the end of the counted day, an activity day in [day - 29, day]. The fixture has
+    customers whose version changed within 30 days before a counted day (where a count over
+    activity rows with the status of the activity day would differ)."""
     hand = built.sql("""
         with days as (
           select distinct calendar_date from marts.active_customers_30d
-        ), activity as (
-          select a.customer_id, a.activity_date, v.customer_segment, v.customer_status
-          from marts.customer_daily_activity a
-          join warehouse.dim_customer v on v.customer_id = a.customer_id
-            and cast(v.valid_from as date) <= a.activity_date
-            and (v.valid_to is null or cast(v.valid_to as date) > a.activity_date)
-          where a.is_activity_day and v.customer_status = 'Active'
+        ), versions as (
+          select customer_id, customer_segment, customer_status,
+                 cast(valid_from as date) as first_day, cast(valid_to as date) as end_day
+          from warehouse.dim_customer
+        ), on_day as (
+          select d.calendar_date, v.customer_id, v.customer_segment
+          from days d join versions v
+            on v.first_day <= d.calendar_date
+            and (v.end_day is null or v.end_day > d.calendar_date)
+          where v.customer_status = 'Active'
         )
-        select d.calendar_date, a.customer_segment,
-               count(distinct a.customer_id) as active_customers_30d
-        from days d join activity a
-          on a.activity_date between d.calendar_date - interval 29 day and d.calendar_date
+        select o.calendar_date, o.customer_segment,
+               count(distinct o.customer_id) as active_customers_30d
+        from on_day o
+        where exists (
+          select 1 from marts.customer_daily_activity a
+          where a.customer_id = o.customer_id and a.is_activity_day
+            and a.activity_date between o.calendar_date - interval 29 day and o.calendar_date)
         group by all""")
-    mart = built.sql("""
-        select calendar_date, customer_segment, active_customers_30d
-        from marts.active_customers_30d m
-        where active_customers_30d > 0 and not exists (
-          select 1 from warehouse.dim_customer v
-          where cast(v.valid_from as date) between m.calendar_date - interval 29 day
-                                               and m.calendar_date
-            and v.valid_from > (select min(valid_from) from warehouse.dim_customer w
-                                where w.customer_id = v.customer_id))""")
-    first, last = hand.calendar_date.min(), hand.calendar_date.max()
+    mart = built.sql("select calendar_date, customer_segment, active_customers_30d "
+                     "from marts.active_customers_30d")
+    first, last = mart.calendar_date.min(), mart.calendar_date.max()
+    assert mart.calendar_date.nunique() == (last - first).days + 1 >= 60
+    changed = built.sql("""
+        select count(*) as cells from marts.customer_active_30d_days d
+        join warehouse.dim_customer v on v.customer_id = d.customer_id
+          and cast(v.valid_from as date) between d.calendar_date - interval 29 day
+                                             and d.calendar_date
+          and v.valid_from > (select min(valid_from) from warehouse.dim_customer w
+                              where w.customer_id = v.customer_id)""")
+    assert changed.cells[0] > 0, "the fixture has no version change inside a 30-day window"
     frame = built.load({
         "measures": ["activity.active_customers_30d"], "dimensions": ["activity.segment_on_day"],
-        "timeDimensions": [{"dimension": "activity.activity_date", "granularity": "day",
+        "timeDimensions": [{"dimension": "activity.calendar_date", "granularity": "day",
                             "dateRange": [str(first.date()), str(last.date())]}]})
-    got = frame[frame["activity.active_customers_30d"] > 0].rename(columns={
-        "activity.activity_date.day": "calendar_date", "activity.segment_on_day":
+    got = frame.rename(columns={
+        "activity.calendar_date.day": "calendar_date", "activity.segment_on_day":
         "customer_segment", "activity.active_customers_30d": "active_customers_30d"})
-    assert_same(got, hand, ["calendar_date", "customer_segment"])
-    assert mart.calendar_date.nunique() >= 10
-    keys = set(zip(mart.calendar_date, mart.customer_segment, strict=True))
-    same_days = got[[k in keys for k in zip(got.calendar_date, got.customer_segment,
-                                             strict=True)]]
-    assert_same(same_days, mart, ["calendar_date", "customer_segment"])
+    got = got[got.customer_segment.notna()]
+    keys = ["calendar_date", "customer_segment"]
+    # every (day, segment) of the mart; the measure has no row where nobody is active
+    governed = mart[keys].merge(got, on=keys, how="left").fillna({"active_customers_30d": 0})
+    assert len(got.merge(mart[keys], on=keys)) == len(got), "measure rows outside the mart"
+    assert_same(governed, mart, keys)
+    by_hand = mart[keys].merge(hand, on=keys, how="left").fillna({"active_customers_30d": 0})
+    assert_same(by_hand, mart, keys)
+    assert (mart.active_customers_30d > 0).sum() >= 60

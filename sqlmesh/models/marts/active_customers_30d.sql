@@ -1,12 +1,10 @@
 /*
   Rolling 30-day active customers by day and segment (seed 002, "Active Customers (30d) trend by
   segment"). A customer counts on day d when their status at the end of d is Active (SCD2) and
-  they had a usage day, an order or a portal login in [d - 29 days, d].
-
-  Each activity day keeps its customer "active" for 30 days, so activity days closer than 30
-  days apart merge into one active span [first day, last day + 29]; the spans are intersected
-  with the customer's Active CRM versions and counted per calendar day. Spans of one customer
-  never overlap, so counting rows counts customers.
+  they had a usage day, an order or a portal login in [d - 29 days, d]: the rows of
+  marts.customer_active_30d_days (the rule lives there, shared with the semantic layer's
+  activity.active_customers_30d), counted per day and segment of that day next to the Active
+  customers of the day.
 */
 MODEL (
   name marts.active_customers_30d,
@@ -45,14 +43,6 @@ customer_versions as (
   from warehouse.dim_customer
 ),
 
-activity_days as (
-  select customer_id, activity_date
-  from marts.customer_daily_activity
-  where
-    is_activity_day
-    and activity_date between cast(@start_date as date) - interval '30' day and @end_date
-),
-
 calendar as (
   select series.calendar_date
   from (
@@ -75,56 +65,6 @@ active_versions as (
   where customer_status = 'Active'
 ),
 
-activity_gaps as (
-  select
-    customer_id,
-    activity_date,
-    case
-      when
-        lag(activity_date) over (partition by customer_id order by activity_date) is null
-        or date_diff(
-          'day',
-          lag(activity_date) over (partition by customer_id order by activity_date),
-          activity_date
-        ) > 30
-        then 1
-      else 0
-    end as starts_span
-  from activity_days
-),
-
-activity_span_numbers as (
-  select
-    customer_id,
-    activity_date,
-    sum(starts_span) over (
-      partition by customer_id order by activity_date rows between unbounded preceding and current row
-    ) as span_number
-  from activity_gaps
-),
-
-activity_spans as (
-  select
-    customer_id,
-    min(activity_date) as covered_from,
-    cast(max(activity_date) + interval '29' day as date) as covered_to
-  from activity_span_numbers
-  group by customer_id, span_number
-),
-
-active_spans as (
-  select
-    active_versions.customer_id,
-    active_versions.customer_segment,
-    greatest(active_versions.first_day, activity_spans.covered_from) as span_start,
-    least(active_versions.last_day, activity_spans.covered_to) as span_end
-  from active_versions
-  inner join activity_spans
-    on active_versions.customer_id = activity_spans.customer_id
-    and activity_spans.covered_from <= active_versions.last_day
-    and activity_spans.covered_to >= active_versions.first_day
-),
-
 customers_by_day as (
   select
     calendar.calendar_date,
@@ -138,13 +78,12 @@ customers_by_day as (
 
 active_by_day as (
   select
-    calendar.calendar_date,
-    active_spans.customer_segment,
+    calendar_date,
+    customer_segment,
     count(*) as active_customers_30d
-  from calendar
-  inner join active_spans
-    on calendar.calendar_date between active_spans.span_start and active_spans.span_end
-  group by calendar.calendar_date, active_spans.customer_segment
+  from marts.customer_active_30d_days
+  where calendar_date between @start_date and @end_date
+  group by calendar_date, customer_segment
 )
 
 select
