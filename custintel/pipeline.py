@@ -29,6 +29,8 @@ class BuildOptions:
     environment: str = "prod"
     with_ml: bool = True
     with_reports: bool = True
+    #: run every step even when its inputs are unchanged
+    force: bool = False
 
 
 @dataclass

@@ -401,8 +401,8 @@ def _invoices(months: int) -> list[dict]:
         {**rows[0], "invoice_id": "I-BAD-CREDIT", "credit_amount": -1.0},
         # n+2: customer C005 has no valid CRM row
         {**rows[0], "invoice_id": "I-C005", "customer_id": "C005"},
-        # n+3: a gross amount that is not a number
-        {**rows[0], "invoice_id": "I-NAN", "gross_amount": float("nan")},
+        # n+3: an infinite gross amount (pandas would land a NaN as null)
+        {**rows[0], "invoice_id": "I-INF", "gross_amount": float("inf")},
     ]
     return rows
 
