@@ -50,9 +50,12 @@ def report(error: BaseException) -> int:
 
 def _is_user_error(error: BaseException) -> bool:
     """Errors written for users (they name the input); others also get their type."""
-    return isinstance(error, ValueError | LookupError) or type(error).__module__.split(".")[
-        0
-    ] in ("custintel", "semantic", "ml", "reports")
+    return isinstance(error, ValueError | LookupError) or type(error).__module__.split(".")[0] in (
+        "custintel",
+        "semantic",
+        "ml",
+        "reports",
+    )
 
 
 def main() -> NoReturn:

@@ -60,6 +60,8 @@ class LoadReport:
     #: files that are not data by convention (names starting with '_' or '.', top-level files)
     ignored: list[Refusal] = field(default_factory=list)
     hash_seconds: float = 0.0
+    #: SHA-256 over every table's files and contents: changes with any landed byte
+    fingerprint: str = ""
 
     @property
     def rows(self) -> dict[str, int]:
@@ -149,7 +151,9 @@ def load_landing(
     con = duckdb.connect(str(warehouse_path))
     try:
         con.execute("set TimeZone = 'UTC'")
-        fingerprints, stored_hashes = ({}, {}) if force else _stored(con)
+        fingerprints, stored_hashes = _stored(con)
+        if force:
+            fingerprints = {}
         pending: list[_Pending] = []
         for table in contract.tables:
             name = table.qualified_name
@@ -164,12 +168,14 @@ def load_landing(
                 if progress:
                     progress(f"validated {file.relative_path}", done, 2 * total)
             pending.append(item)
-        previous = {} if force else stored_hashes
-        report = _write(con, contract, discovery.files, pending, previous)
+        report = _write(con, contract, discovery.files, pending, stored_hashes)
     finally:
         con.close()
     report.ignored = list(discovery.ignored)
     report.hash_seconds = hash_seconds
+    report.fingerprint = table_fingerprint(
+        {name: table_fingerprint(table_hashes) for name, table_hashes in hashes.items()}
+    )
     return report
 
 
