@@ -2,8 +2,11 @@
 table-by-table digest of a warehouse to compare it with a clean build.
 
 A digest holds, for every table and view of the user-facing schemas, its row count and the sum
-of a hash of each row, with doubles rounded to 6 decimals and the wall-clock columns of the
-scores left out. Equal digests mean equal tables, row for row (duplicates included).
+of a hash of each row, with doubles rounded to 6 decimals. Equal digests mean equal tables, row
+for row (duplicates included). Left out, because they are history rather than data: the
+wall-clock columns of the scores, the model version (a count of trainings in this registry), and
+the scores of earlier builds (`ml` keeps them by design for trend reports; a clean build has only
+the latest date).
 """
 
 from __future__ import annotations
@@ -18,7 +21,9 @@ import duckdb
 
 SCHEMAS = ("landing", "staging", "warehouse", "quarantine", "marts", "ml")
 #: columns holding the time the scores were computed (now()), not data
-WALL_CLOCK_COLUMNS = {"scored_at", "segmented_at"}
+WALL_CLOCK_COLUMNS = {"scored_at", "segmented_at", "model_version"}
+#: ml tables keep every build's scores: compare the latest date only
+LATEST_ONLY = {"ml.churn_scores": "score_date", "ml.customer_segments": "snapshot_date"}
 
 
 def cli_build(
@@ -74,9 +79,12 @@ def digest(warehouse: Path) -> dict[str, tuple[int, int]]:
         ).fetchall()
         for schema, table in tables:
             columns = _select_list(con, schema, table)
+            relation = f'"{schema}"."{table}"'
+            latest = LATEST_ONLY.get(f"{schema}.{table}")
+            where = f"where {latest} = (select max({latest}) from {relation})" if latest else ""
             rows, total = con.execute(
                 f"select count(*), coalesce(sum(hash({columns})::hugeint), 0) "
-                f'from "{schema}"."{table}"'
+                f"from {relation} {where}"
             ).fetchone()
             result[f"{schema}.{table}"] = (int(rows), int(total))
     return result
