@@ -5,7 +5,8 @@ Sample: 300 customers over 2024-01..2024-06 from the generator (L1). L0 is what 
 exported on 2024-06-01 (tests/marts_support.truncate_landing): the new-month build goes L0 -> L1.
 L2 is L1 with corrections re-delivered under the same names: an invoice amount (same size,
 mtime restored), a customer's segment, a campaign added to the campaigns file, and one usage
-part file removed (its rows must leave the warehouse). Clean builds of L1 and L2 are the
+part file removed (its rows must leave the warehouse), and case 4's NaN / infinite invoice
+amounts in the last month. Clean builds of L1 and L2 are the
 reference. Builds run as `custintel build` in child processes, so `kill -9` is real: the
 process SIGKILLs itself at a named point (CUSTINTEL_KILL_AT, custintel/faults.py).
 """
@@ -88,6 +89,18 @@ def _correct(landing: Path) -> None:
     pd.concat([frame, extra]).to_parquet(campaigns, index=False)
     usage_parts = sorted((landing / "network" / "usage").glob("*.parquet"))
     usage_parts[1].unlink()  # February's usage withdrawn
+    # case 4's defect: a NaN and an infinite invoice amount in the last month
+    june = sorted((landing / "billing" / "invoices").glob("*.parquet"))[-1]
+    table = pq.read_table(june)
+    for column, row, value in (
+        ("credit_amount", 3, float("nan")),
+        ("gross_amount", 4, float("-inf")),
+    ):
+        values = table.column(column).to_numpy().copy()
+        values[row] = value
+        index = table.schema.get_field_index(column)
+        table = table.set_column(index, column, pa.array(values, from_pandas=False))
+    pq.write_table(table, june)
 
 
 def _fresh_root(tmp_path_factory: pytest.TempPathFactory, name: str) -> Path:
@@ -123,25 +136,13 @@ def test_the_corrections_change_what_the_clean_builds_hold(clean: dict) -> None:
 @pytest.mark.parametrize(
     ("before", "after"), [("l0", "l1"), ("l1", "l2")], ids=["new-month", "correction"]
 )
-def test_an_incremental_build_equals_the_clean_build(
-    tmp_path_factory: pytest.TempPathFactory, landings: dict, clean: dict, before: str, after: str
-) -> None:
-    root = tmp_path_factory.mktemp(f"incremental_{after}")
-    shutil.rmtree(root)
-    copy_build(clean["roots"][before], root)
-    _build_ok(root / "config.yaml", landings[after])
-    assert differences(digest(_warehouse(root)), clean["digests"][after]) == []
-
-
-@pytest.mark.parametrize(
-    ("before", "after"), [("l0", "l1"), ("l1", "l2")], ids=["new-month", "correction"]
-)
 def test_a_build_killed_anywhere_is_rolled_back_and_the_rerun_equals_the_clean_build(
     tmp_path_factory: pytest.TempPathFactory, landings: dict, clean: dict, before: str, after: str
 ) -> None:
     """kill -9 at the load and in each SQLMesh layer (and, for corrections, in the
     restatement): each time the next run finds the build unfinished and restores the last
-    finished state exactly; the final rerun equals the clean build."""
+    finished state exactly. Then a build that fails in the marts layer leaves prod as it was.
+    The final rerun (the incremental build) equals the clean build."""
     root = tmp_path_factory.mktemp(f"killed_{after}")
     shutil.rmtree(root)
     copy_build(clean["roots"][before], root)
@@ -154,55 +155,33 @@ def test_a_build_killed_anywhere_is_rolled_back_and_the_rerun_equals_the_clean_b
         assert BuildJournal(settings).read().status == "running"
         assert BuildJournal(settings).recover() is not None
         assert differences(digest(settings.warehouse_path), clean["digests"][before]) == [], point
+    failed = cli_build(config, landings[after], fail_at="sqlmesh:marts")
+    assert failed.returncode == 1
+    assert "failure injected at sqlmesh:marts" in " ".join((failed.stdout + failed.stderr).split())
+    assert BuildJournal(settings).read().status == "done"
+    assert differences(digest(settings.warehouse_path), clean["digests"][before]) == []
     _build_ok(config, landings[after])
     assert differences(digest(settings.warehouse_path), clean["digests"][after]) == []
 
 
-def test_a_failed_build_leaves_prod_unchanged_and_the_fixed_rerun_equals_the_clean_build(
-    tmp_path_factory: pytest.TempPathFactory, landings: dict, clean: dict
-) -> None:
-    root = tmp_path_factory.mktemp("failed")
-    shutil.rmtree(root)
-    copy_build(clean["roots"]["l0"], root)
-    config = root / "config.yaml"
-    settings = load_settings(config, environ={})
-    failed = cli_build(config, landings["l1"], fail_at="sqlmesh:marts")
-    assert failed.returncode == 1
-    assert "failure injected at sqlmesh:marts" in failed.stderr + failed.stdout
-    assert BuildJournal(settings).read().status == "done"
-    assert differences(digest(settings.warehouse_path), clean["digests"]["l0"]) == []
-    _build_ok(config, landings["l1"])
-    assert differences(digest(settings.warehouse_path), clean["digests"]["l1"]) == []
-
-
-def test_a_non_finite_amount_in_a_new_month_is_quarantined_under_its_own_rule(
-    tmp_path_factory: pytest.TempPathFactory, landings: dict, clean: dict
-) -> None:
-    """Case 4's file: a NaN invoice amount in the new month no longer fails the build."""
-    landing = tmp_path_factory.mktemp("nan_landing") / "landing"
-    shutil.copytree(landings["l1"], landing)
-    june = sorted((landing / "billing" / "invoices").glob("*.parquet"))[-1]
-    frame = pd.read_parquet(june)
-    frame.loc[frame.index[3], "credit_amount"] = float("nan")
-    frame.loc[frame.index[4], "gross_amount"] = float("-inf")
-    frame.to_parquet(june, index=False)
-    root = tmp_path_factory.mktemp("nan_build")
-    shutil.rmtree(root)
-    copy_build(clean["roots"]["l0"], root)
-    _build_ok(root / "config.yaml", landing)
-    relative = june.relative_to(landing).as_posix()
-    with duckdb.connect(str(_warehouse(root)), read_only=True) as con:
+def test_a_non_finite_amount_is_quarantined_under_its_own_rule(clean: dict) -> None:
+    """Case 4's file (a NaN and an infinite amount in the new month) builds: both rows are
+    quarantined as non_finite, and every landed row is loaded or rejected."""
+    with duckdb.connect(str(_warehouse(clean["roots"]["l2"])), read_only=True) as con:
         rejected = con.execute(
-            "select _source_row_number, rejection_reason from "
-            "quarantine.rejects_billing__invoices where _source_file = ? "
-            "and rejection_reason like 'non_finite:%' order by 1",
-            [relative],
+            "select _source_file, _source_row_number, rejection_reason from "
+            "quarantine.rejects_billing__invoices where rejection_reason like 'non_finite:%' "
+            "order by 2"
         ).fetchall()
         reconciliation = con.execute(
             "select landed_rows, loaded_rows + rejected_rows from "
             "quarantine.landing_reconciliation where source_table = 'billing__invoices'"
         ).fetchone()
-    assert rejected == [(4, "non_finite:credit_amount"), (5, "non_finite:gross_amount")]
+    assert [row[1:] for row in rejected] == [
+        (4, "non_finite:credit_amount"),
+        (5, "non_finite:gross_amount"),
+    ]
+    assert {row[0] for row in rejected} == {"billing/invoices/part-2024-06.parquet"}
     assert reconciliation[0] == reconciliation[1]
 
 
