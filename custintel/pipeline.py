@@ -20,7 +20,7 @@ from custintel.console import console, progress_bar
 from custintel.faults import checkpoint
 from custintel.landing.as_of import landing_as_of_date
 from custintel.landing.files import is_empty
-from custintel.landing.loader import LoadReport, load_landing
+from custintel.landing.loader import LoadReport, landing_state, load_landing
 from custintel.settings import SampleSettings, Settings
 from custintel.step_inputs import combine, step_inputs
 
@@ -97,6 +97,9 @@ def run_build(settings: Settings, options: BuildOptions) -> BuildResult:
     if is_empty(options.landing_path):
         with _timed_step(result, "generate"):
             generate_sample(settings.sample, options.landing_path)
+    if not options.force and _nothing_new(settings, options, journal, result):
+        _print_summary(result)
+        return result
     previous = journal.begin()
     result.timings_seconds["snapshot"] = journal.snapshot_seconds
     try:
@@ -108,6 +111,34 @@ def run_build(settings: Settings, options: BuildOptions) -> BuildResult:
     journal.commit(steps)
     _print_summary(result)
     return result
+
+
+def _nothing_new(
+    settings: Settings, options: BuildOptions, journal: BuildJournal, result: BuildResult
+) -> bool:
+    """True when the landing is what the warehouse holds and every step this build would run
+    already ran on the same inputs: then nothing is loaded, copied or run (read-only check)."""
+    started = time.perf_counter()
+    fingerprint, loaded = landing_state(options.landing_path, settings.warehouse_path)
+    inputs = step_inputs(settings, fingerprint, options.environment)
+    steps = journal.read().steps
+    wanted = {f"sqlmesh:{options.environment}": inputs.sqlmesh}
+    if options.environment == "prod" and options.with_ml:
+        wanted["ml"] = inputs.ml
+    idle = loaded and all(steps.get(step) == value for step, value in wanted.items())
+    if idle and options.environment == "prod" and options.with_reports:
+        idle = _site_inputs(settings) == combine(inputs.site, steps.get("ml", "no scores"))
+    if not idle:
+        return False
+    result.timings_seconds["check landing (SHA-256)"] = time.perf_counter() - started
+    result.skipped["load landing"] = "every landing file is already loaded (same content)"
+    result.skipped["sqlmesh"] = "landing data and SQLMesh project unchanged"
+    if "ml" in wanted:
+        result.skipped["churn model"] = "marts and model code unchanged since the last scores"
+    if options.environment == "prod" and options.with_reports:
+        result.skipped["report site"] = "warehouse, scores and pages unchanged"
+        result.site_path = settings.site_path
+    return True
 
 
 def _previous_as_of(settings: Settings) -> dt.date | None:
@@ -144,11 +175,11 @@ def _run_steps(
     inputs = step_inputs(settings, result.load.fingerprint, options.environment)
     sqlmesh_key = f"sqlmesh:{options.environment}"
     if options.force or steps.get(sqlmesh_key) != inputs.sqlmesh:
+        _restate_corrections(settings, options, result, old_as_of, as_of)
         with _timed_step(result, f"sqlmesh ({options.environment})"):
             result.transform = transform.apply(
                 settings, environment=options.environment, as_of=as_of, show_progress=True
             )
-        _restate_corrections(settings, options, result, old_as_of, as_of)
         steps[sqlmesh_key] = inputs.sqlmesh
     else:
         result.skipped["sqlmesh"] = "landing data and SQLMesh project unchanged"
@@ -174,29 +205,31 @@ def _run_steps(
 def restatements(
     load: LoadReport, old_as_of: dt.date | None, as_of: dt.date
 ) -> tuple[list[str], dt.date] | None:
-    """The landing tables whose change reaches data already built, and the date to restate
-    from; None when new intervals alone cover every change (or nothing was built yet).
+    """The landing tables to restate and the date to restate from; None when new intervals
+    alone cover every change (or nothing was built yet).
 
     A change dated after the previous as-of date is new data the plan processes anyway when the
-    as-of date moved on; anything else (a correction, a removed file, a late row) restates every
-    model downstream of its table from the earliest date it touches. A change of lineage only
-    (rows moved between files) restates from the as-of date: FULL models are rebuilt, the
-    incremental ones re-process one day."""
+    as-of date moved on; anything else (a correction, a removed file, a late row, a new
+    dimension row that turns old facts valid) must restate every model downstream of its table
+    from the earliest date it touches. A change of lineage only (rows moved between files)
+    restates from the as-of date: FULL models are rebuilt, the incremental ones re-process one
+    day. When anything is restated, every changed table is restated in the same plan (from the
+    same start), so that the reconciliation audit sees all tables' new rows at once."""
     if old_as_of is None:
         return None
-    tables: list[str] = []
-    start = as_of
+    changed: list[str] = []
+    start: dt.date | None = None
     for table in load.tables:
         if not table.reloaded:
             continue
         if table.restate_from is None and not (table.added or table.removed or table.changed):
             continue  # reloaded (--force) but identical, files and rows
+        changed.append(table.qualified_name)
         touched = table.restate_from or as_of
         if as_of > old_as_of and touched > old_as_of:
             continue
-        tables.append(table.qualified_name)
-        start = min(start, touched)
-    return (tables, start) if tables else None
+        start = touched if start is None else min(start, touched)
+    return (changed, min(start, as_of)) if start is not None else None
 
 
 def _restate_corrections(
@@ -213,7 +246,7 @@ def _restate_corrections(
     if plan is None or options.environment != "prod":
         return
     tables, start = plan
-    with _timed_step(result, "restate corrections"):
+    with _timed_step(result, "restate corrections (sqlmesh)"):
         console.print(f"restating from {start} the models downstream of {', '.join(tables)}")
         result.restatement = transform.restate(
             settings, [f"landing.{table}" for table in tables], as_of=as_of, start=start

@@ -94,9 +94,12 @@ def test_second_build_does_no_model_work(built: dict) -> None:
     settings = load_settings(built["config"])
     options = BuildOptions(landing_path=built["landing"], with_ml=False, with_reports=False)
     again = run_build(settings, options)
-    assert again.load is not None and again.load.reloaded == []
-    assert again.transform is None
-    assert again.skipped == {"sqlmesh": "landing data and SQLMesh project unchanged"}
+    assert again.load is None and again.transform is None
+    assert again.skipped == {
+        "load landing": "every landing file is already loaded (same content)",
+        "sqlmesh": "landing data and SQLMesh project unchanged",
+    }
+    assert "snapshot" not in again.timings_seconds  # nothing to protect: no copy taken
     forced = run_build(
         settings,
         BuildOptions(landing_path=built["landing"], with_ml=False, with_reports=False, force=True),

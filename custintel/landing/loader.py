@@ -125,6 +125,28 @@ class _Pending:
     csv_tables: dict[str, pa.Table] = field(default_factory=dict)
 
 
+def landing_state(
+    landing_dir: Path, warehouse_path: Path, contract: Contract | None = None
+) -> tuple[str, bool]:
+    """The content fingerprint of the landing folder, and whether the warehouse already holds
+    exactly it (read-only: nothing is written, a refused file raises LandingError)."""
+    contract = contract or load_contract()
+    discovery = checked(scan(landing_dir, contract), contract)
+    fingerprints = {
+        name: table_fingerprint({f.relative_path: file_sha256(f.path) for f in files})
+        for name, files in discovery.files.items()
+    }
+    current = table_fingerprint(fingerprints)
+    if not warehouse_path.exists():
+        return current, False
+    try:
+        with duckdb.connect(str(warehouse_path), read_only=True) as con:
+            stored, _ = _stored(con)
+    except duckdb.Error:
+        return current, False
+    return current, stored == fingerprints
+
+
 def load_landing(
     landing_dir: Path,
     warehouse_path: Path,
