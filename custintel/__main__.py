@@ -10,7 +10,7 @@ import atexit
 import os
 from pathlib import Path
 
-from custintel.cli import app
+from custintel.cli_errors import main
 
 
 def _write_peak_memory(target: Path) -> None:
@@ -22,4 +22,4 @@ def _write_peak_memory(target: Path) -> None:
 if peak_file := os.environ.get("CUSTINTEL_PEAK_MEMORY_FILE"):
     atexit.register(_write_peak_memory, Path(peak_file))
 
-app()
+main()

@@ -5,7 +5,10 @@ measured in the same run on the same machine, so the ratios travel between machi
 - load: validating and copying the landing files vs a plain DuckDB copy of the same files;
 - warehouse: the SQLMesh build vs landed rows (rows per second) and peak memory;
 - semantic: median latency of a governed segment-level query vs the same hand-written SQL;
-- ml and site: wall time and peak memory.
+- ml and site: wall time and peak memory;
+- atomicity and content hashing: the snapshot a build takes before changing anything (copy of
+  warehouse, SQLMesh state and model registry), its restore, and the SHA-256 of every landing
+  file, each against the build without them (load + SQLMesh) measured in the same run.
 """
 
 from __future__ import annotations
@@ -121,6 +124,52 @@ def bare_copy_seconds(landing_dir: Path, scratch: Path) -> float:
     return seconds
 
 
+def integrity_steps(settings: Settings, build_seconds: float) -> list[StepResult]:
+    """What atomic builds and content fingerprints cost, against the build without them."""
+    from custintel.build_journal import BuildJournal
+    from custintel.landing import load_contract
+    from custintel.landing.files import scan
+    from custintel.landing.loader import file_sha256
+
+    discovered = scan(settings.landing_path, load_contract()).files.values()
+    files = [file.path for table_files in discovered for file in table_files]
+    landed_bytes = sum(path.stat().st_size for path in files)
+    hash_seconds, _ = timed(lambda: [file_sha256(path) for path in files])
+    journal = BuildJournal(settings)
+    snapshot_seconds, _ = timed(journal.begin)
+    snapshot_bytes = sum(
+        p.stat().st_size for p in journal.snapshot_dir.rglob("*") if p.is_file()
+    )
+    restore_seconds, _ = timed(journal.rollback)
+    baseline = "build without it (load + SQLMesh)"
+    return [
+        StepResult(
+            "content hash: SHA-256 of every landing file",
+            hash_seconds,
+            peak_rss_mb(),
+            baseline,
+            build_seconds - hash_seconds,
+            {"files": len(files), "megabytes": round(landed_bytes / 1e6, 1)},
+        ),
+        StepResult(
+            "atomic build: snapshot before the build",
+            snapshot_seconds,
+            peak_rss_mb(),
+            baseline,
+            build_seconds,
+            {"megabytes": round(snapshot_bytes / 1e6, 1)},
+        ),
+        StepResult(
+            "atomic build: restore after a failure or kill",
+            restore_seconds,
+            peak_rss_mb(),
+            baseline,
+            build_seconds,
+            {"megabytes": round(snapshot_bytes / 1e6, 1)},
+        ),
+    ]
+
+
 def semantic_step(settings: Settings, repeats: int) -> StepResult:
     from semantic import load
 
@@ -216,6 +265,7 @@ def run_bench(
         )
     )
 
+    load_seconds = results[-1].seconds
     as_of = landing_as_of_date(settings.warehouse_path)
     seconds, applied = timed(lambda: transform.apply(settings, as_of=as_of, run_tests=False))
     layers = {f"{schema}_seconds": round(value, 1)
@@ -228,6 +278,8 @@ def run_bench(
             details={"landed_rows_per_second": round(landed_rows / seconds), **layers},
         )
     )
+    for result in integrity_steps(settings, load_seconds + seconds):
+        results.append(result)
     if with_ml:
         seconds, peak = run_isolated("ml", "pipeline")
         results.append(StepResult("churn model train + score (child process)", seconds, peak))

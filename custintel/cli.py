@@ -77,6 +77,16 @@ app = typer.Typer(
 )
 
 
+@app.callback()
+def _global_options(
+    debug: Annotated[bool, typer.Option("--debug", help="show tracebacks of errors")] = False,
+) -> None:
+    """Customer intelligence as code: warehouse, governed metrics, churn scores, reports."""
+    from custintel.cli_errors import set_debug
+
+    set_debug(debug)
+
+
 def settings_from(config: Path | None) -> Settings:
     """Load settings, turning a configuration error into a clean exit."""
     if config is not None:
@@ -84,7 +94,7 @@ def settings_from(config: Path | None) -> Settings:
     try:
         return load_settings(config)
     except SettingsError as exc:
-        console.print(f"[red]{exc}[/red]")
+        console.print(f"[red]error: {exc}[/red]", soft_wrap=True)
         raise typer.Exit(2) from exc
 
 
@@ -133,6 +143,9 @@ def build(
     env: Annotated[str, typer.Option(help="SQLMesh environment to build")] = "prod",
     skip_ml: Annotated[bool, typer.Option(help="do not train and score the churn model")] = False,
     skip_reports: Annotated[bool, typer.Option(help="do not build the report site")] = False,
+    force: Annotated[
+        bool, typer.Option(help="run every step even if its inputs are unchanged")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
     """Generate sample data if landing is empty, load it, build the warehouse, score, report."""
@@ -144,11 +157,14 @@ def build(
         environment=env,
         with_ml=not skip_ml,
         with_reports=not skip_reports,
+        force=force,
     )
     try:
         run_build(settings, options)
     except LandingError as exc:
-        console.print(f"[red]landing data rejected, warehouse left unchanged:[/red] {exc}")
+        console.print(
+            f"[red]landing data rejected, warehouse left unchanged:[/red] {exc}", soft_wrap=True
+        )
         raise typer.Exit(1) from exc
 
 

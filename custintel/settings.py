@@ -8,7 +8,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yaml"
@@ -104,6 +111,15 @@ class Settings(_Section):
     ml: MlSettings
     reports: ReportsSettings
 
+    @model_validator(mode="after")
+    def _distinct_files(self) -> Settings:
+        if self.warehouse_path == self.state_path:
+            raise ValueError(
+                f"warehouse.path and sqlmesh.state_path are the same file ({self.state_path}): "
+                "the warehouse and the SQLMesh state need one file each"
+            )
+        return self
+
     def resolve(self, path: Path) -> Path:
         """An absolute path for a configured path (relative ones are under the config's folder)."""
         return path if path.is_absolute() else (self.root / path).resolve()
@@ -141,7 +157,27 @@ class Settings(_Section):
         return self.resolve(self.reports.site_path)
 
 
-def _apply_env_overrides(raw: dict[str, Any], environ: dict[str, str]) -> dict[str, Any]:
+def _section_fields(section: str) -> dict[str, Any]:
+    field_info = Settings.model_fields.get(section)
+    model = field_info.annotation if field_info else None
+    return model.model_fields if isinstance(model, type) and issubclass(model, BaseModel) else {}
+
+
+def _env_value(section: str, key: str, value: str) -> Any:
+    """An override as the key's type wants it: the text itself (pydantic parses and validates
+    numbers, dates, booleans and choices from text, so `12 # x` is an error, never 12); an
+    empty value clears an optional key. Text is never parsed as YAML: a `#` in a path stays."""
+    field_info = _section_fields(section).get(key)
+    if value == "" and field_info is not None and not field_info.is_required():
+        return None
+    return value
+
+
+def _apply_env_overrides(
+    raw: dict[str, Any], environ: dict[str, str]
+) -> tuple[dict[str, Any], dict[tuple[str, str], str]]:
+    """Apply `CUSTINTEL_<SECTION>__<KEY>` overrides; also return which variable set which key."""
+    origins: dict[tuple[str, str], str] = {}
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
@@ -149,19 +185,31 @@ def _apply_env_overrides(raw: dict[str, Any], environ: dict[str, str]) -> dict[s
         raw.setdefault(section, {})
         if not isinstance(raw[section], dict):
             raise SettingsError(f"environment override {name}: '{section}' is not a section")
-        raw[section][key] = yaml.safe_load(value)
-    return raw
+        raw[section][key] = _env_value(section, key, value)
+        origins[(section, key)] = name
+    return raw, origins
 
 
-def _describe(error: ValidationError, raw: dict[str, Any], source: str) -> str:
-    lines = [f"invalid settings in {source}:"]
+def _describe(
+    error: ValidationError,
+    raw: dict[str, Any],
+    source: str,
+    origins: dict[tuple[str, str], str] | None = None,
+) -> str:
+    """One line naming every bad key, its value and (for overrides) the variable that set it."""
+    problems = []
     for item in error.errors():
         key = ".".join(str(part) for part in item["loc"])
         value: Any = raw
         for part in item["loc"]:
             value = value.get(part) if isinstance(value, dict) else None
-        lines.append(f"  {key} = {value!r}: {item['msg']}")
-    return "\n".join(lines)
+        variable = (origins or {}).get(tuple(str(part) for part in item["loc"][:2]))
+        where = f" (from {variable})" if variable else ""
+        if not item["loc"]:  # a rule across keys: its message names them
+            problems.append(item["msg"].removeprefix("Value error, "))
+            continue
+        problems.append(f"{key} = {value!r}{where}: {item['msg']}")
+    return f"invalid settings in {source}: " + "; ".join(problems)
 
 
 def load_settings(
@@ -178,11 +226,13 @@ def load_settings(
         raise SettingsError(f"config file {config_path} is not valid YAML: {exc}") from exc
     if not isinstance(raw, dict):
         raise SettingsError(f"config file {config_path} must hold a mapping of sections")
-    raw = _apply_env_overrides(raw, dict(os.environ if environ is None else environ))
+    raw, origins = _apply_env_overrides(raw, dict(os.environ if environ is None else environ))
     try:
         return Settings(root=config_path.parent, **raw)
     except ValidationError as exc:
-        raise SettingsError(_describe(exc, raw, str(config_path))) from exc
+        raise SettingsError(_describe(exc, raw, str(config_path), origins)) from exc
+    except TypeError as exc:  # a section given as something other than a mapping
+        raise SettingsError(f"invalid settings in {config_path}: {exc}") from exc
 
 
 def write_relocated_config(

@@ -28,6 +28,7 @@ from sqlmesh.core.snapshot import Snapshot, SnapshotChangeCategory
 from sqlmesh.utils.date import to_datetime
 from sqlmesh.utils.errors import NodeAuditsErrors, SQLMeshError
 
+from custintel.faults import checkpoint
 from custintel.landing.as_of import landing_as_of_date
 from custintel.settings import Settings
 
@@ -166,10 +167,9 @@ class _Recording:
             start, end = (to_datetime(value).replace(tzinfo=None) for value in interval)
             duration_ms = args[1] if len(args) > 1 else kwargs.get("duration_ms")
             seconds = duration_ms / 1000 if isinstance(duration_ms, int | float) else None
-            self.evaluated.append(
-                EvaluatedBatch(short_name(snapshot.name), start, end, seconds)
-            )
+            self.evaluated.append(EvaluatedBatch(short_name(snapshot.name), start, end, seconds))
         super().update_snapshot_evaluation_progress(snapshot, interval, *args, **kwargs)
+        checkpoint(f"sqlmesh:{short_name(snapshot.name).split('.')[0]}")
 
     def log_failed_models(self, errors: list) -> None:
         self.failures.extend(line for error in errors for line in describe_failure(error))
@@ -318,9 +318,18 @@ def preview(settings: Settings, environment: str = PROD) -> list[ModelChange]:
             ctx.close()
 
 
-def restate(settings: Settings, models: list[str], as_of: dt.date | None = None) -> ApplySummary:
-    """Rebuild `models` and everything downstream of them in prod over the whole history."""
-    return _restate_if(settings, models, as_of, only_with_consumers=False)
+def restate(
+    settings: Settings,
+    models: list[str],
+    as_of: dt.date | None = None,
+    start: dt.date | None = None,
+) -> ApplySummary:
+    """Rebuild `models` and everything downstream of them in prod from `start` (default: the
+    whole history) to the as-of date. FULL models (staging, dims, quarantine, small marts) are
+    rebuilt whole; incremental ones re-process their intervals from `start`, widened by their
+    lookback. `models` may be landing tables (`landing.<system>__<table>`, external models):
+    then every model reading them is restated."""
+    return _restate_if(settings, models, as_of, only_with_consumers=False, start=start)
 
 
 def refresh_score_consumers(settings: Settings, as_of: dt.date | None = None) -> ApplySummary:
@@ -339,8 +348,14 @@ def _has_consumers(ctx: Context, models: list[str]) -> bool:
     return False
 
 
-def _restate_if(settings: Settings, models: list[str], as_of: dt.date | None, *,
-                only_with_consumers: bool) -> ApplySummary:
+def _restate_if(
+    settings: Settings,
+    models: list[str],
+    as_of: dt.date | None,
+    *,
+    only_with_consumers: bool,
+    start: dt.date | None = None,
+) -> ApplySummary:
     """Restate `models` in one SQLMesh context (loading the project costs seconds); with
     `only_with_consumers`, only when some model reads them."""
     as_of = _resolve_as_of(settings, as_of)
@@ -355,7 +370,7 @@ def _restate_if(settings: Settings, models: list[str], as_of: dt.date | None, *,
             ctx.plan(
                 PROD,
                 restate_models=models,
-                start=settings.sqlmesh.start,
+                start=max(start or settings.sqlmesh.start, settings.sqlmesh.start),
                 end=execution_time,
                 execution_time=execution_time,
                 no_prompts=True,

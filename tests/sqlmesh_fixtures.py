@@ -402,6 +402,8 @@ def _invoices(months: int) -> list[dict]:
         {**rows[0], "invoice_id": "I-BAD-CREDIT", "credit_amount": -1.0},
         # n+2: customer C005 has no valid CRM row
         {**rows[0], "invoice_id": "I-C005", "customer_id": "C005"},
+        # n+3: an infinite gross amount (pandas would land a NaN as null)
+        {**rows[0], "invoice_id": "I-INF", "gross_amount": float("inf")},
     ]
     return rows
 
@@ -506,6 +508,7 @@ def planted_rejections(months: int = 2) -> dict[tuple[str, int], str]:
         ("provisioning__service_assignments", 3): "orphan_key:customer_id",
         ("billing__invoices", invoices + 1): "negative_amount:credit_amount",
         ("billing__invoices", invoices + 2): "orphan_key:customer_id",
+        ("billing__invoices", invoices + 3): "non_finite:gross_amount",
         ("billing__orders", months + 1): "future_date:ordered_at",
         ("network__usage", usage + 1): "negative_amount:data_volume_mb",
         ("network__usage", usage + 2): "duplicate_row",
@@ -549,6 +552,7 @@ REASON_CODES = {
     "duplicate_row",
     "missing_key",
     "missing_value",
+    "non_finite",
     "invalid_value",
     "negative_amount",
     "malformed_email",

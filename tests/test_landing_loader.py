@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 import duckdb
@@ -12,15 +11,12 @@ import pytest
 from custintel.landing import load_contract
 from custintel.landing.files import LandingError
 from custintel.landing.loader import load_landing
-
-FIXTURE = Path(__file__).parent / "fixtures" / "landing_csv"
+from tests.landing_support import copy_fixture
 
 
 @pytest.fixture
 def landing(tmp_path: Path) -> Path:
-    target = tmp_path / "landing"
-    shutil.copytree(FIXTURE, target)
-    return target
+    return copy_fixture(tmp_path)
 
 
 def _csv_rows(path: Path) -> int:

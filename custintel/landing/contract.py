@@ -43,6 +43,9 @@ class Table:
     description: str
     key: tuple[str, ...]
     columns: tuple[Column, ...] = field(default_factory=tuple)
+    #: the date a row takes effect: a corrected, added or removed row restates the warehouse
+    #: from it (custintel/landing/changes.py); None = from the beginning of history
+    effective_date: str | None = None
 
     @property
     def qualified_name(self) -> str:
@@ -101,9 +104,21 @@ def load_contract(path: Path = CONTRACT_PATH) -> Contract:
         descriptions[system] = system_spec["description"]
         for table_name, spec in system_spec["tables"].items():
             columns = tuple(_parse_column(n, c) for n, c in spec["columns"].items())
-            table = Table(system, table_name, spec["description"], tuple(spec["key"]), columns)
+            table = Table(
+                system,
+                table_name,
+                spec["description"],
+                tuple(spec["key"]),
+                columns,
+                spec.get("effective_date"),
+            )
             missing = set(table.key) - set(table.column_names)
             if missing:
                 raise ValueError(f"{table.qualified_name}: key columns {missing} not declared")
+            if table.effective_date and table.column(table.effective_date).type not in (
+                "date",
+                "timestamp",
+            ):
+                raise ValueError(f"{table.qualified_name}: effective_date must be a date column")
             tables.append(table)
     return Contract(int(raw["version"]), tuple(tables), descriptions)

@@ -14,5 +14,5 @@ where
   @column is not null
   and not regexp_matches(
     @column,
-    '^(duplicate_row|(missing_key|missing_value|invalid_value|negative_amount|malformed_email|future_date|before_start|duplicate_key|orphan_key):[a-z_]+(,[a-z_]+)*)$'
+    '^(duplicate_row|(missing_key|missing_value|non_finite|invalid_value|negative_amount|malformed_email|future_date|before_start|duplicate_key|orphan_key):[a-z_]+(,[a-z_]+)*)$'
   )

@@ -4,7 +4,8 @@ A staging model combines them with `coalesce(...)`, so the first rule a row brea
 reason. Reasons are `<code>` or `<code>:<landing column>`; the vocabulary is shared with the
 sample generator and listed in sqlmesh/README.md:
 
-    duplicate_row, missing_key:<c>, missing_value:<c>, invalid_value:<c>, negative_amount:<c>,
+    duplicate_row, missing_key:<c>, missing_value:<c>, non_finite:<c>, invalid_value:<c>,
+    negative_amount:<c>,
     malformed_email:<c>, future_date:<c>, before_start:<c>, duplicate_key:<c>[,<c>..]
     (orphan_key:<c> is decided after staging, see macros/references.py)
 
@@ -64,6 +65,18 @@ def missing_value(evaluator: MacroEvaluator, table: exp.Expression) -> exp.Expre
         (f"{column.name} is null", f"missing_value:{column.name}")
         for column in spec.columns
         if not column.nullable and not _is_key(column.name, spec.key)
+    ]
+    return _reason_case(evaluator, checks)
+
+
+@macro()
+def non_finite(evaluator: MacroEvaluator, table: exp.Expression) -> exp.Expression:
+    """'non_finite:<c>' when a double column holds NaN or an infinity (a Parquet double, or a
+    CSV 'NaN' / 'Infinity'): no amount, rate or measure of the contract can be one."""
+    checks = [
+        (f"not isfinite({column.name})", f"non_finite:{column.name}")
+        for column in contract_table(table).columns
+        if column.type == "double"
     ]
     return _reason_case(evaluator, checks)
 

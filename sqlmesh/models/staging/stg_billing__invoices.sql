@@ -56,6 +56,7 @@ validated as (
       @duplicate_row(landed_copy_number),
       @missing_key(billing__invoices),
       @missing_value(billing__invoices),
+      @non_finite(billing__invoices),
       @invalid_value(billing__invoices),
       @negative_amount(gross_amount, credit_amount, discount_amount),
       @future_date(invoice_date),

@@ -54,6 +54,7 @@ validated as (
       @duplicate_row(landed_copy_number),
       @missing_key(billing__orders),
       @missing_value(billing__orders),
+      @non_finite(billing__orders),
       @invalid_value(billing__orders),
       @negative_amount(gross_amount, discount_amount),
       @out_of_range(quantity, 1, null),

@@ -56,6 +56,7 @@ validated as (
       @duplicate_row(landed_copy_number),
       @missing_key(crm__opportunities),
       @missing_value(crm__opportunities),
+      @non_finite(crm__opportunities),
       @invalid_value(crm__opportunities),
       @negative_amount(amount),
       @out_of_range(probability_of_close, 0, 1),

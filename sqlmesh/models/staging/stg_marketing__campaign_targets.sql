@@ -50,6 +50,7 @@ validated as (
       @duplicate_row(landed_copy_number),
       @missing_key(marketing__campaign_targets),
       @missing_value(marketing__campaign_targets),
+      @non_finite(marketing__campaign_targets),
       @invalid_value(marketing__campaign_targets),
       @negative_amount(attributed_revenue_amount),
       @future_date(targeted_at, responded_at),

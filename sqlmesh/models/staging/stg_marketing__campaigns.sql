@@ -52,6 +52,7 @@ validated as (
       @duplicate_row(landed_copy_number),
       @missing_key(marketing__campaigns),
       @missing_value(marketing__campaigns),
+      @non_finite(marketing__campaigns),
       @invalid_value(marketing__campaigns),
       @negative_amount(budget_amount),
       @out_of_range(end_date, start_date, null)

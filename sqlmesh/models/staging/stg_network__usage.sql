@@ -50,6 +50,7 @@ validated as (
       @duplicate_row(landed_copy_number),
       @missing_key(network__usage),
       @missing_value(network__usage),
+      @non_finite(network__usage),
       @negative_amount(data_volume_mb, voice_minutes, session_count, outage_minutes),
       @future_date(usage_date),
       @before_start(usage_date)

@@ -48,6 +48,7 @@ validated as (
       @duplicate_row(landed_copy_number),
       @missing_key(provisioning__service_assignments),
       @missing_value(provisioning__service_assignments),
+      @non_finite(provisioning__service_assignments),
       @negative_amount(monthly_charge_amount),
       @future_date(start_date),
       @out_of_range(end_date, start_date, null)

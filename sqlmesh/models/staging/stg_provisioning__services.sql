@@ -48,6 +48,7 @@ validated as (
       @duplicate_row(landed_copy_number),
       @missing_key(provisioning__services),
       @missing_value(provisioning__services),
+      @non_finite(provisioning__services),
       @invalid_value(provisioning__services),
       @negative_amount(monthly_cost_amount),
       @future_date(launched_date)
