@@ -58,6 +58,22 @@ class SqlmeshSettings(_Section):
     start: dt.date
 
 
+class SparkSettings(_Section):
+    """Where the Spark gateway runs (used when `sqlmesh.gateway` is `spark`)."""
+
+    #: spark.master: local[N] on this machine, spark://host:7077, yarn, k8s://... on a cluster
+    master: str = "local[*]"
+    #: a Spark Connect server (sc://host:15002); when set it is used instead of `master`
+    connect_url: str | None = Field(default=None, pattern=r"^sc://\S+$")
+    #: where Spark tables keep their Parquet files (shared storage on a cluster);
+    #: None: `spark-warehouse` beside the warehouse file
+    warehouse_dir: Path | None = None
+    #: the local Derby catalogue of the Spark tables; None: `spark-metastore` beside the warehouse
+    metastore_path: Path | None = None
+    #: more Spark settings passed as they are, e.g. {"spark.driver.memory": "8g"}
+    config: dict[str, str] = Field(default_factory=dict)
+
+
 class SemanticSettings(_Section):
     backend: Literal["embedded", "cube"]
     model_path: Path
@@ -87,6 +103,7 @@ class Settings(_Section):
     sample: SampleSettings
     sqlmesh: SqlmeshSettings
     semantic: SemanticSettings
+    spark: SparkSettings = Field(default_factory=SparkSettings)
     ml: MlSettings
     reports: ReportsSettings
 
@@ -109,6 +126,18 @@ class Settings(_Section):
     @property
     def state_path(self) -> Path:
         return self.resolve(self.sqlmesh.state_path)
+
+    @property
+    def spark_warehouse_path(self) -> Path:
+        configured = self.spark.warehouse_dir
+        beside_warehouse = self.warehouse_path.parent / "spark-warehouse"
+        return self.resolve(configured) if configured else beside_warehouse
+
+    @property
+    def spark_metastore_path(self) -> Path:
+        configured = self.spark.metastore_path
+        beside_warehouse = self.warehouse_path.parent / "spark-metastore"
+        return self.resolve(configured) if configured else beside_warehouse
 
     @property
     def semantic_model_path(self) -> Path:

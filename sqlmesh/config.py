@@ -2,8 +2,9 @@
 
 SQLMesh loads the module-level `config` (so `sqlmesh plan` run inside this folder works);
 `custintel.transform` calls `build_config(settings)` with the settings it was given.
-Gateways: `duckdb` (the default; warehouse and state are DuckDB files) and `spark` (PySpark in
-local mode, state kept in DuckDB). `sqlmesh.gateway` in config.yaml picks the default one.
+Gateways: `duckdb` (the default; warehouse and state are DuckDB files) and `spark` (PySpark,
+`spark.master` or a Spark Connect URL from the settings' `spark` section; state in DuckDB).
+`sqlmesh.gateway` in config.yaml picks the default one.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from sqlmesh.core.config import (
 )
 
 from custintel.settings import Settings, load_settings
+from custintel.spark_gateway import spark_config
 
 #: the SQL dialect the models are written in; SQLGlot transpiles it for other gateways
 MODEL_DIALECT = "duckdb"
@@ -45,17 +47,20 @@ def _duckdb_gateway(settings: Settings) -> GatewayConfig:
 
 
 def _spark_gateway(settings: Settings) -> GatewayConfig:
-    spark_warehouse = settings.warehouse_path.parent / "spark-warehouse"
+    """The `spark` section of the settings (master or Spark Connect URL, warehouse folder,
+    metastore): the same session the landing writer, semantic engine and ML use."""
+    spark = SparkConnectionConfig(
+        config=spark_config(settings),
+        concurrent_tasks=2,
+        # column comments are set with ALTER TABLE, which the Hive catalogue refuses for
+        # TIMESTAMP_NTZ columns (DuckDB's `timestamp`); descriptions stay in the models
+        register_comments=False,
+    )
     return GatewayConfig(
-        connection=SparkConnectionConfig(
-            config={
-                "spark.master": "local[*]",
-                "spark.sql.warehouse.dir": str(spark_warehouse),
-                "spark.sql.session.timeZone": "UTC",
-            }
-        ),
+        connection=spark,
         state_connection=_state_connection(settings),
-        test_connection=DuckDBConnectionConfig(),
+        # the unit tests run on Spark too: they prove the transpiled SQL, not DuckDB's
+        test_connection=spark,
     )
 
 

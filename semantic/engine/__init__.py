@@ -14,6 +14,7 @@ import pandas as pd
 from semantic.definitions import DataModel
 from semantic.engine.compiled import CompiledQuery, OutputColumn
 from semantic.engine.compiler import QueryCompiler
+from semantic.engine.executor import QueryExecutor
 from semantic.engine.members import TableMapper
 from semantic.engine.security import SecurityContext
 from semantic.errors import QueryError
@@ -22,13 +23,14 @@ from semantic.query import Query
 
 __all__ = ["CompiledQuery", "Engine", "OutputColumn", "SecurityContext"]
 
-Database = str | Path | duckdb.DuckDBPyConnection
+Database = str | Path | duckdb.DuckDBPyConnection | QueryExecutor
 
 
 class Engine:
     """Compiles and runs queries of one model against one DuckDB database.
 
-    `database` is a DuckDB file (opened read-only for each query) or an open connection.
+    `database` is a DuckDB file (opened read-only for each query), an open connection, or
+    another executor (`QueryExecutor`, e.g. `SparkExecutor` on the spark gateway).
     `as_of` anchors relative date ranges ('last 30 days'); default: today.
     `table_mapper` rewrites table references (the metric diff points it at dev schemas).
     `allow_private` lets trusted callers query cubes and non-public members directly.
@@ -60,6 +62,8 @@ class Engine:
         return self.execute(compiled)
 
     def execute(self, compiled: CompiledQuery) -> pd.DataFrame:
+        if isinstance(self.database, QueryExecutor):
+            return _typed(self.database.run(compiled), compiled.columns)
         with self.connection() as con:
             try:
                 frame = con.execute(compiled.sql, compiled.params).df()

@@ -54,14 +54,15 @@ activity_days as (
 ),
 
 calendar as (
-  select series.calendar_date
+  -- unnest stands alone in its select (cast outside): Spark's explode cannot be nested
+  select cast(series.calendar_day as date) as calendar_date
   from (
-    select cast(unnest(generate_series(
+    select unnest(generate_series(
       cast(@start_date as date), cast(@end_date as date), interval '1' day
-    )) as date) as calendar_date
+    )) as calendar_day
   ) as series
   cross join as_of
-  where series.calendar_date between as_of.data_start_date and as_of.as_of_date
+  where cast(series.calendar_day as date) between as_of.data_start_date and as_of.as_of_date
 ),
 
 active_versions as (

@@ -1,0 +1,88 @@
+"""The Spark session of the `spark` gateway, built from the `spark` section of the settings.
+
+One configuration serves every Spark user of the project (SQLMesh's Spark connection in
+`sqlmesh/config.py`, the landing writer, the semantic engine's Spark executor, ML read/write),
+so they share one session per process (`getOrCreate`) and one catalogue of tables:
+
+- `spark.master` (`local[*]` on one machine) or a Spark Connect server (`connect_url`);
+- the Spark tables' Parquet files under `settings.spark_warehouse_path`;
+- their catalogue in a Derby metastore at `settings.spark_metastore_path` (Hive catalogue), so a
+  later process (`custintel metrics query` after a build) finds the same tables. Derby admits one
+  process at a time; a team or a cluster uses a shared Hive metastore (`spark.config`:
+  `spark.hadoop.hive.metastore.uris: thrift://...`).
+
+PySpark is an optional extra (`pip install -e '.[spark]'`); it is imported only when a session
+is asked for.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from custintel.settings import Settings
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+
+class SparkGatewayError(RuntimeError):
+    """The Spark gateway cannot start: the message names the missing piece or setting."""
+
+
+def spark_config(settings: Settings) -> dict[str, str]:
+    """Spark settings of the gateway; `spark.config` entries override the defaults here."""
+    metastore = settings.spark_metastore_path
+    config = {
+        "spark.app.name": "custintel",
+        "spark.sql.warehouse.dir": str(settings.spark_warehouse_path),
+        "spark.sql.catalogImplementation": "hive",
+        "spark.hadoop.javax.jdo.option.ConnectionURL": (
+            f"jdbc:derby:;databaseName={metastore / 'metastore_db'};create=true"
+        ),
+        # derby.log beside the metastore instead of the current folder
+        "spark.driver.extraJavaOptions": f"-Dderby.system.home={metastore}",
+        # the warehouse's dates and timestamps carry no zone: read and write them as UTC
+        "spark.sql.session.timeZone": "UTC",
+        "spark.ui.enabled": "false",
+        "spark.ui.showConsoleProgress": "false",
+    }
+    if settings.spark.connect_url:
+        config["spark.remote"] = settings.spark.connect_url
+    else:
+        config["spark.master"] = settings.spark.master
+    return {**config, **settings.spark.config}
+
+
+def spark_session(settings: Settings) -> SparkSession:
+    """The process's Spark session for these settings (created on first use)."""
+    try:
+        from pyspark.sql import SparkSession
+    except ImportError as exc:
+        raise SparkGatewayError(
+            "the spark gateway needs PySpark: pip install -e '.[spark]' (and Java 17)"
+        ) from exc
+    config = spark_config(settings)
+    active = SparkSession.getActiveSession()
+    if active is not None:
+        _check_same_warehouse(active, config)
+        return active
+    settings.spark_metastore_path.mkdir(parents=True, exist_ok=True)
+    builder = SparkSession.builder
+    for key, value in config.items():
+        builder = builder.config(key, value)
+    session = builder.getOrCreate()
+    if not settings.spark.connect_url:
+        session.sparkContext.setLogLevel("ERROR")
+    return session
+
+
+def _check_same_warehouse(session: SparkSession, config: dict[str, str]) -> None:
+    """A process has one Spark session, and its catalogue cannot be moved once it runs."""
+    key = "spark.sql.warehouse.dir"
+    running = session.conf.get(key)
+    wanted = config[key]
+    if running and running.removeprefix("file:").rstrip("/") != wanted.rstrip("/"):
+        raise SparkGatewayError(
+            f"this process's Spark session keeps its tables in {running}, not {wanted} "
+            "(one Spark warehouse per process: build another one in a child process)"
+        )
