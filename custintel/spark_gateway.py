@@ -17,6 +17,9 @@ is asked for.
 
 from __future__ import annotations
 
+import shutil
+import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from custintel.settings import Settings
@@ -86,3 +89,51 @@ def _check_same_warehouse(session: SparkSession, config: dict[str, str]) -> None
             f"this process's Spark session keeps its tables in {running}, not {wanted} "
             "(one Spark warehouse per process: build another one in a child process)"
         )
+
+
+def sql_string(value: str) -> str:
+    """A Spark SQL string literal."""
+    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def column_definitions(columns: dict[str, str]) -> str:
+    """`name type, ...` in Spark SQL for columns given with DuckDB types (SQLGlot maps them)."""
+    from sqlglot import exp
+
+    return ", ".join(
+        f"{exp.to_identifier(name).sql('spark', identify=True)} "
+        f"{exp.DataType.build(kind, dialect='duckdb').sql('spark')}"
+        for name, kind in columns.items()
+    )
+
+
+def point_table_at(
+    session: SparkSession,
+    table: str,
+    columns: dict[str, str],
+    folder: Path,
+    properties: dict[str, str] | None = None,
+) -> None:
+    """Declare `table` as the Parquet files in `folder` (replacing its earlier declaration).
+
+    Writers put a table's new version in a new folder first and call this last, so a reader
+    sees the old rows or the new ones, never a half-written folder.
+    """
+    listed = ", ".join(f"{sql_string(k)} = {sql_string(v)}" for k, v in (properties or {}).items())
+    session.sql(f"drop table if exists {table}")
+    session.sql(
+        f"create table {table} ({column_definitions(columns)}) using parquet "
+        f"location {sql_string(folder.as_uri())}" + (f" tblproperties ({listed})" if listed else "")
+    )
+
+
+def remove_other_versions(folder: Path) -> None:
+    """Delete the sibling version folders of `folder` (older versions of the same table)."""
+    for version in folder.parent.iterdir():
+        if version != folder:
+            shutil.rmtree(version, ignore_errors=True)
+
+
+def new_version_folder(root: Path, table: str) -> Path:
+    """`root/<table>/v<nanoseconds>`: a folder no reader points at yet."""
+    return root / table / f"v{time.time_ns()}"

@@ -25,15 +25,14 @@ import numpy as np
 import pandas as pd
 
 from custintel.settings import Settings
-from ml import clv
-from ml.dataset import Dataset, DatasetError, DatasetSpec, build_dataset, read_table
+from ml import clv, gateway
+from ml.dataset import Dataset, DatasetError, DatasetSpec, build_dataset
 from ml.health import health_validation
 from ml.registry import ModelVersion, Registry
 from ml.rules import SEED_004_RULES
 from ml.score import score_frame
 from ml.segmentation import Segmentation, fit_segmentation, migration_matrix
 from ml.train import TrainConfig, TrainResult, train
-from ml.writeback import write_churn_scores, write_customer_segments
 
 MODEL_NAME = "churn"
 LABEL_HORIZON_DAYS = 90
@@ -228,9 +227,9 @@ def train_and_score(
     settings: Settings, columns: MartColumns = MART, bootstraps: int = 20
 ) -> PipelineResult:
     """Train, register, score the latest snapshot and segment; write both ml tables."""
-    frame = read_table(columns.table, settings.warehouse_path)
+    frame = gateway.read_table(settings, columns.table)
     if columns.churn_date not in frame.columns:
-        events = read_table(CHURN_EVENTS_TABLE, settings.warehouse_path)
+        events = gateway.read_table(settings, CHURN_EVENTS_TABLE)
         frame = attach_churn_dates(frame, events, columns)
     dataset = load_mart(frame, columns)
     result = train_on_mart(dataset, settings, columns)
@@ -240,9 +239,9 @@ def train_and_score(
     scores = score_latest(
         version, result, dataset.frame, now, columns, settings.ml.gross_margin_rate
     )
-    write_churn_scores(settings.warehouse_path, scores)
+    gateway.write_churn_scores(settings, scores)
     segmentation, segments = segment(dataset, version, settings.ml.seed, now, columns, bootstraps)
-    write_customer_segments(settings.warehouse_path, segments)
+    gateway.write_customer_segments(settings, segments)
     report = segmentation_report(segmentation, segments)
     registry.attach(version.version, "segmentation.json", json.dumps(report, indent=2, default=str))
     registry.attach(version.version, "segmentation.md", segmentation_markdown(report))

@@ -20,18 +20,20 @@ reach (a shared mount), because DuckDB writes the files and Spark's executors re
 
 from __future__ import annotations
 
-import shutil
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import duckdb
-from sqlglot import exp
 
 from custintel.landing.contract import Contract, Table, load_contract
 from custintel.settings import Settings
-from custintel.spark_gateway import spark_session
+from custintel.spark_gateway import (
+    new_version_folder,
+    point_table_at,
+    remove_other_versions,
+    spark_session,
+)
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -52,20 +54,6 @@ class PublishReport:
 
     rows: dict[str, int] = field(default_factory=dict)
     written: list[str] = field(default_factory=list)
-
-
-def spark_column_definitions(table: Table) -> str:
-    """`name type, ...` of a landing table in Spark SQL: the contract columns, then lineage."""
-    types = {column.name: column.duckdb_type for column in table.columns} | LINEAGE_COLUMNS
-    return ", ".join(
-        f"{exp.to_identifier(name).sql('spark', identify=True)} "
-        f"{exp.DataType.build(kind, dialect='duckdb').sql('spark')}"
-        for name, kind in types.items()
-    )
-
-
-def _sql_string(value: str) -> str:
-    return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
 def _checksum(con: duckdb.DuckDBPyConnection, name: str) -> tuple[int, str]:
@@ -92,22 +80,6 @@ def _write_parquet(con: duckdb.DuckDBPyConnection, name: str, folder: Path) -> N
     )
 
 
-def _declare(spark: SparkSession, table: Table, folder: Path, checksum: str) -> None:
-    name = f"{LANDING_DATABASE}.{table.qualified_name}"
-    spark.sql(f"drop table if exists {name}")
-    spark.sql(
-        f"create table {name} ({spark_column_definitions(table)}) using parquet "
-        f"location {_sql_string(folder.as_uri())} "
-        f"tblproperties ({_sql_string(CHECKSUM_PROPERTY)} = {_sql_string(checksum)})"
-    )
-
-
-def _remove_other_versions(table_dir: Path, kept: Path) -> None:
-    for version in table_dir.iterdir():
-        if version != kept:
-            shutil.rmtree(version, ignore_errors=True)
-
-
 def publish_landing(
     settings: Settings, contract: Contract | None = None, *, spark: SparkSession | None = None
 ) -> PublishReport:
@@ -125,17 +97,21 @@ def publish_landing(
             report.rows[name] = rows
             if _published_checksum(spark, name) == checksum:
                 continue
-            folder = files_root / name / f"v{time.time_ns()}"
+            folder = new_version_folder(files_root, name)
             _write_parquet(con, name, folder)
             pending.append((table, folder, checksum, rows))
     for table, folder, checksum, rows in pending:
-        _declare(spark, table, folder, checksum)
+        columns = {column.name: column.duckdb_type for column in table.columns} | LINEAGE_COLUMNS
+        point_table_at(
+            spark, f"{LANDING_DATABASE}.{table.qualified_name}", columns, folder,
+            {CHECKSUM_PROPERTY: checksum},
+        )
         landed = spark.table(f"{LANDING_DATABASE}.{table.qualified_name}").count()
         if landed != rows:
             raise SparkLandingError(
                 f"landing.{table.qualified_name}: Spark reads {landed} rows from {folder}, "
                 f"the validated copy has {rows}"
             )
-        _remove_other_versions(folder.parent, folder)
+        remove_other_versions(folder)
         report.written.append(table.qualified_name)
     return report
