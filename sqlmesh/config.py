@@ -9,8 +9,6 @@ Gateways: `duckdb` (the default; warehouse and state are DuckDB files) and `spar
 
 from __future__ import annotations
 
-import importlib.util
-
 from sqlmesh.core.config import (
     Config,
     DuckDBConnectionConfig,
@@ -65,15 +63,15 @@ def _spark_gateway(settings: Settings) -> GatewayConfig:
 
 
 def build_gateways(settings: Settings) -> dict[str, GatewayConfig]:
-    """`duckdb` always; `spark` when it is the configured gateway or PySpark is installed.
+    """The configured gateway only.
 
-    SQLMesh checks that an engine's library is importable when its connection is configured, so
-    the spark gateway is left out where PySpark is absent and not asked for.
+    SQLMesh opens a connection to every gateway of a config (multi-engine projects), so a
+    DuckDB build with the spark gateway also listed would start a Spark session it never uses,
+    and SQLMesh refuses a gateway whose library (PySpark) is not installed. Switch gateways
+    with `sqlmesh.gateway` (or CUSTINTEL_SQLMESH__GATEWAY).
     """
-    gateways = {"duckdb": _duckdb_gateway(settings)}
-    if settings.sqlmesh.gateway == "spark" or importlib.util.find_spec("pyspark") is not None:
-        gateways["spark"] = _spark_gateway(settings)
-    return gateways
+    builders = {"duckdb": _duckdb_gateway, "spark": _spark_gateway}
+    return {settings.sqlmesh.gateway: builders[settings.sqlmesh.gateway](settings)}
 
 
 def build_config(settings: Settings) -> Config:
