@@ -54,15 +54,10 @@ activity_days as (
 ),
 
 calendar as (
-  -- unnest stands alone in its select (cast outside): Spark's explode cannot be nested
-  select cast(series.calendar_day as date) as calendar_date
-  from (
-    select unnest(generate_series(
-      cast(@start_date as date), cast(@end_date as date), interval '1' day
-    )) as calendar_day
-  ) as series
+  select spine.date_day as calendar_date
+  from (@date_spine('day', cast(@start_date as date), cast(@end_date as date))) as spine
   cross join as_of
-  where cast(series.calendar_day as date) between as_of.data_start_date and as_of.as_of_date
+  where spine.date_day between as_of.data_start_date and as_of.as_of_date
 ),
 
 active_versions as (

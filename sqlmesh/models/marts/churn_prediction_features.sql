@@ -278,15 +278,10 @@ service_assignments as (
 snapshots as (
   select series.snapshot_date
   from (
-    -- unnest stands alone in its select (cast outside): Spark's explode cannot be nested
-    select cast(series_month.month_start as date) as snapshot_date
-    from (
-      select unnest(generate_series(
-        cast(date_trunc('month', cast(@start_date as date)) as date),
-        cast(@end_date as date),
-        interval '1' month
-      )) as month_start
-    ) as series_month
+    select spine.date_month as snapshot_date
+    from (@date_spine(
+      'month', cast(date_trunc('month', cast(@start_date as date)) as date), cast(@end_date as date)
+    )) as spine
   ) as series
   cross join as_of
   where

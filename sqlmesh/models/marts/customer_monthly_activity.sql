@@ -118,15 +118,10 @@ months as (
     cast(month_start_date + interval '1' month as date) <= as_of.reference_date
       as is_complete_month
   from (
-    -- unnest stands alone in its select (cast outside): Spark's explode cannot be nested
-    select cast(series_month.month_start as date) as month_start_date
-    from (
-      select unnest(generate_series(
-        cast(date_trunc('month', cast(@start_date as date)) as date),
-        cast(@end_date as date),
-        interval '1' month
-      )) as month_start
-    ) as series_month
+    select spine.date_month as month_start_date
+    from (@date_spine(
+      'month', cast(date_trunc('month', cast(@start_date as date)) as date), cast(@end_date as date)
+    )) as spine
   ) as series
   cross join as_of
   where
