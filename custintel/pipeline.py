@@ -75,6 +75,11 @@ def run_build(settings: Settings, options: BuildOptions) -> BuildResult:
             generate_sample(settings.sample, options.landing_path)
     with _timed_step(result, "load landing"), progress_bar("validating landing files") as progress:
         result.load = load_landing(options.landing_path, settings.warehouse_path, progress=progress)
+    if settings.sqlmesh.gateway == "spark":
+        from custintel.landing.spark_tables import publish_landing
+
+        with _timed_step(result, "landing to Spark tables"):
+            publish_landing(settings)
     as_of = landing_as_of_date(settings.warehouse_path)
     with _timed_step(result, f"sqlmesh ({options.environment})"):
         result.transform = transform.apply(

@@ -56,6 +56,9 @@ class SqlmeshSettings(_Section):
     gateway: Literal["duckdb", "spark"]
     state_path: Path
     start: dt.date
+    #: a shared SQLMesh state database instead of the DuckDB file at state_path, as SQLMesh's
+    #: connection settings, e.g. {type: postgres, host: ..., database: ..., user: ...}
+    state_connection: dict[str, Any] | None = None
 
 
 class SparkSettings(_Section):

@@ -33,10 +33,21 @@ class SparkGatewayError(RuntimeError):
 
 
 def spark_config(settings: Settings) -> dict[str, str]:
-    """Spark settings of the gateway; `spark.config` entries override the defaults here."""
-    metastore = settings.spark_metastore_path
-    config = {
+    """Spark settings of the gateway; `spark.config` entries override the defaults here.
+
+    With a Spark Connect URL only session settings are sent: the server owns its warehouse
+    folder and catalogue (they must be the `spark.warehouse_dir` this machine writes to).
+    """
+    session = {
         "spark.app.name": "custintel",
+        # the warehouse's dates and timestamps carry no zone: read and write them as UTC
+        "spark.sql.session.timeZone": "UTC",
+    }
+    if settings.spark.connect_url:
+        return {**session, "spark.remote": settings.spark.connect_url, **settings.spark.config}
+    metastore = settings.spark_metastore_path
+    local = {
+        "spark.master": settings.spark.master,
         "spark.sql.warehouse.dir": str(settings.spark_warehouse_path),
         "spark.sql.catalogImplementation": "hive",
         "spark.hadoop.javax.jdo.option.ConnectionURL": (
@@ -44,16 +55,10 @@ def spark_config(settings: Settings) -> dict[str, str]:
         ),
         # derby.log beside the metastore instead of the current folder
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={metastore}",
-        # the warehouse's dates and timestamps carry no zone: read and write them as UTC
-        "spark.sql.session.timeZone": "UTC",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
     }
-    if settings.spark.connect_url:
-        config["spark.remote"] = settings.spark.connect_url
-    else:
-        config["spark.master"] = settings.spark.master
-    return {**config, **settings.spark.config}
+    return {**session, **local, **settings.spark.config}
 
 
 def spark_session(settings: Settings) -> SparkSession:
@@ -82,6 +87,8 @@ def spark_session(settings: Settings) -> SparkSession:
 def _check_same_warehouse(session: SparkSession, config: dict[str, str]) -> None:
     """A process has one Spark session, and its catalogue cannot be moved once it runs."""
     key = "spark.sql.warehouse.dir"
+    if key not in config:  # Spark Connect: the server's warehouse
+        return
     running = session.conf.get(key)
     wanted = config[key]
     if running and running.removeprefix("file:").rstrip("/") != wanted.rstrip("/"):

@@ -11,11 +11,13 @@ from __future__ import annotations
 
 from sqlmesh.core.config import (
     Config,
+    ConnectionConfig,
     DuckDBConnectionConfig,
     GatewayConfig,
     ModelDefaultsConfig,
     SparkConnectionConfig,
 )
+from sqlmesh.core.config.connection import parse_connection_config
 
 from custintel.settings import Settings, load_settings
 from custintel.spark_gateway import spark_config
@@ -24,7 +26,13 @@ from custintel.spark_gateway import spark_config
 MODEL_DIALECT = "duckdb"
 
 
-def _state_connection(settings: Settings) -> DuckDBConnectionConfig:
+def _state_connection(settings: Settings) -> ConnectionConfig:
+    """The DuckDB file at `sqlmesh.state_path`, or the shared database `sqlmesh.state_connection`
+    names (e.g. PostgreSQL for a team); the password can come from the environment
+    (CUSTINTEL_SQLMESH__STATE_CONNECTION is read as YAML)."""
+    shared = settings.sqlmesh.state_connection
+    if shared:
+        return parse_connection_config(dict(shared))
     return DuckDBConnectionConfig(database=str(settings.state_path))
 
 

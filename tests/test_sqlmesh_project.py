@@ -107,6 +107,19 @@ def test_only_the_configured_gateway_is_configured(tmp_path: Path) -> None:
         assert config.default_gateway == gateway
 
 
+def test_a_shared_state_connection_replaces_the_state_file(tmp_path: Path) -> None:
+    module = _load_project_config_module("config_state_under_test")
+    shared = tmp_path / "team_state.duckdb"
+    settings = load_settings(write_config(tmp_path), environ={
+        "CUSTINTEL_SQLMESH__STATE_CONNECTION": f"{{type: duckdb, database: '{shared}'}}"})
+    state = module.build_config(settings).gateways["duckdb"].state_connection
+    assert state.database == str(shared)
+    unknown = load_settings(write_config(tmp_path), environ={
+        "CUSTINTEL_SQLMESH__STATE_CONNECTION": "{type: carrier_pigeon}"})
+    with pytest.raises(ConfigError, match="carrier_pigeon"):
+        module.build_config(unknown)
+
+
 def test_sqlmesh_yaml_unit_tests_of_the_core_layers_pass(tmp_path: Path) -> None:
     settings = settings_at(tmp_path)
     core_models = {f"{m.parent.name}.{m.stem}" for m in settings.sqlmesh_path.glob("models/*/*")}

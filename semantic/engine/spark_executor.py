@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import pandas as pd
+import sqlglot
 from sqlglot import exp
 
 from semantic.engine.compiled import CompiledQuery
@@ -61,6 +62,14 @@ class SparkExecutor:
                 raise QueryError(f"the Spark warehouse rejected the query: {exc}") from exc
             raise
         return _decimals_as_floats(frame)
+
+    def sql(self, text: str, dialect: str = "duckdb") -> pd.DataFrame:
+        """Run one (ungoverned) statement written in `dialect`, transpiled to Spark by SQLGlot."""
+        try:
+            spark_text = sqlglot.transpile(text, read=dialect, write=SPARK_DIALECT)[0]
+        except sqlglot.errors.ParseError as exc:
+            raise QueryError(f"cannot read the SQL as {dialect}: {exc}") from exc
+        return _decimals_as_floats(self.session.sql(spark_text).toPandas())
 
 
 def _decimals_as_floats(frame: pd.DataFrame) -> pd.DataFrame:
