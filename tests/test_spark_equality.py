@@ -228,3 +228,35 @@ def test_semantic_api_uses_the_spark_executor_on_the_spark_gateway(gateways) -> 
             "from warehouse.fact_invoice"
         ).fetchone()[0]
     assert frame["revenue.revenue"].iloc[0] == pytest.approx(billed, abs=0.005)
+
+
+def _scores(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    from ml.writeback import CHURN_SCORES
+
+    frame = pd.DataFrame(
+        [{"customer_id": customer, "score_date": dt.date.fromisoformat(day),
+          "churn_probability": probability, "risk_band": "high" if probability > 0.5 else "low",
+          "reason_1": "usage_change_30d_pct", "reason_1_contribution": 0.25,
+          "reason_2": None, "reason_2_contribution": None,
+          "reason_3": None, "reason_3_contribution": None,
+          "predicted_clv_amount": 100.0, "model_version": "churn_catboost/v1",
+          "scored_at": dt.datetime(2024, 7, 1, 6)} for customer, day, probability in rows]
+    )
+    return frame[list(CHURN_SCORES)]
+
+
+def test_ml_reads_features_and_writes_scores_through_the_spark_gateway(gateways) -> None:
+    from ml import gateway
+
+    on_spark = gateway.read_table(gateways.spark, "marts.churn_prediction_features")
+    on_duckdb = gateway.read_table(gateways.duckdb, "marts.churn_prediction_features")
+    assert sorted(on_spark.columns) == sorted(on_duckdb.columns)
+    assert len(on_spark) == len(on_duckdb) > 0
+    gateway.write_churn_scores(gateways.spark, _scores(
+        [("C1", "2024-06-01", 0.9), ("C2", "2024-06-01", 0.2), ("C1", "2024-05-01", 0.4)]))
+    # a rerun of the 2024-06-01 scoring replaces that date's rows only
+    gateway.write_churn_scores(gateways.spark, _scores([("C3", "2024-06-01", 0.7)]))
+    stored = gateways.spark_session().table("ml.churn_scores").toPandas()
+    assert sorted(zip(stored["customer_id"], stored["score_date"].astype(str),
+                      stored["churn_probability"], strict=True)) == [
+        ("C1", "2024-05-01", 0.4), ("C3", "2024-06-01", 0.7)]
