@@ -163,6 +163,11 @@ def _run_steps(
             options.landing_path, settings.warehouse_path, progress=progress, force=options.force
         )
     checkpoint("load")
+    if settings.sqlmesh.gateway == "spark":
+        from custintel.landing.spark_tables import publish_landing
+
+        with _timed_step(result, "landing to Spark tables"):
+            publish_landing(settings)
     as_of = landing_as_of_date(settings.warehouse_path)
     if as_of is None:
         raise LandingShrankError(f"no landed event data in {options.landing_path}")

@@ -63,6 +63,25 @@ class SqlmeshSettings(_Section):
     gateway: Literal["duckdb", "spark"]
     state_path: Path
     start: dt.date
+    #: a shared SQLMesh state database instead of the DuckDB file at state_path, as SQLMesh's
+    #: connection settings, e.g. {type: postgres, host: ..., database: ..., user: ...}
+    state_connection: dict[str, Any] | None = None
+
+
+class SparkSettings(_Section):
+    """Where the Spark gateway runs (used when `sqlmesh.gateway` is `spark`)."""
+
+    #: spark.master: local[N] on this machine, spark://host:7077, yarn, k8s://... on a cluster
+    master: str = "local[*]"
+    #: a Spark Connect server (sc://host:15002); when set it is used instead of `master`
+    connect_url: str | None = Field(default=None, pattern=r"^sc://\S+$")
+    #: where Spark tables keep their Parquet files (shared storage on a cluster);
+    #: None: `spark-warehouse` beside the warehouse file
+    warehouse_dir: Path | None = None
+    #: the local Derby catalogue of the Spark tables; None: `spark-metastore` beside the warehouse
+    metastore_path: Path | None = None
+    #: more Spark settings passed as they are, e.g. {"spark.driver.memory": "8g"}
+    config: dict[str, str] = Field(default_factory=dict)
 
 
 class SemanticSettings(_Section):
@@ -108,6 +127,7 @@ class Settings(_Section):
     sample: SampleSettings
     sqlmesh: SqlmeshSettings
     semantic: SemanticSettings
+    spark: SparkSettings = Field(default_factory=SparkSettings)
     ml: MlSettings
     reports: ReportsSettings
 
@@ -139,6 +159,18 @@ class Settings(_Section):
     @property
     def state_path(self) -> Path:
         return self.resolve(self.sqlmesh.state_path)
+
+    @property
+    def spark_warehouse_path(self) -> Path:
+        configured = self.spark.warehouse_dir
+        beside_warehouse = self.warehouse_path.parent / "spark-warehouse"
+        return self.resolve(configured) if configured else beside_warehouse
+
+    @property
+    def spark_metastore_path(self) -> Path:
+        configured = self.spark.metastore_path
+        beside_warehouse = self.warehouse_path.parent / "spark-metastore"
+        return self.resolve(configured) if configured else beside_warehouse
 
     @property
     def semantic_model_path(self) -> Path:

@@ -11,8 +11,16 @@ from rich.console import Console
 from rich.table import Table
 
 from custintel.settings import Settings, load_settings
+from ml import gateway
 from ml.crossval import CrossValidationError, cross_validate
-from ml.dataset import Dataset, DatasetError, DatasetSpec, load_dataset, read_file, read_table
+from ml.dataset import (
+    Dataset,
+    DatasetError,
+    DatasetSpec,
+    build_dataset,
+    load_dataset,
+    read_file,
+)
 from ml.features import FeatureError
 from ml.model_card import METRIC_COLUMNS, MODEL_ORDER
 from ml.registry import CARD_FILE, Registry, RegistryError
@@ -61,6 +69,8 @@ def _registry(settings: Settings, root: Path | None, name: str) -> Registry:
 
 
 def _load(settings: Settings, spec: DatasetSpec, file: Path | None, table: str | None) -> Dataset:
+    if table is not None and file is None and settings.sqlmesh.gateway == "spark":
+        return build_dataset(gateway.read_table(settings, table), spec, source=table)
     return load_dataset(spec, file=file, table=table, warehouse_path=settings.warehouse_path)
 
 
@@ -253,10 +263,7 @@ def score_command(
         stored = store.load(version) if version else store.latest()
         if (file is None) == (table is None):
             raise DatasetError("give exactly one of --file or --table")
-        if file is not None:
-            frame = read_file(file)
-        else:
-            frame = read_table(str(table), settings.warehouse_path)
+        frame = read_file(file) if file is not None else gateway.read_table(settings, str(table))
         scored = score_frame(stored, frame)
     except USER_ERRORS as error:
         _fail(error)

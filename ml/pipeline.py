@@ -26,8 +26,8 @@ import numpy as np
 import pandas as pd
 
 from custintel.settings import Settings
-from ml import clv, evaluate
-from ml.dataset import Dataset, DatasetError, DatasetSpec, build_dataset, read_table
+from ml import clv, evaluate, gateway
+from ml.dataset import Dataset, DatasetError, DatasetSpec, build_dataset
 from ml.health import health_validation
 from ml.lifetime_value import LifetimeValueModels, fit_lifetime_value
 from ml.reasons import load_playbook
@@ -36,7 +36,6 @@ from ml.rules import SEED_004_RULES
 from ml.score import score_frame
 from ml.segmentation import Segmentation, fit_segmentation, migration_matrix
 from ml.train import TrainConfig, TrainResult, train
-from ml.writeback import write_churn_scores, write_customer_segments
 
 MODEL_NAME = "churn"
 LABEL_HORIZON_DAYS = 90
@@ -139,7 +138,7 @@ def read_as_of(settings: Settings, latest_snapshot: pd.Timestamp) -> pd.Timestam
     warehouse without it (a mart loaded on its own) is known up to the day before its latest
     snapshot."""
     try:
-        frame = read_table(AS_OF_TABLE, settings.warehouse_path)
+        frame = gateway.read_table(settings, AS_OF_TABLE)
     except DatasetError:
         return pd.Timestamp(latest_snapshot) - pd.Timedelta(days=1)
     return pd.Timestamp(frame["as_of_date"].iloc[0])
@@ -149,7 +148,7 @@ def read_orders(settings: Settings) -> pd.DataFrame | None:
     """Completed one-off orders (customer, time, net amount) for BG/NBD + Gamma-Gamma; None
     when the warehouse has no order fact."""
     try:
-        orders = read_table(ORDERS_TABLE, settings.warehouse_path)
+        orders = gateway.read_table(settings, ORDERS_TABLE)
     except DatasetError:
         return None
     completed = orders[orders["order_status"] == "Completed"]
@@ -415,8 +414,8 @@ def train_and_score(
     settings: Settings, columns: MartColumns = MART, bootstraps: int = 20
 ) -> PipelineResult:
     """Train, register, score the latest snapshot and segment; write both ml tables."""
-    frame = read_table(columns.table, settings.warehouse_path)
-    events = read_table(CHURN_EVENTS_TABLE, settings.warehouse_path)
+    frame = gateway.read_table(settings, columns.table)
+    events = gateway.read_table(settings, CHURN_EVENTS_TABLE)
     frame = active_population(frame, events, columns)
     if columns.churn_date not in frame.columns:
         frame = attach_churn_dates(frame, events, columns)
@@ -452,9 +451,9 @@ def train_and_score(
     scores = score_latest(
         version, result, dataset.frame, now, columns, economics, lifetime_value
     )
-    write_churn_scores(settings.warehouse_path, scores)
+    gateway.write_churn_scores(settings, scores)
     segmentation, segments = segment(dataset, version, settings.ml.seed, now, columns, bootstraps)
-    write_customer_segments(settings.warehouse_path, segments)
+    gateway.write_customer_segments(settings, segments)
     report = segmentation_report(segmentation, segments)
     registry.attach(version.version, "segmentation.json", json.dumps(report, indent=2, default=str))
     registry.attach(version.version, "segmentation.md", segmentation_markdown(report))

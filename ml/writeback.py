@@ -77,15 +77,10 @@ def create_table_sql(table: str, columns: dict[str, str], key: tuple[str, ...]) 
     return create.sql(dialect="duckdb")
 
 
-def write_history(
-    warehouse_path: Path | str,
-    table: str,
-    frame: pd.DataFrame,
-    columns: dict[str, str],
-    key: tuple[str, ...],
-    replace_by: tuple[str, str],
-) -> int:
-    """Replace the rows of the `replace_by` pairs present in `frame`, insert `frame`."""
+def checked_rows(
+    table: str, frame: pd.DataFrame, columns: dict[str, str], key: tuple[str, ...]
+) -> pd.DataFrame:
+    """The table's columns of `frame`; an error when one is missing or a key repeats."""
     missing = [c for c in columns if c not in frame.columns]
     if missing:
         raise WriteError(f"{SCHEMA}.{table}: frame lacks column(s) {missing}")
@@ -95,7 +90,19 @@ def write_history(
             f"{SCHEMA}.{table}: {int(duplicated.sum())} rows repeat the key {key}, e.g. "
             f"{frame.loc[duplicated, list(key)].iloc[0].to_dict()}"
         )
-    rows = frame[list(columns)]
+    return frame[list(columns)]
+
+
+def write_history(
+    warehouse_path: Path | str,
+    table: str,
+    frame: pd.DataFrame,
+    columns: dict[str, str],
+    key: tuple[str, ...],
+    replace_by: tuple[str, str],
+) -> int:
+    """Replace the rows of the `replace_by` pairs present in `frame`, insert `frame`."""
+    rows = checked_rows(table, frame, columns, key)
     target = exp.to_table(f"{SCHEMA}.{table}").sql(dialect="duckdb")
     pairs = rows[list(replace_by)].drop_duplicates()
     with duckdb.connect(str(warehouse_path)) as con:

@@ -12,6 +12,7 @@ Cube backend queries go through `semantic.load`.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -90,11 +91,13 @@ def semantic_runner(settings: Settings, role: str | None = None) -> QueryRunner:
 
     as_of = data_as_of(settings)
     warehouse = Warehouse(settings.warehouse_path)
+    on_duckdb = settings.sqlmesh.gateway == "duckdb"
 
     def load(query: dict[str, Any]) -> pd.DataFrame:
-        if settings.semantic.backend == "embedded":
+        if settings.semantic.backend == "embedded" and on_duckdb:
             engine = Engine(model(settings), warehouse.connection(), as_of=as_of)
             return engine.load(query, role=role)
+        # the Cube server, or the embedded engine's Spark executor on the spark gateway
         return semantic.load(query, role=role, settings=settings, as_of=as_of)
 
     entries = semantic.catalog(settings)
@@ -102,8 +105,16 @@ def semantic_runner(settings: Settings, role: str | None = None) -> QueryRunner:
     return QueryRunner(
         load=load,
         members=member_infos(entries, member_models(entries, tables)),
-        sql=warehouse.sql,
+        sql=warehouse.sql if on_duckdb else _spark_sql(settings),
         as_of=as_of,
         registry=settings.registry_path,
         close=warehouse.close,
     )
+
+
+def _spark_sql(settings: Settings) -> Callable[[str], pd.DataFrame]:
+    """Ungoverned SQL blocks (DuckDB SQL) run on the Spark warehouse, transpiled by SQLGlot."""
+    from custintel.spark_gateway import spark_session
+    from semantic.engine.spark_executor import SparkExecutor
+
+    return SparkExecutor(spark_session(settings)).sql

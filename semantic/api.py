@@ -61,8 +61,14 @@ def model(settings: Settings | None = None) -> DataModel:
 
 
 def engine(settings: Settings | None = None, as_of: dt.date | None = None) -> Engine:
-    """The embedded engine on the configured warehouse."""
+    """The embedded engine on the configured warehouse (the gateway's: DuckDB or Spark)."""
     resolved = settings or load_settings()
+    if resolved.sqlmesh.gateway == "spark":
+        from custintel.spark_gateway import spark_session
+        from semantic.engine.spark_executor import SparkExecutor
+
+        executor = SparkExecutor(spark_session(resolved))
+        return Engine(model(resolved), executor, as_of=as_of)
     return Engine(model(resolved), resolved.warehouse_path, as_of=as_of)
 
 

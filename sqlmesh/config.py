@@ -2,29 +2,37 @@
 
 SQLMesh loads the module-level `config` (so `sqlmesh plan` run inside this folder works);
 `custintel.transform` calls `build_config(settings)` with the settings it was given.
-Gateways: `duckdb` (the default; warehouse and state are DuckDB files) and `spark` (PySpark in
-local mode, state kept in DuckDB). `sqlmesh.gateway` in config.yaml picks the default one.
+Gateways: `duckdb` (the default; warehouse and state are DuckDB files) and `spark` (PySpark,
+`spark.master` or a Spark Connect URL from the settings' `spark` section; state in DuckDB).
+`sqlmesh.gateway` in config.yaml picks the default one.
 """
 
 from __future__ import annotations
 
-import importlib.util
-
 from sqlmesh.core.config import (
     Config,
+    ConnectionConfig,
     DuckDBConnectionConfig,
     GatewayConfig,
     ModelDefaultsConfig,
     SparkConnectionConfig,
 )
+from sqlmesh.core.config.connection import parse_connection_config
 
 from custintel.settings import Settings, load_settings
+from custintel.spark_gateway import spark_config
 
 #: the SQL dialect the models are written in; SQLGlot transpiles it for other gateways
 MODEL_DIALECT = "duckdb"
 
 
-def _state_connection(settings: Settings) -> DuckDBConnectionConfig:
+def _state_connection(settings: Settings) -> ConnectionConfig:
+    """The DuckDB file at `sqlmesh.state_path`, or the shared database `sqlmesh.state_connection`
+    names (e.g. PostgreSQL for a team); the password can come from the environment
+    (CUSTINTEL_SQLMESH__STATE_CONNECTION is read as YAML)."""
+    shared = settings.sqlmesh.state_connection
+    if shared:
+        return parse_connection_config(dict(shared))
     return DuckDBConnectionConfig(database=str(settings.state_path))
 
 
@@ -45,30 +53,33 @@ def _duckdb_gateway(settings: Settings) -> GatewayConfig:
 
 
 def _spark_gateway(settings: Settings) -> GatewayConfig:
-    spark_warehouse = settings.warehouse_path.parent / "spark-warehouse"
+    """The `spark` section of the settings (master or Spark Connect URL, warehouse folder,
+    metastore): the same session the landing writer, semantic engine and ML use."""
+    spark = SparkConnectionConfig(
+        config=spark_config(settings),
+        concurrent_tasks=2,
+        # column comments are set with ALTER TABLE, which the Hive catalogue refuses for
+        # TIMESTAMP_NTZ columns (DuckDB's `timestamp`); descriptions stay in the models
+        register_comments=False,
+    )
     return GatewayConfig(
-        connection=SparkConnectionConfig(
-            config={
-                "spark.master": "local[*]",
-                "spark.sql.warehouse.dir": str(spark_warehouse),
-                "spark.sql.session.timeZone": "UTC",
-            }
-        ),
+        connection=spark,
         state_connection=_state_connection(settings),
-        test_connection=DuckDBConnectionConfig(),
+        # the unit tests run on Spark too: they prove the transpiled SQL, not DuckDB's
+        test_connection=spark,
     )
 
 
 def build_gateways(settings: Settings) -> dict[str, GatewayConfig]:
-    """`duckdb` always; `spark` when it is the configured gateway or PySpark is installed.
+    """The configured gateway only.
 
-    SQLMesh checks that an engine's library is importable when its connection is configured, so
-    the spark gateway is left out where PySpark is absent and not asked for.
+    SQLMesh opens a connection to every gateway of a config (multi-engine projects), so a
+    DuckDB build with the spark gateway also listed would start a Spark session it never uses,
+    and SQLMesh refuses a gateway whose library (PySpark) is not installed. Switch gateways
+    with `sqlmesh.gateway` (or CUSTINTEL_SQLMESH__GATEWAY).
     """
-    gateways = {"duckdb": _duckdb_gateway(settings)}
-    if settings.sqlmesh.gateway == "spark" or importlib.util.find_spec("pyspark") is not None:
-        gateways["spark"] = _spark_gateway(settings)
-    return gateways
+    builders = {"duckdb": _duckdb_gateway, "spark": _spark_gateway}
+    return {settings.sqlmesh.gateway: builders[settings.sqlmesh.gateway](settings)}
 
 
 def build_config(settings: Settings) -> Config:

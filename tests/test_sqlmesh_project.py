@@ -94,6 +94,32 @@ def test_spark_gateway_without_pyspark_names_the_missing_library(tmp_path: Path)
         module.build_config(settings)
 
 
+def test_only_the_configured_gateway_is_configured(tmp_path: Path) -> None:
+    """SQLMesh connects to every gateway of a config: a DuckDB build must not start Spark."""
+    module = _load_project_config_module("config_gateways_under_test")
+    for gateway in ("duckdb", "spark"):
+        settings = load_settings(write_config(tmp_path / gateway, sqlmesh={"gateway": gateway}),
+                                 environ={})
+        if gateway == "spark" and importlib.util.find_spec("pyspark") is None:
+            continue
+        config = module.build_config(settings)
+        assert list(config.gateways) == [gateway]
+        assert config.default_gateway == gateway
+
+
+def test_a_shared_state_connection_replaces_the_state_file(tmp_path: Path) -> None:
+    module = _load_project_config_module("config_state_under_test")
+    shared = tmp_path / "team_state.duckdb"
+    settings = load_settings(write_config(tmp_path), environ={
+        "CUSTINTEL_SQLMESH__STATE_CONNECTION": f"{{type: duckdb, database: '{shared}'}}"})
+    state = module.build_config(settings).gateways["duckdb"].state_connection
+    assert state.database == str(shared)
+    unknown = load_settings(write_config(tmp_path), environ={
+        "CUSTINTEL_SQLMESH__STATE_CONNECTION": "{type: carrier_pigeon}"})
+    with pytest.raises(ConfigError, match="carrier_pigeon"):
+        module.build_config(unknown)
+
+
 def test_sqlmesh_yaml_unit_tests_of_the_core_layers_pass(tmp_path: Path) -> None:
     settings = settings_at(tmp_path)
     core_models = {f"{m.parent.name}.{m.stem}" for m in settings.sqlmesh_path.glob("models/*/*")}

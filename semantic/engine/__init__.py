@@ -18,6 +18,7 @@ import duckdb
 from semantic.definitions import DataModel
 from semantic.engine.compiled import CompiledQuery, OutputColumn
 from semantic.engine.compiler import MAX_LIMIT, QueryCompiler
+from semantic.engine.executor import QueryExecutor
 from semantic.engine.members import TableMapper
 from semantic.engine.security import SecurityContext
 from semantic.errors import QueryError
@@ -29,14 +30,15 @@ if TYPE_CHECKING:  # pandas loads only for DataFrame results (the CLI reads rows
 
 __all__ = ["CompiledQuery", "Engine", "OutputColumn", "ResultRows", "SecurityContext"]
 
-Database = str | Path | duckdb.DuckDBPyConnection
+Database = str | Path | duckdb.DuckDBPyConnection | QueryExecutor
 
 
 class Engine:
     """Compiles and runs queries of one model against one DuckDB database.
 
     `database` is a DuckDB file (opened read-only once, on the first query, and kept until
-    `close()`) or an open connection. `as_of` anchors relative date ranges ('last 30 days');
+    `close()`), an open connection, or another executor (`QueryExecutor`, e.g.
+    `SparkExecutor` on the spark gateway). `as_of` anchors relative date ranges ('last 30 days');
     default: today. `table_mapper` rewrites table references (the metric diff points it at dev
     schemas). `allow_private` lets trusted callers query cubes and non-public members
     directly. `max_limit` caps a query's `limit` (Cube's 50,000). Compiled queries are cached
@@ -88,6 +90,8 @@ class Engine:
         return self.execute(compiled)
 
     def execute(self, compiled: CompiledQuery) -> pd.DataFrame:
+        if isinstance(self.database, QueryExecutor):
+            return _typed(self.database.run(compiled), compiled.columns)
         with self.connection() as con:
             try:
                 frame = con.execute(compiled.sql, compiled.params).df()
@@ -101,6 +105,12 @@ class Engine:
         """Run a query; plain Python rows (no pandas): the same values as `load`, with time
         columns as datetimes and numbers as int/float."""
         compiled = self.compile(query, role, security_context, context)
+        if isinstance(self.database, QueryExecutor):
+            frame = self.execute(compiled)
+            return ResultRows(compiled.columns, _typed_rows(
+                [tuple(None if value != value else value for value in row)  # NaN -> None
+                 for row in frame.astype(object).itertuples(index=False, name=None)],
+                compiled.columns))
         with self.connection() as con:
             try:
                 rows = con.execute(compiled.sql, compiled.params).fetchall()

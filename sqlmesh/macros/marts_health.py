@@ -190,7 +190,12 @@ def behavioural_segment(
     is_active_30d: exp.Expression,
     health_score: exp.Expression,
 ) -> exp.Expression:
-    """Seed 002's segments, first matching rule wins (README: "Behavioural segments")."""
+    """Seed 002's segments, first matching rule wins (README: "Behavioural segments").
+
+    The share and the revenue comparison are rounded to 9 decimals: they are ratios and sums of
+    doubles, which DuckDB and Spark add in different orders, and a discount of exactly 10% must
+    be Discount-Driven on both (unrounded, 0.1 came out as 0.09999... on one engine).
+    """
     status, at_risk, share, revenue, base, active, health = _health_sql(
         evaluator,
         customer_status,
@@ -204,8 +209,10 @@ def behavioural_segment(
     return evaluator.parse_one(
         f"case when {status} = 'Churned' then '{CHURNED}'"
         f" when {status} = 'Inactive' or {at_risk} then '{AT_RISK_DORMANT}'"
-        f" when {share} >= {DISCOUNT_DRIVEN_MIN_SHARE} and {revenue} > 0 then '{DISCOUNT_DRIVEN}'"
-        f" when {active} and {revenue} >= {base} and {health} >= {HIGH_VALUE_MIN_HEALTH}"
+        f" when round({share}, 9) >= {DISCOUNT_DRIVEN_MIN_SHARE} and {revenue} > 0"
+        f" then '{DISCOUNT_DRIVEN}'"
+        f" when {active} and round({revenue} - {base}, 9) >= 0"
+        f" and {health} >= {HIGH_VALUE_MIN_HEALTH}"
         f" then '{HIGH_VALUE_ACTIVE}'"
         f" else '{CORE}' end"
     )

@@ -44,14 +44,10 @@ customer_versions as (
 ),
 
 calendar as (
-  select series.calendar_date
-  from (
-    select cast(unnest(generate_series(
-      cast(@start_date as date), cast(@end_date as date), interval '1' day
-    )) as date) as calendar_date
-  ) as series
+  select spine.date_day as calendar_date
+  from (@date_spine('day', cast(@start_date as date), cast(@end_date as date))) as spine
   cross join as_of
-  where series.calendar_date between as_of.data_start_date and as_of.as_of_date
+  where spine.date_day between as_of.data_start_date and as_of.as_of_date
 ),
 
 active_versions as (

@@ -285,11 +285,10 @@ service_assignments as (
 snapshots as (
   select series.snapshot_date
   from (
-    select cast(unnest(generate_series(
-      cast(date_trunc('month', cast(@start_date as date)) as date),
-      cast(@end_date as date),
-      interval '1' month
-    )) as date) as snapshot_date
+    select spine.date_month as snapshot_date
+    from (@date_spine(
+      'month', cast(date_trunc('month', cast(@start_date as date)) as date), cast(@end_date as date)
+    )) as spine
   ) as series
   cross join as_of
   where
@@ -298,16 +297,22 @@ snapshots as (
     and series.snapshot_date <= as_of.as_of_date
 ),
 
-window_months as (
-  /* the months a 90-day window before a snapshot can reach: the four before it */
+window_month_series as (
+  /* the months a 90-day window before a snapshot can reach: the four before it
+     (unnest alone in its select, the cast in window_months: Spark's explode cannot be nested) */
   select
     snapshot_date,
-    cast(unnest(generate_series(
+    unnest(generate_series(
       cast(snapshot_date - interval '4' month as date),
       cast(snapshot_date - interval '1' month as date),
       interval '1' month
-    )) as date) as activity_month_start_date
+    )) as activity_month_start
   from snapshots
+),
+
+window_months as (
+  select snapshot_date, cast(activity_month_start as date) as activity_month_start_date
+  from window_month_series
 ),
 
 customers_at_snapshot as (

@@ -118,11 +118,10 @@ months as (
     cast(month_start_date + interval '1' month as date) <= as_of.reference_date
       as is_complete_month
   from (
-    select cast(unnest(generate_series(
-      cast(date_trunc('month', cast(@start_date as date)) as date),
-      cast(@end_date as date),
-      interval '1' month
-    )) as date) as month_start_date
+    select spine.date_month as month_start_date
+    from (@date_spine(
+      'month', cast(date_trunc('month', cast(@start_date as date)) as date), cast(@end_date as date)
+    )) as spine
   ) as series
   cross join as_of
   where
@@ -131,16 +130,22 @@ months as (
     and month_start_date <= as_of.as_of_date
 ),
 
-window_months as (
-  /* the months a 60-day window before the month end can reach: this month and the two before */
+window_month_series as (
+  /* the months a 60-day window before the month end can reach: this month and the two before
+     (unnest alone in its select, the cast in window_months: Spark's explode cannot be nested) */
   select
     months.month_start_date,
-    cast(unnest(generate_series(
+    unnest(generate_series(
       cast(months.month_start_date - interval '2' month as date),
       months.month_start_date,
       interval '1' month
-    )) as date) as activity_month_start_date
+    )) as activity_month_start
   from months
+),
+
+window_months as (
+  select month_start_date, cast(activity_month_start as date) as activity_month_start_date
+  from window_month_series
 ),
 
 versions_at_month_end as (

@@ -1,0 +1,262 @@
+"""The same project on both gateways: one generated sample built on DuckDB and on Spark, equal.
+
+A 300-customer x 6-month sample is generated once, loaded by the landing loader, and built twice
+from the same files: on the `duckdb` gateway, and on the `spark` gateway (PySpark in local mode,
+the validated landing copy published as Parquet-backed Spark tables, SQLMesh's models, audits
+and unit tests run on Spark, state in DuckDB). Then every table of the warehouse (dimensions and
+facts), quarantine and marts schemas must hold the same rows on both (doubles rounded to 6
+decimals, row order ignored), and every measure of every public view of the semantic model must
+give the same values through the embedded engine on each warehouse, in total and by the view's
+segment. Nothing is compared with a number written here: the two engines check each other.
+
+Needs PySpark (`pip install -e '.[spark]'`) and Java 17; `.ci/run` installs both.
+Cost on 2 shared cores: about 2 minutes for the DuckDB build and comparisons, plus the Spark
+build (session start, 64 models, their audits and 13 unit tests) - see tests/README.md.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import importlib.util
+import math
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pytest
+
+from custintel import transform
+from custintel.generate import generate_landing
+from custintel.landing.loader import load_landing
+from custintel.settings import Settings, load_settings
+from semantic.definitions import DataModel
+from semantic.engine import Engine
+from semantic.model_loader import load_model
+from tests.conftest import write_config
+
+pytestmark = [
+    pytest.mark.spark,
+    pytest.mark.skipif(
+        importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
+        reason="needs PySpark (pip install -e '.[spark]') and Java 17",
+    ),
+]
+
+ROOT = Path(__file__).resolve().parent.parent
+COMPARED_SCHEMAS = ("warehouse", "quarantine", "marts")
+DECIMALS = 6
+#: Spark settings for a 300-customer sample on 2 cores: few shuffle partitions
+SPARK_TEST_CONFIG = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
+
+
+@dataclass
+class Gateways:
+    duckdb: Settings
+    spark: Settings
+    as_of: dt.date
+
+    def spark_session(self) -> Any:
+        from custintel.spark_gateway import spark_session
+
+        return spark_session(self.spark)
+
+
+def _settings(root: Path, landing: Path, gateway: str) -> Settings:
+    config = write_config(
+        root,
+        landing={"path": str(landing)},
+        sqlmesh={"gateway": gateway},
+        spark={"master": "local[2]", "config": SPARK_TEST_CONFIG},
+    )
+    return load_settings(config, environ={})
+
+
+@pytest.fixture(scope="module")
+def gateways(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateways]:
+    from custintel.landing.spark_tables import publish_landing
+
+    root = tmp_path_factory.mktemp("gateways")
+    landing = root / "landing"
+    generate_landing(landing, customers=300, months=6, start_date=dt.date(2024, 1, 1), seed=17,
+                     defect_rate=0.01)
+    on_duckdb = _settings(root / "duckdb", landing, "duckdb")
+    on_spark = _settings(root / "spark", landing, "spark")
+    for settings in (on_duckdb, on_spark):
+        load_landing(landing, settings.warehouse_path)
+    as_of = transform.landing_as_of_date(on_duckdb.warehouse_path)
+    transform.apply(on_duckdb, as_of=as_of, run_tests=False)
+    publish_landing(on_spark)
+    # the unit tests run here on Spark (the gateway's test connection), then every model
+    transform.apply(on_spark, as_of=as_of, run_tests=True)
+    yield Gateways(on_duckdb, on_spark, as_of)
+
+
+def _canonical(value: Any) -> Any:
+    """One spelling per value across engines: null, rounded number, ISO date/time, text."""
+    if value is None or value is pd.NaT or value is pd.NA:
+        return None
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float | Decimal) or hasattr(value, "dtype"):
+        number = float(value)
+        if math.isnan(number):
+            return None
+        return round(number, DECIMALS) + 0.0  # + 0.0: -0.0 and 0.0 are one value
+    if isinstance(value, dt.datetime | dt.date | pd.Timestamp):
+        return pd.Timestamp(value).isoformat()
+    return value
+
+
+def _rows(frame: pd.DataFrame) -> list[tuple]:
+    rows = [tuple(_canonical(v) for v in row) for row in frame.itertuples(index=False)]
+    return sorted(rows, key=lambda row: tuple((v is None, str(type(v)), v or 0) for v in row))
+
+
+def _duckdb_tables(settings: Settings) -> dict[str, pd.DataFrame]:
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        names = con.execute(
+            "select table_schema || '.' || table_name from information_schema.tables "
+            f"where table_schema in {COMPARED_SCHEMAS} order by 1"
+        ).fetchall()
+        return {name: con.execute(f"select * from {name}").df() for (name,) in names}
+
+
+def _differences(table: str, expected: list[tuple], actual: list[tuple]) -> str:
+    missing = sorted(set(expected) - set(actual), key=str)[:3]
+    extra = sorted(set(actual) - set(expected), key=str)[:3]
+    return (f"{table}: {len(expected)} rows on DuckDB, {len(actual)} on Spark; "
+            f"only on DuckDB e.g. {missing}; only on Spark e.g. {extra}")
+
+
+def test_every_dimension_fact_quarantine_and_mart_is_equal_row_for_row(gateways) -> None:
+    spark = gateways.spark_session()
+    tables = _duckdb_tables(gateways.duckdb)
+    schemas = {name.split(".")[0] for name in tables}
+    assert schemas == set(COMPARED_SCHEMAS)
+    on_spark = {
+        f"{schema}.{table.name}"
+        for schema in COMPARED_SCHEMAS
+        for table in spark.catalog.listTables(schema)
+    }
+    assert on_spark == set(tables)
+    unequal = []
+    for name, frame in tables.items():
+        spark_frame = spark.table(name).toPandas()
+        # Spark stores a partitioned table's partition column (SQLMesh partitions incremental
+        # models by their time column) last: same columns, compared by name
+        assert sorted(spark_frame.columns) == sorted(frame.columns), name
+        spark_frame = spark_frame[list(frame.columns)]
+        expected, actual = _rows(frame), _rows(spark_frame)
+        if expected != actual:
+            unequal.append(_differences(name, expected, actual))
+    assert not unequal, "\n".join(unequal)
+    # the sample is not empty: the comparison compared something in every layer
+    assert all(len(tables[f"warehouse.{t}"]) > 0 for t in ("dim_customer", "fact_invoice"))
+    assert len(tables["marts.customer_360_view"]) >= 300
+
+
+def test_landed_rows_are_loaded_or_rejected_on_spark(gateways) -> None:
+    spark = gateways.spark_session()
+    reconciliation = spark.table("quarantine.landing_reconciliation").toPandas()
+    with duckdb.connect(str(gateways.spark.warehouse_path), read_only=True) as con:
+        validated = {
+            table: con.execute(f"select count(*) from landing.{table}").fetchone()[0]
+            for (table,) in con.execute(
+                "select table_name from information_schema.tables "
+                "where table_schema = 'landing' and table_name not like '\\_%' escape '\\'"
+            ).fetchall()
+        }
+    # one row per landing table and target model (tickets feed a dimension and a fact)
+    landed = reconciliation.groupby("source_table")["landed_rows"].unique()
+    assert {table: list(counts) for table, counts in landed.items()} == {
+        table: [rows] for table, rows in validated.items()
+    }
+    balance = reconciliation["loaded_rows"] + reconciliation["rejected_rows"]
+    assert (reconciliation["landed_rows"] == balance).all()
+    assert reconciliation["rejected_rows"].sum() > 0  # the sample's planted defects
+
+
+def _view_queries(model: DataModel) -> list[dict]:
+    queries = []
+    for view in model.views.values():
+        if not view.public:
+            continue
+        measures = [f"{view.name}.{m.name}" for m in view.members.values()
+                    if m.kind == "measure"]
+        if not measures:
+            continue
+        queries.append({"measures": measures})
+        if "segment" in view.members and view.members["segment"].kind == "dimension":
+            queries.append({"measures": measures, "dimensions": [f"{view.name}.segment"],
+                            "order": {f"{view.name}.segment": "asc"}})
+    return queries
+
+
+def test_every_public_measure_is_equal_through_the_semantic_layer(gateways) -> None:
+    from semantic.engine.spark_executor import SparkExecutor
+
+    model = load_model(ROOT / "semantic" / "model")
+    on_duckdb = Engine(model, gateways.duckdb.warehouse_path, as_of=gateways.as_of)
+    on_spark = Engine(model, SparkExecutor(gateways.spark_session()), as_of=gateways.as_of)
+    queries = _view_queries(model)
+    assert len(queries) >= 10
+    for query in queries:
+        expected = on_duckdb.load(query, role="executive")
+        actual = on_spark.load(query, role="executive")
+        assert list(actual.columns) == list(expected.columns)
+        # aggregates of doubles: the engines add in different orders, equal to 1e-9 relative
+        for expected_row, actual_row in zip(_rows(expected), _rows(actual), strict=True):
+            assert actual_row == pytest.approx(expected_row, rel=1e-9, abs=1e-9), query
+
+
+def test_semantic_api_uses_the_spark_executor_on_the_spark_gateway(gateways) -> None:
+    from semantic import api
+    from semantic.engine.spark_executor import SparkExecutor
+
+    engine = api.engine(gateways.spark, as_of=gateways.as_of)
+    assert isinstance(engine.database, SparkExecutor)
+    frame = api.load({"measures": ["revenue.revenue"]}, role="executive",
+                     settings=gateways.spark, as_of=gateways.as_of)
+    with duckdb.connect(str(gateways.duckdb.warehouse_path), read_only=True) as con:
+        billed = con.execute(
+            "select sum(gross_amount - credit_amount - discount_amount) "
+            "from warehouse.fact_invoice"
+        ).fetchone()[0]
+    assert frame["revenue.revenue"].iloc[0] == pytest.approx(billed, abs=0.005)
+
+
+def _scores(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
+    from ml.writeback import CHURN_SCORES
+
+    frame = pd.DataFrame(
+        [{"customer_id": customer, "score_date": dt.date.fromisoformat(day),
+          "churn_probability": probability, "risk_band": "high" if probability > 0.5 else "low",
+          "reason_1": "usage_change_30d_pct", "reason_1_contribution": 0.25,
+          "reason_2": None, "reason_2_contribution": None,
+          "reason_3": None, "reason_3_contribution": None,
+          "predicted_clv_amount": 100.0, "model_version": "churn_catboost/v1",
+          "scored_at": dt.datetime(2024, 7, 1, 6)} for customer, day, probability in rows]
+    )
+    return frame[list(CHURN_SCORES)]
+
+
+def test_ml_reads_features_and_writes_scores_through_the_spark_gateway(gateways) -> None:
+    from ml import gateway
+
+    on_spark = gateway.read_table(gateways.spark, "marts.churn_prediction_features")
+    on_duckdb = gateway.read_table(gateways.duckdb, "marts.churn_prediction_features")
+    assert sorted(on_spark.columns) == sorted(on_duckdb.columns)
+    assert len(on_spark) == len(on_duckdb) > 0
+    gateway.write_churn_scores(gateways.spark, _scores(
+        [("C1", "2024-06-01", 0.9), ("C2", "2024-06-01", 0.2), ("C1", "2024-05-01", 0.4)]))
+    # a rerun of the 2024-06-01 scoring replaces that date's rows only
+    gateway.write_churn_scores(gateways.spark, _scores([("C3", "2024-06-01", 0.7)]))
+    stored = gateways.spark_session().table("ml.churn_scores").toPandas()
+    assert sorted(zip(stored["customer_id"], stored["score_date"].astype(str),
+                      stored["churn_probability"], strict=True)) == [
+        ("C1", "2024-05-01", 0.4), ("C3", "2024-06-01", 0.7)]
