@@ -164,6 +164,34 @@ def plan(
 
 
 @app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    host: Annotated[str, typer.Option(help="address to listen on (keep 127.0.0.1 unless a "
+                                            "proxy in front authenticates users)")] = "127.0.0.1",
+    site: Annotated[Path | None, typer.Option(help="built site folder (default: "
+                                                   "reports.site_path)")] = None,
+    wait_seconds: Annotated[float, typer.Option(help="Cube API: answer 'Continue wait' after "
+                                                     "this long")] = 5.0,
+    config: ConfigOption = None,
+) -> None:
+    """The interactive report site: pages, inputs and any customer's 360 answered live, plus a
+    Cube-compatible REST API at /cubejs-api (JWT required)."""
+    import uvicorn
+
+    from reports.serve.app import ServeError, create_app
+
+    settings = settings_from(config)
+    try:
+        application = create_app(settings, site_dir=site, wait_seconds=wait_seconds)
+    except ServeError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]custintel serve:[/green] http://{host}:{port}/ "
+                  f"(Cube API: http://{host}:{port}/cubejs-api/v1)")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+@app.command()
 def bench(
     customers: Annotated[int, typer.Option(help="opening customer base")] = 5000,
     months: Annotated[int, typer.Option(help="months of history")] = 24,
