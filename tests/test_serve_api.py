@@ -76,9 +76,9 @@ def served(generated_warehouse, tmp_path_factory) -> Iterator[Served]:
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CUBEJS_API_SECRET", SECRET)
         settings = _settings(generated_warehouse.settings)
-        app = create_app(settings, site_dir=site)
-        with running(app) as url:
-            yield Served(url, settings, app.state.engine)
+        engine = served_engine(settings)
+        with running(create_app(settings, site_dir=site, engine=engine)) as url:
+            yield Served(url, settings, engine)
 
 
 EXECUTIVE = {"role": "executive"}

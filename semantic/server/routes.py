@@ -33,6 +33,7 @@ from semantic.identity import Verifier
 from semantic.query import Query
 from semantic.server import results
 from semantic.server.auth import AuthFailure, authenticate
+from semantic.server.cache import ResultCache
 from semantic.server.jobs import CONTINUE_WAIT, QueryJobs, StillRunning
 from semantic.server.members import meta_cubes
 
@@ -50,14 +51,21 @@ class CubeApi:
         self.engine = engine
         self.verifier = verifier
         self.jobs = QueryJobs(wait_seconds=wait_seconds)
+        self.cache = ResultCache()
 
     # ------------------------------------------------------------------ helpers
-    def refreshed_at(self) -> dt.datetime:
-        """When the warehouse was last written (Cube's `lastRefreshTime`)."""
+    def refresh_key(self) -> float:
+        """The warehouse file's modification time: results are valid while it is unchanged."""
         database = self.engine.database
         if isinstance(database, str | Path) and Path(database).exists():
-            return dt.datetime.fromtimestamp(Path(database).stat().st_mtime, dt.UTC)
-        return dt.datetime.now(dt.UTC)
+            return Path(database).stat().st_mtime
+        return -1.0  # an open connection passed in: never changes under the server
+
+    def refreshed_at(self, refresh_key: float) -> dt.datetime:
+        """When the warehouse was last written (Cube's `lastRefreshTime`)."""
+        if refresh_key < 0:
+            return dt.datetime.now(dt.UTC)
+        return dt.datetime.fromtimestamp(refresh_key, dt.UTC)
 
     async def _query(self, request: Request) -> Query:
         if request.method == "GET":
@@ -103,16 +111,19 @@ class CubeApi:
         query = await self._query(request)
         multi = (request.query_params.get("queryType") == "multi" if request.method == "GET"
                  else (await request.json()).get("queryType") == "multi")
-        key = json.dumps(["load", query.model_dump(mode="json"), context.claims],
-                         sort_keys=True, default=str)
+        shape = query.model_dump(mode="json", exclude={"renew_query"})
+        key = json.dumps(["load", shape, context.claims], sort_keys=True, default=str)
+        refresh_key = self.refresh_key()
+        body = None if query.renew_query else self.cache.get(key, refresh_key)
+        if body is None:
+            def work() -> dict[str, Any]:
+                compiled = self.engine.compile(query, context=context)
+                frame = self.engine.execute(compiled)
+                return results.load_response(self.engine.model, query, compiled, frame,
+                                             self.refreshed_at(refresh_key))
 
-        def work() -> dict[str, Any]:
-            compiled = self.engine.compile(query, context=context)
-            frame = self.engine.execute(compiled)
-            return results.load_response(self.engine.model, query, compiled, frame,
-                                         self.refreshed_at())
-
-        body = await self.jobs.run(key, work)
+            body = await self.jobs.run(key, work)
+            self.cache.put(key, refresh_key, body)
         if multi:
             return {"queryType": "regularQuery", "results": [body],
                     "pivotQuery": {**body["query"], "queryType": "regularQuery"},
