@@ -13,6 +13,7 @@ import csv
 import html
 import io
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +29,8 @@ from mkdocs.utils import get_relative_url
 
 from reports.errors import ReportError
 from reports.inline import substitute_text
-from reports.page import PageContext, fill_slots, render_page
+from reports.inputs import merge_variants
+from reports.page import PageContext, RenderedPage, fill_slots, render_page
 from reports.runner import QueryRunner
 from reports.specs import SpecError
 from reports.templates import GeneratedPage, expand_template, template_parameter
@@ -38,6 +40,7 @@ ASSETS = {
     "plotly.min.js": Path(plotly.__file__).parent / "package_data" / "plotly.min.js",
     "reports.js": Path(__file__).parent / "assets" / "reports.js",
     "reports.css": Path(__file__).parent / "assets" / "reports.css",
+    "inputs.js": Path(__file__).parent / "assets" / "inputs.js",
 }
 DOWNLOAD_DIR = "downloads"
 _TAG = re.compile(r"<[^>]*>")
@@ -109,7 +112,7 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
             self.settings = self.settings or load_settings(self.config.settings)
             self.runner = semantic_runner(self.settings, role=self.site_role)
         config.copyright = role_footer(self.site_role)
-        for name in ("plotly.min.js", "reports.js"):
+        for name in ("plotly.min.js", "reports.js", "inputs.js"):
             if f"{ASSET_DIR}/{name}" not in config.extra_javascript:
                 config.extra_javascript.append(f"{ASSET_DIR}/{name}")
         if f"{ASSET_DIR}/reports.css" not in config.extra_css:
@@ -190,8 +193,26 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
             page.meta["title"] = html.escape(title)
             self._safe_titles.add(src_uri)
         rendered = render_page(markdown, context)
-        self._slots[src_uri] = rendered.slots
+        self._slots[src_uri] = self._precompute(markdown, page, context, rendered)
         return rendered.markdown
+
+    def _precompute(self, markdown: str, page: Page, context: PageContext,
+                    rendered: RenderedPage) -> dict[int, str]:
+        """The page's slots with every option of its first pre-computable input rendered
+        (reports/inputs.py); other inputs stay for the served app."""
+        chosen = next((i for i in rendered.inputs.values() if i.precomputed), None)
+        if chosen is None or chosen.options is None:
+            return rendered.slots
+        variants = {}
+        for number, option in enumerate(chosen.options):
+            variant = replace(
+                context, chosen={chosen.name: option}, inputs={},
+                slug=f"{context.slug}-v{number}",
+                download=lambda name, frame, n=number: self._download(page, f"{name}-v{n}",
+                                                                      frame))
+            variants[option] = render_page(markdown, variant).slots
+        return merge_variants(rendered.slots, rendered.chosen.get(chosen.name), variants,
+                              chosen.name, rendered.input_slots)
 
     def on_page_content(self, html_text: str, page: Page, config: MkDocsConfig,
                         files: Files) -> str:

@@ -3,8 +3,8 @@
 (function () {
   "use strict";
 
-  function drawCharts() {
-    document.querySelectorAll("figure.ci-chart").forEach(function (figure) {
+  function drawCharts(root) {
+    (root || document).querySelectorAll("figure.ci-chart:not([data-drawn])").forEach(function (figure) {
       var plot = figure.querySelector(".ci-plot");
       var spec = JSON.parse(figure.querySelector("script.ci-chart-spec").textContent);
       Plotly.newPlot(plot, spec.data, spec.layout, spec.config).then(function () {
@@ -60,8 +60,9 @@
     }
   }
 
-  function wireTables() {
-    document.querySelectorAll("div.ci-table").forEach(function (wrapper) {
+  function wireTables(root) {
+    (root || document).querySelectorAll("div.ci-table:not([data-wired])").forEach(function (wrapper) {
+      wrapper.setAttribute("data-wired", "true");
       var table = wrapper.querySelector("table");
       table.querySelectorAll("thead th").forEach(function (header) {
         header.querySelector("button").addEventListener("click", function () {
@@ -79,6 +80,9 @@
     wireTables();
     drawCharts();
   }
+
+  // inputs.js re-renders components in served mode and redraws what it replaced
+  window.CI_REPORTS = { refresh: function (root) { wireTables(root); drawCharts(root); } };
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);

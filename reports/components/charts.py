@@ -157,7 +157,8 @@ def chart_html(spec: ChartSpec, data: Dataset, runner: QueryRunner, element_id: 
                               "config": PLOTLY_CONFIG})
     return (
         f'{ungoverned_badge(data)}<figure class="ci-chart" data-chart-type="{spec.type}" '
-        f'data-query="{html.escape(data.name, quote=True)}" data-rows="{len(data.frame)}">'
+        f'data-query="{html.escape(data.name, quote=True)}" data-rows="{len(data.frame)}" '
+        f'data-x="{html.escape(spec.x, quote=True)}">'
         f'<div class="ci-plot" id="{element_id}" style="height:{spec.height}px"></div>'
         f'<script type="application/json" class="ci-chart-spec">{payload}</script></figure>'
     )

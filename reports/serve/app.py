@@ -121,9 +121,13 @@ def create_app(settings: Settings, *, site_dir: Path | None = None,
         if state["engine"] is not None:
             state["engine"].close()
 
+    from reports.serve.pages import LivePages
+
+    live = LivePages(settings, site)
     app = Starlette(
         routes=[
             Mount(API_PATH, app=api),
+            *live.routes(),
             Mount("/", app=StaticFiles(directory=site, html=True)),
         ],
         lifespan=lifespan,
