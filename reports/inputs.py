@@ -230,17 +230,33 @@ def input_html(page_input: PageInput, chosen: Any = None) -> str:
     return (f'<div {attrs}><label>{title}</label> {control}{note}</div>')
 
 
+def variant_marker(number: int) -> str:
+    """The suffix a variant's element ids and download names carry (`-v3`)."""
+    return f"-v{number}"
+
+
+def _unmarked(text: str, number: int) -> str:
+    marker = re.escape(variant_marker(number))
+    text = re.sub(rf'( id="[^"]*?){marker}([-"])', r"\1\2", text)
+    return re.sub(rf"{marker}(\.csv)", r"\1", text)
+
+
 def merge_variants(default: dict[int, str], default_value: Any,
                    variants: Mapping[str, dict[int, str]], input_name: str,
                    fixed: frozenset[int]) -> dict[int, str]:
     """Slots for the static site: a slot whose HTML changes with the input holds every
-    variant (`data-ci-variant="<option>"`, "" = no choice), all but the current one hidden."""
+    variant (`data-ci-variant="<option>"`, "" = no choice), all but the current one hidden.
+    Variants are numbered in `variants`' order; their ids and downloads carry
+    `variant_marker(n)` so that they stay unique, and a slot equal to the default but for
+    those markers is kept once."""
     current = "" if default_value is None else str(default_value)
     merged = {}
     name = html.escape(input_name, quote=True)
+    numbers = {value: number for number, value in enumerate(variants)}
     for slot, shown in default.items():
         others = {value: slots[slot] for value, slots in variants.items() if value != current}
-        if slot in fixed or all(other == shown for other in others.values()):
+        if slot in fixed or all(_unmarked(other, numbers[value]) == shown
+                                for value, other in others.items()):
             merged[slot] = shown
             continue
         parts = [f'<div data-ci-variant="{html.escape(current, quote=True)}">{shown}</div>']

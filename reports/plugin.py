@@ -29,7 +29,7 @@ from mkdocs.utils import get_relative_url
 
 from reports.errors import ReportError
 from reports.inline import substitute_text
-from reports.inputs import merge_variants
+from reports.inputs import merge_variants, variant_marker
 from reports.page import PageContext, RenderedPage, fill_slots, render_page
 from reports.runner import QueryRunner
 from reports.specs import SpecError
@@ -207,9 +207,9 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
         for number, option in enumerate(chosen.options):
             variant = replace(
                 context, chosen={chosen.name: option}, inputs={},
-                slug=f"{context.slug}-v{number}",
-                download=lambda name, frame, n=number: self._download(page, f"{name}-v{n}",
-                                                                      frame))
+                slug=f"{context.slug}{variant_marker(number)}",
+                download=lambda name, frame, n=number: self._download(
+                    page, f"{name}{variant_marker(n)}", frame))
             variants[option] = render_page(markdown, variant).slots
         return merge_variants(rendered.slots, rendered.chosen.get(chosen.name), variants,
                               chosen.name, rendered.input_slots)

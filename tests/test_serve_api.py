@@ -37,7 +37,8 @@ GLOSSARY = ROOT / "semantic" / "model" / "README.md"
 
 
 def glossary_members() -> list[str]:
-    """Every member named in the glossary table (`.x` continues the previous view)."""
+    """Every member named in the glossary table (`.x` and a bare `x` continue the previous
+    view)."""
     text = GLOSSARY.read_text()
     table = text.split("## Glossary metric", 1)[1].split("\n## ", 1)[0]
     members: list[str] = []
@@ -49,6 +50,8 @@ def glossary_members() -> list[str]:
         for name in re.findall(r"`([a-z_.]+)`", cells[2]):
             if name.startswith(".") and view:
                 name = view + name
+            elif "." not in name and view:
+                name = f"{view}.{name}"
             view = name.split(".", 1)[0]
             members.append(name)
     return list(dict.fromkeys(members))

@@ -80,7 +80,26 @@ class LivePages:
             for page in expand_template(uri, source, self.runner):
                 if page.src_uri == relative:
                     return uri, source, page.params
+            if uri == CUSTOMER_TEMPLATE:  # any customer, not only those with a built page
+                params = self._customer_params(source, path.stem)
+                if params is not None:
+                    return uri, source, params
         raise FileNotFoundError(f"no page {url_path}")
+
+    def _customer_params(self, template: str, customer_id: str) -> dict[str, Any] | None:
+        """The template's parameters for one customer (its `pages_from` columns), if the
+        site role may see that customer."""
+        from reports.templates import pages_query, template_parameter
+
+        base = pages_query(template)
+        view = base["dimensions"][0].split(".", 1)[0]
+        query = {"dimensions": base["dimensions"], "limit": 1,
+                 "filters": [{"member": f"{view}.{template_parameter(CUSTOMER_TEMPLATE)}",
+                              "operator": "equals", "values": [customer_id]}]}
+        frame = self.runner.run(query)
+        if frame.empty:
+            return None
+        return {str(column).split(".", 1)[1]: frame.iloc[0][column] for column in frame.columns}
 
     @staticmethod
     def link_for(template: str, value: Any) -> str:
@@ -165,22 +184,15 @@ class LivePages:
         from reports.inline import substitute_text
         from reports.page import fill_slots, render_page
         from reports.plugin import as_of_html
-        from reports.templates import pages_query, template_parameter
 
         template = (self.pages / CUSTOMER_TEMPLATE).read_text()
-        parameter = template_parameter(CUSTOMER_TEMPLATE)
-        base = pages_query(template)
-        view = base["dimensions"][0].split(".", 1)[0]
-        query = {"dimensions": base["dimensions"], "limit": 1,
-                 "filters": [{"member": f"{view}.{parameter}", "operator": "equals",
-                              "values": [customer_id]}]}
         shell_path = next(iter(sorted((self.site / "customers").glob("*.html"))), None)
+        if shell_path is None:
+            return None
         with self._lock:
-            frame = self.runner.run(query)
-            if frame.empty or shell_path is None:
+            params = self._customer_params(template, customer_id)
+            if params is None:
                 return None
-            params = {str(column).split(".", 1)[1]: frame.iloc[0][column]
-                      for column in frame.columns}
             text, meta = get_data(template)
             context = self._context(CUSTOMER_TEMPLATE, params=params)
             rendered = render_page(text, context)
