@@ -9,7 +9,7 @@ re-read as Markdown. Every error names the page, the line of the block and the r
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -51,6 +51,10 @@ def _no_downloads(name: str, frame: pd.DataFrame) -> str:
     raise SpecError("CSV downloads need a site to write to")
 
 
+def _no_definitions(member: str) -> str | None:
+    return None
+
+
 @dataclass
 class PageContext:
     """Where a page comes from and what it may use while rendering."""
@@ -62,6 +66,8 @@ class PageContext:
     link_for: LinkFor = _no_links
     download: Download = _no_downloads
     slug: str = "page"  # unique per page: prefixes element ids
+    #: member -> URL of its row in the Metric Catalogue, relative to this page (None: no link)
+    definition_url: Callable[[str], str | None] = _no_definitions
     chosen: Mapping[str, Any] = field(default_factory=dict)  # input name -> raw value
     cross_filter: tuple[str, str] | None = None  # (member name after the view, value)
     inputs: dict[str, PageInput] = field(default_factory=dict)  # filled by render_page
@@ -102,7 +108,8 @@ def _run_query(block: Block, context: PageContext) -> Dataset:
             query = cross_filtered(query, member, value,
                                    lambda name: context.runner.member(name) is not None)
         frame = context.runner.run(query)
-    return Dataset(block.name or "", frame, governed=block.kind == "query")
+        return Dataset(block.name or "", frame, governed=True, query=query)
+    return Dataset(block.name or "", frame, governed=False)
 
 
 def _spec_error(context: PageContext, block: Block, error: SpecError) -> ReportError:
@@ -172,7 +179,7 @@ def _component(block: Block, datasets: dict[str, Dataset], context: PageContext,
         element_id = f"{context.slug}-chart-{index}"
         return chart_html(spec, dataset(datasets, spec.data), runner, element_id)
     if isinstance(spec, KpiSpec):
-        return kpi_html(spec, datasets, runner)
+        return kpi_html(spec, datasets, runner, context.definition_url)
     if isinstance(spec, TableSpec):
         return table_html(spec, dataset(datasets, spec.data), runner, context.link_for,
                           context.download)
@@ -194,6 +201,21 @@ def _block_html(block: Block, datasets: dict[str, Dataset], context: PageContext
         raise _spec_error(context, block, exc) from exc
 
 
+def _kpi_row(block: Block, starts: dict[int, Block], lines: list[str]) -> list[Block]:
+    """A KPI block and the KPI blocks right after it (only blank lines between)."""
+    if block.kind != "kpi":
+        return []
+    row = [block]
+    while True:
+        index = row[-1].last + 1
+        while index < len(lines) and not lines[index].strip() and index not in starts:
+            index += 1
+        following = starts.get(index)
+        if following is None or following.kind != "kpi":
+            return row
+        row.append(following)
+
+
 def render_page(markdown: str, context: PageContext) -> RenderedPage:
     try:
         parsed = parse_markdown(markdown)
@@ -210,9 +232,15 @@ def render_page(markdown: str, context: PageContext) -> RenderedPage:
         block = starts.get(index)
         if block is not None:
             slot = len(slots)
-            slots[slot] = _block_html(block, datasets, context, slot)
-            if block.kind == "input":
-                input_slots.add(slot)
+            row = _kpi_row(block, starts, parsed.lines)
+            if row:  # consecutive KPI tiles share one row
+                tiles = "".join(_block_html(b, datasets, context, slot) for b in row)
+                slots[slot] = f'<div class="ci-kpi-row">{tiles}</div>'
+                block = row[-1]
+            else:
+                slots[slot] = _block_html(block, datasets, context, slot)
+                if block.kind == "input":
+                    input_slots.add(slot)
             out += ["", f'<div data-ci-slot="{slot}"></div>', ""]
             index = block.last + 1
             continue

@@ -2,9 +2,11 @@
 its charts, KPI tiles, tables and inline values (see reports/README.md for the page syntax).
 
 Events: `on_config` makes the QueryRunner and adds the bundled assets; `on_files` adds
-plotly.min.js (from the plotly package: no CDN) and expands templated pages; `on_page_markdown`
-runs the queries and leaves placeholders; `on_page_content` fills them, adds the "data as of"
-line and makes the page title safe to print unescaped.
+plotly.js (the cartesian partial bundle vendored in assets/vendor: no CDN), the site's one chart
+template and expands templated pages; `on_page_markdown` runs the queries and leaves
+placeholders; `on_page_content` fills them, adds the "data as of" line and makes the page title
+safe to print unescaped; `on_post_build` removes the theme's source maps (nobody reading the
+site needs them, and they doubled a first visit).
 """
 
 from __future__ import annotations
@@ -12,13 +14,13 @@ from __future__ import annotations
 import csv
 import html
 import io
+import json
 import re
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-import plotly
 from mkdocs.config import base
 from mkdocs.config import config_options as c
 from mkdocs.config.defaults import MkDocsConfig
@@ -28,20 +30,33 @@ from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
 from reports.errors import ReportError
+from reports.formats import stable
 from reports.inline import substitute_text
 from reports.inputs import merge_variants, variant_marker
 from reports.page import PageContext, RenderedPage, fill_slots, render_page
 from reports.runner import QueryRunner
 from reports.specs import SpecError
 from reports.templates import GeneratedPage, expand_template, template_parameter
+from reports.theme import chart_template
 
 ASSET_DIR = "assets/custintel"
+_HERE = Path(__file__).parent / "assets"
+#: plotly.js's partial bundles, from the npm packages plotly.js-cartesian-dist-min and
+#: plotly.js-basic-dist-min of the plotly.js version the plotly package wraps: a page with a
+#: heatmap loads the cartesian one (1.5 MB), other pages with charts the basic one (bar,
+#: scatter: 1.2 MB), pages without charts neither
+PLOTLY_BUNDLE = _HERE / "vendor" / "plotly-cartesian-4.1.1.min.js"
+PLOTLY_BASIC_BUNDLE = _HERE / "vendor" / "plotly-basic-4.1.1.min.js"
 ASSETS = {
-    "plotly.min.js": Path(plotly.__file__).parent / "package_data" / "plotly.min.js",
-    "reports.js": Path(__file__).parent / "assets" / "reports.js",
-    "reports.css": Path(__file__).parent / "assets" / "reports.css",
-    "inputs.js": Path(__file__).parent / "assets" / "inputs.js",
+    "plotly.min.js": PLOTLY_BUNDLE,
+    "plotly-basic.min.js": PLOTLY_BASIC_BUNDLE,
+    "reports.js": _HERE / "reports.js",
+    "reports.css": _HERE / "reports.css",
+    "inputs.js": _HERE / "inputs.js",
 }
+#: on every page; plotly.js only where charts are
+SCRIPTS = ("chart-theme.js", "reports.js", "inputs.js")
+_SOURCE_MAP = re.compile(r"\n?/[/*][#@] sourceMappingURL=[^\n]*")
 DOWNLOAD_DIR = "downloads"
 _TAG = re.compile(r"<[^>]*>")
 _FIRST_H1 = re.compile(r"</h1>", re.IGNORECASE)
@@ -51,6 +66,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 class ReportsConfig(base.Config):
     role = c.Optional(c.Type(str))  # overrides settings' reports.site_role (tests)
     settings = c.Optional(c.Type(str))  # custintel config.yaml (default: CUSTINTEL_CONFIG)
+    catalogue = c.Type(str, default="metric-catalogue.md")  # KPI tiles link to its rows
 
 
 def _front_matter_lines(raw: str, markdown: str) -> int:
@@ -69,7 +85,8 @@ def _csv_text(frame: pd.DataFrame) -> str:
         return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_START) else value
 
     buffer = io.StringIO()
-    frame.map(guard).to_csv(buffer, index=False, quoting=csv.QUOTE_MINIMAL)
+    frame.map(lambda value: guard(stable(value))).to_csv(buffer, index=False,
+                                                        quoting=csv.QUOTE_MINIMAL)
     return buffer.getvalue()
 
 
@@ -79,6 +96,34 @@ def role_footer(role: str | None) -> str:
     return (f'<span class="ci-site-role" data-role="{html.escape(role or "", quote=True)}">'
             f"Built with the role <strong>{shown}</strong>: governed figures show what this "
             "role may see (access policies of the semantic model).</span>")
+
+
+def csv_frame(frame: pd.DataFrame, title_of: Any) -> pd.DataFrame:
+    """The frame a reader downloads: columns named by their titles (ids stay in the page's
+    queries panel); a title shared by two columns keeps the second's id in brackets."""
+    titles: list[str] = []
+    for column in frame.columns:
+        title = title_of(str(column))
+        titles.append(f"{title} [{column}]" if title in titles else title)
+    renamed = frame.copy()
+    renamed.columns = titles
+    return renamed
+
+
+def chart_theme_js() -> str:
+    """assets/custintel/chart-theme.js: the Plotly template of every chart, once per site."""
+    return ("/* custintel reports: the Plotly template of every chart (reports/theme.py). */\n"
+            f"window.CI_CHART_TEMPLATE = {json.dumps(chart_template(), sort_keys=True)};\n")
+
+
+def strip_source_maps(site_dir: Path) -> None:
+    """Delete *.map files and the comments pointing at them."""
+    for path in sorted(site_dir.rglob("*.map")):
+        path.unlink()
+    for path in sorted([*site_dir.rglob("*.js"), *site_dir.rglob("*.css")]):
+        text = path.read_text(encoding="utf-8")
+        if "sourceMappingURL=" in text:
+            path.write_text(_SOURCE_MAP.sub("", text), encoding="utf-8")
 
 
 def as_of_html(as_of: Any) -> str:
@@ -112,7 +157,7 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
             self.settings = self.settings or load_settings(self.config.settings)
             self.runner = semantic_runner(self.settings, role=self.site_role)
         config.copyright = role_footer(self.site_role)
-        for name in ("plotly.min.js", "reports.js", "inputs.js"):
+        for name in SCRIPTS:
             if f"{ASSET_DIR}/{name}" not in config.extra_javascript:
                 config.extra_javascript.append(f"{ASSET_DIR}/{name}")
         if f"{ASSET_DIR}/reports.css" not in config.extra_css:
@@ -137,12 +182,15 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
             self.runner.release()
 
     def on_post_build(self, config: MkDocsConfig) -> None:
+        strip_source_maps(Path(config.site_dir))
         if self.runner is not None:
             self.runner.release()
 
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         for name, path in ASSETS.items():
             files.append(File.generated(config, f"{ASSET_DIR}/{name}", abs_src_path=str(path)))
+        files.append(File.generated(config, f"{ASSET_DIR}/chart-theme.js",
+                                    content=chart_theme_js()))
         for file in list(files.documentation_pages()):
             if template_parameter(file.src_uri) is not None:
                 self._expand(file, files, config)
@@ -184,6 +232,7 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
             link_for=lambda template, value: self._link(page, template, value),
             download=lambda name, frame: self._download(page, name, frame),
             slug=_slug(src_uri),
+            definition_url=self._definitions(page, files),
         )
         if generated and isinstance(page.meta.get("title"), str):
             try:
@@ -219,6 +268,12 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
         assert self.runner is not None
         src_uri = page.file.src_uri
         html_text = fill_slots(html_text, self._slots.pop(src_uri, {}))
+        if 'class="ci-chart"' in html_text:  # pages without charts load no plotly.js
+            bundle = ("plotly.min.js" if 'data-chart-type="heatmap"' in html_text
+                      else "plotly-basic.min.js")
+            plotly_url = get_relative_url(f"{ASSET_DIR}/{bundle}", page.url)
+            html_text += f'<script src="{html.escape(plotly_url, quote=True)}"></script>'
+
         line = as_of_html(self.runner.as_of)
         match = _FIRST_H1.search(html_text)
         html_text = (html_text[: match.end()] + line + html_text[match.end():] if match
@@ -230,6 +285,14 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
         return html_text
 
     # -- links and downloads ----------------------------------------------------------------
+    def _definitions(self, page: Page, files: Files) -> Any:
+        """member -> its row in the Metric Catalogue, relative to `page` (None without one)."""
+        catalogue = files.get_file_from_path(self.config.catalogue)
+        if catalogue is None:
+            return lambda member: None
+        base = catalogue.url_relative_to(page.file)
+        return lambda member: f"{base}#{member}"
+
     def _link(self, page: Page, template: str, value: Any) -> str | None:
         template = template.lstrip("/")
         if template not in self._templates:
@@ -242,5 +305,6 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
         relative = f"{DOWNLOAD_DIR}/{_slug(page.file.src_uri)}/{name}.csv"
         path = self._site_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(_csv_text(frame), encoding="utf-8")
+        assert self.runner is not None
+        path.write_text(_csv_text(csv_frame(frame, self.runner.title_of)), encoding="utf-8")
         return get_relative_url(relative, page.url)

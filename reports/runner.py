@@ -17,7 +17,7 @@ from typing import Any
 
 import pandas as pd
 
-from reports.formats import GRANULARITIES
+from reports.formats import GRANULARITIES, UNITS
 
 LoadFunction = Callable[[dict[str, Any]], pd.DataFrame]
 SqlFunction = Callable[[str], pd.DataFrame]
@@ -30,8 +30,9 @@ class MemberInfo:
     name: str
     title: str | None = None
     description: str | None = None
-    format: str | None = None
+    format: str | None = None  # display format (reports.formats), from the model
     kind: str | None = None  # measure, dimension, segment
+    type: str | None = None  # the member's type: count, sum, number, string, time ...
     owner: str | None = None
     certified: bool = False
     sql: str | None = None
@@ -53,7 +54,7 @@ class QueryRunner:
         """The result of a governed query (identical queries run once per build)."""
         key = json.dumps(query, sort_keys=True, default=str)
         if key not in self._cache:
-            self._cache[key] = self.load(query)
+            self._cache[key] = in_stated_order(self.load(query), query)
         return self._cache[key].copy()
 
     def release(self) -> None:
@@ -84,7 +85,8 @@ class QueryRunner:
         return info.format if info else None
 
     def title_of(self, column: str) -> str:
-        """A human title for a column: the member's title, else its name without the view."""
+        """A reader's title for a column: the member's title (a time member by granularity:
+        "Invoice date" by month is "Invoice month"), else its name in words without the view."""
         info = self.member(column)
         if info is not None and info.title:
             title = info.title
@@ -93,8 +95,67 @@ class QueryRunner:
             title = name.replace("_", " ").replace(".", " ")
             title = title[:1].upper() + title[1:]
         if info is not None and info.name != column:
-            title += f" ({column.rpartition('.')[2]})"
+            title = by_granularity(title, column.rpartition(".")[2])
         return title
+
+
+def in_stated_order(frame: pd.DataFrame, query: dict[str, Any]) -> pd.DataFrame:
+    """The rows in the query's `order` (or Cube's default order), ties broken by every column:
+    the engine returns tied rows in any order, and the site must be the same from the same
+    warehouse."""
+    order = query.get("order")
+    if order is None:  # Cube's default order: first grouped time, else first measure, else
+        order = _default_order(query)  # first dimension
+    pairs = list(order.items()) if isinstance(order, dict) else [tuple(p) for p in order or []]
+    keys = [(str(column), direction) for column, direction in pairs]
+    resolved = []
+    for column, direction in keys:
+        found = [c for c in frame.columns if c == column or str(c).rpartition(".")[0] == column]
+        if len(found) != 1:
+            return frame  # an order the frame does not show: leave the engine's order
+        resolved.append((found[0], direction != "desc"))
+    if not resolved or frame.empty:
+        return frame
+    ties = frame.astype(str).sort_values(list(frame.columns), kind="stable").index
+    ordered = frame.loc[ties].sort_values([c for c, _ in resolved],
+                                          ascending=[a for _, a in resolved], kind="stable",
+                                          na_position="last")
+    return ordered.reset_index(drop=True)
+
+
+def _default_order(query: dict[str, Any]) -> dict[str, str]:
+    grouped = [td["dimension"] for td in query.get("timeDimensions") or []
+               if isinstance(td, dict) and td.get("granularity")]
+    if grouped:
+        return {grouped[0]: "asc"}
+    if query.get("measures"):
+        return {query["measures"][0]: "desc"}
+    if query.get("dimensions"):
+        return {query["dimensions"][0]: "asc"}
+    return {}
+
+
+def by_granularity(title: str, granularity: str) -> str:
+    """"Invoice date" -> "Invoice month"; "Month" stays "Month"; else "Opened (month)"."""
+    if title.lower() == granularity:
+        return title
+    if title.lower().endswith(" date"):
+        return f"{title[:-5]} {granularity}"
+    return f"{title} ({granularity})"
+
+
+COUNT_TYPES = ("count", "count_distinct", "count_distinct_approx")
+
+
+def display_format(entry: Any) -> str | None:
+    """How a catalogue entry's values are shown: a unit (meta.unit), `integer` for counts and
+    `meta.decimals: 0`, else the model's format."""
+    if getattr(entry, "unit", None) in UNITS:
+        return str(entry.unit)
+    if entry.format in (None, "number") and (entry.type in COUNT_TYPES
+                                             or getattr(entry, "decimals", None) == 0):
+        return "integer"
+    return entry.format
 
 
 def member_infos(entries: list[Any],
@@ -106,8 +167,9 @@ def member_infos(entries: list[Any],
             name=entry.name,
             title=entry.title,
             description=entry.description,
-            format=entry.format,
+            format=display_format(entry),
             kind=entry.kind,
+            type=entry.type,
             owner=entry.owner,
             certified=entry.certified,
             sql=entry.sql,

@@ -46,6 +46,7 @@ class ChartSpec(_Spec):
     title: str | None = None
     stacked: bool = False  # bar: stack instead of group
     height: int = 380
+    empty: str | None = None  # the sentence shown when the query returns no rows
 
     @model_validator(mode="after")
     def _shape(self) -> ChartSpec:
@@ -92,6 +93,9 @@ class TableSpec(_Spec):
     search: bool = True
     download: bool = False
     link: LinkSpec | None = None
+    total: bool = False  # a total row: the query's measures without its dimensions
+    empty: str | None = None  # the sentence shown when the query returns no rows
+    page_size: int | None = None  # rows per page (default 25)
 
     @field_validator("formats")
     @classmethod

@@ -29,8 +29,8 @@ from semantic.query import Query
 if TYPE_CHECKING:  # the Cube client (httpx) and the catalogue load only when used
     import pandas as pd
 
-    from semantic.catalog import CatalogEntry
     from semantic.client import CubeClient
+    from semantic.member_catalog import CatalogEntry
 
 Backend = Literal["embedded", "cube"]
 
@@ -122,6 +122,6 @@ def compile_query(query: Query | dict[str, Any], role: str | None = None,
 
 def catalog(settings: Settings | None = None) -> list[CatalogEntry]:
     """Every member of the public views: description, owner, format, certified flag, SQL."""
-    from semantic.catalog import build_catalog
+    from semantic.member_catalog import build_catalog
 
     return build_catalog(model(settings))

@@ -50,6 +50,8 @@ RELATIONSHIP_ALIASES = {
     "one_to_one": "one_to_one",
 }
 FORMATS = ("percent", "currency", "number", "imageUrl", "id", "link")
+#: `meta.unit` values: a number shown with its unit (reports; Cube ignores `meta`)
+DISPLAY_UNITS = ("days", "months", "hours")
 GRANULARITIES = ("second", "minute", "hour", "day", "week", "month", "quarter", "year")
 
 MemberKind = Literal["dimension", "measure", "segment"]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import Any
 
 from sqlglot import exp
 from sqlglot.errors import ParseError
@@ -18,6 +19,7 @@ from sqlglot.errors import ParseError
 from semantic.definitions import (
     AGGREGATE_TYPES,
     DIMENSION_TYPES,
+    DISPLAY_UNITS,
     FILTER_OPERATORS,
     FORMATS,
     MEASURE_TYPES,
@@ -117,6 +119,7 @@ def _check_dimension(model: DataModel, cube: Cube, dimension: Dimension,
     else:
         _check_sql(model, cube, dimension.sql, label, issues, allowed=("dimension",))
     _check_format(cube, label, dimension.format, issues)
+    _check_display_meta(cube, label, dimension.meta, issues)
     if dimension.mask and dimension.mask.sql:
         _check_sql(model, cube, dimension.mask.sql, label, issues, allowed=("dimension",))
 
@@ -143,6 +146,19 @@ def _check_format(cube: Cube, label: str, value: object, issues: _Issues) -> Non
                    f"unknown format '{value}' (expected {', '.join(FORMATS)})")
 
 
+def _check_display_meta(cube: Cube, label: str, meta: dict[str, Any], issues: _Issues) -> None:
+    """meta.unit and meta.decimals: how a number is shown (reports, catalogue)."""
+    unit = meta.get("unit")
+    if unit is not None and unit not in DISPLAY_UNITS:
+        issues.add(cube.file, f"cube {cube.name}", label,
+                   f"unknown meta.unit '{unit}' (expected {', '.join(DISPLAY_UNITS)})")
+    decimals = meta.get("decimals")
+    if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int)
+                                 or not 0 <= decimals <= 6):
+        issues.add(cube.file, f"cube {cube.name}", label,
+                   f"meta.decimals must be a whole number 0..6, not {decimals!r}")
+
+
 def _check_measure(model: DataModel, cube: Cube, measure: Measure, issues: _Issues) -> None:
     owner, label = f"cube {cube.name}", f"measure {measure.name}"
     if measure.type not in MEASURE_TYPES:
@@ -166,6 +182,7 @@ def _check_measure(model: DataModel, cube: Cube, measure: Measure, issues: _Issu
     if measure.rolling_window is not None:
         _check_rolling(cube, measure, issues)
     _check_format(cube, label, measure.format, issues)
+    _check_display_meta(cube, label, measure.meta, issues)
     certified = measure.meta.get("certified")
     if certified is not None and not isinstance(certified, bool):
         issues.add(cube.file, owner, label, "meta.certified must be true or false")

@@ -37,7 +37,12 @@ DIMENSIONS = {
     "sales.ordered_at": "ordered_at",
 }
 FORMATS = {"sales.revenue": "currency", "sales.avg_churn_probability": "percent",
-           "sales.order_count": "number", "sales.customers": "number"}
+           "sales.order_count": "integer", "sales.customers": "integer"}
+TITLES = {"sales.revenue": "Revenue", "sales.order_count": "Orders",
+          "sales.customers": "Customers",
+          "sales.avg_churn_probability": "Average churn probability",
+          "sales.segment": "Segment", "sales.customer_id": "Customer ID",
+          "sales.customer_name": "Customer name", "sales.ordered_at": "Order date"}
 PERIODS = {"month": "M", "quarter": "Q", "year": "Y", "day": "D"}
 
 
@@ -130,7 +135,7 @@ def fixture_runner(frame: pd.DataFrame | None = None) -> QueryRunner:
         finally:
             con.close()
 
-    members = {name: MemberInfo(name=name, format=FORMATS.get(name),
+    members = {name: MemberInfo(name=name, title=TITLES[name], format=FORMATS.get(name),
                                 kind="measure" if name in MEASURES else "dimension",
                                 description=f"fixture member {name}", owner="reports-tests",
                                 certified=name == "sales.revenue", sql=f"fixture({name})")
@@ -339,3 +344,35 @@ def build_fixture_site(root: Path, pages: dict[str, str] | None = None,
     docs = write_pages(root / "docs", pages)
     return render_site(fixture_mkdocs(root), docs_dir=docs, site_dir=root / "site",
                        runner=runner or fixture_runner())
+
+
+#: axe-core, the accessibility engine the browser tests run on every page (from npm, pinned)
+AXE_VERSION = "4.14.1"
+AXE_FOLDER = Path(__file__).resolve().parents[1] / "build" / "ci" / f"axe-core-{AXE_VERSION}"
+
+
+def axe_script() -> Path:
+    """axe.min.js of AXE_VERSION, fetched once with `npm pack` from the npm registry."""
+    import subprocess
+    import tarfile
+
+    script = AXE_FOLDER / "axe.min.js"
+    if script.exists():
+        return script
+    AXE_FOLDER.mkdir(parents=True, exist_ok=True)
+    done = subprocess.run(["npm", "pack", f"axe-core@{AXE_VERSION}", "--pack-destination",
+                           str(AXE_FOLDER), "--silent"], capture_output=True, text=True,
+                          check=False)
+    if done.returncode != 0:
+        raise RuntimeError(f"npm pack axe-core@{AXE_VERSION} failed: {done.stderr.strip()}")
+    archive = AXE_FOLDER / done.stdout.strip().splitlines()[-1]
+    with tarfile.open(archive) as tar:
+        member = tar.extractfile("package/axe.min.js")
+        assert member is not None
+        script.write_bytes(member.read())
+    archive.unlink()
+    return script
+
+
+if __name__ == "__main__":  # .ci/run: `python -m tests.reports_support` fetches axe-core
+    print(axe_script())

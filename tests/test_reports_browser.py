@@ -107,7 +107,7 @@ def test_overview_has_all_five_chart_types(site: Path, base_url: str, browser) -
 
 def _column(page, table, member: str) -> list[str]:
     index = table.locator("thead th").evaluate_all(
-        f"(ths) => ths.findIndex(th => th.title === {member!r})")
+        f"(ths) => ths.findIndex(th => th.dataset.member === {member!r})")
     return table.locator(f"tbody tr:not([hidden]) td:nth-child({index + 1})").all_inner_texts()
 
 
@@ -115,8 +115,9 @@ def test_table_sorts_by_value_and_filters_rows(base_url: str, browser) -> None:
     orders = fixture_orders()
     revenue = orders.groupby("customer_id")["revenue"].sum()
     page, problems = open_page(browser, f"{base_url}/index.html")
-    table = page.locator("div.ci-table").filter(has=page.locator('th[title="sales.revenue"]'))
-    header = table.locator('th[title="sales.revenue"]')
+    table = page.locator("div.ci-table").filter(
+        has=page.locator('th[data-member="sales.revenue"]'))
+    header = table.locator('th[data-member="sales.revenue"]')
     header.locator("button").click()
     assert header.get_attribute("aria-sort") == "ascending"
     assert _column(page, table, "sales.customer_id") == list(revenue.sort_values().index)

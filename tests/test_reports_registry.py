@@ -168,7 +168,8 @@ def test_model_card_is_shown_as_text_with_its_headings_under_the_page_title(
 def test_before_any_training_pages_build_and_say_there_is_no_model(tmp_path: Path) -> None:
     text = (build(tmp_path, tmp_path / "empty") / "index.html").read_text()
     assert text.count("model registry: churn (no version yet)") == 4
-    assert 'class="ci-empty">no data (query <code>lift</code> returned no rows)' in text
+    assert ('<div class="ci-empty-state" data-query="lift"><p class="ci-empty">No data to show '
+            "for the period covered.</p></div>") in text
     assert "No version of model <code>churn</code> in the model registry yet" in text
 
 

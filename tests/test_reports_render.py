@@ -12,6 +12,8 @@ import pandas as pd
 import plotly
 import pytest
 
+from reports.plugin import PLOTLY_BUNDLE
+from reports.theme import color_of, palettes
 from tests.reports_support import AS_OF, EVIL_NAME, build_fixture_site, fixture_orders
 
 
@@ -44,9 +46,9 @@ def table_rows(text: str, after: str) -> list[dict[str, str]]:
     """Rows of the first data table after `after`: result column -> cell text (unescaped)."""
     start = text.index(after)
     head = text[text.index("<thead>", start): text.index("</thead>", start)]
-    names = re.findall(r'<th [^>]*title="([^"]+)"', head)
+    names = re.findall(r'<th [^>]*data-member="([^"]+)"', head)
     body = text[text.index("<tbody>", start): text.index("</tbody>", start)]
-    rows = re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    rows = re.findall(r"<tr(?: [^>]*)?>(.*?)</tr>", body, re.S)
     return [dict(zip(names, [html.unescape(re.sub(r"<[^>]+>", "", cell))
                              for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)],
                      strict=True)) for row in rows]
@@ -64,8 +66,17 @@ def test_bar_chart_holds_the_query_result(site: Path, orders: pd.DataFrame) -> N
     assert trace["x"] == list(expected.index)
     assert trace["y"] == pytest.approx(list(expected.values))
     assert spec["layout"]["yaxis"]["tickprefix"] == "$"  # currency format of sales.revenue
-    # the site's theme travels with every figure: Plotly's plotly_white (white plot area)
-    assert spec["layout"]["template"]["layout"]["plot_bgcolor"] == "white"
+    assert spec["layout"]["xaxis"]["title"]["text"] == "Segment"  # titles, not member ids
+    assert spec["layout"]["yaxis"]["title"]["text"] == "Revenue"
+    assert trace["hovertemplate"] == "Segment: %{x}<br>Revenue: %{y:$,.2f}"
+    # each segment in its theme colour; the axis in business order (reports/theme.yml)
+    assert trace["marker"]["color"] == [color_of("segment", s) for s in expected.index]
+    assert spec["layout"]["xaxis"]["categoryarray"] == [
+        s for s in palettes()["segment"].order if s in expected.index]
+    # the site's one template is not copied into figures: it is chart-theme.js, once
+    assert "template" not in spec["layout"]
+    theme = (site / "assets/custintel/chart-theme.js").read_text()
+    assert '"plot_bgcolor": "#ffffff"' in theme
 
 
 @pytest.mark.parametrize("kind", ["line", "area"])
@@ -84,9 +95,11 @@ def test_heatmap_is_a_segment_by_month_grid(site: Path, orders: pd.DataFrame) ->
     (trace,) = chart(page(site, "index.html"), "segment_month", "heatmap")["data"]
     grid = orders.pivot_table(index="segment", columns=orders["ordered_at"].dt.month,
                               values="revenue", aggfunc="sum").sort_index()
-    assert trace["y"] == list(grid.index)
+    assert trace["y"] == ["Residential", "SMB", "Enterprise"]  # business order (theme.yml)
+    grid = grid.reindex(trace["y"])
     assert trace["x"] == [f"2024-{m:02d}" for m in grid.columns]
     assert trace["z"] == [pytest.approx(row) for row in grid.to_numpy().tolist()]
+    assert (trace["zmin"], trace["zmax"]) == (0, pytest.approx(grid.to_numpy().max()))
 
 
 def test_scatter_sizes_follow_order_counts_and_labels_are_escaped(
@@ -125,6 +138,7 @@ def test_table_formats_cells_by_member_format(site: Path, orders: pd.DataFrame) 
                                              churn=("churn_probability", "mean"))
     assert len(rows) == len(by_id)
     row = next(r for r in rows if r["sales.customer_id"] == "C07")
+    assert row["sales.order_count"] == str(len(orders[orders["customer_id"] == "C07"]))
     assert row["sales.revenue"] == f"${by_id.loc['C07', 'revenue']:,.2f}"
     assert row["sales.avg_churn_probability"] == f"{by_id.loc['C07', 'churn'] * 100:.1f}%"
     evil = next(r for r in rows if r["sales.customer_id"] == "C03")
@@ -142,7 +156,10 @@ def test_csv_download_holds_the_unformatted_query_result(site: Path,
     assert 'href="downloads/index/customers.csv" download' in page(site, "index.html")
     csv = pd.read_csv(site / "downloads" / "index" / "customers.csv")
     expected = orders.groupby("customer_id")["revenue"].sum()
-    assert csv.set_index("sales.customer_id")["sales.revenue"].to_dict() == pytest.approx(
+    # a reader's CSV: columns by title (the member ids are in the queries panel)
+    assert list(csv.columns) == ["Customer ID", "Customer name", "Segment", "Revenue",
+                                 "Average churn probability", "Orders"]
+    assert csv.set_index("Customer ID")["Revenue"].to_dict() == pytest.approx(
         expected.to_dict())
 
 
@@ -190,8 +207,21 @@ def test_data_values_are_escaped_everywhere(site: Path) -> None:
 
 
 def test_site_is_offline_with_plotly_bundled(site: Path) -> None:
-    bundled = Path(plotly.__file__).parent / "package_data" / "plotly.min.js"
-    assert (site / "assets/custintel/plotly.min.js").read_bytes() == bundled.read_bytes()
+    shipped = (site / "assets/custintel/plotly.min.js").read_bytes()
+    assert shipped == PLOTLY_BUNDLE.read_bytes()
+    # the cartesian partial bundle of the plotly.js version the plotly package wraps
+    full = (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
+    version = re.search(rb"plotly\.js v([\d.]+)", full)[1]
+    assert shipped.startswith(b"/**\n* plotly.js (cartesian - minified) v" + version + b"\n")
+    assert len(shipped) < len(full) / 3
+    basic = (site / "assets/custintel/plotly-basic.min.js").read_bytes()
+    assert basic.startswith(b"/**\n* plotly.js (basic - minified) v" + version + b"\n")
+    # the fixture overview has a heatmap: the cartesian bundle; a segment page bars only
+    assert 'src="assets/custintel/plotly.min.js"' in page(site, "index.html")
+    assert 'src="../assets/custintel/plotly-basic.min.js"' in page(site, "segments/SMB.html")
+    assert not list(site.rglob("*.map"))  # no source maps
+    for path in [*site.rglob("*.js"), *site.rglob("*.css")]:
+        assert "sourceMappingURL" not in path.read_text(), path
     for path in site.rglob("*.html"):
         sources = re.findall(r'<(?:script|link)[^>]+(?:src|href)="([^"]+)"', path.read_text())
         assert sources and not [s for s in sources if "://" in s or s.startswith("//")], path

@@ -126,19 +126,38 @@ def test_chart_of_an_empty_result_says_so_instead_of_drawing_nothing() -> None:
     rendered = render_page(text, PageContext(source="empty.md", runner=fixture_runner()))
     assert rendered.datasets["none"].frame.empty
     chart = next(html for html in rendered.slots.values() if "ci-empty" in html)
-    assert "no data (query <code>none</code> returned no rows)" in chart
+    assert '<p class="ci-empty">No data to show for the period covered.</p>' in chart
+    assert 'data-query="none"' in chart
     assert "ci-chart" not in chart
 
 
+ONE_MONTH = ("```query one_month\nmeasures: [sales.revenue]\n"
+             "timeDimensions: [{dimension: sales.ordered_at, granularity: month, "
+             "dateRange: [2024-03-01, 2024-03-31]}]\n```\n\n")
+
+
+def one_month_chart(kind: str) -> str:
+    return f"```chart\ntype: {kind}\ndata: one_month\nx: sales.ordered_at\ny: sales.revenue\n```\n"
+
+
 def test_a_time_axis_with_one_period_spans_that_period() -> None:
-    text = ("```query one_month\nmeasures: [sales.revenue]\n"
-            "timeDimensions: [{dimension: sales.ordered_at, granularity: month, "
-            "dateRange: [2024-03-01, 2024-03-31]}]\n```\n\n"
-            "```chart\ntype: line\ndata: one_month\nx: sales.ordered_at\ny: sales.revenue\n```\n")
+    text = ONE_MONTH + one_month_chart("bar")
     rendered = render_page(text, PageContext(source="one.md", runner=fixture_runner()))
     chart = next(html for html in rendered.slots.values() if "ci-chart-spec" in html)
     layout = json.loads(chart.split('class="ci-chart-spec">')[1].split("</script>")[0])["layout"]
     assert layout["xaxis"]["range"] == ["2024-02-15T00:00:00", "2024-03-16T00:00:00"]
+
+
+def test_a_line_over_one_period_shows_its_value_instead_of_a_dot() -> None:
+    orders = fixture_orders()
+    march = orders[orders["ordered_at"].dt.month == 3]["revenue"].sum()
+    text = ONE_MONTH + one_month_chart("line")
+    rendered = render_page(text, PageContext(source="one.md", runner=fixture_runner()))
+    (shown,) = [h for h in rendered.slots.values() if "ci-chart-values" in h]
+    assert "ci-chart-spec" not in shown
+    assert "Only one period so far (2024-03)" in shown
+    shown_march = f"${march:,.0f}" if march >= 1000 else f"${march:,.2f}"
+    assert f"<li>Revenue: <strong>{shown_march}</strong></li>" in shown
 
 
 def test_escaped_values_keep_a_table_row_whole() -> None:

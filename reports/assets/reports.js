@@ -1,16 +1,33 @@
-/* custintel reports: draws the Plotly charts and makes data tables sortable and searchable.
-   Loaded after plotly.min.js (both bundled in the site; nothing is fetched from a CDN). */
+/* custintel reports: draws the Plotly charts (with the site's one template, chart-theme.js)
+   and makes data tables sortable, searchable and paged. Loaded after plotly.min.js and
+   chart-theme.js (all bundled in the site; nothing is fetched from a CDN). */
 (function () {
   "use strict";
 
+  var PAGE_SIZE = 25;
+
   function drawCharts(root) {
-    (root || document).querySelectorAll("figure.ci-chart:not([data-drawn])").forEach(function (figure) {
+    (root || document).querySelectorAll("figure.ci-chart:not([data-drawn])")
+      .forEach(function (figure) {
       var plot = figure.querySelector(".ci-plot");
       var spec = JSON.parse(figure.querySelector("script.ci-chart-spec").textContent);
+      spec.layout.template = window.CI_CHART_TEMPLATE;
       Plotly.newPlot(plot, spec.data, spec.layout, spec.config).then(function () {
         figure.setAttribute("data-drawn", "true");
       });
     });
+  }
+
+  /* charts follow their column's width: on resize (Plotly's responsive config) and for print */
+  function resizeCharts() {
+    if (!window.Plotly) return;
+    document.querySelectorAll("figure.ci-chart .ci-plot").forEach(function (plot) {
+      if (plot.data) Plotly.Plots.resize(plot);
+    });
+  }
+
+  function rowsWord(count) {
+    return count.toLocaleString("en-US") + (count === 1 ? " row" : " rows");
   }
 
   function sortKey(row, index, numeric) {
@@ -26,7 +43,7 @@
     return a.localeCompare(b, undefined, { numeric: true, sensitivity: "base" });
   }
 
-  function sortTable(table, header) {
+  function sortTable(wrapper, table, header) {
     var index = header.cellIndex;
     var numeric = header.getAttribute("data-type") === "number";
     var ascending = header.getAttribute("aria-sort") !== "ascending";
@@ -42,22 +59,43 @@
       return ascending ? compare(a, b, numeric) : compare(b, a, numeric);
     });
     rows.forEach(function (row) { body.appendChild(row); });
+    wrapper.ciPage = 0;
+    showPage(wrapper);
+  }
+
+  /* rows matching the search (data-match), then one page of them shown */
+  function showPage(wrapper) {
+    var rows = Array.prototype.slice.call(wrapper.querySelectorAll("tbody tr"));
+    var matching = rows.filter(function (row) { return row.getAttribute("data-match") !== "no"; });
+    var size = wrapper.hasAttribute("data-page-size")
+      ? parseInt(wrapper.getAttribute("data-page-size"), 10) : PAGE_SIZE;
+    var pages = Math.max(1, Math.ceil(matching.length / size));
+    var page = Math.min(wrapper.ciPage || 0, pages - 1);
+    wrapper.ciPage = page;
+    rows.forEach(function (row) { row.hidden = true; });
+    matching.slice(page * size, (page + 1) * size).forEach(function (row) { row.hidden = false; });
+    var count = wrapper.querySelector(".ci-table-count");
+    if (count) {
+      count.textContent = matching.length === rows.length ? rowsWord(rows.length)
+        : matching.length.toLocaleString("en-US") + " of " + rowsWord(rows.length);
+    }
+    var pager = wrapper.querySelector(".ci-pager");
+    if (pager) {
+      pager.hidden = pages <= 1;
+      pager.querySelector(".ci-page-label").textContent = "Page " + (page + 1) + " of " + pages;
+      pager.querySelector(".ci-prev").disabled = page === 0;
+      pager.querySelector(".ci-next").disabled = page >= pages - 1;
+    }
   }
 
   function filterTable(wrapper, text) {
     var needle = text.trim().toLowerCase();
-    var rows = wrapper.querySelectorAll("tbody tr");
-    var shown = 0;
-    rows.forEach(function (row) {
+    wrapper.querySelectorAll("tbody tr").forEach(function (row) {
       var match = needle === "" || row.textContent.toLowerCase().indexOf(needle) !== -1;
-      row.hidden = !match;
-      if (match) shown += 1;
+      row.setAttribute("data-match", match ? "yes" : "no");
     });
-    var count = wrapper.querySelector(".ci-table-count");
-    if (count) {
-      count.textContent = needle === "" ? rows.length.toLocaleString() + " rows"
-        : shown.toLocaleString() + " of " + rows.length.toLocaleString() + " rows";
-    }
+    wrapper.ciPage = 0;
+    showPage(wrapper);
   }
 
   function wireTables(root) {
@@ -66,19 +104,55 @@
       var table = wrapper.querySelector("table");
       table.querySelectorAll("thead th").forEach(function (header) {
         header.querySelector("button").addEventListener("click", function () {
-          sortTable(table, header);
+          sortTable(wrapper, table, header);
         });
       });
       var search = wrapper.querySelector("input.ci-table-search");
       if (search) {
         search.addEventListener("input", function () { filterTable(wrapper, search.value); });
       }
+      var pager = wrapper.querySelector(".ci-pager");
+      if (pager) {
+        pager.querySelector(".ci-prev").addEventListener("click", function () {
+          wrapper.ciPage -= 1; showPage(wrapper);
+        });
+        pager.querySelector(".ci-next").addEventListener("click", function () {
+          wrapper.ciPage += 1; showPage(wrapper);
+        });
+      }
+      wrapper.ciPage = 0;
+      showPage(wrapper);
     });
   }
 
+  /* a catalogue link (#member) opens the page that holds its row */
+  function revealTarget() {
+    if (!location.hash) return;
+    var row = document.getElementById(decodeURIComponent(location.hash.slice(1)));
+    if (!row || row.tagName !== "TR") return;
+    var wrapper = row.closest("div.ci-table");
+    var rows = Array.prototype.slice.call(wrapper.querySelectorAll("tbody tr"));
+    var size = wrapper.hasAttribute("data-page-size")
+      ? parseInt(wrapper.getAttribute("data-page-size"), 10) : PAGE_SIZE;
+    wrapper.ciPage = Math.floor(rows.indexOf(row) / size);
+    showPage(wrapper);
+    row.scrollIntoView();
+  }
+
+  /* Material's search dialog has no accessible name */
+  function nameDialogs() {
+    document.querySelectorAll('[role="dialog"]:not([aria-label]):not([aria-labelledby])')
+      .forEach(function (dialog) { dialog.setAttribute("aria-label", "Search the site"); });
+  }
+
   function start() {
+    nameDialogs();
     wireTables();
+    revealTarget();
     drawCharts();
+    window.addEventListener("beforeprint", resizeCharts);
+    window.addEventListener("afterprint", resizeCharts);
+    window.addEventListener("hashchange", revealTarget);
   }
 
   // inputs.js re-renders components in served mode and redraws what it replaced

@@ -5,6 +5,7 @@ from __future__ import annotations
 import html
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import pandas as pd
 
@@ -18,6 +19,7 @@ class Dataset:
     frame: pd.DataFrame
     governed: bool  # False for ```sql``` and ```registry``` blocks
     registry: str | None = None  # model/version, for data read from the model registry
+    query: dict[str, Any] | None = None  # the governed query (params substituted)
 
 
 def dataset(datasets: Mapping[str, Dataset], name: str) -> Dataset:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,7 +14,7 @@ from reports.components.data import (
     time_columns,
     ungoverned_badge,
 )
-from reports.formats import GRANULARITIES, format_delta, format_value, is_missing
+from reports.formats import GRANULARITIES, format_delta, format_value, is_missing, stable
 from reports.runner import QueryRunner
 from reports.specs import KpiSpec, SpecError
 
@@ -84,13 +84,26 @@ def kpi_values(spec: KpiSpec, datasets: Mapping[str, Dataset]) -> KpiValues:
     return KpiValues(current, previous, period, previous_period)
 
 
-def kpi_html(spec: KpiSpec, datasets: Mapping[str, Dataset], runner: QueryRunner) -> str:
+def _no_definition(member: str) -> str | None:
+    return None
+
+
+def kpi_html(spec: KpiSpec, datasets: Mapping[str, Dataset], runner: QueryRunner,
+             definition_url: Callable[[str], str | None] = _no_definition) -> str:
+    """The tile; its title links to the metric's row in the Metric Catalogue
+    (`definition_url(member)`) when the value is a governed member."""
     data = dataset(datasets, spec.data)
     values = kpi_values(spec, datasets)
-    fmt = spec.format or runner.format_of(resolve_column(data, spec.value))
-    title = spec.title or runner.title_of(resolve_column(data, spec.value))
+    column = resolve_column(data, spec.value)
+    fmt = spec.format or runner.format_of(column)
+    title = html.escape(spec.title or runner.title_of(column))
+    info = runner.member(column) if data.governed else None
+    url = definition_url(info.name) if info is not None else None
+    if url is not None:
+        title = (f'<a href="{html.escape(url, quote=True)}" title="How this number is defined">'
+                 f"{title}</a>")
     parts = [
-        f'<div class="ci-kpi-title">{html.escape(title)}</div>',
+        f'<div class="ci-kpi-title">{title}</div>',
         f'<div class="ci-kpi-value">{html.escape(format_value(values.current, fmt, True))}</div>',
     ]
     if values.period:
@@ -107,9 +120,12 @@ def kpi_html(spec: KpiSpec, datasets: Mapping[str, Dataset], runner: QueryRunner
     raw = "".join(f' data-{name}="{html.escape(_raw(value), quote=True)}"'
                    for name, value in (("value", values.current), ("previous", values.previous))
                    if not is_missing(value))
-    return f'{ungoverned_badge(data)}<div class="ci-kpi"{raw}>{"".join(parts)}</div>'
+    member = f' data-member="{html.escape(info.name, quote=True)}"' if info else ""
+    return (f'{ungoverned_badge(data)}<div class="ci-kpi"{member}{raw}>{"".join(parts)}'
+            "</div>")
 
 
 def _raw(value: Any) -> str:
-    """The unformatted value for data attributes (tests and scripts read these)."""
-    return repr(float(value)) if isinstance(value, int | float) else str(value)
+    """The unformatted value for data attributes (tests and scripts read these), rounded like
+    every rendered number (stable builds)."""
+    return repr(stable(float(value))) if isinstance(value, int | float) else str(value)

@@ -1,4 +1,6 @@
-"""The ```table``` component: a query result as a sortable, searchable table."""
+"""The ```table``` component: a query result as a sortable, searchable, paged table, with an
+optional total row computed by the semantic layer (the same query without its dimensions, so a
+rate's total is the rate over all rows, never a sum of rates)."""
 
 from __future__ import annotations
 
@@ -9,14 +11,15 @@ import pandas as pd
 
 from reports.components.data import Dataset, resolve_column, ungoverned_badge
 from reports.components.html_table import Cell, Column, render_table
-from reports.formats import format_value, is_missing
+from reports.formats import format_value, is_missing, stable
 from reports.runner import QueryRunner
-from reports.specs import TableSpec
+from reports.specs import SpecError, TableSpec
 
 #: (template page, value) -> URL of the generated page, relative to the current page
 LinkFor = Callable[[str, Any], str | None]
 #: (query name, frame) -> URL of the written CSV file, relative to the current page
 Download = Callable[[str, pd.DataFrame], str]
+_NOT_FOR_TOTALS = ("dimensions", "order", "limit", "offset", "ungrouped", "total")
 
 
 def _sort_value(value: Any) -> str | float | None:
@@ -25,7 +28,7 @@ def _sort_value(value: Any) -> str | float | None:
     if isinstance(value, bool):
         return int(value)
     if isinstance(value, int | float):
-        return float(value)
+        return stable(float(value))
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     return str(value)
@@ -35,6 +38,43 @@ def _is_numeric(series: pd.Series) -> bool:
     return pd.api.types.is_numeric_dtype(series) and not pd.api.types.is_bool_dtype(series)
 
 
+def total_query(data: Dataset) -> dict[str, Any]:
+    """The table's query over all its rows: no dimensions, no time granularity, no order."""
+    if data.query is None:
+        raise SpecError(f"table: `total` needs a governed query; {data.name!r} is not one")
+    if "limit" in data.query:
+        raise SpecError(f"table: `total` would count more rows than query {data.name!r} "
+                        "shows (it has a `limit`)")
+    query = {key: value for key, value in data.query.items() if key not in _NOT_FOR_TOTALS}
+    query["timeDimensions"] = [
+        {key: value for key, value in item.items() if key != "granularity"}
+        for item in data.query.get("timeDimensions") or [] if "dateRange" in item
+    ]
+    if not query["timeDimensions"]:
+        query.pop("timeDimensions")
+    return query
+
+
+def _total_cells(names: list[str], data: Dataset, runner: QueryRunner,
+                 formats: dict[str, str]) -> list[Cell]:
+    frame = runner.run(total_query(data))
+    measures = set((data.query or {}).get("measures") or [])
+    cells = []
+    for index, name in enumerate(names):
+        if name in measures and name in frame.columns and len(frame) == 1:
+            value = frame[name].iloc[0]
+            cells.append(Cell(format_value(value, formats.get(name) or runner.format_of(name)),
+                              _sort_value(value)))
+        else:
+            cells.append(Cell("Total" if index == 0 else ""))
+    return cells
+
+
+def _description(runner: QueryRunner, name: str) -> str | None:
+    info = runner.member(name)
+    return info.description if info else None
+
+
 def table_html(spec: TableSpec, data: Dataset, runner: QueryRunner, link_for: LinkFor,
                download: Download) -> str:
     names = [resolve_column(data, c) for c in spec.columns] if spec.columns else [
@@ -42,7 +82,8 @@ def table_html(spec: TableSpec, data: Dataset, runner: QueryRunner, link_for: Li
     formats = {resolve_column(data, c): fmt for c, fmt in spec.formats.items()}
     link_column = resolve_column(data, spec.link.column) if spec.link else None
     frame = data.frame[names]
-    columns = [Column(runner.title_of(n), _is_numeric(frame[n]), n) for n in names]
+    columns = [Column(runner.title_of(n), _is_numeric(frame[n]), n, _description(runner, n))
+               for n in names]
     rows = []
     for record in frame.itertuples(index=False, name=None):
         row = []
@@ -52,6 +93,9 @@ def table_html(spec: TableSpec, data: Dataset, runner: QueryRunner, link_for: Li
                     if spec.link and name == link_column and not is_missing(value) else None)
             row.append(Cell(text, _sort_value(value), href))
         rows.append(row)
-    href = download(data.name, frame) if spec.download else None
-    table = render_table(columns, rows, title=spec.title, search=spec.search, download_href=href)
+    total = _total_cells(names, data, runner, formats) if spec.total and rows else None
+    href = download(data.name, frame) if spec.download and rows else None
+    empty = spec.empty or "No rows to show for this period."
+    table = render_table(columns, rows, title=spec.title, search=spec.search, download_href=href,
+                         total=total, empty=empty, page_size=spec.page_size)
     return ungoverned_badge(data) + table

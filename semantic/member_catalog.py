@@ -19,7 +19,9 @@ class CatalogEntry:
     title: str | None
     description: str | None
     owner: str | None
-    format: str | None
+    format: str | None  # Cube's format: currency, percent, number (or a dimension's id, link)
+    unit: str | None  # meta.unit: days, months, hours (a number shown with its unit)
+    decimals: int | None  # meta.decimals: digits shown (0: a whole number)
     certified: bool
     sql: str  # the member's definition compiled to SQL (DuckDB)
     source: str  # cube.member it reads
@@ -67,6 +69,8 @@ def build_catalog(model: DataModel, include_private: bool = False) -> list[Catal
                 description=member.description,
                 owner=meta.get("owner"),
                 format=getattr(definition, "format", None),
+                unit=meta.get("unit"),
+                decimals=meta.get("decimals"),
                 certified=bool(meta.get("certified", False)),
                 sql=member_sql(model, member.cube, member.member),
                 source=f"{member.cube}.{member.member}",
