@@ -36,12 +36,12 @@ CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-backg
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 #: KPI tile title -> (measure, time dimension, filters besides the segment) as the page asks
 KPIS = {
-    "Customers (status Active, month end)": ("churn.customers", "churn.month",
+    "Customers (status Active)": ("churn.customers", "churn.month",
                                              ["churn.is_complete_month equals true"]),
     "Revenue": ("revenue.revenue", "revenue.invoice_date", ["revenue.invoice_date set"]),
     "Orders": ("revenue.orders", "revenue.ordered_at", ["revenue.ordered_at set"]),
     "Average order value": ("revenue.aov", "revenue.ordered_at", ["revenue.ordered_at set"]),
-    "At-risk rate (month end, inactivity rule)": ("churn.at_risk_rate", "churn.month",
+    "At-risk rate (inactivity rule)": ("churn.at_risk_rate", "churn.month",
                                                   ["churn.is_complete_month equals true"]),
 }
 TILES = """() => Array.from(document.querySelectorAll('.ci-kpi')).filter(t => t.offsetParent)
