@@ -30,6 +30,7 @@ import psutil
 
 from custintel.settings import Settings
 from reports.blocks import parse_markdown
+from reports.inputs import PageInput, bind, parse_input
 from reports.specs import parse_query
 
 AUDIENCE = "custintel-bench"
@@ -60,9 +61,13 @@ class LoadResult:
 
 
 def dashboard_queries(page: Path) -> list[dict[str, Any]]:
-    """The governed queries (```query``` blocks) of a report page."""
+    """The governed queries (```query``` blocks) of a report page, its inputs unset."""
     parsed = parse_markdown(page.read_text())
-    return [parse_query(block.body) for block in parsed.blocks if block.kind == "query"]
+    inputs = {block.name or "": PageInput(block.name or "", parse_input(block.name or "",
+                                                                        block.body), None)
+              for block in parsed.blocks if block.kind == "input"}
+    return [bind(parse_query(block.body), inputs, {})
+            for block in parsed.blocks if block.kind == "query"]
 
 
 def _free_port() -> int:
