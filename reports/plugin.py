@@ -133,6 +133,17 @@ def as_of_html(as_of: Any) -> str:
             f"{as_of:%d %b %Y}</time></p>")
 
 
+def plotly_script(html_text: str, page_url: str) -> str:
+    """The plotly.js script tag a page's content needs: none without charts, the basic bundle
+    unless a heatmap needs the cartesian one."""
+    if 'class="ci-chart"' not in html_text:
+        return ""
+    bundle = ("plotly.min.js" if 'data-chart-type="heatmap"' in html_text
+              else "plotly-basic.min.js")
+    plotly_url = get_relative_url(f"{ASSET_DIR}/{bundle}", page_url)
+    return f'<script src="{html.escape(plotly_url, quote=True)}"></script>'
+
+
 class ReportsPlugin(BasePlugin[ReportsConfig]):
     """Renders report pages; `runner` / `settings` may be set before a build (tests, CLI)."""
 
@@ -268,11 +279,7 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
         assert self.runner is not None
         src_uri = page.file.src_uri
         html_text = fill_slots(html_text, self._slots.pop(src_uri, {}))
-        if 'class="ci-chart"' in html_text:  # pages without charts load no plotly.js
-            bundle = ("plotly.min.js" if 'data-chart-type="heatmap"' in html_text
-                      else "plotly-basic.min.js")
-            plotly_url = get_relative_url(f"{ASSET_DIR}/{bundle}", page.url)
-            html_text += f'<script src="{html.escape(plotly_url, quote=True)}"></script>'
+        html_text += plotly_script(html_text, page.url)
 
         line = as_of_html(self.runner.as_of)
         match = _FIRST_H1.search(html_text)

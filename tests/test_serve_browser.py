@@ -49,12 +49,14 @@ TILES = """() => Array.from(document.querySelectorAll('.ci-kpi')).filter(t => t.
 
 
 def cli_value(config: Path, role: str, measure: str, time: str, filters: list[str],
-              segment: str) -> float:
-    """The last month's value of `measure` for `segment`, from `custintel metrics query`."""
+              segment: str | None) -> float:
+    """The last month's value of `measure` for `segment` (None: every segment), from
+    `custintel metrics query`."""
     view = measure.split(".", 1)[0]
     command = [sys.executable, "-m", "custintel", "metrics", "query", "-m", measure,
-               "-t", f"{time}:month", "--filter", f"{view}.segment equals {segment}",
-               "--role", role, "--format", "json"]
+               "-t", f"{time}:month", "--role", role, "--format", "json"]
+    if segment is not None:
+        command += ["--filter", f"{view}.segment equals {segment}"]
     for item in filters:
         command += ["--filter", item]
     output = subprocess.run(command, check=True, capture_output=True, text=True,
@@ -104,7 +106,7 @@ def _settled(page, mode: str) -> None:
         page.wait_for_function("document.body.dataset.ciLoading === 'false'", timeout=60000)
 
 
-def _expected(generated_warehouse, role: str, segment: str) -> dict[str, float]:
+def _expected(generated_warehouse, role: str, segment: str | None) -> dict[str, float]:
     return {title: cli_value(generated_warehouse.config, role, *spec, segment)
             for title, spec in KPIS.items()}
 
@@ -211,4 +213,5 @@ def test_static_site_precomputes_the_segment_offline(browser, site,
         server.server_close()
     offline, problems = _open(browser, (folder / "executive-overview.html").as_uri())
     _settled(offline, "static")
-    assert problems == []
+    _check_tiles(offline, _expected(generated_warehouse, settings.reports.site_role, None))
+    assert [p for p in problems if p.startswith("page error")] == []

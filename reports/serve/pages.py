@@ -183,7 +183,7 @@ class LivePages:
 
         from reports.inline import substitute_text
         from reports.page import fill_slots, render_page
-        from reports.plugin import as_of_html
+        from reports.plugin import as_of_html, plotly_script
 
         template = (self.pages / CUSTOMER_TEMPLATE).read_text()
         shell_path = next(iter(sorted((self.site / "customers").glob("*.html"))), None)
@@ -197,6 +197,7 @@ class LivePages:
             context = self._context(CUSTOMER_TEMPLATE, params=params)
             rendered = render_page(text, context)
             body = fill_slots(self._to_html(rendered.markdown), rendered.slots)
+            body += plotly_script(body, f"customers/{customer_id}.html")
             title = html.escape(substitute_text(str(meta.get("title", customer_id)), params))
         heading = body.find("</h1>")
         as_of = as_of_html(self.runner.as_of)
