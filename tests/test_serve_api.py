@@ -236,7 +236,7 @@ def test_continue_wait_then_result(generated_warehouse, tmp_path: Path) -> None:
     (token(EXECUTIVE, audience="someone-else"), 403, "audience"),
     ("not-a-jwt", 403, "Invalid token"),
     ("Bearer", 403, "Invalid token"),
-    (f"Bearer {token({'role': 'executive'}, audience=None)}", 403, "audience"),
+    (f"Bearer {token({'role': 'executive'}, audience=None)}", 403, "no `aud`"),
 ], ids=["missing", "wrong-signature", "expired", "wrong-audience", "garbage", "bare-bearer",
         "no-audience"])
 def test_auth(served: Served, header: str | None, status: int, reason: str) -> None:

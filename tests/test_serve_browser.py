@@ -214,4 +214,5 @@ def test_static_site_precomputes_the_segment_offline(browser, site,
     offline, problems = _open(browser, (folder / "executive-overview.html").as_uri())
     _settled(offline, "static")
     _check_tiles(offline, _expected(generated_warehouse, settings.reports.site_role, None))
-    assert [p for p in problems if p.startswith("page error")] == []
+    # Material's search worker cannot load its index from file:// (not this page's scripts)
+    assert [p for p in problems if p.startswith("page error") and "search_index" not in p] == []
