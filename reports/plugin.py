@@ -57,6 +57,7 @@ ASSETS = {
 #: on every page; plotly.js only where charts are
 SCRIPTS = ("chart-theme.js", "reports.js", "inputs.js")
 _SOURCE_MAP = re.compile(r"\n?/[/*][#@] sourceMappingURL=[^\n]*")
+MODE_FILE = f"{ASSET_DIR}/mode.json"
 DOWNLOAD_DIR = "downloads"
 _TAG = re.compile(r"<[^>]*>")
 _FIRST_H1 = re.compile(r"</h1>", re.IGNORECASE)
@@ -202,6 +203,9 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
             files.append(File.generated(config, f"{ASSET_DIR}/{name}", abs_src_path=str(path)))
         files.append(File.generated(config, f"{ASSET_DIR}/chart-theme.js",
                                     content=chart_theme_js()))
+        # inputs.js reads it: the static site says "not served"; `custintel serve` answers
+        # this path itself (reports/serve/pages.py)
+        files.append(File.generated(config, MODE_FILE, content='{"served": false}\n'))
         for file in list(files.documentation_pages()):
             if template_parameter(file.src_uri) is not None:
                 self._expand(file, files, config)

@@ -9,6 +9,10 @@
   "use strict";
   var served = false;
   var crossFilter = null;  // "member:value"
+  // assets/custintel/mode.json beside this script: {"served": false} in the static site,
+  // answered {"served": true} by `custintel serve`
+  var modeUrl = document.currentScript ?
+    document.currentScript.src.replace(/inputs\.js(\?.*)?$/, "mode.json") : null;
 
   function inputs() { return Array.prototype.slice.call(document.querySelectorAll(".ci-input")); }
 
@@ -208,10 +212,11 @@
       });
     });
     setInterval(wireChartClicks, 300);
-    var probe = location.protocol === "file:" ? Promise.reject(new Error("file")) :
-      fetch("/_app/info").then(function (r) { return r.ok ? r.json() : Promise.reject(r); });
+    var probe = location.protocol === "file:" || !modeUrl ? Promise.reject(new Error("file")) :
+      fetch(modeUrl).then(function (r) { return r.ok ? r.json() : Promise.reject(r); });
     probe.then(function (info) {
       served = Boolean(info && info.served);
+      if (!served) throw new Error("static");
       document.body.setAttribute("data-ci-mode", "served");
       inputs().forEach(function (box) { box.setAttribute("data-ci-precomputed", "true"); });
       searchBox();

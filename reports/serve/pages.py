@@ -2,7 +2,8 @@
 the static site is built with: the served pages show what the static pages show, for any
 input value and any customer):
 
-- `GET /_app/info`: `{"served": true, "role": ...}`; the page script switches to served mode.
+- `GET /_app/info` (and `/assets/custintel/mode.json`, which the static site ships as
+  `{"served": false}`): `{"served": true, "role": ...}`; the page script goes served.
 - `GET /_app/render?page=/x.html&<input>=<value>&xf=<member>:<value>`: the page's component
   HTML re-rendered with those inputs and that cross-filter, by slot.
 - `GET /_app/customers?q=...`: customers whose id (or name, where the role sees names)
@@ -240,6 +241,7 @@ class LivePages:
                                     f"{html.escape(str(self.role))}.</p>", status_code=404)
             return HTMLResponse(page)
 
-        return [Route("/_app/info", info), Route("/_app/render", render),
+        return [Route("/_app/info", info), Route("/assets/custintel/mode.json", info),
+                Route("/_app/render", render),
                 Route("/_app/customers", customers),
                 Route("/customers/{customer_id}.html", customer)]
