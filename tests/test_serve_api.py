@@ -211,7 +211,8 @@ def test_continue_wait_then_result(generated_warehouse, tmp_path: Path) -> None:
         engine = served_engine(settings)
         app = create_app(settings, site_dir=tmp_path, wait_seconds=0.0, engine=engine)
         query = {"measures": ["churn.churn_rate"], "dimensions": ["churn.segment"],
-                 "timeDimensions": [{"dimension": "churn.month", "granularity": "month"}]}
+                 "timeDimensions": [{"dimension": "churn.month", "granularity": "month"}],
+                 "order": [["churn.month", "asc"], ["churn.segment", "asc"]]}
         with running(app) as url:
             headers = {"Authorization": token(EXECUTIVE)}
             first = httpx.post(f"{url}/cubejs-api/v1/load", json={"query": query},
