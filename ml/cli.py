@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.table import Table
 
 from custintel.settings import Settings, load_settings
+from ml.crossval import CrossValidationError, cross_validate
 from ml.dataset import Dataset, DatasetError, DatasetSpec, load_dataset, read_file, read_table
 from ml.features import FeatureError
 from ml.model_card import METRIC_COLUMNS, MODEL_ORDER
@@ -43,7 +44,11 @@ SHORT_LABELS = {
     "precision_at_top_decile": "prec@10%",
     "precision_at_capacity": "prec@cap",
 }
-USER_ERRORS = (DatasetError, FeatureError, RegistryError, RuleError, SplitError)
+USER_ERRORS = (
+    CrossValidationError, DatasetError, FeatureError, RegistryError, RuleError, SplitError
+)
+#: metric columns per table: a model name plus five figures fit in 80 columns
+COLUMNS_PER_TABLE = 5
 
 
 def _fail(error: Exception) -> None:
@@ -59,25 +64,67 @@ def _load(settings: Settings, spec: DatasetSpec, file: Path | None, table: str |
     return load_dataset(spec, file=file, table=table, warehouse_path=settings.warehouse_path)
 
 
-def _metrics_table(title: str, models: dict[str, Any], part: str) -> Table:
-    table = Table(title=title)
-    table.add_column("model", no_wrap=True)
+def _metrics_tables(title: str, models: dict[str, Any], part: str) -> list[Table]:
+    """The metrics as tables of at most COLUMNS_PER_TABLE figures, so each fits 80 columns
+    (figures are never cut to "0.8..."); skipped models listed under the first table."""
     keys = [
         (k, SHORT_LABELS[k])
         for k, _ in METRIC_COLUMNS
         if any(k in m.get(part, {}) for m in models.values())
     ]
-    for _, label in keys:
-        table.add_column(label, justify="right")
     ordered = [m for m in MODEL_ORDER if m in models] + [m for m in models if m not in MODEL_ORDER]
-    for name in ordered:
-        result = models[name]
-        if part not in result:
-            table.add_row(name, *[""] * (len(keys) - 1), str(result.get("skipped", "")))
-            continue
-        values = [result[part].get(k) for k, _ in keys]
-        table.add_row(name, *["n/a" if v is None else f"{v:.3f}" for v in values])
-    return table
+    tables = []
+    for start in range(0, max(len(keys), 1), COLUMNS_PER_TABLE):
+        chunk = keys[start : start + COLUMNS_PER_TABLE]
+        table = Table(title=title if start == 0 else None)
+        table.add_column("model", no_wrap=True)
+        for _, label in chunk:
+            table.add_column(label, justify="right", no_wrap=True, min_width=len(label))
+        for name in ordered:
+            result = models[name]
+            if part not in result:
+                continue
+            values = [result[part].get(k) for k, _ in chunk]
+            table.add_row(name, *["n/a" if v is None else f"{v:.3f}" for v in values])
+        tables.append(table)
+    return tables
+
+
+def _print_metrics(title: str, models: dict[str, Any], part: str) -> None:
+    for table in _metrics_tables(title, models, part):
+        console.print(table)
+    for name, result in models.items():
+        if part not in result and "skipped" in result:
+            console.print(f"not run: {name}: {result['skipped']}")
+
+
+def _print_roles(dataset: Dataset) -> None:
+    spec = dataset.spec
+    roles = [f"id {spec.id_column}", f"target {spec.target_column}"]
+    roles += [f"{role} {column}" for role, column in (
+        ("time", spec.time_column), ("churn date", spec.churn_date_column)) if column]
+    if spec.exclude:
+        roles.append("excluded " + ", ".join(spec.exclude))
+    console.print("roles: " + "; ".join(roles))
+    numeric = [c for c in dataset.feature_columns if c not in dataset.categorical_columns]
+    console.print(f"features: {len(numeric)} numeric, {len(dataset.categorical_columns)} "
+                  f"categorical ({', '.join(dataset.categorical_columns) or 'none'})")
+    for column, note in dataset.notes.items():
+        console.print(f"note: {column}: {note}")
+    for column, reason in dataset.dropped_columns.items():
+        console.print(f"dropped: {column}: {reason}")
+
+
+def _print_cross_validation(result: dict[str, Any]) -> None:
+    table = Table(title=f"{result['folds']}-fold cross-validation "
+                  f"({result['rows']} rows, grouped by {result['grouped_by']})")
+    table.add_column("model", no_wrap=True)
+    for label in ("ROC-AUC mean", "sd", "PR-AUC mean", "sd"):
+        table.add_column(label, justify="right", no_wrap=True)
+    for name, values in result["models"].items():
+        table.add_row(name, *[f"{values[key]:.3f}" for key in (
+            "roc_auc_mean", "roc_auc_sd", "pr_auc_mean", "pr_auc_sd")])
+    console.print(table)
 
 
 @app.command("train")
@@ -92,6 +139,21 @@ def train_command(
     churn_date: Annotated[
         str | None, typer.Option("--churn-date", help="churn date column (early-warning figure)")
     ] = None,
+    exclude: Annotated[
+        list[str] | None, typer.Option("--exclude", help="column that is not a feature; repeat")
+    ] = None,
+    positive_label: Annotated[
+        str | None,
+        typer.Option("--positive-label", help="target value meaning churn; others are 0"),
+    ] = None,
+    capacity: Annotated[
+        int | None,
+        typer.Option("--capacity", help="customers the team can contact (precision@capacity)"),
+    ] = None,
+    cv: Annotated[
+        int | None,
+        typer.Option("--cv", help="also K-fold cross-validate (mean and sd across folds)"),
+    ] = None,
     name: NameOption = "churn",
     rules: Annotated[
         list[str] | None,
@@ -99,10 +161,10 @@ def train_command(
     ] = None,
     embargo_days: Annotated[int, typer.Option(help="gap between split parts (label horizon)")] = 0,
     valid_periods: Annotated[
-        int, typer.Option(help="time periods in the validation set (with --time-column)")
+        int, typer.Option(help="time periods in the validation set (with --time)")
     ] = 1,
     test_periods: Annotated[
-        int, typer.Option(help="latest time periods held out as the test set (with --time-column)")
+        int, typer.Option(help="latest time periods held out as the test set (with --time)")
     ] = 1,
     iterations: Annotated[int, typer.Option(help="max CatBoost iterations")] = 1000,
     seed: Annotated[int | None, typer.Option(help="default: ml.seed from config.yaml")] = None,
@@ -112,7 +174,9 @@ def train_command(
     """Train CatBoost and the baselines on a table, store the model as a new version."""
     settings = load_settings()
     try:
-        spec = DatasetSpec(id_column, target, time_column, churn_date)
+        spec = DatasetSpec(
+            id_column, target, time_column, churn_date, tuple(exclude or ()), positive_label
+        )
         parsed = tuple(Rule.parse(r) for r in rules) if rules else SEED_004_RULES
         config = TrainConfig(
             seed=settings.ml.seed if seed is None else seed,
@@ -121,18 +185,21 @@ def train_command(
             embargo_days=embargo_days,
             valid_periods=valid_periods,
             test_periods=test_periods,
-            capacity=settings.ml.retention_capacity,
+            capacity=capacity,
             rules=parsed,
         )
         started = time.perf_counter()
         dataset = _load(settings, spec, file, table)
+        _print_roles(dataset)
         result = train(dataset, config)
+        if cv is not None:
+            result.metrics["cross_validation"] = cross_validate(dataset, cv, config)
         version = _registry(settings, registry, name).save(result)
     except USER_ERRORS as error:
         _fail(error)
-    console.print(
-        _metrics_table(f"{name} {version.version}: test set", result.metrics["models"], "test")
-    )
+    _print_metrics(f"{name} {version.version}: test set", result.metrics["models"], "test")
+    if cv is not None:
+        _print_cross_validation(result.metrics["cross_validation"])
     console.print(
         f"stored {version.path} ({time.perf_counter() - started:.1f} s); "
         f"card: {version.path / CARD_FILE}"
@@ -153,11 +220,7 @@ def evaluate_command(
         store = _registry(settings, registry, name)
         stored = store.load(version) if version else store.latest()
         if file is None and table is None:
-            console.print(
-                _metrics_table(
-                    f"{name} {stored.version}: test set", stored.metrics["models"], "test"
-                )
-            )
+            _print_metrics(f"{name} {stored.version}: test set", stored.metrics["models"], "test")
             return
         dataset = _load(settings, stored.spec, file, table)
         target = dataset.frame[stored.spec.target_column]
@@ -165,7 +228,7 @@ def evaluate_command(
     except USER_ERRORS as error:
         _fail(error)
     models = {"catboost": {"data": result["metrics"]}}
-    console.print(_metrics_table(f"{name} {stored.version} on {dataset.source}", models, "data"))
+    _print_metrics(f"{name} {stored.version} on {dataset.source}", models, "data")
     if dataset.fingerprint() == stored.manifest["training_data_fingerprint_sha256"]:
         console.print(
             "[yellow]note: this is the data the version was trained on (same fingerprint); "
@@ -217,10 +280,8 @@ def pipeline_command() -> None:
     except USER_ERRORS as error:
         _fail(error)
     bands = result.scores["risk_band"].value_counts().to_dict()
-    console.print(
-        _metrics_table(
-            f"churn {result.version.version}: test set", result.version.metrics["models"], "test"
-        )
+    _print_metrics(
+        f"churn {result.version.version}: test set", result.version.metrics["models"], "test"
     )
     console.print(
         f"scored {len(result.scores)} customers at {result.score_date} (bands {bands}); "

@@ -42,6 +42,9 @@ class DatasetSpec:
     time_column: str | None = None
     churn_date_column: str | None = None
     exclude: tuple[str, ...] = ()
+    #: the target value meaning "churned" (any case); every other non-null value is 0. None:
+    #: yes/no, true/false, 1/0
+    positive_label: str | None = None
 
     @property
     def role_columns(self) -> list[str]:
@@ -60,6 +63,8 @@ class Dataset:
     feature_columns: list[str]
     categorical_columns: list[str]
     dropped_columns: dict[str, str] = field(default_factory=dict)
+    #: columns changed on load, with what was done (e.g. numeric text with blanks coerced)
+    notes: dict[str, str] = field(default_factory=dict)
     _fingerprint: str | None = field(default=None, init=False, repr=False)
 
     @property
@@ -113,9 +118,21 @@ def read_table(table: str, warehouse_path: Path | str) -> pd.DataFrame:
             raise DatasetError(f"table {table!r} not found in {warehouse_path}: {exc}") from exc
 
 
-def encode_target(values: pd.Series, source: str) -> pd.Series:
-    """Map yes/no, true/false, 1/0 (any case, bools or numbers) to a nullable 0/1 series."""
+def encode_target(
+    values: pd.Series, source: str, positive_label: str | None = None
+) -> pd.Series:
+    """Map yes/no, true/false, 1/0 (any case, bools or numbers) to a nullable 0/1 series; with
+    `positive_label`, that value (any case) is 1 and every other non-null value 0."""
     text = values.map(lambda v: None if _is_null(v) else str(v).strip().lower())
+    if positive_label is not None:
+        positive = positive_label.strip().lower()
+        if not (text == positive).any():
+            seen = sorted(text.dropna().unique())[:10]
+            raise DatasetError(
+                f"{source}: target column {values.name!r} never holds the positive label "
+                f"{positive_label!r}; values seen: {seen}"
+            )
+        return text.map(lambda t: None if t is None else int(t == positive)).astype("Int8")
     mapped = text.map(lambda t: 1 if t in TRUE_VALUES else 0 if t in FALSE_VALUES else None)
     bad = text.notna() & mapped.isna()
     if bad.any():
@@ -186,7 +203,9 @@ def build_dataset(
             f"{source}: column(s) {missing} not found; available: {list(frame.columns)}"
         )
     frame = frame.reset_index(drop=True).copy()
-    frame[spec.target_column] = encode_target(frame[spec.target_column], source)
+    frame[spec.target_column] = encode_target(
+        frame[spec.target_column], source, spec.positive_label
+    )
     key = [spec.id_column]
     if spec.time_column:
         frame[spec.time_column] = _parse_time(frame[spec.time_column], source)
@@ -195,13 +214,44 @@ def build_dataset(
     # canonical row order (time, id): a table read without ORDER BY, or a file written in
     # another order, trains the same model and gets the same split
     frame = frame.sort_values(key[::-1], kind="stable").reset_index(drop=True)
+    notes = coerce_numeric_text(frame, roles)
     features, categorical, dropped = detect_roles(frame, roles, max_categories)
     if not features:
         raise DatasetError(f"{source}: no feature columns left after removing {roles}")
-    return Dataset(frame, spec, source, features, categorical, dropped)
+    return Dataset(frame, spec, source, features, categorical, dropped, notes)
+
+
+def coerce_numeric_text(frame: pd.DataFrame, excluded: list[str]) -> dict[str, str]:
+    """Text columns whose non-blank values are all numbers become numeric in place (blank or
+    whitespace-only cells become null); returns a note per coerced column."""
+    notes: dict[str, str] = {}
+    for column in frame.columns:
+        series = frame[column]
+        if column in excluded or not (
+            pd.api.types.is_object_dtype(series) or pd.api.types.is_string_dtype(series)
+        ):
+            continue
+        text = series.map(lambda v: None if _is_null(v) else str(v).strip())
+        blank = text.notna() & (text == "")
+        present = text.notna() & ~blank
+        if not present.any():
+            continue
+        numbers = pd.to_numeric(text.where(present), errors="coerce")
+        if numbers[present].isna().any():
+            continue
+        frame[column] = numbers.astype(float)
+        notes[column] = (
+            f"numeric text coerced to numbers; {int(blank.sum())} blank cell(s) became null"
+        )
+    return notes
 
 
 def _parse_time(values: pd.Series, source: str) -> pd.Series:
+    if pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        raise DatasetError(
+            f"{source}: time column {values.name!r} holds numbers ({values.dtype}), not dates; "
+            "give a date or timestamp column (e.g. 2024-03-01)"
+        )
     parsed = pd.to_datetime(values, errors="coerce")
     bad = parsed.isna()
     if bad.any():

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +29,7 @@ from custintel.settings import Settings
 from ml import clv, evaluate
 from ml.dataset import Dataset, DatasetError, DatasetSpec, build_dataset, read_table
 from ml.health import health_validation
+from ml.lifetime_value import LifetimeValueModels, fit_lifetime_value
 from ml.reasons import load_playbook
 from ml.registry import ModelVersion, Registry
 from ml.rules import SEED_004_RULES
@@ -39,6 +41,10 @@ from ml.writeback import write_churn_scores, write_customer_segments
 MODEL_NAME = "churn"
 LABEL_HORIZON_DAYS = 90
 CHURN_EVENTS_TABLE = "marts.customer_churn_events"
+AS_OF_TABLE = "marts.data_as_of"
+ORDERS_TABLE = "warehouse.fact_order"
+#: fewer survival covariates than this in the mart: CLV from the constant hazard (ml/clv.py)
+MIN_SURVIVAL_FEATURES = 2
 #: share of net revenue kept as margin: the sources hold no cost data, so CLV uses this
 #: stated assumption (move it to config.yaml's ml section to change it per deployment)
 
@@ -57,6 +63,30 @@ class MartColumns:
     #: not features: `history_days` is the snapshot date in disguise (it grows with time, so an
     #: out-of-time test set only holds values never seen in training)
     not_features: tuple[str, ...] = ("history_days",)
+    #: forward-looking features (promotion and contract ends ahead): the model card measures
+    #: what they add against the same CatBoost without them
+    forward_looking: tuple[str, ...] = (
+        "discount_ends_within_90d",
+        "discount_months_left",
+        "contract_ends_within_90d",
+    )
+    #: covariates of the subscription survival model (Weibull AFT, ml/survival.py)
+    survival_features: tuple[str, ...] = (
+        "tenure_days",
+        "usage_vs_peak_12m_ratio",
+        "escalated_tickets_weighted_12m",
+        "low_csat_tickets_weighted_12m",
+        "outage_minutes_30d",
+        "account_kb_views_90d",
+        "is_month_to_month",
+        "contract_ends_within_90d",
+        "discount_ends_within_90d",
+        "discount_months_left",
+        "order_discount_rate_12m",
+        "monthly_recurring_charge_amount",
+        "services_removed_90d",
+        "active_services_count",
+    )
     #: behaviour features for the K-means segmentation (usage, engagement, support, value)
     behaviour: tuple[str, ...] = (
         "usage_days_30d",
@@ -104,6 +134,44 @@ def _churn_date_asof(
     return merged["_churn_at"].reindex(frame.index)
 
 
+def read_as_of(settings: Settings, latest_snapshot: pd.Timestamp) -> pd.Timestamp:
+    """The warehouse's as-of date (marts.data_as_of): what may be known, for censoring. A
+    warehouse without it (a mart loaded on its own) is known up to the day before its latest
+    snapshot."""
+    try:
+        frame = read_table(AS_OF_TABLE, settings.warehouse_path)
+    except DatasetError:
+        return pd.Timestamp(latest_snapshot) - pd.Timedelta(days=1)
+    return pd.Timestamp(frame["as_of_date"].iloc[0])
+
+
+def read_orders(settings: Settings) -> pd.DataFrame | None:
+    """Completed one-off orders (customer, time, net amount) for BG/NBD + Gamma-Gamma; None
+    when the warehouse has no order fact."""
+    try:
+        orders = read_table(ORDERS_TABLE, settings.warehouse_path)
+    except DatasetError:
+        return None
+    completed = orders[orders["order_status"] == "Completed"]
+    return completed[["customer_id", "ordered_at", "net_amount"]].reset_index(drop=True)
+
+
+def lifetime_value_models(
+    dataset: Dataset, result: TrainResult, events: pd.DataFrame, settings: Settings,
+    columns: MartColumns, margin_rate: float,
+) -> LifetimeValueModels | None:
+    """Survival + order models for CLV, or None (constant-hazard CLV) when the mart has fewer
+    than MIN_SURVIVAL_FEATURES of the survival covariates."""
+    features = [c for c in columns.survival_features if c in dataset.frame.columns]
+    if len(features) < MIN_SURVIVAL_FEATURES:
+        return None
+    latest = pd.Timestamp(pd.to_datetime(dataset.frame[columns.time]).max())
+    return fit_lifetime_value(
+        dataset.labelled, dataset.frame, result.split, events, read_as_of(settings, latest),
+        features, columns.id, columns.time, read_orders(settings), margin_rate,
+    )
+
+
 def attach_churn_dates(
     frame: pd.DataFrame, events: pd.DataFrame, columns: MartColumns = MART
 ) -> pd.DataFrame:
@@ -139,6 +207,7 @@ def train_on_mart(dataset: Dataset, settings: Settings, columns: MartColumns = M
         watch_lift=settings.ml.watch_lift,
         calibration=settings.ml.calibration,
         rules=SEED_004_RULES,
+        ablations=(("forward_looking", columns.forward_looking),),
     )
     result = train(dataset, config)
     if columns.health in dataset.frame.columns:
@@ -164,21 +233,25 @@ class ActionEconomics:
 
 
 def customer_value(
-    probability: np.ndarray, revenue_3m: np.ndarray, economics: ActionEconomics
+    probability: np.ndarray,
+    revenue_3m: np.ndarray,
+    economics: ActionEconomics,
+    model_values: Callable[[np.ndarray], dict[str, np.ndarray]] | None = None,
 ) -> dict[str, np.ndarray]:
-    """Monthly margin, monthly hazard (from the calibrated 90-day probability), discounted CLV
-    and the expected retained value of one retention contact:
-    probability x CLV x save rate - contact cost."""
+    """Monthly margin, monthly hazard (from the calibrated 90-day probability), CLV and the
+    expected retained value of one retention contact: probability x CLV x save rate - contact
+    cost. `model_values(margin)` gives CLV from the survival and order models
+    (ml/lifetime_value.py); without it CLV assumes the constant hazard (ml/clv.py)."""
     margin = np.asarray(revenue_3m, dtype=float) / 3.0 * economics.gross_margin_rate
     hazard = clv.monthly_hazard(probability)
-    value = clv.predicted_clv(margin, hazard)
-    retained = np.asarray(probability) * value * economics.save_rate
-    return {
-        "monthly_margin_amount": margin,
-        "monthly_churn_hazard": hazard,
-        "predicted_clv_amount": value,
-        "expected_retained_value_amount": retained - economics.contact_cost_amount,
-    }
+    values = {"monthly_margin_amount": margin, "monthly_churn_hazard": hazard}
+    if model_values is not None:
+        values.update(model_values(margin))
+    else:
+        values["predicted_clv_amount"] = clv.predicted_clv(margin, hazard)
+    retained = np.asarray(probability) * values["predicted_clv_amount"] * economics.save_rate
+    values["expected_retained_value_amount"] = retained - economics.contact_cost_amount
+    return values
 
 
 def score_latest(
@@ -188,6 +261,7 @@ def score_latest(
     scored_at: dt.datetime,
     columns: MartColumns = MART,
     economics: ActionEconomics | None = None,
+    lifetime_value: LifetimeValueModels | None = None,
 ) -> pd.DataFrame:
     """Scores for every customer at the latest snapshot date, in `ml.churn_scores` columns:
     calibrated probability from the production model, risk band, reasons in the team's words
@@ -205,8 +279,15 @@ def score_latest(
         if columns.revenue_3m in latest.columns
         else np.full(len(latest), np.nan)
     )
-    for name, values in customer_value(probability, revenue, economics).items():
+    model_values = None
+    if lifetime_value is not None:
+        def model_values(margin: np.ndarray) -> dict[str, np.ndarray]:
+            return lifetime_value.values(latest, columns.id, columns.time, margin)
+    for name, values in customer_value(probability, revenue, economics, model_values).items():
         scored[name] = values
+    for name in ("expected_remaining_months", "subscription_clv_amount", "order_clv_amount"):
+        if name not in scored.columns:  # constant-hazard CLV: no survival or order model
+            scored[name] = np.nan
     scored["risk_rank"] = _rank(probability)
     scored["value_rank"] = _rank(scored["expected_retained_value_amount"].to_numpy())
     scored["scored_at"] = pd.Timestamp(scored_at)
@@ -229,12 +310,13 @@ def action_list_comparison(
     capacity: int,
     periods: int,
     economics: ActionEconomics,
+    model_values: Callable[[np.ndarray], dict[str, np.ndarray]] | None = None,
 ) -> dict[str, Any]:
     """Value-ranked vs risk-ranked call list on labelled rows (the test snapshots): for each
     list of `capacity` x `periods` customers, the expected and the realised retained value
     (realised: churners actually in the list x CLV x save rate - contact cost of everyone in
     it). CLV uses the calibrated probability, so both lists are valued the same way."""
-    values = customer_value(probability, revenue_3m, economics)
+    values = customer_value(probability, revenue_3m, economics, model_values)
     expected = values["expected_retained_value_amount"]
     realised = (
         np.asarray(churned) * values["predicted_clv_amount"] * economics.save_rate
@@ -341,8 +423,20 @@ def train_and_score(
     dataset = load_mart(frame, columns)
     result = train_on_mart(dataset, settings, columns)
     economics = ActionEconomics.from_settings(settings)
+    lifetime_value = lifetime_value_models(
+        dataset, result, events, settings, columns, economics.gross_margin_rate
+    )
+    if lifetime_value is not None:
+        result.metrics["lifetime_value"] = lifetime_value.metrics
     if columns.revenue_3m in dataset.frame.columns:
         test = dataset.labelled.loc[result.split.test]
+        test_values = None
+        if lifetime_value is not None:
+            models = lifetime_value
+
+            def test_values(margin: np.ndarray) -> dict[str, np.ndarray]:
+                return models.values(test, columns.id, columns.time, margin, out_of_time=True)
+
         result.metrics["action_list"] = action_list_comparison(
             result.test_scores["probability_catboost"].to_numpy(),
             result.test_scores[columns.target].to_numpy(),
@@ -350,11 +444,14 @@ def train_and_score(
             settings.ml.retention_capacity,
             max(1, len(result.split.periods.get("test", []))),
             economics,
+            test_values,
         )
     registry = Registry(settings.registry_path, MODEL_NAME)
     version = registry.save(result)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
-    scores = score_latest(version, result, dataset.frame, now, columns, economics)
+    scores = score_latest(
+        version, result, dataset.frame, now, columns, economics, lifetime_value
+    )
     write_churn_scores(settings.warehouse_path, scores)
     segmentation, segments = segment(dataset, version, settings.ml.seed, now, columns, bootstraps)
     write_customer_segments(settings.warehouse_path, segments)

@@ -71,7 +71,14 @@ class ModelVersion:
     @property
     def spec(self) -> DatasetSpec:
         roles = self.manifest["columns"]
-        return DatasetSpec(roles["id"], roles["target"], roles.get("time"), roles.get("churn_date"))
+        return DatasetSpec(
+            roles["id"],
+            roles["target"],
+            roles.get("time"),
+            roles.get("churn_date"),
+            tuple(roles.get("exclude", ())),
+            roles.get("positive_label"),
+        )
 
     @property
     def scored_with(self) -> str:
@@ -199,6 +206,8 @@ def build_manifest(name: str, version: str, result: TrainResult) -> dict[str, An
             "target": spec.target_column,
             "time": spec.time_column,
             "churn_date": spec.churn_date_column,
+            "exclude": list(spec.exclude),
+            "positive_label": spec.positive_label,
         },
         "features": dataset.feature_columns,
         "categorical_features": dataset.categorical_columns,

@@ -69,6 +69,9 @@ class TrainConfig:
     bootstrap_resamples: int = 200
     max_false_positive_rate: float = 0.05
     rules: tuple[Rule, ...] = field(default=SEED_004_RULES)
+    #: feature groups whose worth is measured: CatBoost is refit without each group on the same
+    #: split and compared with the full model (paired customer bootstrap on the test set)
+    ablations: tuple[tuple[str, tuple[str, ...]], ...] = ()
 
     def catboost_params(self) -> dict[str, Any]:
         return {
@@ -88,6 +91,7 @@ class TrainConfig:
     def as_json(self) -> dict[str, Any]:
         values = asdict(self)
         values["rules"] = [f"{r.name}: {r.describe()}" for r in self.rules]
+        values["ablations"] = {name: list(columns) for name, columns in self.ablations}
         return values
 
 
@@ -239,8 +243,51 @@ def train(dataset: Dataset, config: TrainConfig | None = None) -> TrainResult:
             },
         }
     result = TrainResult(model, dataset, split, config, metrics, test_scores, bands, calibrator)
+    ablations = _ablations(dataset, x, y, split, config, scores["catboost"]["test"], test_scores)
+    if ablations:
+        metrics["ablations"] = ablations
     if config.refit:
         _refit(result, x, y, scores["catboost"])
+    return result
+
+
+def _ablations(
+    dataset: Dataset,
+    x: pd.DataFrame,
+    y: pd.Series,
+    split: Split,
+    config: TrainConfig,
+    full_test_scores: np.ndarray,
+    test_scores: pd.DataFrame,
+) -> dict[str, Any]:
+    """Per feature group: CatBoost refit without it (same split, settings and early stopping),
+    its test metrics, and the full model minus it with a paired customer-bootstrap interval."""
+    y_test = y.loc[split.test].to_numpy()
+    customers = test_scores[dataset.spec.id_column].to_numpy()
+    result: dict[str, Any] = {}
+    for name, group in config.ablations:
+        dropped = [c for c in group if c in dataset.feature_columns]
+        if not dropped:
+            result[name] = {"skipped": "none of its columns is a feature"}
+            continue
+        kept = [c for c in dataset.feature_columns if c not in dropped]
+        categorical = [c for c in dataset.categorical_columns if c in kept]
+        started = time.perf_counter()
+        model = fit_catboost(x[kept], y, split, categorical, config)
+        without = model.predict_proba(x.loc[split.test, kept])[:, 1]
+        result[name] = {
+            "dropped": dropped,
+            "fit_seconds": round(time.perf_counter() - started, 3),
+            "test": evaluate.binary_metrics(y_test, without, config.capacity),
+            "comparison": evaluate.paired_bootstrap(
+                y_test,
+                full_test_scores,
+                {name: without},
+                seed=config.seed,
+                resamples=config.bootstrap_resamples,
+                groups=customers,
+            )[name],
+        }
     return result
 
 

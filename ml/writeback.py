@@ -37,6 +37,9 @@ CHURN_SCORES: dict[str, str] = {
     "monthly_margin_amount": "DOUBLE",
     "monthly_churn_hazard": "DOUBLE",
     "predicted_clv_amount": "DOUBLE",
+    "expected_remaining_months": "DOUBLE",
+    "subscription_clv_amount": "DOUBLE",
+    "order_clv_amount": "DOUBLE",
     "expected_retained_value_amount": "DOUBLE",
     "risk_rank": "INTEGER",
     "value_rank": "INTEGER",
@@ -98,6 +101,10 @@ def write_history(
     with duckdb.connect(str(warehouse_path)) as con:
         con.execute(f"create schema if not exists {SCHEMA}")
         con.execute(create_table_sql(table, columns, key))
+        for name, kind in columns.items():  # a table from an older release gains new columns
+            column = exp.ColumnDef(this=exp.to_identifier(name), kind=exp.DataType.build(kind))
+            con.execute(f"alter table {target} add column if not exists "
+                        f"{column.sql(dialect='duckdb')}")
         con.register("incoming_rows", rows)
         con.register("replaced_pairs", pairs)
         first, second = (exp.to_identifier(c).sql(dialect="duckdb") for c in replace_by)

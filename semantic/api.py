@@ -21,15 +21,16 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from custintel.settings import Settings, load_settings
 from semantic.definitions import DataModel
-from semantic.engine import CompiledQuery, Engine, SecurityContext
+from semantic.engine import CompiledQuery, Engine, OutputColumn, ResultRows, SecurityContext
 from semantic.identity import TOKEN_ENV, MissingToken, RoleMismatch, caller_context
-from semantic.model_loader import load_model, model_files
+from semantic.model_cache import load_cached_model
+from semantic.model_loader import model_files
 from semantic.query import Query
 
 if TYPE_CHECKING:  # the Cube client (httpx) and the catalogue load only when used
     import pandas as pd
 
-    from semantic.client import CubeClient
+    from semantic.client import CubeClient, CubeSql
     from semantic.member_catalog import CatalogEntry
 
 Backend = Literal["embedded", "cube"]
@@ -40,14 +41,23 @@ def _fingerprint(root: Path) -> tuple[tuple[str, float], ...]:
 
 
 @lru_cache(maxsize=8)
-def _cached_model(root: str, fingerprint: tuple[tuple[str, float], ...]) -> DataModel:
-    return load_model(Path(root))
+def _cached_model(root: str, fingerprint: tuple[tuple[str, float], ...],
+                  cache_dir: str | None) -> DataModel:
+    return load_cached_model(Path(root), Path(cache_dir) if cache_dir else None)
+
+
+def model_cache_dir(settings: Settings) -> Path:
+    """Where the validated model is cached between processes (next to the warehouse)."""
+    return settings.warehouse_path.parent / "semantic_cache"
 
 
 def model(settings: Settings | None = None) -> DataModel:
-    """The validated data model under settings.semantic_model_path (reloaded when edited)."""
-    root = (settings or load_settings()).semantic_model_path
-    return _cached_model(str(root), _fingerprint(root) if root.is_dir() else ())
+    """The validated data model under settings.semantic_model_path (reloaded when edited;
+    cached on disk, keyed on the files' content, so a new process skips validation)."""
+    resolved = settings or load_settings()
+    root = resolved.semantic_model_path
+    return _cached_model(str(root), _fingerprint(root) if root.is_dir() else (),
+                         str(model_cache_dir(resolved)))
 
 
 def engine(settings: Settings | None = None, as_of: dt.date | None = None) -> Engine:
@@ -56,11 +66,14 @@ def engine(settings: Settings | None = None, as_of: dt.date | None = None) -> En
     return Engine(model(resolved), resolved.warehouse_path, as_of=as_of)
 
 
-def cube_client(settings: Settings | None = None, token: str | None = None) -> CubeClient:
-    """A client for the configured Cube server, sending the caller's token."""
+def cube_client(settings: Settings | None = None, token: str | None = None,
+                as_of: dt.date | None = None) -> CubeClient:
+    """A client for the configured Cube server, sending the caller's token; relative date
+    ranges are resolved with `as_of` (default today, as the embedded engine) before sending."""
     from semantic.client import CubeClient
 
-    return CubeClient((settings or load_settings()).semantic.cube_api_url, token=token)
+    return CubeClient((settings or load_settings()).semantic.cube_api_url, token=token,
+                      as_of=as_of)
 
 
 def _cube_token(token: str | None, role: str | None,
@@ -95,18 +108,49 @@ def load(query: Query | dict[str, Any], role: str | None = None,
 
     The caller is the verified `token` (or CUSTINTEL_TOKEN); `role` may narrow it to one of
     its roles. In owner mode without a token, `role` / `security_context` are declared. Access
-    policies in the model decide what the caller sees. `as_of` anchors relative date ranges in
-    the embedded engine.
+    policies in the model decide what the caller sees. `as_of` anchors relative date ranges
+    (default today) in both backends: the Cube client resolves them before sending.
     """
     resolved = settings or load_settings()
     chosen = backend or resolved.semantic.backend
     if chosen == "cube":
         caller_token = _cube_token(token, role, security_context)
-        with cube_client(resolved, caller_token) as client:
+        with cube_client(resolved, caller_token, as_of) as client:
             return client.load(query)
     context = caller_context(resolved, token=token, role=role,
                              security_context=security_context)
     return engine(resolved, as_of).load(query, context=context)
+
+
+def load_rows(query: Query | dict[str, Any], role: str | None = None,
+              security_context: dict[str, Any] | None = None, settings: Settings | None = None,
+              backend: Backend | None = None, *, as_of: dt.date | None = None,
+              token: str | None = None) -> ResultRows:
+    """`load` as plain rows: the embedded engine never imports pandas on this path (the CLI's
+    fast start); the Cube backend converts its typed frame."""
+    resolved = settings or load_settings()
+    if (backend or resolved.semantic.backend) == "cube":
+        frame = load(query, role, security_context, resolved, "cube", as_of=as_of, token=token)
+        kinds = {name: "number" if frame[name].dtype.kind in "iuf" else
+                 "time" if frame[name].dtype.kind == "M" else "string" for name in frame}
+        columns = tuple(OutputColumn(name, "member", kinds[name]) for name in frame.columns)
+        rows = [tuple(_python(value) for value in row)
+                for row in frame.itertuples(index=False, name=None)]
+        return ResultRows(columns, rows)
+    context = caller_context(resolved, token=token, role=role,
+                             security_context=security_context)
+    return engine(resolved, as_of).load_rows(query, context=context)
+
+
+def _python(value: Any) -> Any:
+    """A pandas / numpy cell as a plain Python value (NaN, NaT -> None)."""
+    import pandas as pd
+
+    if value is None or (not isinstance(value, str | bytes) and pd.isna(value)):
+        return None
+    if hasattr(value, "to_pydatetime"):
+        return value.to_pydatetime()
+    return value.item() if hasattr(value, "item") else value
 
 
 def compile_query(query: Query | dict[str, Any], role: str | None = None,
@@ -118,6 +162,16 @@ def compile_query(query: Query | dict[str, Any], role: str | None = None,
     context = caller_context(resolved, token=token, role=role,
                              security_context=security_context)
     return engine(resolved, as_of).compile(query, context=context)
+
+
+def cube_sql(query: Query | dict[str, Any], role: str | None = None,
+             security_context: dict[str, Any] | None = None, settings: Settings | None = None,
+             *, as_of: dt.date | None = None, token: str | None = None) -> CubeSql:
+    """The SQL the configured Cube server would run for a query (its `/v1/sql`)."""
+    resolved = settings or load_settings()
+    caller_token = _cube_token(token, role, security_context)
+    with cube_client(resolved, caller_token, as_of) as client:
+        return client.sql(query)
 
 
 def catalog(settings: Settings | None = None) -> list[CatalogEntry]:

@@ -1,7 +1,9 @@
 """Speed of the semantic layer, each figure beside a baseline measured in the same run.
 
 - CLI start-up: wall seconds of fresh `custintel --help` and `custintel metrics query`
-  processes (median of `cli_repeats`), beside a bare `python -c pass` start.
+  processes (median of `cli_repeats`), beside a bare `python -c pass` start, and the CPU
+  seconds (user + system) each process used: on a shared machine the wall time grows with
+  the load, the CPU time does not.
 - View queries on `customer_months` (the engagement view) against hand-written SQL giving the
   same rows: the two alternate `repeats` times on the engine's one connection; medians and
   their ratio.
@@ -12,6 +14,7 @@ Run with `custintel metrics bench` on a built warehouse.
 from __future__ import annotations
 
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -59,16 +62,24 @@ class Figure:
     seconds: float
     baseline_name: str
     baseline_seconds: float
+    cpu_seconds: float | None = None
 
     @property
     def ratio(self) -> float:
         return self.seconds / self.baseline_seconds
 
 
-def _wall(command: list[str], env: dict[str, str]) -> float:
+def _cpu_of_children() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _wall(command: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU (user + system) seconds of one fresh process."""
+    cpu = _cpu_of_children()
     started = time.perf_counter()
     subprocess.run(command, env=env, check=True, capture_output=True)
-    return time.perf_counter() - started
+    return time.perf_counter() - started, _cpu_of_children() - cpu
 
 
 def cli_figures(config: Path | None, repeats: int = 5) -> list[Figure]:
@@ -84,13 +95,16 @@ def cli_figures(config: Path | None, repeats: int = 5) -> list[Figure]:
                                     "--role", "analyst", "--format", "csv"],
     }
     bare = [sys.executable, "-c", "pass"]
-    times: dict[str, list[float]] = {name: [] for name in [*commands, "python -c pass"]}
+    times: dict[str, list[tuple[float, float]]] = {name: [] for name in
+                                                   [*commands, "python -c pass"]}
     for _ in range(repeats):
         times["python -c pass"].append(_wall(bare, env))
         for name, command in commands.items():
             times[name].append(_wall(command, env))
-    baseline = statistics.median(times["python -c pass"])
-    return [Figure(name, statistics.median(times[name]), "python -c pass", baseline)
+    baseline = statistics.median(wall for wall, _cpu in times["python -c pass"])
+    return [Figure(name, statistics.median(wall for wall, _cpu in times[name]),
+                   "python -c pass", baseline,
+                   statistics.median(cpu for _wall, cpu in times[name]))
             for name in commands]
 
 

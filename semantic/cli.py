@@ -10,7 +10,7 @@ from collections.abc import Callable
 from enum import StrEnum
 from functools import wraps
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
@@ -19,9 +19,6 @@ from custintel.settings import SettingsError, load_settings
 from semantic import api
 from semantic.errors import SemanticError
 from semantic.query import Query
-
-if TYPE_CHECKING:  # pandas, the diff and the metric tests load only for the commands using them
-    import pandas as pd
 
 app = typer.Typer(help="Governed metrics: list, query, test and diff the semantic layer.",
                   no_args_is_help=True)
@@ -62,23 +59,60 @@ def _friendly(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _print_frame(frame: pd.DataFrame, output: OutputFormat, title: str | None = None) -> None:
-    import pandas as pd
-    from rich.table import Table
-
+def _print_rows(names: list[str], numeric: list[bool], rows: list[tuple[Any, ...]],
+                output: OutputFormat, title: str | None = None) -> None:
+    """Rows as a Rich table, CSV or JSON records, without pandas (the CLI's fast path).
+    CSV writes times as dates when every value of the column is a midnight, JSON writes ISO
+    times with milliseconds and floats to 10 decimals (as pandas' to_csv / to_json did)."""
     if output is OutputFormat.csv:
-        sys.stdout.write(frame.to_csv(index=False))
+        import csv
+
+        midnight = [all(_is_midnight(row[i]) for row in rows) for i in range(len(names))]
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(names)
+        for row in rows:
+            writer.writerow([_csv_cell(value, day) for value, day in zip(row, midnight,
+                                                                           strict=True)])
         return
     if output is OutputFormat.json:
-        sys.stdout.write(frame.to_json(orient="records", date_format="iso", indent=2) + "\n")
+        records = [{name: _json_cell(value) for name, value in zip(names, row, strict=True)}
+                   for row in rows]
+        sys.stdout.write(json.dumps(records, indent=2) + "\n")
         return
+    from rich.table import Table
+
     table = Table(title=title, show_lines=False)
-    for column in frame.columns:
-        numeric = pd.api.types.is_numeric_dtype(frame[column])
-        table.add_column(str(column), justify="right" if numeric else "left", overflow="fold")
-    for row in frame.itertuples(index=False):
+    for name, is_number in zip(names, numeric, strict=True):
+        table.add_column(name, justify="right" if is_number else "left", overflow="fold")
+    for row in rows:
         table.add_row(*[_cell(v) for v in row])
     console.print(table)
+
+
+def _is_midnight(value: Any) -> bool:
+    if isinstance(value, dt.datetime):
+        return value.time() == dt.time()
+    return value is None
+
+
+def _csv_cell(value: Any, as_day: bool) -> Any:
+    if value is None or value != value:  # None, NaN
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if as_day else value.isoformat(sep=" ")
+    return value
+
+
+def _json_cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    if isinstance(value, dt.datetime):
+        return value.isoformat(timespec="milliseconds")
+    if isinstance(value, dt.date):
+        return dt.datetime.combine(value, dt.time()).isoformat(timespec="milliseconds")
+    if isinstance(value, float):
+        return round(value, 10)
+    return value
 
 
 def _cell(value: Any) -> str:
@@ -100,18 +134,16 @@ def list_members(
         OutputFormat.table,
 ) -> None:
     """The metric catalogue: name, description, owner, format, certified, SQL."""
-    import pandas as pd
-
     entries = [e for e in api.catalog() if (kind is Kind.all or e.kind == kind.value)
                and (view is None or e.name.startswith(f"{view}."))]
-    frame = pd.DataFrame([{
-        "name": e.name, "kind": e.kind, "description": e.description or "",
-        "owner": e.owner or "", "format": e.format or "", "certified": e.certified,
-        "sql": e.sql} for e in entries],
-        columns=["name", "kind", "description", "owner", "format", "certified", "sql"])
+    names = ["name", "kind", "description", "owner", "format", "certified", "sql"]
+    rows = [(e.name, e.kind, e.description or "", e.owner or "", e.format or "", e.certified,
+             e.sql) for e in entries]
     if kind is not Kind.all:
-        frame = frame.drop(columns="kind")
-    _print_frame(frame, output, title=f"{len(frame)} {kind.value} member(s)")
+        names.remove("kind")
+        rows = [row[:1] + row[2:] for row in rows]
+    _print_rows(names, [False] * len(names), rows, output,
+                title=f"{len(rows)} {kind.value} member(s)")
 
 
 def _time_dimension(spec: str) -> dict[str, Any]:
@@ -183,7 +215,8 @@ def query(
         envvar="CUSTINTEL_TOKEN", show_envvar=True,
         help="The caller's JWT (verified: signature, expiry, audience).")] = None,
     output: Annotated[OutputFormat, typer.Option("--format")] = OutputFormat.table,
-    sql: Annotated[bool, typer.Option("--sql", help="Print the compiled SQL, do not run.")] =
+    sql: Annotated[bool, typer.Option(
+        "--sql", help="Print the compiled SQL, do not run (Cube backend: its /v1/sql).")] =
         False,
     dialect: Annotated[str, typer.Option(help="SQL dialect for --sql.")] = "duckdb",
     backend: Annotated[str | None, typer.Option(help="embedded or cube (default: config).")]
@@ -205,6 +238,13 @@ def query(
     parsed = Query.parse(body)
     anchor = dt.date.fromisoformat(as_of) if as_of else None
     claims = _context(context)
+    if sql and (backend or load_settings().semantic.backend) == "cube":
+        cube = api.cube_sql(parsed, role=role, security_context=claims, as_of=anchor,
+                            token=token)
+        sys.stdout.write(cube.sql.rstrip().rstrip(";") + ";\n")
+        for index, value in enumerate(cube.params, start=1):
+            sys.stdout.write(f"-- ${index} = {value!r}\n")
+        return
     if sql:
         compiled = api.compile_query(parsed, role=role, security_context=claims, as_of=anchor,
                                      token=token)
@@ -212,9 +252,10 @@ def query(
         for index, value in enumerate(compiled.params, start=1):
             sys.stdout.write(f"-- ${index} = {value!r}\n")
         return
-    frame = api.load(parsed, role=role, security_context=claims, backend=backend,  # type: ignore[arg-type]
-                     as_of=anchor, token=token)
-    _print_frame(frame, output)
+    result = api.load_rows(parsed, role=role, security_context=claims, backend=backend,  # type: ignore[arg-type]
+                           as_of=anchor, token=token)
+    _print_rows(result.names, [c.type == "number" for c in result.columns], result.rows,
+                output)
 
 
 @app.command()
@@ -320,10 +361,10 @@ def bench(
         figures = [*cli_figures(Path(config) if config else None, cli_repeats),
                    *view_figures(engine, repeats)]
     table = Table(title="semantic layer bench (medians)")
-    for column in ("figure", "seconds", "baseline", "baseline s", "ratio"):
+    for column in ("figure", "seconds", "baseline", "baseline s", "ratio", "cpu s"):
         table.add_column(column)
     for f in figures:
         table.add_row(f.name, f"{f.seconds:.3f}", f.baseline_name, f"{f.baseline_seconds:.3f}",
-                      f"{f.ratio:.2f}x")
+                      f"{f.ratio:.2f}x", "" if f.cpu_seconds is None else f"{f.cpu_seconds:.3f}")
     console.print(table)
 

@@ -50,5 +50,17 @@ class CubeApiError(SemanticError):
     """A Cube server answered with an error, or did not answer in time."""
 
 
+class CubeUnreachable(CubeApiError):
+    """No connection to the Cube server (refused, DNS, TLS, connect timeout)."""
+
+
+class CubeTimeout(CubeApiError):
+    """The Cube server accepted the request but sent no answer within the read timeout."""
+
+
+class CubeUnavailable(CubeApiError):
+    """The Cube server (or a proxy before it) kept answering 502, 503 or 504."""
+
+
 class DiffError(SemanticError):
     """A metric diff cannot be computed (bad git ref, no repository, ...)."""

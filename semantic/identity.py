@@ -26,8 +26,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jwt
-
 from semantic.engine.security import SecurityContext
 from semantic.errors import SemanticError
 
@@ -101,6 +99,8 @@ class Verifier:
         if self.public_key:
             return self.public_key
         if self.jwks_url:
+            import jwt
+
             try:
                 return jwt.PyJWKClient(self.jwks_url).get_signing_key_from_jwt(token).key
             except jwt.PyJWKClientError as exc:
@@ -118,6 +118,8 @@ def verify_token(token: str | None, verifier: Verifier) -> dict[str, Any]:
     if not verifier.audience:
         raise InvalidToken("cannot verify the token: set semantic.token_audience (the `aud` "
                            "tokens for this deployment carry)")
+    import jwt  # PyJWT loads cryptography (~0.1 s): only when a token is given
+
     try:
         key = verifier.key(token)
         claims = jwt.decode(token, key, algorithms=[verifier.algorithm],

@@ -393,6 +393,7 @@ def _invoices(months: int) -> list[dict]:
                     "gross_amount": gross,
                     "credit_amount": 5.0,
                     "discount_amount": 10.0,
+                    "discount_end_date": dt.date(2024, 12, 31),
                     "payment_status": "paid",
                 }
             )

@@ -364,3 +364,23 @@ def test_every_allowed_value_has_a_misspelling_standardisation_cannot_repair() -
             standard = {value.lower() for value in column.allowed}
             for value in column.allowed:
                 assert misspell(value).strip().lower() not in standard, (column.name, value)
+
+
+def test_invoices_state_when_the_running_promotion_ends(medium: Path) -> None:
+    invoices = clean(medium, "billing", "invoices").sort_values(["customer_id", "invoice_date"])
+    end = pd.to_datetime(invoices["discount_end_date"])
+    promoted = end.notna()
+    # a discount is only given under a stated promotion, which covers the billed period
+    assert (invoices.loc[~promoted, "discount_amount"] == 0).all()
+    assert (invoices.loc[invoices["discount_amount"] > 0, "discount_end_date"].notna()).all()
+    period_end = pd.to_datetime(invoices["billing_period_end_date"])
+    assert (end[promoted] >= period_end[promoted]).all()
+    assert ((end[promoted] + pd.Timedelta(days=1)).dt.day == 1).all()  # ends on a month's last day
+    # the invoice of the month after the stated end carries no discount of that promotion
+    following = invoices.groupby("customer_id").shift(-1)
+    ended = promoted & (pd.to_datetime(following["invoice_date"]) == end + pd.Timedelta(days=1))
+    assert ended.sum() > 50
+    after = following[ended]
+    assert ((after["discount_amount"] == 0)
+            | (pd.to_datetime(after["discount_end_date"]) > end[ended])).all()
+    assert (after["discount_end_date"].isna()).mean() > 0.8

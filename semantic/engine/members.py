@@ -178,13 +178,15 @@ class MemberSql:
         where = f"cube {cube_name} measure {name}"
         if measure.type not in AGGREGATE_TYPES:
             return self._render(cube, measure.sql or "", where)
+        conditions = [self._render(cube, condition, where) for condition in measure.filters]
         if measure.sql is not None:
             value: exp.Expression = self._render(cube, measure.sql, where)
         elif cube.primary_keys:
             value = self.dimension(cube_name, cube.primary_keys[0].name)
+            if measure.type == "count":
+                value, conditions = _counted_key(value, conditions)
         else:
             value = exp.Literal.number(1)
-        conditions = [self._render(cube, condition, where) for condition in measure.filters]
         if conditions:
             value = exp.Case().when(exp.and_(*conditions), value)
         return _aggregate(measure.type, value, star=measure.sql is None and not conditions
@@ -222,6 +224,27 @@ class MemberSql:
         if mask is not None and mask.value is not None:
             return exp.cast(exp.convert(mask.value), sql_type(member_type))
         return exp.cast(exp.null(), sql_type(member_type))
+
+
+_NULL_PROPAGATING = (exp.DPipe, exp.Cast, exp.Column, exp.Paren, exp.Identifier)
+
+
+def _counted_key(key: exp.Expression, conditions: list[exp.Expression]
+                 ) -> tuple[exp.Expression, list[exp.Expression]]:
+    """`count` without `sql` counts rows with a non-null primary key (Cube: `count(pk)`). A key
+    built with `||` and casts from columns (`{CUBE}.id || '/' || CAST(month AS VARCHAR)`) is
+    null exactly when one of its columns is, so the count tests those columns instead of
+    building a string per row (the same count, without the string work)."""
+    nodes = list(key.walk())
+    literals = [n for n in nodes if isinstance(n, exp.Literal)]
+    others = [n for n in nodes if not isinstance(n, exp.Literal | exp.DataType)]
+    columns = [n for n in nodes if isinstance(n, exp.Column)]
+    if (len(columns) < 2 or not all(isinstance(n, _NULL_PROPAGATING) for n in others)
+            or any(not isinstance(n.parent, exp.DPipe | exp.Paren) for n in literals)):
+        return key, conditions
+    present = [exp.Not(this=exp.Is(this=column.copy(), expression=exp.Null()))
+               for column in columns]
+    return exp.Literal.number(1), [*conditions, *present]
 
 
 def _aggregate(measure_type: str, value: exp.Expression, star: bool) -> exp.Expression:

@@ -169,7 +169,7 @@ def json_param(value: Any) -> Any:
 def sql_response(query: Query, compiled: CompiledQuery) -> dict[str, Any]:
     """The body of `/v1/sql`: the SQL with placeholders and its parameters, as Cube's
     `{"sql": {"sql": [text, params], ...}}`."""
-    return {"sql": {
+    return {"dataSource": "default", "sql": {
         "status": "ok",
         "sql": [compiled.sql, [json_param(value) for value in compiled.params]],
         "order": {member: direction for member, direction in (query.order or ())},

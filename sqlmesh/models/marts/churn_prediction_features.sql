@@ -47,6 +47,9 @@ MODEL (
     discount_share_12m = 'Invoice and order discounts / invoice and order gross, last 12 months (null: nothing billed)',
     months_since_discount = 'Calendar months back to the last invoice with a discount (1: last month''s invoice was discounted; null: none in 12 months)',
     discounted_invoice_streak_months = 'Consecutive months, counting back from last month, whose invoice carried a discount (0: last month''s did not; at most 12)',
+    discount_ends_within_90d = 'The promotional discount stated on the last invoice before the snapshot ends in [snapshot, snapshot + 90 days) (forward-looking, known before the snapshot)',
+    discount_months_left = 'Calendar months from the snapshot month to the end of that promotional discount (0: ended before the snapshot; null: no promotion on the last invoice)',
+    contract_ends_within_90d = 'The contract end date in effect before the snapshot falls in [snapshot, snapshot + 90 days)',
     gross_change_3m_pct = 'Gross of last month''s invoice / gross of the invoice 3 months earlier - 1 (price rises, plan changes); null when that invoice is missing or 0',
     order_discount_rate_12m = 'Share of the orders placed in the last 12 calendar months that carried a discount (null: no order)',
     usage_days_30d = 'Days with network usage in the 30 days before the snapshot',
@@ -108,7 +111,7 @@ MODEL (
       customer_id, snapshot_date, customer_status, customer_segment, customer_tier, region,
       tenure_days, usage_days_30d, tickets_90d, active_services_count, health_score,
       account_kb_views_90d, escalated_tickets_weighted_12m, retention_offers_accepted_90d,
-      discounted_invoice_streak_months,
+      discounted_invoice_streak_months, discount_ends_within_90d, contract_ends_within_90d,
       behavioural_segment, is_active_30d, meets_inactivity_rule
     )),
     unique_combination_of_columns(columns := (customer_id, snapshot_date)),
@@ -137,7 +140,9 @@ MODEL (
       escalated_tickets_weighted_12m >= 0,
       low_csat_tickets_weighted_12m >= 0,
       months_since_discount is null or months_since_discount between 1 and 12,
-      discounted_invoice_streak_months between 0 and 12
+      discounted_invoice_streak_months between 0 and 12,
+      discount_months_left is null or discount_months_left >= 0,
+      not discount_ends_within_90d or discount_months_left between 0 and 3
     )),
     marts_label_horizon(label := churned_within_90d, horizon_days := 90)
   )
@@ -223,6 +228,7 @@ invoices as (
     cast(gross_amount as decimal(18, 2)) as gross_amount,
     cast(credit_amount as decimal(18, 2)) as credit_amount,
     cast(discount_amount as decimal(18, 2)) as discount_amount,
+    discount_end_date,
     cast(revenue_amount as decimal(18, 2)) as revenue_amount
   from warehouse.fact_invoice
   where invoice_date between cast(@start_date as date) - interval '13' month and @end_date
@@ -497,6 +503,63 @@ billing_signals as (
   group by customer_id, snapshot_date
 ),
 
+latest_invoices as (
+  /* the last invoice before the snapshot (within 12 months): the promotion it states */
+  select
+    customer_id,
+    snapshot_date,
+    discount_end_date
+  from (
+    select
+      customers.customer_id,
+      customers.snapshot_date,
+      invoices.discount_end_date,
+      row_number() over (
+        partition by customers.customer_id, customers.snapshot_date
+        order by invoices.invoice_date desc
+      ) as recency_rank
+    from customers_at_snapshot as customers
+    inner join invoices
+      on customers.customer_id = invoices.customer_id
+      and invoices.invoice_date < customers.snapshot_date
+      and invoices.invoice_date >= customers.snapshot_date - interval '12' month
+  ) as ranked_invoices
+  where recency_rank = 1
+),
+
+promotion_signals as (
+  /* forward-looking, but known before the snapshot: the end date printed on the last bill */
+  select
+    customer_id,
+    snapshot_date,
+    coalesce(
+      discount_end_date >= snapshot_date
+      and discount_end_date < snapshot_date + interval '90' day,
+      false
+    ) as discount_ends_within_90d,
+    case
+      when discount_end_date is not null
+        then greatest(
+          date_diff('month', snapshot_date, cast(discount_end_date + interval '1' day as date)),
+          0
+        )
+    end as discount_months_left
+  from latest_invoices
+),
+
+contract_signals as (
+  /* the contract end date of the CRM version in effect before the snapshot */
+  select
+    customer_id,
+    snapshot_date,
+    coalesce(
+      contract_end_date >= snapshot_date
+      and contract_end_date < snapshot_date + interval '90' day,
+      false
+    ) as contract_ends_within_90d
+  from customers_at_snapshot
+),
+
 order_rows as (
   select
     customers.customer_id,
@@ -703,6 +766,9 @@ features as (
     billing_signals.months_since_discount,
     coalesce(billing_signals.discounted_invoice_streak_months, 0)
       as discounted_invoice_streak_months,
+    coalesce(promotion_signals.discount_ends_within_90d, false) as discount_ends_within_90d,
+    promotion_signals.discount_months_left,
+    contract_signals.contract_ends_within_90d,
     case
       when billing_signals.gross_4m_amount > 0
         then billing_signals.gross_1m_amount / billing_signals.gross_4m_amount - 1.0
@@ -795,6 +861,12 @@ features as (
   left join order_signals
     on customers.customer_id = order_signals.customer_id
     and customers.snapshot_date = order_signals.snapshot_date
+  left join promotion_signals
+    on customers.customer_id = promotion_signals.customer_id
+    and customers.snapshot_date = promotion_signals.snapshot_date
+  inner join contract_signals
+    on customers.customer_id = contract_signals.customer_id
+    and customers.snapshot_date = contract_signals.snapshot_date
   left join support_signals
     on customers.customer_id = support_signals.customer_id
     and customers.snapshot_date = support_signals.snapshot_date
@@ -866,6 +938,9 @@ select
   cast(discount_share_12m as double) as discount_share_12m,
   cast(months_since_discount as bigint) as months_since_discount,
   cast(discounted_invoice_streak_months as bigint) as discounted_invoice_streak_months,
+  discount_ends_within_90d,
+  cast(discount_months_left as bigint) as discount_months_left,
+  contract_ends_within_90d,
   cast(gross_change_3m_pct as double) as gross_change_3m_pct,
   cast(order_discount_rate_12m as double) as order_discount_rate_12m,
   cast(usage_days_30d as bigint) as usage_days_30d,

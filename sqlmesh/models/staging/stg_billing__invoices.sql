@@ -12,6 +12,7 @@ MODEL (
     gross_amount = 'Recurring and usage charges before credits and discounts',
     credit_amount = 'Credits granted (e.g. for outages)',
     discount_amount = 'Discounts applied',
+    discount_end_date = 'Last day of the promotional discount running on this invoice (null = none)',
     invoice_date = 'Issue date (first day of the billing month)',
     billing_period_start_date = 'First day billed',
     billing_period_end_date = 'Last day billed',
@@ -40,6 +41,7 @@ standardised as (
     cast(gross_amount as double) as gross_amount,
     cast(credit_amount as double) as credit_amount,
     cast(discount_amount as double) as discount_amount,
+    cast(discount_end_date as date) as discount_end_date,
     @canonical(payment_status, billing__invoices) as payment_status,
     _source_file,
     _source_row_number,
@@ -87,6 +89,7 @@ renamed as (
     invoice_date,
     billing_period_start_date,
     billing_period_end_date,
+    discount_end_date,
     -- data quality and lineage
     rejection_reason,
     _source_file,

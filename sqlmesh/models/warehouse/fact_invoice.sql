@@ -19,6 +19,7 @@ MODEL (
     gross_amount = 'Recurring and usage charges before credits and discounts',
     credit_amount = 'Credits granted (e.g. for outages)',
     discount_amount = 'Discounts applied',
+    discount_end_date = 'Last day of the promotional discount running on this invoice, as printed on the bill (null = no promotion running)',
     revenue_amount = 'Billed revenue net of credits and discounts: gross - credit - discount'
   ),
   audits (
@@ -54,5 +55,6 @@ select
   gross_amount,
   credit_amount,
   discount_amount,
+  discount_end_date,
   gross_amount - credit_amount - discount_amount as revenue_amount
 from invoices
