@@ -180,7 +180,44 @@ def plan(
 
 
 @app.command()
+def serve(
+    port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
+    host: Annotated[str, typer.Option(help="address to listen on (keep 127.0.0.1 unless a "
+                                            "proxy in front authenticates users)")] = "127.0.0.1",
+    site: Annotated[Path | None, typer.Option(help="built site folder (default: "
+                                                   "reports.site_path)")] = None,
+    wait_seconds: Annotated[float, typer.Option(help="Cube API: answer 'Continue wait' after "
+                                                     "this long")] = 5.0,
+    config: ConfigOption = None,
+) -> None:
+    """The interactive report site: pages, inputs and any customer's 360 answered live, plus a
+    Cube-compatible REST API at /cubejs-api (JWT required)."""
+    import uvicorn
+
+    from reports.serve.app import ServeError, create_app
+
+    settings = settings_from(config)
+    try:
+        application = create_app(settings, site_dir=site, wait_seconds=wait_seconds)
+    except ServeError as exc:
+        console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(1) from exc
+    console.print(f"[green]custintel serve:[/green] http://{host}:{port}/ "
+                  f"(Cube API: http://{host}:{port}/cubejs-api/v1)")
+    uvicorn.run(application, host=host, port=port, log_level="warning")
+
+
+bench_app = typer.Typer(
+    invoke_without_command=True,
+    help="Time the whole job at a scale (`custintel bench`), or load-test the served app "
+    "(`custintel bench serve`).",
+)
+app.add_typer(bench_app, name="bench")
+
+
+@bench_app.callback()
 def bench(
+    ctx: typer.Context,
     customers: Annotated[int, typer.Option(help="opening customer base")] = 5000,
     months: Annotated[int, typer.Option(help="months of history")] = 24,
     out: Annotated[Path, typer.Option(help="throw-away build folder")] = Path("build/bench"),
@@ -189,6 +226,8 @@ def bench(
     repeats: Annotated[int, typer.Option(help="runs per latency figure")] = 20,
 ) -> None:
     """Time the whole job at a scale, each step with a same-run baseline (writes bench.json)."""
+    if ctx.invoked_subcommand is not None:
+        return
     from rich.table import Table
 
     from custintel.bench import run_bench
@@ -216,4 +255,44 @@ def bench(
         )
     console.print(table)
     console.print(f"written {target / 'bench.json'}")
+
+
+@bench_app.command("serve")
+def bench_serve(
+    clients: Annotated[int, typer.Option(help="concurrent clients")] = 50,
+    seconds: Annotated[float, typer.Option(help="how long to load the server")] = 30.0,
+    page: Annotated[Path | None, typer.Option(help="dashboard page whose queries are sent "
+                                                   "(default: executive-overview.md)")] = None,
+    role: Annotated[str, typer.Option(help="role claim of the clients' token")] = "executive",
+    renew: Annotated[bool, typer.Option(help="renewQuery: bypass the result cache, every "
+                                             "request runs on the engine")] = False,
+    site: Annotated[Path | None, typer.Option(help="built site folder (default: "
+                                                   "reports.site_path)")] = None,
+    out: Annotated[Path, typer.Option(help="result file")] = Path("build/bench/serve.json"),
+    config: ConfigOption = None,
+) -> None:
+    """Load-test `custintel serve` on 127.0.0.1 (needs a built warehouse and site): throughput,
+    p50/p95 latency, errors, server memory, beside the engine's own latency."""
+    from rich.table import Table
+
+    from reports.serve.bench import run_load_test, write_result
+
+    settings = settings_from(config)
+    from custintel.settings import DEFAULT_CONFIG_PATH
+
+    config_file = Path(config or os.environ.get("CUSTINTEL_CONFIG") or DEFAULT_CONFIG_PATH)
+    config_file = config_file.resolve()
+    result = run_load_test(settings, config_file, clients=clients, seconds=seconds, page=page,
+                           role=role, site=site, renew=renew)
+    table = Table(title=f"custintel bench serve: {clients} clients x {seconds:g} s"
+                  f"{' (renewQuery)' if renew else ''}")
+    table.add_column("figure")
+    table.add_column("value")
+    for key, value in result.as_dict().items():
+        table.add_row(key, str(value))
+    console.print(table)
+    write_result(result, out)
+    console.print(f"written {out}")
+    if result.errors:
+        raise typer.Exit(1)
 

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 
 QUERY_KINDS = frozenset({"query", "sql", "registry"})
-COMPONENT_KINDS = frozenset({"chart", "kpi", "table", "catalog", "model_card"})
+NAMED_KINDS = QUERY_KINDS | {"input"}
+COMPONENT_KINDS = frozenset({"chart", "kpi", "table", "catalog", "model_card", "input"})
 BLOCK_KINDS = QUERY_KINDS | COMPONENT_KINDS
 NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _OPEN = re.compile(r"^(?P<indent> {0,3})(?P<fence>`{3,}|~{3,})\s*(?P<info>[^`]*?)\s*$")
@@ -52,7 +53,7 @@ def _closes(line: str, fence: str) -> bool:
 
 
 def _block(kind: str, rest: list[str], body: str, first: int, last: int) -> Block:
-    if kind in QUERY_KINDS:
+    if kind in NAMED_KINDS:
         if len(rest) != 1 or not NAME.match(rest[0]):
             raise BlockSyntaxError(
                 first, f"a ```{kind}``` block needs one name (letters, digits, _): "

@@ -25,6 +25,7 @@ from reports.components.queries import queries_appendix, query_html
 from reports.components.tables import Download, LinkFor, table_html
 from reports.errors import ReportError
 from reports.inline import substitute_line, substitute_params
+from reports.inputs import PageInput, bind, choice, cross_filtered, input_html, parse_input
 from reports.registry import registry_frame
 from reports.runner import QueryRunner
 from reports.specs import (
@@ -67,6 +68,9 @@ class PageContext:
     slug: str = "page"  # unique per page: prefixes element ids
     #: member -> URL of its row in the Metric Catalogue, relative to this page (None: no link)
     definition_url: Callable[[str], str | None] = _no_definitions
+    chosen: Mapping[str, Any] = field(default_factory=dict)  # input name -> raw value
+    cross_filter: tuple[str, str] | None = None  # (member name after the view, value)
+    inputs: dict[str, PageInput] = field(default_factory=dict)  # filled by render_page
 
     def error(self, line: int | None, reason: str) -> ReportError:
         """A ReportError at 0-based markdown line `line` (1-based file line in the message)."""
@@ -83,6 +87,9 @@ class RenderedPage:
     markdown: str
     slots: dict[int, str]
     datasets: dict[str, Dataset]
+    inputs: dict[str, PageInput] = field(default_factory=dict)
+    chosen: dict[str, Any] = field(default_factory=dict)
+    input_slots: frozenset[int] = frozenset()
 
 
 def _run_query(block: Block, context: PageContext) -> Dataset:
@@ -95,6 +102,11 @@ def _run_query(block: Block, context: PageContext) -> Dataset:
         return Dataset(block.name or "", frame, governed=False, registry=label)
     else:
         query = substitute_params(parse_query(block.body), context.params)
+        query = bind(query, context.inputs, context.chosen)
+        if context.cross_filter is not None:
+            member, value = context.cross_filter
+            query = cross_filtered(query, member, value,
+                                   lambda name: context.runner.member(name) is not None)
         frame = context.runner.run(query)
         return Dataset(block.name or "", frame, governed=True, query=query)
     return Dataset(block.name or "", frame, governed=False)
@@ -103,6 +115,40 @@ def _run_query(block: Block, context: PageContext) -> Dataset:
 def _spec_error(context: PageContext, block: Block, error: SpecError) -> ReportError:
     line = block.first if error.offset is None else block.first + 1 + error.offset
     return context.error(line, f"```{block.kind}``` block: {error}")
+
+
+def declare_inputs(blocks: list[Block], context: PageContext) -> None:
+    """The page's inputs (options resolved) and the chosen values checked against them."""
+    for block in blocks:
+        if block.kind != "input":
+            continue
+        name = block.name or ""
+        if name in context.inputs:
+            raise context.error(block.first, f"input {name!r} is declared twice on this page")
+        try:
+            spec = parse_input(name, block.body)
+            options = spec.values
+            if spec.dimension is not None:
+                frame = context.runner.run({"dimensions": [spec.dimension],
+                                            "order": {spec.dimension: "asc"}})
+                options = tuple(str(v) for v in frame[spec.dimension].dropna().unique())
+            context.inputs[name] = PageInput(name, spec, options)
+        except SpecError as exc:
+            raise _spec_error(context, block, exc) from exc
+        except Exception as exc:
+            raise context.error(block.first, f"input {name!r}: {type(exc).__name__}: "
+                                f"{exc}") from exc
+    unknown = sorted(set(context.chosen) - set(context.inputs))
+    if unknown:
+        raise context.error(None, f"no input {unknown[0]!r} on this page")
+    checked = {}
+    for name, page_input in context.inputs.items():
+        raw = context.chosen.get(name, page_input.spec.default)
+        try:
+            checked[name] = choice(page_input, raw)
+        except SpecError as exc:
+            raise context.error(None, str(exc)) from exc
+    context.chosen = checked
 
 
 def run_queries(blocks: list[Block], context: PageContext) -> dict[str, Dataset]:
@@ -124,6 +170,9 @@ def run_queries(blocks: list[Block], context: PageContext) -> dict[str, Dataset]
 
 def _component(block: Block, datasets: dict[str, Dataset], context: PageContext,
                index: int) -> str:
+    if block.kind == "input":
+        name = block.name or ""
+        return input_html(context.inputs[name], context.chosen.get(name))
     spec = parse_spec(block.kind, block.body)
     runner = context.runner
     if isinstance(spec, ChartSpec):
@@ -172,10 +221,12 @@ def render_page(markdown: str, context: PageContext) -> RenderedPage:
         parsed = parse_markdown(markdown)
     except BlockSyntaxError as exc:
         raise context.error(exc.line, str(exc)) from exc
+    declare_inputs(parsed.blocks, context)
     datasets = run_queries(parsed.blocks, context)
     slots: dict[int, str] = {}
     out: list[str] = []
     starts = {block.first: block for block in parsed.blocks}
+    input_slots: set[int] = set()
     index = 0
     while index < len(parsed.lines):
         block = starts.get(index)
@@ -188,6 +239,8 @@ def render_page(markdown: str, context: PageContext) -> RenderedPage:
                 block = row[-1]
             else:
                 slots[slot] = _block_html(block, datasets, context, slot)
+                if block.kind == "input":
+                    input_slots.add(slot)
             out += ["", f'<div data-ci-slot="{slot}"></div>', ""]
             index = block.last + 1
             continue
@@ -203,10 +256,13 @@ def render_page(markdown: str, context: PageContext) -> RenderedPage:
     if governed:
         slots[len(slots)] = queries_appendix([(datasets[b.name or ""], b.body) for b in governed])
         out += ["", f'<div data-ci-slot="{len(slots) - 1}"></div>', ""]
-    return RenderedPage("\n".join(out), slots, datasets)
+    return RenderedPage("\n".join(out), slots, datasets, dict(context.inputs),
+                        dict(context.chosen), frozenset(input_slots))
 
 
 def fill_slots(content: str, slots: dict[int, str]) -> str:
-    """The page HTML with each placeholder replaced by its component's HTML."""
-    return SLOT.sub(lambda m: slots[int(m[1])], content)
+    """The page HTML with each placeholder replaced by its component's HTML, in a wrapper
+    the served app replaces when an input or a cross-filter changes."""
+    return SLOT.sub(lambda m: f'<div class="ci-slot" data-ci-slot-id="{m[1]}">'
+                              f"{slots[int(m[1])]}</div>", content)
 

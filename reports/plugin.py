@@ -16,6 +16,7 @@ import html
 import io
 import json
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -31,7 +32,8 @@ from mkdocs.utils import get_relative_url
 from reports.errors import ReportError
 from reports.formats import stable
 from reports.inline import substitute_text
-from reports.page import PageContext, fill_slots, render_page
+from reports.inputs import merge_variants, variant_marker
+from reports.page import PageContext, RenderedPage, fill_slots, render_page
 from reports.runner import QueryRunner
 from reports.specs import SpecError
 from reports.templates import GeneratedPage, expand_template, template_parameter
@@ -50,9 +52,12 @@ ASSETS = {
     "plotly-basic.min.js": PLOTLY_BASIC_BUNDLE,
     "reports.js": _HERE / "reports.js",
     "reports.css": _HERE / "reports.css",
+    "inputs.js": _HERE / "inputs.js",
 }
-SCRIPTS = ("chart-theme.js", "reports.js")  # on every page; plotly.js only where charts are
+#: on every page; plotly.js only where charts are
+SCRIPTS = ("chart-theme.js", "reports.js", "inputs.js")
 _SOURCE_MAP = re.compile(r"\n?/[/*][#@] sourceMappingURL=[^\n]*")
+MODE_FILE = f"{ASSET_DIR}/mode.json"
 DOWNLOAD_DIR = "downloads"
 _TAG = re.compile(r"<[^>]*>")
 _FIRST_H1 = re.compile(r"</h1>", re.IGNORECASE)
@@ -129,6 +134,17 @@ def as_of_html(as_of: Any) -> str:
             f"{as_of:%d %b %Y}</time></p>")
 
 
+def plotly_script(html_text: str, page_url: str) -> str:
+    """The plotly.js script tag a page's content needs: none without charts, the basic bundle
+    unless a heatmap needs the cartesian one."""
+    if 'class="ci-chart"' not in html_text:
+        return ""
+    bundle = ("plotly.min.js" if 'data-chart-type="heatmap"' in html_text
+              else "plotly-basic.min.js")
+    plotly_url = get_relative_url(f"{ASSET_DIR}/{bundle}", page_url)
+    return f'<script src="{html.escape(plotly_url, quote=True)}"></script>'
+
+
 class ReportsPlugin(BasePlugin[ReportsConfig]):
     """Renders report pages; `runner` / `settings` may be set before a build (tests, CLI)."""
 
@@ -187,6 +203,9 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
             files.append(File.generated(config, f"{ASSET_DIR}/{name}", abs_src_path=str(path)))
         files.append(File.generated(config, f"{ASSET_DIR}/chart-theme.js",
                                     content=chart_theme_js()))
+        # inputs.js reads it: the static site says "not served"; `custintel serve` answers
+        # this path itself (reports/serve/pages.py)
+        files.append(File.generated(config, MODE_FILE, content='{"served": false}\n'))
         for file in list(files.documentation_pages()):
             if template_parameter(file.src_uri) is not None:
                 self._expand(file, files, config)
@@ -238,19 +257,33 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
             page.meta["title"] = html.escape(title)
             self._safe_titles.add(src_uri)
         rendered = render_page(markdown, context)
-        self._slots[src_uri] = rendered.slots
+        self._slots[src_uri] = self._precompute(markdown, page, context, rendered)
         return rendered.markdown
+
+    def _precompute(self, markdown: str, page: Page, context: PageContext,
+                    rendered: RenderedPage) -> dict[int, str]:
+        """The page's slots with every option of its first pre-computable input rendered
+        (reports/inputs.py); other inputs stay for the served app."""
+        chosen = next((i for i in rendered.inputs.values() if i.precomputed), None)
+        if chosen is None or chosen.options is None:
+            return rendered.slots
+        variants = {}
+        for number, option in enumerate(chosen.options):
+            variant = replace(
+                context, chosen={chosen.name: option}, inputs={},
+                slug=f"{context.slug}{variant_marker(number)}",
+                download=lambda name, frame, n=number: self._download(
+                    page, f"{name}{variant_marker(n)}", frame))
+            variants[option] = render_page(markdown, variant).slots
+        return merge_variants(rendered.slots, rendered.chosen.get(chosen.name), variants,
+                              chosen.name, rendered.input_slots)
 
     def on_page_content(self, html_text: str, page: Page, config: MkDocsConfig,
                         files: Files) -> str:
         assert self.runner is not None
         src_uri = page.file.src_uri
         html_text = fill_slots(html_text, self._slots.pop(src_uri, {}))
-        if 'class="ci-chart"' in html_text:  # pages without charts load no plotly.js
-            bundle = ("plotly.min.js" if 'data-chart-type="heatmap"' in html_text
-                      else "plotly-basic.min.js")
-            plotly_url = get_relative_url(f"{ASSET_DIR}/{bundle}", page.url)
-            html_text += f'<script src="{html.escape(plotly_url, quote=True)}"></script>'
+        html_text += plotly_script(html_text, page.url)
 
         line = as_of_html(self.runner.as_of)
         match = _FIRST_H1.search(html_text)

@@ -6,8 +6,9 @@
 
   var PAGE_SIZE = 25;
 
-  function drawCharts() {
-    document.querySelectorAll("figure.ci-chart").forEach(function (figure) {
+  function drawCharts(root) {
+    (root || document).querySelectorAll("figure.ci-chart:not([data-drawn])")
+      .forEach(function (figure) {
       var plot = figure.querySelector(".ci-plot");
       var spec = JSON.parse(figure.querySelector("script.ci-chart-spec").textContent);
       spec.layout.template = window.CI_CHART_TEMPLATE;
@@ -97,8 +98,9 @@
     showPage(wrapper);
   }
 
-  function wireTables() {
-    document.querySelectorAll("div.ci-table").forEach(function (wrapper) {
+  function wireTables(root) {
+    (root || document).querySelectorAll("div.ci-table:not([data-wired])").forEach(function (wrapper) {
+      wrapper.setAttribute("data-wired", "true");
       var table = wrapper.querySelector("table");
       table.querySelectorAll("thead th").forEach(function (header) {
         header.querySelector("button").addEventListener("click", function () {
@@ -152,6 +154,9 @@
     window.addEventListener("afterprint", resizeCharts);
     window.addEventListener("hashchange", revealTarget);
   }
+
+  // inputs.js re-renders components in served mode and redraws what it replaced
+  window.CI_REPORTS = { refresh: function (root) { wireTables(root); drawCharts(root); } };
 
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", start);

@@ -286,6 +286,7 @@ def chart_html(spec: ChartSpec, data: Dataset, runner: QueryRunner, element_id: 
     return (
         f'{ungoverned_badge(data)}<figure class="ci-chart" data-chart-type="{spec.type}" '
         f'data-query="{html.escape(data.name, quote=True)}" data-rows="{len(data.frame)}"'
+        f' data-x="{html.escape(spec.x, quote=True)}"'
         f'{labelled} aria-describedby="{element_id}-summary">'
         f'{title}<figcaption class="ci-chart-summary" id="{element_id}-summary">{summary}'
         f'</figcaption><div class="ci-plot" id="{element_id}" '
