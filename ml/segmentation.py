@@ -8,7 +8,9 @@
   compared with the reference labelling by the adjusted Rand index (ARI; 1 = identical
   partition, ~0 = chance). Mean and minimum ARI are reported.
 - Names come from each cluster's profile: the two features whose centroid is furthest from the
-  overall mean (in standard deviations), e.g. "high data_volume_mb_30d, low session_count_30d".
+  overall mean (in standard deviations), each said in the retention team's words
+  (`BEHAVIOUR_WORDS`), e.g. "Heavy data users, few calls"; a cluster within
+  `TYPICAL_WITHIN` standard deviations of the mean on every feature is "Typical usage".
 - Applied to every snapshot with the same fitted model, so a customer's segment is comparable
   across months; `migration_matrix` counts moves from one snapshot month to the next.
 - K-means runs with its OpenMP pool limited to one thread (`threadpoolctl`): on a few
@@ -32,6 +34,30 @@ from threadpoolctl import threadpool_limits
 
 K_RANGE = range(2, 9)
 SILHOUETTE_SAMPLE = 3000
+#: behaviour feature -> (words for a cluster above the mean, words for one below it)
+BEHAVIOUR_WORDS: dict[str, tuple[str, str]] = {
+    "usage_days_30d": ("daily users", "rarely online"),
+    "data_volume_mb_30d": ("heavy data users", "light data users"),
+    "voice_minutes_30d": ("many calls", "few calls"),
+    "sessions_30d": ("many sessions", "few sessions"),
+    "kb_views_90d": ("help-centre readers", "no help-centre visits"),
+    "orders_90d": ("recent buyers", "no recent orders"),
+    "campaign_responses_90d": ("answer campaigns", "ignore campaigns"),
+    "tickets_90d": ("frequent support contacts", "no support contacts"),
+    "services_used_30d": ("multi-service", "single service"),
+    "revenue_3m_amount": ("high spenders", "low spenders"),
+    "discount_share_12m": ("discount-reliant", "full-price payers"),
+}
+#: no centroid deviation above this (standard deviations): the cluster is the typical customer
+TYPICAL_WITHIN = 0.25
+
+
+def describe_deviation(feature: str, z: float) -> str:
+    """One centroid deviation in words ("heavy data users"); a feature without words in
+    BEHAVIOUR_WORDS reads "more/less <feature in words>"."""
+    high, low = BEHAVIOUR_WORDS.get(feature, (f"more {feature.replace('_', ' ')}",
+                                              f"less {feature.replace('_', ' ')}"))
+    return high if z > 0 else low
 
 
 @dataclass
@@ -109,12 +135,17 @@ def bootstrap_ari(
 
 
 def name_segments(z_centroids: pd.DataFrame) -> dict[int, str]:
-    """Cluster id -> name from the two strongest centroid deviations; unique names."""
+    """Cluster id -> name from the two strongest centroid deviations, in words; unique."""
     names: dict[int, str] = {}
     for cluster, row in z_centroids.iterrows():
         strongest = row.abs().sort_values(ascending=False, kind="stable").index[:2]
-        parts = [f"{'high' if row[f] > 0 else 'low'} {f}" for f in strongest]
-        name = ", ".join(parts)
+        if abs(row[strongest[0]]) <= TYPICAL_WITHIN:
+            name = "Typical usage"
+        else:
+            parts = [describe_deviation(f, row[f]) for f in strongest
+                     if abs(row[f]) > TYPICAL_WITHIN]
+            name = ", ".join(parts)
+            name = name[0].upper() + name[1:]
         if name in names.values():
             name = f"{name} ({cluster})"
         names[int(cluster)] = name

@@ -46,7 +46,7 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "importance": ("feature", "importance"),
     "risk_bands": ("data", "band", "threshold", "rows", "rows per month", "churn rate",
                    "share of churners"),
-    "segments": ("segment_id", "segment", "customers"),
+    "segments": ("segment", "customers"),
     "migration": ("from segment", "to segment", "moves"),
 }
 
@@ -183,10 +183,29 @@ def risk_band_table(found: RegistryVersion) -> pd.DataFrame:
     ])
 
 
+#: the behaviour features of the segmentation report (ml.pipeline.MART.behaviour) as column
+#: headings; a feature not listed keeps its name with spaces
+BEHAVIOUR_TITLES: dict[str, str] = {
+    "usage_days_30d": "days used (of 30)",
+    "data_volume_mb_30d": "data, MB (30 days)",
+    "voice_minutes_30d": "call minutes (30 days)",
+    "sessions_30d": "sessions (30 days)",
+    "kb_views_90d": "help-centre views (90 days)",
+    "orders_90d": "orders (90 days)",
+    "campaign_responses_90d": "campaign responses (90 days)",
+    "tickets_90d": "support tickets (90 days)",
+    "services_used_30d": "services used (30 days)",
+    "revenue_3m_amount": "revenue, last 3 months",
+    "discount_share_12m": "discount share (12 months)",
+}
+
+
 def segments_table(found: RegistryVersion) -> pd.DataFrame:
     segments = found.json("segmentation.json")["segments"]
-    frame = pd.DataFrame(segments)
-    return frame.rename(columns={"segment_name": "segment", "rows": "customers"})
+    frame = pd.DataFrame(segments).drop(columns=["segment_id"], errors="ignore")
+    titles = {c: BEHAVIOUR_TITLES.get(c, c.replace("_", " ")) for c in frame.columns
+              if c not in ("segment_name", "rows")}
+    return frame.rename(columns={"segment_name": "segment", "rows": "customers", **titles})
 
 
 def migration_table(found: RegistryVersion) -> pd.DataFrame:

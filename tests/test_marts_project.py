@@ -62,6 +62,7 @@ def test_the_marts_folder_holds_the_expected_models() -> None:
         "marts.customer_active_30d_days",
         "marts.customer_behavioural_segment_monthly",
         "marts.customer_churn_events",
+        "marts.customer_churn_reasons",
         "marts.customer_daily_activity",
         "marts.customer_monthly_activity",
         "marts.customer_segmentation_analysis",

@@ -33,7 +33,7 @@ PAGE = """\
     type: bar
     data: by_segment
     x: customer_360.segment
-    y: customer_360.count
+    y: customer_360.revenue
     ```
 """
 

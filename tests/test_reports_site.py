@@ -39,12 +39,14 @@ MAIN_PAGES = ["index", "executive-overview", "engagement-activity", "risk-revenu
               "segmentation", "churn-model", "support-knowledge-base", "campaigns",
               "sales-pipeline", "data-quality", "metric-catalogue"]
 
-#: per chart: traces, points across traces (non-empty heatmap cells), SVG marks drawn
+#: per chart: traces, points across traces (non-empty heatmap cells), points left out (series
+#: of zeros, twin series), SVG marks drawn
 CHART_STATE = """() => Array.from(document.querySelectorAll('figure.ci-chart')).map(f => {
   const gd = f.querySelector('.ci-plot');
   const points = (gd.data || []).reduce((n, t) => n + (t.type === 'heatmap'
       ? t.z.flat().filter(v => v !== null).length : t.x.length), 0);
   return {query: f.dataset.query, type: f.dataset.chartType, rows: Number(f.dataset.rows),
+          leftOut: Number(f.dataset.pointsLeftOut || 0),
           drawn: f.dataset.drawn === 'true', traces: (gd.calcdata || []).length, points,
           marks: gd.querySelectorAll('.point, .js-line, .heatmaplayer image, path.js-fill')
                    .length};
@@ -251,8 +253,9 @@ def test_every_page_reads_without_help_at_1440_and_390_px(built: BuiltSite, base
             assert chart["rows"] > 0 and chart["traces"] >= 1 and chart["marks"] >= 1, (name, chart)
             if chart["type"] == "heatmap":
                 assert 0 < chart["points"] <= chart["rows"], (name, chart)
-            else:  # one point per row and y column
-                assert chart["points"] % chart["rows"] == 0 and chart["points"] > 0, (name, chart)
+            else:  # one point per row and y column, but for series of zeros / twins
+                drawn = chart["points"] + chart["leftOut"]
+                assert drawn % chart["rows"] == 0 and chart["points"] > 0, (name, chart)
         assert "Data as of" in page.locator("article").inner_text(), name
         assert all(lines == 1 for lines in page.evaluate(TILE_ROWS)), (name, "tiles wrap")
         shown = [text for text in page.evaluate(READER_TEXT) if ids.search(text)]
@@ -414,8 +417,7 @@ def test_action_table_sorts_filters_links_and_downloads(built: BuiltSite, base_u
     table.locator("input.ci-table-search").fill(needle)
     assert table.locator('tbody tr[data-match="yes"]').count() == expected
     assert table.locator("tbody tr:not([hidden])").count() == min(expected, 25)  # one page
-    shown = (f"{len(frame)} rows" if expected == len(frame)
-             else f"{expected} of {len(frame)} rows")  # every row matching: just the total
+    shown = f"{expected} of {len(frame)} rows" if expected < len(frame) else f"{expected} rows"
     assert table.locator(".ci-table-count").inner_text() == shown
     table.locator("input.ci-table-search").fill(frame[ids].iloc[0])
     assert _column(table, ids) == [frame[ids].iloc[0]]
@@ -489,6 +491,78 @@ def test_customer_360_shows_the_customers_services_and_usage_history(
     data = traces["Data volume (MB)"]
     assert [x[:7] for x in data["x"]] == usage["month"].tolist()
     assert data["y"] == pytest.approx(usage["data_volume_mb"].tolist())
-    assert traces["Outage minutes"]["y"] == pytest.approx(usage["outage_minutes"].tolist())
+    if usage["outage_minutes"].eq(0).all():  # no outage: said in words, not a line at 0
+        minutes = page.locator("figure").filter(has_text="Voice and outage minutes by month")
+        assert "Outage minutes" in minutes.inner_text()
+        assert "Outage minutes" not in traces
+    else:
+        assert traces["Outage minutes"]["y"] == pytest.approx(usage["outage_minutes"].tolist())
+    assert problems == []
+    page.close()
+
+
+#: at print time (the print media query has just turned on): the page's width, each chart's
+#: drawing width and each data table's width
+PRINT_WIDTHS = """() => matchMedia('print').addEventListener('change', query => {
+  if (!query.matches) return;
+  const charts = 'figure.ci-chart svg.main-svg:first-child';
+  window.printed = {
+    page: document.documentElement.getBoundingClientRect().width,
+    charts: Array.from(document.querySelectorAll(charts)).map(svg => svg.width.baseVal.value),
+    tables: Array.from(document.querySelectorAll('table.ci-data'))
+      .map(t => t.getBoundingClientRect().right)};
+}, {once: true})"""
+
+
+def test_pages_print_on_a4_landscape_with_no_chart_wider_than_the_paper(
+        built: BuiltSite, base_url: str, browser) -> None:
+    """Printing a page to PDF (A4 landscape, the site's @page rule): every chart is redrawn at
+    the paper's width and no chart or table is wider than the printed page (a chart drawn for
+    the 1440 px screen would be cut off at the right margin)."""
+    customer = action_list_ids(built)[0]
+    for name in ["engagement-activity", "risk-revenue-prioritisation", f"customers/{customer}"]:
+        page, problems = open_tab(browser, f"{base_url}/{name}.html")
+        page.set_viewport_size({"width": 1440, "height": 900})
+        page.wait_for_function("document.querySelectorAll("
+                               "'figure.ci-chart:not([data-drawn=true])').length === 0")
+        screen = page.evaluate("Array.from(document.querySelectorAll('figure.ci-chart "
+                               "svg.main-svg:first-child')).map(s => s.width.baseVal.value)")
+        page.evaluate(PRINT_WIDTHS)
+        pdf = page.pdf(format="A4", landscape=True, prefer_css_page_size=True,
+                       print_background=True)
+        printed = page.evaluate("window.printed")
+        assert pdf.startswith(b"%PDF")
+        boxes = {tuple(round(float(v)) for v in box.split()) for box in
+                 re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+ [\d.]+)\s*\]", pdf)}
+        assert boxes == {(842, 595)}, (name, boxes)  # A4 landscape in points, every page
+        paper = printed["page"]
+        assert 1000 < paper < 1040, (name, paper)  # 297 mm - 2 x 12 mm margins at 96 px/inch
+        assert len(printed["charts"]) == len(screen) > 0, name
+        assert all(width > paper for width in screen), (name, screen)  # the screen is wider
+        assert all(width <= paper + 0.5 for width in printed["charts"]), (name, printed)
+        assert all(right <= paper + 0.5 for right in printed["tables"]), (name, printed)
+        assert problems == [], (name, problems)
+        page.close()
+
+
+def test_action_list_reads_at_1440_px_without_a_sideways_scroll(
+        built: BuiltSite, base_url: str, browser) -> None:
+    """The action list at 1440 px: the navigation leaves the content most of the window, every
+    column fits (no scroll box), the reasons are sentences wrapped in their cell, and each
+    customer's playbook action sits beside them."""
+    frame = load(built, page_queries("risk-revenue-prioritisation.md")["action_list"])
+    page, problems = open_tab(browser, f"{base_url}/risk-revenue-prioritisation.html")
+    page.set_viewport_size({"width": 1440, "height": 900})
+    content = page.evaluate("document.querySelector('.md-content').getBoundingClientRect().width")
+    assert content >= 1100, content
+    scroll = page.locator("div.ci-table .ci-table-scroll").first
+    assert scroll.evaluate("e => e.scrollWidth <= e.clientWidth"), "the table scrolls sideways"
+    table = page.locator("div.ci-table").first
+    headers = table.locator("th").evaluate_all("(hs) => hs.map(h => h.textContent)")
+    assert len(headers) <= 11 and "Churn reasons" in headers and "Playbook action" in headers
+    reasons = _column(table, "customer_health.churn_reasons")
+    expected = frame["customer_health.churn_reasons"].fillna("–").tolist()
+    assert reasons == expected
+    assert not [r for r in reasons if "_" in r or " = " in r]  # sentences, not feature = value
     assert problems == []
     page.close()

@@ -166,3 +166,71 @@ def test_escaped_values_keep_a_table_row_whole() -> None:
                                  extensions=["tables"])
     cells = [html.unescape(c) for c in rendered.split("<td>")[1:]]
     assert [c.split("</td>")[0] for c in cells] == ["x", value]
+
+
+def _slots(text: str, frame: pd.DataFrame | None = None) -> list[str]:
+    return list(render_page(text, PageContext(source="rules.md",
+                                              runner=fixture_runner(frame))).slots.values())
+
+
+def test_a_chart_whose_points_all_show_one_value_says_it_in_a_sentence() -> None:
+    orders = fixture_orders()
+    per_segment = orders.groupby("segment")["customer_id"].nunique()
+    assert per_segment.nunique() == 1  # the fixture's 12 customers, 4 in each segment
+    text = ("```query by_segment\nmeasures: [sales.customers]\ndimensions: [sales.segment]\n```"
+            "\n\n```chart\ntype: bar\ndata: by_segment\nx: sales.segment\ny: sales.customers\n"
+            "title: Customers by segment\n```\n")
+    (shown,) = [h for h in _slots(text) if "ci-chart" in h]
+    assert "ci-chart-spec" not in shown
+    assert (f"Customers: <strong>{per_segment.iloc[0]}</strong> for every segment" in shown)
+    # one value more and it is a chart again
+    more = pd.concat([orders, orders.head(1).assign(customer_id="C99", order_id="O99")])
+    (drawn,) = [h for h in _slots(text, more) if "ci-chart" in h]
+    assert "ci-chart-spec" in drawn
+
+
+def _drawn_chart(text: str, frame: pd.DataFrame) -> tuple[str, dict]:
+    """The page's one drawn chart: its HTML and its Plotly figure."""
+    (chart,) = [h for h in _slots(text, frame) if "ci-chart-spec" in h]
+    return chart, json.loads(chart.split('class="ci-chart-spec">')[1].split("</script>")[0])
+
+
+def test_a_series_of_zeros_or_a_twin_series_is_not_drawn_and_the_caption_says_so() -> None:
+    orders = fixture_orders()
+    orders.loc[orders["segment"] == "SMB", "revenue"] = 0.0
+    by_month = ("```query by_month\nmeasures: [sales.revenue]\ndimensions: [sales.segment]\n"
+                "timeDimensions: [{dimension: sales.ordered_at, granularity: month}]\n```\n\n"
+                "```chart\ntype: line\ndata: by_month\nx: sales.ordered_at\ny: sales.revenue\n"
+                "series: sales.segment\n```\n")
+    chart, figure = _drawn_chart(by_month, orders)
+    assert sorted(t["name"] for t in figure["data"]) == ["Enterprise", "Residential"]
+    assert "SMB: 0 throughout (not drawn)." in chart
+    assert 'data-points-left-out="6"' in chart  # SMB's six months
+    # one order per customer and month: orders and customers are the same line (February
+    # without SMB's orders, so the line is not flat)
+    orders = fixture_orders()
+    orders = orders[~((orders["ordered_at"].dt.month == 2) & (orders["segment"] == "SMB"))]
+    assert not orders.assign(month=orders["ordered_at"].dt.month).duplicated(
+        ["customer_id", "month"]).any()
+    twins = ("```query twins\nmeasures: [sales.order_count, sales.customers]\n"
+             "timeDimensions: [{dimension: sales.ordered_at, granularity: month}]\n```\n\n"
+             "```chart\ntype: line\ndata: twins\nx: sales.ordered_at\n"
+             "y: [sales.order_count, sales.customers]\n```\n")
+    chart, figure = _drawn_chart(twins, orders)
+    assert [t["name"] for t in figure["data"]] == ["Orders"]
+    assert "Customers: the same as Orders throughout (drawn once)." in chart
+
+
+def test_a_measure_the_same_on_every_row_is_said_once_above_the_table() -> None:
+    orders = fixture_orders()
+    text = ("```query by_segment\nmeasures: [sales.revenue, sales.customers]\n"
+            "dimensions: [sales.segment]\n```\n\n```table\ndata: by_segment\n```\n")
+    (table,) = [h for h in _slots(text) if "ci-table" in h]
+    assert "The same on every row: Customers 4." in table
+    assert 'data-member="sales.customers"' not in table
+    assert 'data-member="sales.revenue"' in table
+    # two rows are too few to call anything "the same on every row"
+    two = orders[orders["segment"] != "SMB"]
+    (table,) = [h for h in _slots(text, two) if "ci-table" in h]
+    assert "The same on every row" not in table
+    assert 'data-member="sales.customers"' in table

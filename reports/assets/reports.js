@@ -26,6 +26,16 @@
     });
   }
 
+  /* print: the page takes the paper's width only once the print media query matches (after
+     "beforeprint"), and Plotly's own resize waits 100 ms, too late for the printout: each chart
+     is redrawn at its column's print width right then, and follows the window again after */
+  function printCharts(query) {
+    if (!window.Plotly) return;
+    document.querySelectorAll("figure.ci-chart .ci-plot").forEach(function (plot) {
+      if (plot.data) Plotly.relayout(plot, {width: query.matches ? plot.clientWidth : null});
+    });
+  }
+
   function rowsWord(count) {
     return count.toLocaleString("en-US") + (count === 1 ? " row" : " rows");
   }
@@ -150,7 +160,7 @@
     wireTables();
     revealTarget();
     drawCharts();
-    window.addEventListener("beforeprint", resizeCharts);
+    window.matchMedia("print").addEventListener("change", printCharts);
     window.addEventListener("afterprint", resizeCharts);
     window.addEventListener("hashchange", revealTarget);
   }

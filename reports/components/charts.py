@@ -8,7 +8,10 @@ Plotly, which would otherwise read tags such as <b> or <a> inside labels.
 Readers see the member titles (axes, legend, hover) and formatted values (hover, ticks), each
 segment / tier / band in its one colour and business order (reports/theme.yml), the title and a
 sentence with the key numbers above the plot (the chart's text alternative), and the plot
-sized to its column (autosize). A line over a single period is shown as its values instead.
+sized to its column (autosize). A line over a single period is shown as its values instead,
+and so is a chart whose values are all the same (100.0% in every cell says it in one sentence);
+a series that is 0 throughout, or repeats another series point for point, is not drawn (it
+would only hide under the others) and the caption says so.
 """
 
 from __future__ import annotations
@@ -255,6 +258,60 @@ def _values_list(spec: ChartSpec, frame: pd.DataFrame, columns: dict[str, str],
             f'there is no trend to draw yet:</p><ul class="ci-values">{"".join(items)}</ul>')
 
 
+def _value_columns(spec: ChartSpec, columns: dict[str, str]) -> list[str]:
+    if spec.type == "heatmap":
+        return [columns["value"]]
+    return [columns[f"y{i}"] for i in range(len(spec.y_columns))]
+
+
+def _constant_value(spec: ChartSpec, frame: pd.DataFrame, columns: dict[str, str],
+                    runner: QueryRunner) -> str | None:
+    """The one displayed value of a chart whose points all show the same value (two points or
+    more; scatter charts place points by two values and are left alone), else None."""
+    if spec.type == "scatter":
+        return None
+    shown = {format_value(v, runner.format_of(c)) for c in _value_columns(spec, columns)
+             for v in frame[c] if not is_missing(v)}
+    points = sum(int(frame[c].notna().sum()) for c in _value_columns(spec, columns))
+    return shown.pop() if len(shown) == 1 and points >= 2 else None
+
+
+def _constant_sentence(spec: ChartSpec, columns: dict[str, str], runner: QueryRunner,
+                       value: str) -> str:
+    what = " and ".join(runner.title_of(c) for c in _value_columns(spec, columns))
+    axes = [columns["x"]]
+    if spec.type == "heatmap":
+        axes.append(columns["y0"])
+    elif "series" in columns:
+        axes.append(columns["series"])
+    where = " and ".join(runner.title_of(c).lower() for c in axes)
+    return (f'<p class="ci-chart-note">{html.escape(what)}: <strong>{html.escape(value)}'
+            f"</strong> for every {html.escape(where)}, so there is nothing to compare in a "
+            "chart.</p>")
+
+
+def _informative(traces: list[go.BaseTraceType]
+                 ) -> tuple[list[go.BaseTraceType], list[str]]:
+    """Traces worth drawing: of several, one that is 0 throughout or repeats an earlier trace
+    point for point is left out, with a note for the caption (names are escaped already)."""
+    if len(traces) < 2:
+        return traces, []
+    kept: list[go.BaseTraceType] = []
+    notes: list[str] = []
+    for trace in traces:
+        ys = [v for v in (trace.y or ()) if v is not None]
+        if ys and all(v == 0 for v in ys):
+            notes.append(f"{trace.name}: 0 throughout (not drawn).")
+            continue
+        twin = next((k for k in kept if tuple(k.x) == tuple(trace.x)
+                     and tuple(k.y) == tuple(trace.y)), None)
+        if twin is not None:
+            notes.append(f"{trace.name}: the same as {twin.name} throughout (drawn once).")
+            continue
+        kept.append(trace)
+    return (kept, notes) if kept else (traces, [])
+
+
 def chart_html(spec: ChartSpec, data: Dataset, runner: QueryRunner, element_id: str) -> str:
     columns = chart_columns(spec, data)
     title = (f'<div class="ci-chart-title" id="{element_id}-title">'
@@ -270,8 +327,12 @@ def chart_html(spec: ChartSpec, data: Dataset, runner: QueryRunner, element_id: 
     if _single_period(spec, frame, columns):
         return (f'{ungoverned_badge(data)}<figure class="ci-chart-values">{title}'
                 f"{_values_list(spec, frame, columns, runner)}</figure>")
-    traces = ([_heatmap(data, columns, runner)] if spec.type == "heatmap"
-              else _traces(spec, frame, columns, runner))
+    constant = _constant_value(spec, frame, columns, runner)
+    if constant is not None:
+        return (f'{ungoverned_badge(data)}<figure class="ci-chart-values">{title}'
+                f"{_constant_sentence(spec, columns, runner, constant)}</figure>")
+    traces, notes = (([_heatmap(data, columns, runner)], []) if spec.type == "heatmap"
+                     else _informative(_traces(spec, frame, columns, runner)))
     layout = _layout(spec, frame, columns, runner)
     # an empty template here (Plotly's default would be validated into every figure); the
     # site's one template is applied by reports.js
@@ -281,13 +342,17 @@ def chart_html(spec: ChartSpec, data: Dataset, runner: QueryRunner, element_id: 
                               "config": PLOTLY_CONFIG})
     # the figcaption (the key numbers) is the chart's text alternative; the plot keeps its
     # interactive parts (legend, hover), so it is not an image role
-    summary = html.escape(chart_summary(spec, frame, columns, runner))
+    summary = " ".join([html.escape(chart_summary(spec, frame, columns, runner)), *notes])
+    drawn = sum(len(trace.x or ()) for trace in traces) if spec.type != "heatmap" else 0
+    every = len(frame) * (1 if "series" in columns else len(spec.y_columns))
+    left_out = (f' data-points-left-out="{every - drawn}"'
+                if spec.type != "heatmap" and drawn < every else "")
     labelled = f' aria-labelledby="{element_id}-title"' if spec.title else ""
     return (
         f'{ungoverned_badge(data)}<figure class="ci-chart" data-chart-type="{spec.type}" '
         f'data-query="{html.escape(data.name, quote=True)}" data-rows="{len(data.frame)}"'
         f' data-x="{html.escape(spec.x, quote=True)}"'
-        f'{labelled} aria-describedby="{element_id}-summary">'
+        f'{left_out}{labelled} aria-describedby="{element_id}-summary">'
         f'{title}<figcaption class="ci-chart-summary" id="{element_id}-summary">{summary}'
         f'</figcaption><div class="ci-plot" id="{element_id}" '
         f'style="height:{spec.height}px"></div>'

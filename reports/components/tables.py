@@ -1,9 +1,14 @@
 """The ```table``` component: a query result as a sortable, searchable, paged table, with an
 optional total row computed by the semantic layer (the same query without its dimensions, so a
-rate's total is the rate over all rows, never a sum of rates)."""
+rate's total is the rate over all rows, never a sum of rates).
+
+A measure that shows the same value on every row of a table of three rows or more (an active
+rate of 100.0% in every segment) is not repeated down a column: a sentence above the table
+gives it once."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 from typing import Any
 
@@ -75,27 +80,59 @@ def _description(runner: QueryRunner, name: str) -> str | None:
     return info.description if info else None
 
 
+#: rows a table needs before a measure the same on every row is said once instead of repeated
+SAME_ON_EVERY_ROW_MIN_ROWS = 3
+
+
+def same_on_every_row(data: Dataset, names: list[str], runner: QueryRunner,
+                      formats: dict[str, str]) -> dict[str, str]:
+    """Measure column -> its one displayed value, for measures showing the same value on every
+    row (no missing value) of a table of SAME_ON_EVERY_ROW_MIN_ROWS rows or more."""
+    measures = set((data.query or {}).get("measures") or [])
+    if len(data.frame) < SAME_ON_EVERY_ROW_MIN_ROWS:
+        return {}
+    found = {}
+    for name in names:
+        if name not in measures or data.frame[name].isna().any():
+            continue
+        shown = {format_value(v, formats.get(name) or runner.format_of(name))
+                 for v in data.frame[name]}
+        if len(shown) == 1:
+            found[name] = shown.pop()
+    return found
+
+
+def _same_sentence(same: dict[str, str], runner: QueryRunner) -> str:
+    if not same:
+        return ""
+    parts = "; ".join(f"{runner.title_of(name)} {value}" for name, value in same.items())
+    return f'<p class="ci-table-same">The same on every row: {html.escape(parts)}.</p>'
+
+
 def table_html(spec: TableSpec, data: Dataset, runner: QueryRunner, link_for: LinkFor,
                download: Download) -> str:
     names = [resolve_column(data, c) for c in spec.columns] if spec.columns else [
         str(c) for c in data.frame.columns]
     formats = {resolve_column(data, c): fmt for c, fmt in spec.formats.items()}
+    same = same_on_every_row(data, names, runner, formats)
+    shown_names = [name for name in names if name not in same]
     link_column = resolve_column(data, spec.link.column) if spec.link else None
-    frame = data.frame[names]
+    frame = data.frame[shown_names]
     columns = [Column(runner.title_of(n), _is_numeric(frame[n]), n, _description(runner, n))
-               for n in names]
+               for n in shown_names]
     rows = []
     for record in frame.itertuples(index=False, name=None):
         row = []
-        for name, value in zip(names, record, strict=True):
+        for name, value in zip(shown_names, record, strict=True):
             text = format_value(value, formats.get(name) or runner.format_of(name))
             href = (link_for(spec.link.to, value)
                     if spec.link and name == link_column and not is_missing(value) else None)
             row.append(Cell(text, _sort_value(value), href))
         rows.append(row)
-    total = _total_cells(names, data, runner, formats) if spec.total and rows else None
-    href = download(data.name, frame) if spec.download and rows else None
+    total = _total_cells(shown_names, data, runner, formats) if spec.total and rows else None
+    # the CSV keeps every column, the one said in a sentence too
+    href = download(data.name, data.frame[names]) if spec.download and rows else None
     empty = spec.empty or "No rows to show for this period."
     table = render_table(columns, rows, title=spec.title, search=spec.search, download_href=href,
                          total=total, empty=empty, page_size=spec.page_size)
-    return ungoverned_badge(data) + table
+    return ungoverned_badge(data) + _same_sentence(same, runner) + table

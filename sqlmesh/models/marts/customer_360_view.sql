@@ -8,6 +8,11 @@
   Churn scores come from ml.churn_scores (latest score per customer); they are null, never
   invented, while no model has scored the customer. The pre-statement creates that table empty
   when ml/ has not written it yet (sqlmesh/macros/marts_external_tables.py).
+
+  Two different things, kept apart: `is_at_risk` (the call list: the churn score's high band)
+  and the behavioural segment At-Risk / Dormant (suspended, or no activity in 30 days / usage
+  down 30%+: the rule every monthly snapshot uses), so a customer active yesterday whom the model
+  puts in the call band is not called dormant.
 */
 MODEL (
   name marts.customer_360_view,
@@ -96,12 +101,18 @@ MODEL (
     meets_inactivity_rule = 'No activity in the last 30 days, or usage down 30%+ on the 30 days before',
     is_at_risk = 'Status Active and: churn score in the high band, or (no score) the inactivity rule holds',
     at_risk_basis = 'What decided is_at_risk: churn_score or inactivity_rule (null for customers not Active)',
-    behavioural_segment = 'High-Value Active, Discount-Driven, At-Risk / Dormant, Core or Churned (README: "Behavioural segments")',
+    behavioural_segment = 'High-Value Active, Discount-Driven, At-Risk / Dormant, Core or Churned, by the same rule as the monthly snapshots (README: "Behavioural segments"; the churn score plays no part)',
     churn_probability = 'Latest churn probability (90 days) from ml.churn_scores; null when never scored',
     churn_risk_band = 'low, medium or high (latest score)',
-    churn_reason_1 = 'Strongest reason of the latest score (SHAP)',
-    churn_reason_2 = 'Second reason of the latest score',
+    churn_reason_1 = 'Strongest risk-raising reason of the latest score, a sentence with the customer''s own numbers (ml/playbook.yaml)',
+    churn_driver_1 = 'Its driver family (Usage decline, Service problems, ...)',
+    churn_action_1 = 'The retention playbook''s action for that driver',
+    churn_reason_2 = 'Second reason of the latest score (null: fewer drivers raise the risk)',
+    churn_driver_2 = 'Its driver family',
+    churn_action_2 = 'Its playbook action',
     churn_reason_3 = 'Third reason of the latest score',
+    churn_driver_3 = 'Its driver family',
+    churn_action_3 = 'Its playbook action',
     predicted_clv_amount = 'Predicted customer lifetime value of the latest score',
     score_date = 'Snapshot date of the latest score',
     scored_at = 'When the latest score was written',
@@ -246,8 +257,14 @@ latest_scores as (
     churn_probability,
     risk_band,
     reason_1,
+    reason_1_driver,
+    reason_1_action,
     reason_2,
+    reason_2_driver,
+    reason_2_action,
     reason_3,
+    reason_3_driver,
+    reason_3_action,
     predicted_clv_amount,
     model_version,
     scored_at
@@ -546,8 +563,14 @@ customer_signals as (
     latest_scores.churn_probability,
     latest_scores.risk_band as churn_risk_band,
     latest_scores.reason_1 as churn_reason_1,
+    latest_scores.reason_1_driver as churn_driver_1,
+    latest_scores.reason_1_action as churn_action_1,
     latest_scores.reason_2 as churn_reason_2,
+    latest_scores.reason_2_driver as churn_driver_2,
+    latest_scores.reason_2_action as churn_action_2,
     latest_scores.reason_3 as churn_reason_3,
+    latest_scores.reason_3_driver as churn_driver_3,
+    latest_scores.reason_3_action as churn_action_3,
     latest_scores.predicted_clv_amount,
     latest_scores.score_date,
     latest_scores.scored_at,
@@ -709,7 +732,7 @@ select
   at_risk_basis,
   @behavioural_segment(
     customer_status,
-    is_at_risk,
+    customer_status = 'Active' and meets_inactivity_rule,
     discount_share_12m,
     revenue_12m_amount,
     base_avg_revenue_12m_amount,
@@ -719,8 +742,14 @@ select
   cast(churn_probability as double) as churn_probability,
   churn_risk_band,
   churn_reason_1,
+  churn_driver_1,
+  churn_action_1,
   churn_reason_2,
+  churn_driver_2,
+  churn_action_2,
   churn_reason_3,
+  churn_driver_3,
+  churn_action_3,
   cast(predicted_clv_amount as double) as predicted_clv_amount,
   score_date,
   scored_at,
