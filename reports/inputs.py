@@ -169,6 +169,19 @@ def bind(query: dict[str, Any], inputs: Mapping[str, PageInput],
     return bound
 
 
+def queries_without_inputs(markdown: str) -> dict[str, dict[str, Any]]:
+    """A page's governed queries by name, as they run with no input chosen (the page's
+    default view; scripts and tests that re-run a page's queries use this)."""
+    from reports.blocks import parse_markdown
+    from reports.specs import parse_query
+
+    parsed = parse_markdown(markdown)
+    inputs = {b.name or "": PageInput(b.name or "", parse_input(b.name or "", b.body), None)
+              for b in parsed.blocks if b.kind == "input"}
+    return {b.name or "": bind(parse_query(b.body), inputs, {})
+            for b in parsed.blocks if b.kind == "query"}
+
+
 def uses_inputs(query: Any) -> bool:
     return bool(REFERENCE.search(str(query)))
 
@@ -236,9 +249,10 @@ def variant_marker(number: int) -> str:
 
 
 def _unmarked(text: str, number: int) -> str:
+    """A variant's HTML with its marker taken out of attribute values (ids, aria references,
+    download names), to compare it with the default rendering."""
     marker = re.escape(variant_marker(number))
-    text = re.sub(rf'( id="[^"]*?){marker}([-"])', r"\1\2", text)
-    return re.sub(rf"{marker}(\.csv)", r"\1", text)
+    return re.sub(rf'(="[^"]*?){marker}(?=[-".])', r"\1", text)
 
 
 def merge_variants(default: dict[int, str], default_value: Any,

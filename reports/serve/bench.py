@@ -29,9 +29,7 @@ import jwt
 import psutil
 
 from custintel.settings import Settings
-from reports.blocks import parse_markdown
-from reports.inputs import PageInput, bind, parse_input
-from reports.specs import parse_query
+from reports.inputs import queries_without_inputs
 
 AUDIENCE = "custintel-bench"
 HOST = "127.0.0.1"
@@ -62,12 +60,7 @@ class LoadResult:
 
 def dashboard_queries(page: Path) -> list[dict[str, Any]]:
     """The governed queries (```query``` blocks) of a report page, its inputs unset."""
-    parsed = parse_markdown(page.read_text())
-    inputs = {block.name or "": PageInput(block.name or "", parse_input(block.name or "",
-                                                                        block.body), None)
-              for block in parsed.blocks if block.kind == "input"}
-    return [bind(parse_query(block.body), inputs, {})
-            for block in parsed.blocks if block.kind == "query"]
+    return list(queries_without_inputs(page.read_text()).values())
 
 
 def _free_port() -> int:
