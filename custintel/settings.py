@@ -202,6 +202,15 @@ def _env_value(section: str, key: str, value: str) -> Any:
     field_info = _section_fields(section).get(key)
     if value == "" and field_info is not None and not field_info.is_required():
         return None
+    if field_info is not None and "dict" in str(field_info.annotation) and value.startswith("{"):
+        # a mapping key (e.g. sqlmesh.state_connection) takes a YAML flow mapping
+        try:
+            parsed = yaml.safe_load(value)
+        except yaml.YAMLError as exc:
+            raise SettingsError(f"{ENV_PREFIX}{section.upper()}__{key.upper()}: not a "
+                                f"mapping: {exc}") from exc
+        if isinstance(parsed, dict):
+            return parsed
     return value
 
 

@@ -18,12 +18,12 @@ MODEL (
     score_date = 'Snapshot date of the latest score',
     model_version = 'Model version of the latest score',
     reason_rank = '1 = the driver that raises the risk most, then 2 and 3',
-    churn_driver = 'Driver family (Usage decline, Service problems, Price and discount, ...)',
+    churn_driver = 'Driver family (Usage decline, Service problems, Price and discount, ...); null for scores written before driver families existed',
     churn_reason = 'The reason in a sentence with the customer''s own numbers',
     playbook_action = 'What the retention playbook does about this driver'
   ),
   audits (
-    not_null(columns := (customer_id, reason_rank, churn_driver, churn_reason)),
+    not_null(columns := (customer_id, reason_rank, churn_reason)),  -- scores written before driver families have none
     unique_combination_of_columns(columns := (customer_id, reason_rank)),
     accepted_range(column := reason_rank, min_v := 1, max_v := 3)
   )
