@@ -16,6 +16,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import duckdb
 
@@ -49,6 +50,19 @@ def cli_build(
     if not with_reports:
         args.append("--skip-reports")
     return subprocess.run(args, capture_output=True, text=True, env=environ, timeout=1800)
+
+
+def build_ok(config: Path, landing: Path, **kwargs: Any) -> None:
+    """A CLI build that must succeed (its output tail in the failure message)."""
+    result = cli_build(config, landing, **kwargs)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+
+
+def warehouse_of(root: Path) -> Path:
+    """The warehouse file of a project folder written by tests.conftest.write_config."""
+    from custintel.settings import load_settings
+
+    return load_settings(root / "config.yaml", environ={}).warehouse_path
 
 
 def _select_list(con: duckdb.DuckDBPyConnection, schema: str, table: str) -> str:

@@ -28,7 +28,14 @@ import pytest
 from custintel.build_journal import BuildJournal
 from custintel.generate import generate_landing
 from custintel.settings import load_settings
-from tests.build_convergence_support import cli_build, copy_build, differences, digest
+from tests.build_convergence_support import (
+    build_ok,
+    cli_build,
+    copy_build,
+    differences,
+    digest,
+    warehouse_of,
+)
 from tests.conftest import write_config
 from tests.marts_support import truncate_landing
 
@@ -42,15 +49,6 @@ KILL_POINTS = [
     "sqlmesh:quarantine",
     "sqlmesh:marts",
 ]
-
-
-def _build_ok(config: Path, landing: Path, **kwargs: object) -> None:
-    result = cli_build(config, landing, **kwargs)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-
-
-def _warehouse(root: Path) -> Path:
-    return load_settings(root / "config.yaml", environ={}).warehouse_path
 
 
 @pytest.fixture(scope="module")
@@ -120,9 +118,9 @@ def clean(tmp_path_factory: pytest.TempPathFactory, landings: dict[str, Path]) -
     roots = {}
     for name in ("l0", "l1", "l2"):
         root = _fresh_root(tmp_path_factory, f"clean_{name}")
-        _build_ok(root / "config.yaml", landings[name])
+        build_ok(root / "config.yaml", landings[name])
         roots[name] = root
-        digests[name] = digest(_warehouse(root))
+        digests[name] = digest(warehouse_of(root))
     return {"roots": roots, "digests": digests, "landings": landings}
 
 
@@ -164,14 +162,14 @@ def test_a_build_killed_anywhere_is_rolled_back_and_the_rerun_equals_the_clean_b
     assert "failure injected at sqlmesh:marts" in " ".join((failed.stdout + failed.stderr).split())
     assert BuildJournal(settings).read().status == "done"
     assert differences(digest(settings.warehouse_path), clean["digests"][before]) == []
-    _build_ok(config, landings[after])
+    build_ok(config, landings[after])
     assert differences(digest(settings.warehouse_path), clean["digests"][after]) == []
 
 
 def test_a_non_finite_amount_is_quarantined_under_its_own_rule(clean: dict) -> None:
     """Case 4's file (a NaN and an infinite amount in the new month) builds: both rows are
     quarantined as non_finite, and every landed row is loaded or rejected."""
-    with duckdb.connect(str(_warehouse(clean["roots"]["l2"])), read_only=True) as con:
+    with duckdb.connect(str(warehouse_of(clean["roots"]["l2"])), read_only=True) as con:
         rejected = con.execute(
             "select _source_file, _source_row_number, rejection_reason from "
             "quarantine.rejects_billing__invoices where rejection_reason like 'non_finite:%' "
@@ -193,65 +191,3 @@ def test_a_non_finite_amount_is_quarantined_under_its_own_rule(clean: dict) -> N
     assert [row[1:] for row in rejected] == sorted(expected)
     assert {row[0] for row in rejected} == {"billing/invoices/part-2024-06.parquet"}
     assert reconciliation[0] == reconciliation[1]
-
-
-# --- ML write-back and site: a longer history, so the churn model trains ----------------------
-
-ML_MONTHS = 12
-ML_SETTINGS = {"test_snapshots": 1, "valid_snapshots": 1}
-
-
-@pytest.fixture(scope="module")
-def ml_builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
-    """300 customers x 12 months with the model and site: a clean build of M1 and a build of M0
-    (exported on the first day of the last month) to start the new-month build from."""
-    root = tmp_path_factory.mktemp("ml_landings")
-    m1 = root / "m1"
-    generate_landing(m1, customers=300, months=ML_MONTHS, start_date=dt.date(2024, 1, 1),
-                     seed=11, defect_rate=0.01)
-    m0 = truncate_landing(m1, root / "m0", dt.date(2024, ML_MONTHS, 1))
-    builds: dict = {"landing": {"m0": m0, "m1": m1}, "roots": {}}
-    for name in ("m0", "m1"):
-        build_root = tmp_path_factory.mktemp(f"ml_clean_{name}")
-        write_config(build_root, ml=ML_SETTINGS)
-        _build_ok(build_root / "config.yaml", builds["landing"][name], with_ml=True,
-                  with_reports=True)
-        builds["roots"][name] = build_root
-    builds["digests"] = {name: digest(_warehouse(root)) for name, root in builds["roots"].items()}
-    return builds
-
-
-@pytest.mark.xfail(strict=False, reason=(
-    "open: since the churn-model changes of issue 15 (survival / purchase CLV, reasons by driver "
-    "family) a rerun after a kill in the ML write-back scores differently from the clean build "
-    "(customer_churn_reasons 500 vs 480 rows in the fresh-clone CI of 2026-12-03); the ML step "
-    "is not yet reproducible across processes"))
-def test_a_build_killed_in_the_ml_write_back_or_the_site_step_converges(
-    tmp_path_factory: pytest.TempPathFactory, ml_builds: dict
-) -> None:
-    root = tmp_path_factory.mktemp("ml_killed")
-    shutil.rmtree(root)
-    copy_build(ml_builds["roots"]["m0"], root)
-    config = root / "config.yaml"
-    settings = load_settings(config, environ={})
-    site_before = (settings.site_path / "index.html").read_text()
-    scores_before = ml_builds["digests"]["m0"]["ml.churn_scores"]
-    assert scores_before[0] > 0  # the model trained and scored
-    for point in ("ml", "site"):
-        killed = cli_build(config, ml_builds["landing"]["m1"], kill_at=point, with_ml=True,
-                           with_reports=True)
-        assert killed.returncode == -9, (point, killed.stdout[-2000:], killed.stderr[-2000:])
-        assert BuildJournal(settings).recover() is not None
-        assert differences(digest(settings.warehouse_path), ml_builds["digests"]["m0"]) == []
-        assert (settings.site_path / "index.html").read_text() == site_before, point
-    _build_ok(config, ml_builds["landing"]["m1"], with_ml=True, with_reports=True)
-    # the model version is registry history (the killed builds' versions were rolled back,
-    # the m0 build's version 1 stays): compare everything else
-    assert differences(digest(settings.warehouse_path), ml_builds["digests"]["m1"]) == []
-
-    # nothing new, nothing done: the next build skips SQLMesh, the model and the site
-    idle = cli_build(config, ml_builds["landing"]["m1"], with_ml=True, with_reports=True)
-    assert idle.returncode == 0, idle.stderr[-2000:]
-    output = " ".join(idle.stdout.split())
-    for step in ("sqlmesh", "churn model", "report site"):
-        assert f"{step} │ skipped" in output, step
