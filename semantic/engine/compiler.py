@@ -585,6 +585,12 @@ class QueryCompiler:
             order = [(dims[0].path, "asc")]
         else:
             order = []
+        if q.order is None:
+            # Cube leaves ties of its default order unordered; the embedded engine breaks them on
+            # the other grouped columns so that two runs of one query return rows in one order
+            ordered = {member for member, _direction in order}
+            order += [(name, "asc") for name, kind, _type in outputs
+                      if kind != "measure" and name not in ordered]
         terms = []
         ungrouped = {td.member.path for td in time_dims if not td.output}
         for member, direction in order:
