@@ -56,15 +56,22 @@ activity_days as (
     and activity_date between cast(@start_date as date) - interval '29' day and @end_date
 ),
 
-calendar as (
-  select series.calendar_date
-  from (
-    select cast(unnest(generate_series(
+calendar_series as (
+  /* the days of the interval (unnest alone in its select, the cast in calendar: Spark's explode
+     cannot be nested) */
+  select
+    unnest(generate_series(
       cast(@start_date as date), cast(@end_date as date), interval '1' day
-    )) as date) as calendar_date
-  ) as series
+    )) as calendar_day
+),
+
+calendar as (
+  select cast(calendar_series.calendar_day as date) as calendar_date
+  from calendar_series
   cross join as_of
-  where series.calendar_date between as_of.data_start_date and as_of.as_of_date
+  where
+    cast(calendar_series.calendar_day as date)
+      between as_of.data_start_date and as_of.as_of_date
 ),
 
 active_versions as (
