@@ -2,7 +2,7 @@
 its charts, KPI tiles, tables and inline values (see reports/README.md for the page syntax).
 
 Events: `on_config` makes the QueryRunner and adds the bundled assets; `on_files` adds
-plotly.js (the cartesian partial bundle vendored in assets/vendor: no CDN), the site's one chart
+plotly.js (a partial bundle vendored in assets/vendor: no CDN), the site's one chart
 template and expands templated pages; `on_page_markdown` runs the queries and leaves
 placeholders; `on_page_content` fills them, adds the "data as of" line and makes the page title
 safe to print unescaped; `on_post_build` removes the theme's source maps (nobody reading the
@@ -41,15 +41,12 @@ from reports.theme import chart_template
 
 ASSET_DIR = "assets/custintel"
 _HERE = Path(__file__).parent / "assets"
-#: plotly.js's partial bundles, from the npm packages plotly.js-cartesian-dist-min and
-#: plotly.js-basic-dist-min of the plotly.js version the plotly package wraps: a page with a
-#: heatmap loads the cartesian one (1.5 MB), other pages with charts the basic one (bar,
-#: scatter: 1.2 MB), pages without charts neither
-PLOTLY_BUNDLE = _HERE / "vendor" / "plotly-cartesian-4.1.1.min.js"
-PLOTLY_BASIC_BUNDLE = _HERE / "vendor" / "plotly-basic-4.1.1.min.js"
+#: plotly.js partial bundle of the trace types the charts draw (bar, heatmap, scatter), built
+#: from the npm package plotly.js of the version the plotly package wraps (recipe:
+#: assets/vendor/README.md): 1.0 MB, loaded by pages with charts only
+PLOTLY_BUNDLE = _HERE / "vendor" / "plotly-custintel-4.1.1.min.js"
 ASSETS = {
     "plotly.min.js": PLOTLY_BUNDLE,
-    "plotly-basic.min.js": PLOTLY_BASIC_BUNDLE,
     "reports.js": _HERE / "reports.js",
     "reports.css": _HERE / "reports.css",
     "inputs.js": _HERE / "inputs.js",
@@ -135,13 +132,10 @@ def as_of_html(as_of: Any) -> str:
 
 
 def plotly_script(html_text: str, page_url: str) -> str:
-    """The plotly.js script tag a page's content needs: none without charts, the basic bundle
-    unless a heatmap needs the cartesian one."""
+    """The plotly.js script tag a page's content needs: none without charts."""
     if 'class="ci-chart"' not in html_text:
         return ""
-    bundle = ("plotly.min.js" if 'data-chart-type="heatmap"' in html_text
-              else "plotly-basic.min.js")
-    plotly_url = get_relative_url(f"{ASSET_DIR}/{bundle}", page_url)
+    plotly_url = get_relative_url(f"{ASSET_DIR}/plotly.min.js", page_url)
     return f'<script src="{html.escape(plotly_url, quote=True)}"></script>'
 
 

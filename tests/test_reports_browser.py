@@ -102,6 +102,12 @@ def test_overview_has_all_five_chart_types(site: Path, base_url: str, browser) -
     page.wait_for_selector("figure.ci-chart[data-drawn=true]")
     types = sorted(c["type"] for c in page.evaluate(CHART_STATE))
     assert types == ["area", "bar", "heatmap", "line", "scatter"]
+    # the site's partial plotly.js bundle registers exactly the trace types these draw
+    registered = page.evaluate("Object.keys(Plotly.PlotSchema.get().traces).sort()")
+    assert registered == ["bar", "heatmap", "scatter"]
+    drawn = page.evaluate("""Array.from(document.querySelectorAll('figure.ci-chart .ci-plot'))
+                             .flatMap(gd => gd.data.map(trace => trace.type))""")
+    assert set(drawn) == set(registered)
     page.close()
 
 

@@ -209,16 +209,17 @@ def test_data_values_are_escaped_everywhere(site: Path) -> None:
 def test_site_is_offline_with_plotly_bundled(site: Path) -> None:
     shipped = (site / "assets/custintel/plotly.min.js").read_bytes()
     assert shipped == PLOTLY_BUNDLE.read_bytes()
-    # the cartesian partial bundle of the plotly.js version the plotly package wraps
+    # the partial bundle of the plotly.js version the plotly package wraps
     full = (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
     version = re.search(rb"plotly\.js v([\d.]+)", full)[1]
-    assert shipped.startswith(b"/**\n* plotly.js (cartesian - minified) v" + version + b"\n")
-    assert len(shipped) < len(full) / 3
-    basic = (site / "assets/custintel/plotly-basic.min.js").read_bytes()
-    assert basic.startswith(b"/**\n* plotly.js (basic - minified) v" + version + b"\n")
-    # the fixture overview has a heatmap: the cartesian bundle; a segment page bars only
+    assert shipped.startswith(
+        b"/**\n* plotly.js (custintel: bar, heatmap, scatter - minified) v" + version + b"\n")
+    assert PLOTLY_BUNDLE.name == f"plotly-custintel-{version.decode()}.min.js"
+    assert len(shipped) < len(full) / 4
+    assert [p.name for p in (site / "assets/custintel").glob("plotly*")] == ["plotly.min.js"]
+    # one bundle for every page with charts (the overview has a heatmap, a segment page bars)
     assert 'src="assets/custintel/plotly.min.js"' in page(site, "index.html")
-    assert 'src="../assets/custintel/plotly-basic.min.js"' in page(site, "segments/SMB.html")
+    assert 'src="../assets/custintel/plotly.min.js"' in page(site, "segments/SMB.html")
     assert not list(site.rglob("*.map"))  # no source maps
     for path in [*site.rglob("*.js"), *site.rglob("*.css")]:
         assert "sourceMappingURL" not in path.read_text(), path

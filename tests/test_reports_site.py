@@ -300,15 +300,15 @@ def _plotly_bundle(path: Path) -> str:
 def test_first_visit_of_the_heaviest_pages_is_under_2_mb(built: BuiltSite, base_url: str,
                                                         browser) -> None:
     """Bytes a first visit downloads (empty cache), on the largest page of each kind: pages
-    load the same assets but for plotly.js (the cartesian bundle with a heatmap, the basic one
-    with other charts, none without charts), so these pages bound the others."""
+    load the same assets but for plotly.js (the site's partial bundle with charts, none
+    without), so these pages bound the others."""
     heaviest: dict[str, Path] = {}
     for path in built.site.rglob("*.html"):
         kind = _plotly_bundle(path)
         if path.name != "404.html" and (kind not in heaviest or
                                         path.stat().st_size > heaviest[kind].stat().st_size):
             heaviest[kind] = path
-    assert set(heaviest) == {"plotly.min.js", "plotly-basic.min.js", "no charts"}
+    assert set(heaviest) == {"plotly.min.js", "no charts"}
     for kind, path in sorted(heaviest.items()):
         context = browser.new_context()
         page = context.new_page()
