@@ -19,6 +19,7 @@ import json
 import subprocess
 import sys
 import threading
+import urllib.parse
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -26,8 +27,7 @@ import duckdb
 import pytest
 
 from reports.serve.app import create_app, served_engine
-from tests.serve_support import running
-from tests.site_support import site_for
+from tests.serve_support import AUDIENCE, SECRET, running, token
 
 pytestmark = pytest.mark.browser
 
@@ -67,16 +67,21 @@ def cli_value(config: Path, role: str, measure: str, time: str, filters: list[st
 
 
 @pytest.fixture(scope="module")
-def site(generated_warehouse) -> tuple[object, Path]:
-    return site_for(generated_warehouse, None)
+def site(default_site) -> tuple[object, Path]:
+    return default_site
 
 
 @pytest.fixture(scope="module")
 def served(generated_warehouse, site) -> Iterator[str]:
+    """The app with the tests' token audience and secret: `_open` signs in as the site role."""
     settings, folder = site
-    with running(create_app(settings, site_dir=folder,
-                            engine=served_engine(settings))) as url:
-        yield url
+    semantic = settings.semantic.model_copy(update={"token_audience": AUDIENCE})
+    settings = settings.model_copy(update={"semantic": semantic})
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CUBEJS_API_SECRET", SECRET)
+        with running(create_app(settings, site_dir=folder,
+                                engine=served_engine(settings))) as url:
+            yield url
 
 
 @pytest.fixture(scope="module")
@@ -91,12 +96,22 @@ def browser() -> Iterator[object]:
         instance.close()
 
 
-def _open(browser, url: str) -> tuple[object, list[str]]:
+def _open(browser, url: str, claims: dict | None = None) -> tuple[object, list[str]]:
+    """A new browser context on `url`; on the served app it signs in first (`claims`, default
+    the site role) through /_app/login, as a user's link does."""
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     problems: list[str] = []
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-    page.goto(url)
+    page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
+    if url.startswith("http") and "/_app/" not in url and claims != {}:
+        parts = urllib.parse.urlsplit(url)
+        target = parts.path + (f"?{parts.query}" if parts.query else "")
+        sign_in = token(claims or {"role": "analyst"})
+        page.goto(f"{parts.scheme}://{parts.netloc}/_app/login?" + urllib.parse.urlencode(
+            {"token": sign_in, "next": target}))
+    else:
+        page.goto(url)
     return page, problems
 
 
@@ -203,7 +218,7 @@ def test_static_site_precomputes_the_segment_offline(browser, site,
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}/executive-overview.html?segment=SMB"
-        page, _ = _open(browser, url)
+        page, _ = _open(browser, url, {})
         _settled(page, "static")
         _check_tiles(page, expected)
         page.select_option('.ci-input[data-ci-input="segment"] select', "")
