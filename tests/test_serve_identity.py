@@ -146,7 +146,7 @@ def test_role_in_a_query_parameter_is_ignored_or_refused(served: Served, custome
     customer, name, _ = customers[0]
     page = served.get(f"/customers/{customer}.html?role=executive", ANALYST)
     assert page.status_code == 200 and customer in page.text
-    assert name not in page.text and MASK in page.text
+    assert name.split("<")[0].strip() not in page.text and MASK in page.text
     found = served.get(f"/_app/customers?q={customer}&role=executive", ANALYST).json()
     assert [row["id"] for row in found["customers"]] == [customer]
     assert found["customers"][0]["name"] is None
