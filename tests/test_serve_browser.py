@@ -306,7 +306,8 @@ def test_date_range_and_segment_multiselect_requery(browser, served,
     assert problems == []
 
 
-def test_tier_buttons_filter_the_action_list(browser, served, generated_warehouse) -> None:
+def _gold_at_risk(generated_warehouse) -> list[str]:
+    """The action list's customers of the Gold tier, by `semantic.api.load`."""
     query = {"dimensions": ["customer_health.customer_id"],
              "filters": [{"member": "customer_health.is_at_risk", "operator": "equals",
                           "values": ["true"]},
@@ -314,7 +315,11 @@ def test_tier_buttons_filter_the_action_list(browser, served, generated_warehous
                           "values": ["Gold"]}],
              "order": {"customer_health.revenue_90d_amount": "desc",
                        "customer_health.customer_id": "asc"}, "limit": 50}
-    expected = [str(v) for v in _load(generated_warehouse, query)["customer_health.customer_id"]]
+    return [str(v) for v in _load(generated_warehouse, query)["customer_health.customer_id"]]
+
+
+def test_tier_buttons_filter_the_action_list(browser, served, generated_warehouse) -> None:
+    expected = _gold_at_risk(generated_warehouse)
     assert expected, "the generated warehouse has at-risk Gold customers"
     page, problems = _open(browser, f"{served}/risk-revenue-prioritisation.html")
     _settled(page, "served")
@@ -408,14 +413,7 @@ def test_static_build_hides_served_only_inputs_and_precomputes_the_tier(
     _settled(risk, "static")
     assert risk.is_hidden('.ci-input[data-ci-input="customer"] .ci-input-control')
     risk.click('.ci-input[data-ci-input="tier"] button[data-value="Gold"]')
-    query = {"dimensions": ["customer_health.customer_id"],
-             "filters": [{"member": "customer_health.is_at_risk", "operator": "equals",
-                          "values": ["true"]},
-                         {"member": "customer_health.tier", "operator": "equals",
-                          "values": ["Gold"]}],
-             "order": {"customer_health.revenue_90d_amount": "desc",
-                       "customer_health.customer_id": "asc"}, "limit": 50}
-    expected = [str(v) for v in _load(generated_warehouse, query)["customer_health.customer_id"]]
+    expected = _gold_at_risk(generated_warehouse)
     shown = risk.evaluate(f"""() => Array.from(document.querySelectorAll(
         "[data-ci-variant='Gold'] {ACTION_TABLE} tbody tr"))
         .map(r => r.cells[0].textContent.trim())""")
