@@ -308,7 +308,8 @@ def test_date_range_and_segment_multiselect_requery(browser, served,
 
 def _gold_at_risk(generated_warehouse) -> list[str]:
     """The action list's customers of the Gold tier, by `semantic.api.load`."""
-    query = {"dimensions": ["customer_health.customer_id"],
+    query = {"dimensions": ["customer_health.customer_id",
+                            "customer_health.revenue_90d_amount"],
              "filters": [{"member": "customer_health.is_at_risk", "operator": "equals",
                           "values": ["true"]},
                          {"member": "customer_health.tier", "operator": "equals",

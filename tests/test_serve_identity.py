@@ -205,3 +205,14 @@ def test_other_roles_get_pages_rendered_for_them_not_the_built_files(served: Ser
     assert csv.status_code == 403
     assert served.get("/downloads/risk-revenue-prioritisation/action_list.csv",
                       ANALYST).status_code == 200
+
+
+def test_the_sign_in_form_posts_a_token(served: Served) -> None:
+    form = httpx.get(f"{served.url}/executive-overview.html", timeout=60)
+    assert form.status_code == 401 and 'name="token"' in form.text
+    action = "/_app/login?next=%2Fexecutive-overview.html"
+    assert f'action="{action}"' in form.text
+    good = httpx.post(f"{served.url}{action}", data={"token": token(ANALYST)}, timeout=60)
+    assert good.status_code == 303 and good.headers["location"] == "/executive-overview.html"
+    bad = httpx.post(f"{served.url}{action}", data={"token": _forged(ANALYST)}, timeout=60)
+    assert bad.status_code == 403 and "set-cookie" not in bad.headers

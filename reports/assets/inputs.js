@@ -127,8 +127,10 @@
     note.textContent = "Could not update the page: " + message;
   }
 
-  function rerender() {
-    var params = stateQuery();
+  function rerender(asked) {
+    // `asked`: the URL's own parameters on the first render, so that the server judges a
+    // value the controls cannot show (and says so) instead of the page dropping it
+    var params = asked || stateQuery();
     params.set("page", location.pathname);
     var number = ++latest;
     document.body.setAttribute("data-ci-loading", "true");
@@ -244,7 +246,7 @@
       inputs().forEach(function (box) { box.setAttribute("data-ci-precomputed", "true"); });
       document.querySelectorAll(".ci-input-note").forEach(function (n) { n.hidden = true; });
       searchBox();
-      return rerender();  // every value linked, the URL's state applied
+      return rerender(new URLSearchParams(location.search));  // the URL's state, checked
     }).catch(function () {
       document.body.setAttribute("data-ci-mode", "static");
       inputs().forEach(function (box) {

@@ -351,8 +351,10 @@ class LivePages:
             try:
                 rendered = await run_in_threadpool(self.page_html, path,
                                                    dict(request.query_params), context)
-            except (ReportError, SpecError) as exc:
-                return HTMLResponse(f"<p>{html.escape(str(exc))}</p>", status_code=400)
+            except (ReportError, SpecError):
+                # a refused URL state (unknown input, value outside its options): the page
+                # as it opens; the page script asks /_app/render again and shows the refusal
+                rendered = await run_in_threadpool(self.page_html, path, {}, context)
             if rendered is None:
                 roles = html.escape(", ".join(context.roles) or "no role")
                 return HTMLResponse(f"<p>No page {html.escape(path)} for the role {roles}."

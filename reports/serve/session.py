@@ -40,6 +40,7 @@ COOKIE = "custintel_session"
 LOCAL_AUDIENCE = "custintel-serve-local"
 LOCAL_HOURS = 12
 PUBLIC_PREFIXES = ("/_app/login", "/_app/logout", "/assets/", "/cubejs-api/")
+MAX_FORM_BYTES = 16384
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
@@ -157,9 +158,9 @@ def login_endpoint(sessions: Callable[[], Sessions]) -> Any:
     """`/_app/login` (GET `?token=`, or the form's POST) and `/_app/logout`."""
     async def login(request: Request) -> Response:
         token = request.query_params.get("token")
-        if request.method == "POST":
-            form = await request.form()
-            token = str(form.get("token") or "") or token
+        if request.method == "POST":  # the form: urlencoded (no multipart parser needed)
+            body = (await request.body())[:MAX_FORM_BYTES].decode("utf-8", "replace")
+            token = (urllib.parse.parse_qs(body).get("token") or [""])[0] or token
         target = safe_next(request.query_params.get("next"))
         if not token:
             return HTMLResponse(login_page("Paste the token your administrator gave you.",
