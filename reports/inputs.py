@@ -256,7 +256,7 @@ def input_html(page_input: PageInput, chosen: Any = None) -> str:
         control = (f'<input type="search" name="{name}" aria-label="{title}" '
                    f'maxlength="{MAX_TEXT}" value="{html.escape(chosen or "", quote=True)}">')
     note = "" if page_input.precomputed else (
-        f'<span class="ci-input-note">{title}: this filter needs the served app '
+        '<span class="ci-input-note">This filter needs the served app '
         "(<code>custintel serve</code>).</span>")
     return (f'<div {attrs}><label>{title}</label> <span class="ci-input-control">{control}'
             f"</span>{note}</div>")
