@@ -278,7 +278,8 @@ def merge_variants(default: dict[int, str], default_value: Any,
                    variants: Mapping[str, dict[int, str]], input_name: str,
                    fixed: frozenset[int]) -> dict[int, str]:
     """Slots for the static site: a slot whose HTML changes with the input holds every
-    variant (`data-ci-variant="<option>"`, "" = no choice), all but the current one hidden.
+    variant (`data-ci-variant="<option>"`, "" = no choice), all but the current one hidden
+    and out of the search index.
     Variants are numbered in `variants`' order; their ids and downloads carry
     `variant_marker(n)` so that they stay unique, and a slot equal to the default but for
     those markers is kept once."""
@@ -293,7 +294,8 @@ def merge_variants(default: dict[int, str], default_value: Any,
             merged[slot] = shown
             continue
         parts = [f'<div data-ci-variant="{html.escape(current, quote=True)}">{shown}</div>']
-        parts += [f'<div data-ci-variant="{html.escape(value, quote=True)}" hidden>{other}'
-                  "</div>" for value, other in others.items()]
+        # hidden variants stay out of the search index (every first visit loads it)
+        parts += [f'<div data-ci-variant="{html.escape(value, quote=True)}" hidden '
+                  f'data-search-exclude>{other}</div>' for value, other in others.items()]
         merged[slot] = f'<div class="ci-variants" data-ci-input="{name}">{"".join(parts)}</div>'
     return merged

@@ -96,7 +96,8 @@ def test_merge_variants_keeps_changed_slots_once_per_option() -> None:
     merged = merge_variants(default, None, variants, "segment", frozenset({0}))
     assert merged[0] == "<select>" and merged[2] == "<p>same</p>"
     assert merged[1].count("data-ci-variant=") == 3
-    assert 'data-ci-variant="SMB" hidden><div id="p-v0-chart-1">smb' in merged[1]
+    assert ('data-ci-variant="SMB" hidden data-search-exclude><div id="p-v0-chart-1">smb'
+            in merged[1])
 
 
 PAGE = """# Sales
