@@ -188,22 +188,35 @@ def serve(
                                                    "reports.site_path)")] = None,
     wait_seconds: Annotated[float, typer.Option(help="Cube API: answer 'Continue wait' after "
                                                      "this long")] = 5.0,
+    local_login: Annotated[bool, typer.Option(help="on a loopback address: print a sign-in "
+                                                    "link for reports.site_role (single "
+                                                    "user)")] = True,
     config: ConfigOption = None,
 ) -> None:
     """The interactive report site: pages, inputs and any customer's 360 answered live, plus a
-    Cube-compatible REST API at /cubejs-api (JWT required)."""
+    Cube-compatible REST API at /cubejs-api. Every request needs a verified JWT (API: the
+    Authorization header; browser: /_app/login?token=..., kept in an HttpOnly cookie)."""
     import uvicorn
 
     from reports.serve.app import ServeError, create_app
+    from reports.serve.session import LOOPBACK, LocalLogin
 
     settings = settings_from(config)
+    local = LocalLogin(settings.reports.site_role) if local_login and host in LOOPBACK \
+        else None
     try:
-        application = create_app(settings, site_dir=site, wait_seconds=wait_seconds)
+        application = create_app(settings, site_dir=site, wait_seconds=wait_seconds,
+                                 local_login=local)
     except ServeError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
-    console.print(f"[green]custintel serve:[/green] http://{host}:{port}/ "
-                  f"(Cube API: http://{host}:{port}/cubejs-api/v1)")
+    base = f"http://{host}:{port}"
+    console.print(f"[green]custintel serve:[/green] {base}/ (Cube API: {base}/cubejs-api/v1)")
+    if local is not None:
+        console.print(f"Sign in as {local.role} (this link is your key; keep it to yourself): "
+                      f"{local.login_url(base)}", soft_wrap=True)
+    else:
+        console.print(f"Sign in with a token of your identity provider: {base}/_app/login")
     uvicorn.run(application, host=host, port=port, log_level="warning")
 
 

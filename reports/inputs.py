@@ -22,6 +22,7 @@ browser). Other inputs are shown disabled with a note that the served app has th
 
 from __future__ import annotations
 
+import datetime as dt
 import html
 import re
 from collections.abc import Mapping
@@ -33,6 +34,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError, model_validator
 from reports.specs import SpecError, load_yaml
 
 MAX_PRECOMPUTED = 12
+MAX_TEXT = 200  # a text input's value is cut to this many characters
 REFERENCE = re.compile(r"\$\{\s*inputs\.([A-Za-z_][A-Za-z0-9_]*)\s*\}")
 InputType = Literal["dropdown", "buttons", "date_range", "text"]
 
@@ -94,15 +96,13 @@ def choice(page_input: PageInput, raw: Any) -> Any:
         return None
     spec = page_input.spec
     if spec.type == "date_range":
-        values = raw if isinstance(raw, list | tuple) else str(raw).split(",")
-        if len(values) != 2 or not all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(v))
-                                       for v in values):
-            raise SpecError(f"input {page_input.name}: a date range is two dates "
-                            "YYYY-MM-DD,YYYY-MM-DD")
-        return [str(v) for v in values]
+        return _date_range(page_input.name, raw)
     if spec.type == "text":
-        return str(raw)[:200]
-    values = [str(v) for v in (raw if isinstance(raw, list | tuple) else [raw])]
+        return str(raw)[:MAX_TEXT]
+    if isinstance(raw, list | tuple):
+        values = [str(v) for v in raw]
+    else:  # from the URL: a multi-select's values are comma-separated (`?x=a,b`)
+        values = str(raw).split(",") if spec.multiple else [str(raw)]
     if page_input.options is not None:
         unknown = [v for v in values if v not in page_input.options]
         if unknown:
@@ -111,6 +111,21 @@ def choice(page_input: PageInput, raw: Any) -> Any:
     if not spec.multiple and len(values) > 1:
         raise SpecError(f"input {page_input.name} takes one value")
     return values if spec.multiple else values[0]
+
+
+def _date_range(name: str, raw: Any) -> list[str]:
+    """Two real dates, the first not after the second (`2024-01-01,2024-06-30`)."""
+    values = raw if isinstance(raw, list | tuple) else str(raw).split(",")
+    problem = f"input {name}: a date range is two dates YYYY-MM-DD,YYYY-MM-DD"
+    if len(values) != 2 or not all(re.fullmatch(r"\d{4}-\d{2}-\d{2}", str(v)) for v in values):
+        raise SpecError(problem)
+    try:
+        start, end = (dt.date.fromisoformat(str(v)) for v in values)
+    except ValueError as exc:
+        raise SpecError(f"{problem} ({exc})") from exc
+    if start > end:
+        raise SpecError(f"input {name}: the range starts after it ends ({start} > {end})")
+    return [start.isoformat(), end.isoformat()]
 
 
 def _value(inputs: Mapping[str, PageInput], chosen: Mapping[str, Any], name: str) -> Any:
@@ -131,6 +146,9 @@ def _bind(value: Any, inputs: Mapping[str, PageInput], chosen: Mapping[str, Any]
         if "member" in bound and "values" in value and bound.get("values") == [] \
                 and value["values"]:
             return _UNSET  # every value came from an unset input: no filter
+        for key in ("or", "and"):
+            if value.get(key) and bound.get(key) == []:
+                return _UNSET  # every filter of the group was dropped
         return bound
     if isinstance(value, list):
         items: list[Any] = []
@@ -236,11 +254,12 @@ def input_html(page_input: PageInput, chosen: Any = None) -> str:
                    f'value="{html.escape(end, quote=True)}">')
     else:
         control = (f'<input type="search" name="{name}" aria-label="{title}" '
-                   f'value="{html.escape(chosen or "", quote=True)}">')
+                   f'maxlength="{MAX_TEXT}" value="{html.escape(chosen or "", quote=True)}">')
     note = "" if page_input.precomputed else (
         '<span class="ci-input-note">This filter needs the served app '
         "(<code>custintel serve</code>).</span>")
-    return (f'<div {attrs}><label>{title}</label> {control}{note}</div>')
+    return (f'<div {attrs}><label>{title}</label> <span class="ci-input-control">{control}'
+            f"</span>{note}</div>")
 
 
 def variant_marker(number: int) -> str:
@@ -259,7 +278,8 @@ def merge_variants(default: dict[int, str], default_value: Any,
                    variants: Mapping[str, dict[int, str]], input_name: str,
                    fixed: frozenset[int]) -> dict[int, str]:
     """Slots for the static site: a slot whose HTML changes with the input holds every
-    variant (`data-ci-variant="<option>"`, "" = no choice), all but the current one hidden.
+    variant (`data-ci-variant="<option>"`, "" = no choice), all but the current one hidden
+    and out of the search index.
     Variants are numbered in `variants`' order; their ids and downloads carry
     `variant_marker(n)` so that they stay unique, and a slot equal to the default but for
     those markers is kept once."""
@@ -274,7 +294,8 @@ def merge_variants(default: dict[int, str], default_value: Any,
             merged[slot] = shown
             continue
         parts = [f'<div data-ci-variant="{html.escape(current, quote=True)}">{shown}</div>']
-        parts += [f'<div data-ci-variant="{html.escape(value, quote=True)}" hidden>{other}'
-                  "</div>" for value, other in others.items()]
+        # hidden variants stay out of the search index (every first visit loads it)
+        parts += [f'<div data-ci-variant="{html.escape(value, quote=True)}" hidden '
+                  f'data-search-exclude>{other}</div>' for value, other in others.items()]
         merged[slot] = f'<div class="ci-variants" data-ci-input="{name}">{"".join(parts)}</div>'
     return merged

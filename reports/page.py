@@ -22,7 +22,7 @@ from reports.components.data import Dataset, dataset
 from reports.components.kpis import kpi_html
 from reports.components.model_card import model_card_html
 from reports.components.queries import queries_appendix, query_html
-from reports.components.tables import Download, LinkFor, table_html
+from reports.components.tables import Download, KeyLinks, LinkFor, table_html
 from reports.errors import ReportError
 from reports.inline import substitute_line, substitute_params
 from reports.inputs import PageInput, bind, choice, cross_filtered, input_html, parse_input
@@ -39,6 +39,7 @@ from reports.specs import (
     parse_query,
     parse_spec,
 )
+from reports.theme import in_business_order
 
 SLOT = re.compile(r'<div data-ci-slot="(\d+)"></div>')
 
@@ -64,6 +65,8 @@ class PageContext:
     line_offset: int = 0  # lines before the markdown in the file (front matter)
     params: Mapping[str, Any] = field(default_factory=dict)
     link_for: LinkFor = _no_links
+    #: column -> template page its values open in tables without `link:` (customer ids)
+    key_links: KeyLinks = _no_definitions
     download: Download = _no_downloads
     slug: str = "page"  # unique per page: prefixes element ids
     #: member -> URL of its row in the Metric Catalogue, relative to this page (None: no link)
@@ -131,7 +134,8 @@ def declare_inputs(blocks: list[Block], context: PageContext) -> None:
             if spec.dimension is not None:
                 frame = context.runner.run({"dimensions": [spec.dimension],
                                             "order": {spec.dimension: "asc"}})
-                options = tuple(str(v) for v in frame[spec.dimension].dropna().unique())
+                options = tuple(str(v) for v in in_business_order(
+                    frame[spec.dimension].dropna().unique(), spec.dimension))
             context.inputs[name] = PageInput(name, spec, options)
         except SpecError as exc:
             raise _spec_error(context, block, exc) from exc
@@ -182,7 +186,7 @@ def _component(block: Block, datasets: dict[str, Dataset], context: PageContext,
         return kpi_html(spec, datasets, runner, context.definition_url)
     if isinstance(spec, TableSpec):
         return table_html(spec, dataset(datasets, spec.data), runner, context.link_for,
-                          context.download)
+                          context.download, context.key_links)
     if isinstance(spec, ModelCardSpec):
         return model_card_html(spec, runner.registry)
     assert isinstance(spec, CatalogSpec)

@@ -29,6 +29,7 @@ from mkdocs.structure.files import File, Files
 from mkdocs.structure.pages import Page
 from mkdocs.utils import get_relative_url
 
+from reports.components.tables import KeyLinks, no_key_links
 from reports.errors import ReportError
 from reports.formats import stable
 from reports.inline import substitute_text
@@ -36,7 +37,13 @@ from reports.inputs import merge_variants, variant_marker
 from reports.page import PageContext, RenderedPage, fill_slots, render_page
 from reports.runner import QueryRunner
 from reports.specs import SpecError
-from reports.templates import GeneratedPage, expand_template, template_parameter
+from reports.templates import (
+    CUSTOMER_TEMPLATE,
+    GeneratedPage,
+    expand_template,
+    key_columns,
+    template_parameter,
+)
 from reports.theme import chart_template
 
 ASSET_DIR = "assets/custintel"
@@ -148,6 +155,7 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
         self.settings: Any = None  # custintel.settings.Settings
         self._generated: dict[str, GeneratedPage] = {}
         self._templates: dict[str, str] = {}  # template src_uri -> its file, for errors
+        self._key_links: KeyLinks = no_key_links  # customer-id columns -> the Customer 360
         self._links: dict[tuple[str, str], File] = {}
         self._slots: dict[str, dict[int, str]] = {}
         self._safe_titles: set[str] = set()
@@ -170,6 +178,7 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
             config.extra_css.append(f"{ASSET_DIR}/reports.css")
         self._site_dir = Path(config.site_dir)
         self._generated, self._templates, self._links = {}, {}, {}
+        self._key_links = no_key_links
         self._slots, self._safe_titles = {}, set()
         self.error = None
         return config
@@ -218,6 +227,8 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
             raise ReportError(shown, line, f"pages_from: {reason}") from exc
         files.remove(template)
         self._templates[template.src_uri] = shown
+        if template.src_uri == CUSTOMER_TEMPLATE:  # its key links from every table
+            self._key_links = key_columns(self.runner, {template.src_uri: source})
         for page in pages:
             if files.get_file_from_path(page.src_uri) is not None:
                 raise ReportError(shown, None, f"generated page {page.src_uri} already exists")
@@ -239,6 +250,7 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
             line_offset=_front_matter_lines(page.file.content_string, markdown),
             params=generated.params if generated else {},
             link_for=lambda template, value: self._link(page, template, value),
+            key_links=self._key_links,
             download=lambda name, frame: self._download(page, name, frame),
             slug=_slug(src_uri),
             definition_url=self._definitions(page, files),

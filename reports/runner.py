@@ -48,12 +48,17 @@ class QueryRunner:
     as_of: dt.date | None = None
     registry: Path | None = None  # the ML model registry (```registry```, ```model_card```)
     close: Callable[[], None] | None = None  # releases connections; called when a build ends
+    #: results kept at most (None: all, for a build); the served app bounds it, since free
+    #: inputs (text, date ranges) make new queries without end
+    cache_limit: int | None = None
     _cache: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)
 
     def run(self, query: dict[str, Any]) -> pd.DataFrame:
         """The result of a governed query (identical queries run once per build)."""
         key = json.dumps(query, sort_keys=True, default=str)
         if key not in self._cache:
+            if self.cache_limit is not None and len(self._cache) >= self.cache_limit:
+                self._cache.pop(next(iter(self._cache)))  # the oldest result
             self._cache[key] = in_stated_order(self.load(query), query)
         return self._cache[key].copy()
 

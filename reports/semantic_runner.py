@@ -83,8 +83,10 @@ def member_models(entries: list[Any], tables: dict[str, str | None]) -> dict[str
     return lineage
 
 
-def semantic_runner(settings: Settings, role: str | None = None) -> QueryRunner:
-    """A runner on the configured semantic layer (embedded engine or Cube server)."""
+def semantic_runner(settings: Settings, role: str | None = None,
+                    context: Any = None) -> QueryRunner:
+    """A runner on the configured semantic layer (embedded engine or Cube server), as `role`
+    or, in the served app, as a verified caller's `context` (a SecurityContext)."""
     import semantic
     from semantic.api import model
     from semantic.engine import Engine
@@ -96,7 +98,11 @@ def semantic_runner(settings: Settings, role: str | None = None) -> QueryRunner:
     def load(query: dict[str, Any]) -> pd.DataFrame:
         if settings.semantic.backend == "embedded" and on_duckdb:
             engine = Engine(model(settings), warehouse.connection(), as_of=as_of)
+            if context is not None:
+                return engine.load(query, context=context)
             return engine.load(query, role=role)
+        if context is not None:
+            raise ValueError("a caller's security context needs the embedded engine on DuckDB")
         # the Cube server, or the embedded engine's Spark executor on the spark gateway
         return semantic.load(query, role=role, settings=settings, as_of=as_of)
 

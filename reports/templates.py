@@ -78,3 +78,35 @@ def expand_template(src_uri: str, source: str, runner: QueryRunner) -> list[Gene
         params = {short: row[column] for short, column in names.items()}
         pages.append(GeneratedPage(f"{folder}{_slug(value, taken)}.md", src_uri, value, params))
     return pages
+
+
+#: the template whose key links from every table (the Customer 360)
+CUSTOMER_TEMPLATE = "customers/[customer_id].md"
+
+
+def key_columns(runner: QueryRunner, templates: dict[str, str]) -> Any:
+    """column -> the template its values open, for columns that hold a template's key (from
+    the semantic model, never from the values): the member the template's `pages_from` key
+    column reads (`customer_health.customer_id` reads the customers cube's primary key
+    `customers.customer_id`), or a dimension of another cube of that name (the foreign keys
+    joined to it: `invoices.customer_id`). `templates`: template uri -> its source."""
+    keys: dict[str, str] = {}  # cube.member the key reads -> template
+    for uri, source in templates.items():
+        parameter = template_parameter(uri)
+        columns = pages_query(source).get("dimensions") or []
+        column = next((c for c in columns if _short(str(c)) == parameter), None)
+        info = runner.member(str(column)) if column else None
+        if info is not None and info.source:
+            keys[info.source] = uri
+
+    def template_of(column: str) -> str | None:
+        info = runner.member(column)
+        if info is None or info.kind != "dimension" or not info.source or column != info.name:
+            return None
+        if info.source in keys:
+            return keys[info.source]
+        name = info.source.split(".", 1)[-1]
+        return next((uri for source, uri in keys.items()
+                     if source.split(".", 1)[-1] == name), None)
+
+    return template_of

@@ -32,3 +32,12 @@ def generated_warehouse(tmp_path_factory: pytest.TempPathFactory):
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CUSTINTEL_CONFIG", str(root / "config.yaml"))
         yield build_generated_warehouse(root)
+
+
+@pytest.fixture(scope="session")
+def default_site(generated_warehouse):
+    """The report site of the generated warehouse built with the configured site role, shared
+    by the served-app tests (tests/test_serve_*.py): (settings, site folder)."""
+    from tests.site_support import site_for
+
+    return site_for(generated_warehouse, None)

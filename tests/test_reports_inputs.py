@@ -96,7 +96,8 @@ def test_merge_variants_keeps_changed_slots_once_per_option() -> None:
     merged = merge_variants(default, None, variants, "segment", frozenset({0}))
     assert merged[0] == "<select>" and merged[2] == "<p>same</p>"
     assert merged[1].count("data-ci-variant=") == 3
-    assert 'data-ci-variant="SMB" hidden><div id="p-v0-chart-1">smb' in merged[1]
+    assert ('data-ci-variant="SMB" hidden data-search-exclude><div id="p-v0-chart-1">smb'
+            in merged[1])
 
 
 PAGE = """# Sales
@@ -136,3 +137,82 @@ def test_page_refuses_a_hostile_choice_with_the_page_name() -> None:
                           chosen={"segment": "<script>"})
     with pytest.raises(ReportError, match="sales.md.*not one of its options"):
         render_page(PAGE, context)
+
+
+def test_a_group_of_filters_from_unset_inputs_is_dropped() -> None:
+    text = PageInput("q", InputSpec(type="text"), None)
+    query = {"measures": ["sales.revenue"], "filters": [{"or": [
+        {"member": "sales.customer_id", "operator": "contains", "values": ["${inputs.q}"]},
+        {"member": "sales.name", "operator": "contains", "values": ["${inputs.q}"]}]}]}
+    assert bind(query, {"q": text}, {})["filters"] == []
+    bound = bind(query, {"q": text}, {"q": "'; drop table x; --"})
+    assert [f["values"] for f in bound["filters"][0]["or"]] == [["'; drop table x; --"]] * 2
+
+
+def test_url_values_multi_select_dates_and_text_are_checked() -> None:
+    assert choice(MANY, "SMB,Enterprise") == ["SMB", "Enterprise"]
+    with pytest.raises(SpecError, match="not one of its options"):
+        choice(MANY, "SMB,'; drop table x")
+    with pytest.raises(SpecError, match="two dates.*day is out of range"):
+        choice(PERIOD, "2024-02-30,2024-03-01")
+    with pytest.raises(SpecError, match="starts after it ends"):
+        choice(PERIOD, "2024-06-01,2024-01-01")
+    text = PageInput("q", InputSpec(type="text"), None)
+    assert choice(text, "x" * 5000) == "x" * 200
+    assert choice(text, "<script>") == "<script>"  # data; escaped where shown
+
+
+def test_customer_id_columns_are_found_from_the_model() -> None:
+    from reports.runner import MemberInfo, QueryRunner
+    from reports.templates import key_columns
+
+    members = {name: MemberInfo(name=name, kind=kind, source=source) for name, kind, source in [
+        ("health.customer_id", "dimension", "customers.customer_id"),
+        ("revenue.customer_id", "dimension", "invoices.customer_id"),
+        ("revenue.customer_ref", "dimension", "invoices.customer_ref"),
+        ("health.segment", "dimension", "customers.segment"),
+        ("health.customers", "measure", "customers.count")]}
+    template = ("---\npages_from:\n  dimensions: [health.customer_id, health.segment]\n---\n"
+                "# x\n")
+    template_of = key_columns(QueryRunner(load=lambda q: None, members=members),
+                              {"customers/[customer_id].md": template})
+    assert template_of("health.customer_id") == "customers/[customer_id].md"
+    assert template_of("revenue.customer_id") == "customers/[customer_id].md"
+    assert template_of("revenue.customer_ref") is None
+    assert template_of("health.segment") is None
+    assert template_of("health.customers") is None
+    assert template_of("not.a_member") is None
+
+
+SEARCH_PAGE = """# Find
+
+```input q
+type: text
+```
+
+```query found
+dimensions: [sales.customer_id, sales.segment]
+filters: [{member: sales.customer_id, operator: equals, values: ["${inputs.q}"]}]
+```
+
+```table
+data: found
+```
+"""
+
+
+def test_a_table_without_link_links_customer_ids_found_from_the_model() -> None:
+    orders = fixture_orders()
+    context = PageContext(source="find.md", runner=fixture_runner(orders), chosen={"q": "C03"},
+                          link_for=lambda template, value: f"/customers/{value}.html",
+                          key_links=lambda column: "customers/[customer_id].md"
+                          if column == "sales.customer_id" else None)
+    rendered = render_page(SEARCH_PAGE, context)
+    table = next(html for html in rendered.slots.values() if "ci-data" in html)
+    assert re.findall(r'href="/customers/([^"]+)\.html"', table) == ["C03"]
+    unset = render_page(SEARCH_PAGE, PageContext(
+        source="find.md", runner=fixture_runner(orders), link_for=context.link_for,
+        key_links=context.key_links))
+    table = next(html for html in unset.slots.values() if "ci-data" in html)
+    assert sorted(re.findall(r'href="/customers/([^"]+)\.html"', table)) == sorted(
+        set(orders["customer_id"]))

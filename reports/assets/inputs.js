@@ -113,9 +113,26 @@
       heading ? heading.nextSibling : document.body.firstChild);
   }
 
-  function rerender() {
-    var params = stateQuery();
+  var latest = 0;  // the newest request: older answers arriving late are dropped
+
+  function showError(message) {
+    var note = document.querySelector(".ci-error");
+    if (!message) { if (note) note.remove(); return; }
+    if (!note) {
+      note = document.createElement("p");
+      note.className = "ci-error";
+      note.setAttribute("role", "alert");
+      document.querySelector("article").prepend(note);
+    }
+    note.textContent = "Could not update the page: " + message;
+  }
+
+  function rerender(asked) {
+    // `asked`: the URL's own parameters on the first render, so that the server judges a
+    // value the controls cannot show (and says so) instead of the page dropping it
+    var params = asked || stateQuery();
     params.set("page", location.pathname);
+    var number = ++latest;
     document.body.setAttribute("data-ci-loading", "true");
     return fetch("/_app/render?" + params.toString()).then(function (response) {
       return response.json().then(function (body) {
@@ -123,6 +140,8 @@
         return body;
       });
     }).then(function (body) {
+      if (number !== latest) return;
+      showError(null);
       Object.keys(body.slots).forEach(function (slot) {
         var target = document.querySelector('[data-ci-slot-id="' + slot + '"]');
         if (target) target.innerHTML = body.slots[slot];
@@ -132,11 +151,10 @@
       document.body.setAttribute("data-ci-loading", "false");
       document.body.setAttribute("data-ci-rendered", params.toString());
     }).catch(function (error) {
+      if (number !== latest) return;
       document.body.setAttribute("data-ci-loading", "false");
-      var note = document.createElement("p");
-      note.className = "ci-error";
-      note.textContent = "Could not update the page: " + error.message;
-      document.querySelector("article").prepend(note);
+      document.body.setAttribute("data-ci-rendered", params.toString());
+      showError(error.message);
     });
   }
 
@@ -205,6 +223,13 @@
       var name = box.getAttribute("data-ci-input");
       if (params.has(name)) setValue(box, params.get(name));
       box.addEventListener("change", changed);
+      if (box.getAttribute("data-ci-type") === "text") {  // re-query as the user types
+        var typing = null;
+        box.querySelector("input").addEventListener("input", function () {
+          clearTimeout(typing);
+          typing = setTimeout(changed, 400);
+        });
+      }
       box.querySelectorAll("button").forEach(function (button) {
         button.addEventListener("click", function () {
           setValue(box, button.getAttribute("data-value")); changed();
@@ -219,13 +244,16 @@
       if (!served) throw new Error("static");
       document.body.setAttribute("data-ci-mode", "served");
       inputs().forEach(function (box) { box.setAttribute("data-ci-precomputed", "true"); });
+      document.querySelectorAll(".ci-input-note").forEach(function (n) { n.hidden = true; });
       searchBox();
-      return rerender();  // every value linked, the URL's state applied
+      return rerender(new URLSearchParams(location.search));  // the URL's state, checked
     }).catch(function () {
       document.body.setAttribute("data-ci-mode", "static");
       inputs().forEach(function (box) {
-        if (box.getAttribute("data-ci-precomputed") !== "true") {
+        if (box.getAttribute("data-ci-precomputed") !== "true") {  // only the note shows
           box.querySelectorAll("select, input, button").forEach(function (c) { c.disabled = true; });
+          var control = box.querySelector(".ci-input-control");
+          if (control) control.hidden = true;
         }
       });
       changed();

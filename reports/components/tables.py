@@ -22,6 +22,8 @@ from reports.specs import SpecError, TableSpec
 
 #: (template page, value) -> URL of the generated page, relative to the current page
 LinkFor = Callable[[str, Any], str | None]
+#: column -> the templated page its values open when the table has no `link:` (customer ids)
+KeyLinks = Callable[[str], str | None]
 #: (query name, frame) -> URL of the written CSV file, relative to the current page
 Download = Callable[[str, pd.DataFrame], str]
 _NOT_FOR_TOTALS = ("dimensions", "order", "limit", "offset", "ungrouped", "total")
@@ -109,14 +111,20 @@ def _same_sentence(same: dict[str, str], runner: QueryRunner) -> str:
     return f'<p class="ci-table-same">The same on every row: {html.escape(parts)}.</p>'
 
 
+def no_key_links(column: str) -> str | None:
+    return None
+
+
 def table_html(spec: TableSpec, data: Dataset, runner: QueryRunner, link_for: LinkFor,
-               download: Download) -> str:
+               download: Download, key_links: KeyLinks = no_key_links) -> str:
     names = [resolve_column(data, c) for c in spec.columns] if spec.columns else [
         str(c) for c in data.frame.columns]
     formats = {resolve_column(data, c): fmt for c, fmt in spec.formats.items()}
     same = same_on_every_row(data, names, runner, formats)
     shown_names = [name for name in names if name not in same]
-    link_column = resolve_column(data, spec.link.column) if spec.link else None
+    links = {resolve_column(data, spec.link.column): spec.link.to} if spec.link else {
+        name: template for name in shown_names
+        if data.governed and (template := key_links(name)) is not None}
     frame = data.frame[shown_names]
     columns = [Column(runner.title_of(n), _is_numeric(frame[n]), n, _description(runner, n))
                for n in shown_names]
@@ -125,8 +133,8 @@ def table_html(spec: TableSpec, data: Dataset, runner: QueryRunner, link_for: Li
         row = []
         for name, value in zip(shown_names, record, strict=True):
             text = format_value(value, formats.get(name) or runner.format_of(name))
-            href = (link_for(spec.link.to, value)
-                    if spec.link and name == link_column and not is_missing(value) else None)
+            href = (link_for(links[name], value)
+                    if name in links and not is_missing(value) else None)
             row.append(Cell(text, _sort_value(value), href))
         rows.append(row)
     total = _total_cells(shown_names, data, runner, formats) if spec.total and rows else None

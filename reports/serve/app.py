@@ -6,6 +6,12 @@ embedded engine on the warehouse (read-only).
 default. The engine's "as of" is the warehouse's data date, as in the static build, so the
 same query answers the same numbers in both.
 
+Identity: every request but the login page, `/assets/` and the API (which checks its own
+token) passes the session gate (`session.py`): a verified JWT from the `Authorization` header
+or the session cookie, else 401 / 403. The caller's claims decide what pages show; built files
+other than pages (search index, CSV downloads) hold the site role's data and go to callers of
+the site role only (others get an empty search index).
+
 Start-up: the paths are checked at once (a missing warehouse or site is an error before
 listening); the engine and the API (pandas, DuckDB, SQLGlot, the model) are loaded in a
 background thread as the server starts, so the site answers at once and a request that needs
@@ -22,13 +28,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from starlette.applications import Starlette
-from starlette.routing import Mount
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from custintel.settings import Settings
+from reports.serve.session import LocalLogin, Refused, Sessions, is_public, login_endpoint, refusal
 
 if TYPE_CHECKING:
+    from reports.serve.pages import LivePages
     from semantic.engine import Engine
 
 LOG = logging.getLogger("custintel.serve")
@@ -92,9 +103,49 @@ class Deferred:
         await (await self.ready())(scope, receive, send)
 
 
+SEARCH_INDEX = "/search/search_index.json"
+
+
+class SessionGate:
+    """ASGI middleware: the caller's verified identity on every non-public request
+    (`request.state.identity`), or the refusal (401 / 403)."""
+
+    def __init__(self, app: ASGIApp, sessions: Callable[[], Sessions], pages: LivePages):
+        self.app = app
+        self.sessions = sessions
+        self.pages = pages
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        path = scope.get("path", "")
+        if scope["type"] != "http" or is_public(path):
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        try:
+            context = self.sessions().request_context(request)
+        except Refused as failure:
+            await refusal(request, failure)(scope, receive, send)
+            return
+        scope.setdefault("state", {})["identity"] = context
+        is_page = path.endswith((".html", "/")) or path.startswith("/_app/")
+        if not is_page and not self.pages.is_site_context(context):
+            if path == SEARCH_INDEX:  # the index holds the site role's page text
+                answer = JSONResponse({"config": {"lang": ["en"], "separator": r"[\s\-]+"},
+                                       "docs": []})
+            else:
+                answer = JSONResponse({"error": f"{path} was built for the role "
+                                       f"{self.pages.role}; it is not served to yours"},
+                                      status_code=403)
+            await answer(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 def create_app(settings: Settings, *, site_dir: Path | None = None,
-               wait_seconds: float = 5.0, engine: Engine | None = None) -> Starlette:
-    """The app: `/cubejs-api/v1/*` (token required) and the static site under `/`."""
+               wait_seconds: float = 5.0, engine: Engine | None = None,
+               local_login: LocalLogin | None = None) -> Starlette:
+    """The app: `/cubejs-api/v1/*` (token required), the login and the site under `/`, all
+    for a verified caller. `local_login`: also accept the local single-user token."""
     site = site_folder(settings, site_dir)
     if engine is None and not settings.warehouse_path.exists():
         raise ServeError(f"warehouse not found: {settings.warehouse_path} (run `custintel "
@@ -118,22 +169,37 @@ def create_app(settings: Settings, *, site_dir: Path | None = None,
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         api.start()
         yield
+        live.close()
         if state["engine"] is not None:
             state["engine"].close()
 
     from reports.serve.pages import LivePages
 
     live = LivePages(settings, site)
+    verified: dict[str, Sessions] = {}
+
+    def sessions() -> Sessions:
+        if "sessions" not in verified:
+            from semantic.identity import Verifier
+
+            verified["sessions"] = Sessions(Verifier.from_settings(settings), local_login)
+        return verified["sessions"]
+
+    login, logout = login_endpoint(sessions)
     app = Starlette(
         routes=[
             Mount(API_PATH, app=api),
+            Route("/_app/login", login, methods=["GET", "POST"]),
+            Route("/_app/logout", logout),
             *live.routes(),
             Mount("/", app=StaticFiles(directory=site, html=True)),
         ],
+        middleware=[Middleware(SessionGate, sessions=sessions, pages=live)],
         lifespan=lifespan,
     )
     app.state.api = api
     app.state.served = state
+    app.state.pages = live
     return app
 
 

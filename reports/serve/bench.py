@@ -90,7 +90,7 @@ def start_server(config: Path, site: Path | None, port: int,
             output = process.stdout.read().decode() if process.stdout else ""
             raise RuntimeError(f"custintel serve exited: {output[-2000:]}")
         try:
-            if httpx.get(f"http://{HOST}:{port}/", timeout=1).status_code == 200:
+            if httpx.get(f"http://{HOST}:{port}/_app/login", timeout=1).status_code == 200:
                 return process, time.perf_counter() - started
         except httpx.HTTPError:
             time.sleep(0.05)

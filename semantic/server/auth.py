@@ -37,6 +37,11 @@ def authenticate(request: Request, verifier: Verifier) -> SecurityContext:
     if token is None:
         raise AuthFailure(401, "Authorization header isn't set: send a JWT as "
                                "'Authorization: <token>' or 'Authorization: Bearer <token>'")
+    return verified(token, verifier)
+
+
+def verified(token: str, verifier: Verifier) -> SecurityContext:
+    """The verified security context of a token; AuthFailure (401 / 403) otherwise."""
     try:
         return context_from_token(token, verifier)
     except MissingToken as exc:
