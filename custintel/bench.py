@@ -3,7 +3,10 @@
 Speed and memory targets live here, never in unit tests. Each figure is reported with a baseline
 measured in the same run on the same machine, so the ratios travel between machines:
 - load: validating and copying the landing files vs a plain DuckDB copy of the same files;
-- warehouse: the SQLMesh build vs landed rows (rows per second) and peak memory;
+- warehouse: the SQLMesh build (per layer, peak memory of the process tree: Spark's JVM included)
+  vs the plain-DuckDB floor, the same rendered SQL run as `create table as` with the same audits
+  in one connection (custintel/bench_floor.py), on each gateway asked for (`--gateway duckdb
+  --gateway spark`: both engines in one run, on the same landing files);
 - semantic: median latency of a governed segment-level query vs the same hand-written SQL;
 - ml and site: wall time and peak memory;
 - atomicity and content hashing: the snapshot a build takes before changing anything (copy of
@@ -21,14 +24,18 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import psutil
 
+from custintel.bench_floor import FloorResult
 from custintel.settings import Settings
 
 #: the governed query timed by the semantic step, and the SQL an analyst would write for it
@@ -137,9 +144,7 @@ def integrity_steps(settings: Settings, build_seconds: float) -> list[StepResult
     hash_seconds, _ = timed(lambda: [file_sha256(path) for path in files])
     journal = BuildJournal(settings)
     snapshot_seconds, _ = timed(journal.begin)
-    snapshot_bytes = sum(
-        p.stat().st_size for p in journal.snapshot_dir.rglob("*") if p.is_file()
-    )
+    snapshot_bytes = sum(p.stat().st_size for p in journal.snapshot_dir.rglob("*") if p.is_file())
     restore_seconds, _ = timed(journal.rollback)
     baseline = "build without it (load + SQLMesh)"
     return [
@@ -210,39 +215,77 @@ class _RecordedResults(list):
         write_report(list(self), self.path, self.context)
 
 
+class TreePeak:
+    """Peak resident memory (MB) of this process and its children, sampled every 0.1 s while
+    a step runs: a Spark step's memory is mostly its JVM, a child process."""
+
+    def __init__(self) -> None:
+        self.peak_mb = 0.0
+        self._stop = threading.Event()
+
+    def _sample(self) -> None:
+        root = psutil.Process()
+        while True:
+            total = 0
+            for process in [root, *root.children(recursive=True)]:
+                try:
+                    total += process.memory_info().rss
+                except psutil.Error:
+                    continue  # a child that ended between the listing and the reading
+            self.peak_mb = max(self.peak_mb, total / 2**20)
+            if self._stop.wait(0.1):
+                return
+
+    @contextmanager
+    def watching(self) -> Iterator[TreePeak]:
+        sampler = threading.Thread(target=self._sample, daemon=True)
+        sampler.start()
+        try:
+            yield self
+        finally:
+            self._stop.set()
+            sampler.join()
+
+
+def timed_with_peak(function: Callable[[], Any]) -> tuple[float, float, Any]:
+    """Wall seconds, peak MB of the process tree during the call, and the call's value."""
+    with TreePeak().watching() as peak:
+        seconds, value = timed(function)
+    return seconds, peak.peak_mb, value
+
+
 def run_bench(
     build_dir: Path,
     customers: int,
     months: int,
     *,
+    gateways: tuple[str, ...] = ("duckdb",),
     with_ml: bool = True,
     with_reports: bool = True,
+    with_floor: bool = True,
     repeats: int = 20,
 ) -> list[StepResult]:
-    """Build everything at the given scale under build_dir, timing each step (the ML step and
-    the site in child processes, so their peak memory is their own).
+    """Generate one landing folder at the given scale under build_dir, then build everything on
+    each gateway in its own folder (build_dir/<gateway>), timing each step (the ML step and the
+    site in child processes, so their peak memory is their own).
 
     build_dir is emptied first: a warehouse and SQLMesh state left by an earlier run would turn
     the build into a no-op (nothing new to load or backfill) and the figures into nonsense.
     """
-    from custintel import transform
     from custintel.generate import generate_landing
-    from custintel.landing.as_of import landing_as_of_date
-    from custintel.landing.loader import load_landing
     from custintel.settings import load_settings, write_relocated_config
 
     shutil.rmtree(build_dir, ignore_errors=True)
-    config = write_relocated_config(
-        build_dir, overrides={"sample": {"customers": customers, "months": months}}
+    sample_overrides = {"sample": {"customers": customers, "months": months}}
+    landing_config = load_settings(write_relocated_config(build_dir, overrides=sample_overrides))
+    results = _RecordedResults(
+        build_dir / "bench.json",
+        {"customers": customers, "months": months, "gateways": list(gateways)},
     )
-    os.environ["CUSTINTEL_CONFIG"] = str(config)
-    settings = load_settings(config)
-    sample = settings.sample
-    results = _RecordedResults(build_dir / "bench.json", {"customers": customers, "months": months})
-
+    sample = landing_config.sample
     seconds, generated = timed(
         lambda: generate_landing(
-            settings.landing_path,
+            landing_config.landing_path,
             customers=customers,
             months=months,
             start_date=sample.start_date,
@@ -253,40 +296,130 @@ def run_bench(
     landed_rows = sum(generated.rows.values())
     results.context["landed_rows"] = landed_rows
     results.append(StepResult("generate", seconds, peak_rss_mb(), details={"rows": landed_rows}))
+    floor: FloorResult | None = None
+    for gateway in gateways:
+        overrides = {
+            **sample_overrides,
+            "landing": {"path": str(landing_config.landing_path)},
+            "sqlmesh": {"gateway": gateway},
+        }
+        config = write_relocated_config(build_dir / gateway, overrides=overrides)
+        os.environ["CUSTINTEL_CONFIG"] = str(config)
+        floor = _bench_gateway(
+            load_settings(config),
+            results,
+            landed_rows,
+            floor,
+            with_ml=with_ml,
+            with_reports=with_reports,
+            with_floor=with_floor,
+            repeats=repeats,
+        )
+    return list(results)
 
-    seconds, _ = timed(lambda: load_landing(settings.landing_path, settings.warehouse_path))
-    results.append(
+
+def _bench_gateway(
+    settings: Settings,
+    results: _RecordedResults,
+    landed_rows: int,
+    floor: FloorResult | None,
+    *,
+    with_ml: bool,
+    with_reports: bool,
+    with_floor: bool,
+    repeats: int,
+) -> FloorResult | None:
+    """The steps of one build on `settings.sqlmesh.gateway`, each result named with it; the
+    DuckDB floor of the SQLMesh step, measured on the duckdb gateway (a Spark build is compared
+    with the floor of the DuckDB build of the same run, when there is one)."""
+    from custintel import transform
+    from custintel.landing.as_of import landing_as_of_date
+    from custintel.landing.loader import load_landing
+
+    gateway = settings.sqlmesh.gateway
+    build_dir = settings.warehouse_path.parent.parent
+
+    def record(result: StepResult) -> None:
+        result.name = f"[{gateway}] {result.name}"
+        result.details["gateway"] = gateway
+        results.append(result)
+
+    seconds, peak, _ = timed_with_peak(
+        lambda: load_landing(settings.landing_path, settings.warehouse_path)
+    )
+    load_seconds = seconds
+    record(
         StepResult(
             "load landing",
             seconds,
-            peak_rss_mb(),
+            peak,
             "plain DuckDB copy, no validation",
             bare_copy_seconds(settings.landing_path, build_dir / "baseline_copy.duckdb"),
         )
     )
+    measure_floor = with_floor and gateway == "duckdb"
+    loaded_copy = build_dir / "floor" / "loaded" / settings.warehouse_path.name
+    if measure_floor:
+        loaded_copy.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copy(settings.warehouse_path, loaded_copy)
+    if gateway == "spark":
+        from custintel.landing.spark_tables import publish_landing
 
-    load_seconds = results[-1].seconds
+        seconds, peak, _ = timed_with_peak(lambda: publish_landing(settings))
+        load_seconds += seconds
+        record(StepResult("landing to Spark tables", seconds, peak))
     as_of = landing_as_of_date(settings.warehouse_path)
-    seconds, applied = timed(lambda: transform.apply(settings, as_of=as_of, run_tests=False))
-    layers = {f"{schema}_seconds": round(value, 1)
-              for schema, value in sorted(applied.seconds_by_schema().items())}
-    results.append(
+    seconds, peak, applied = timed_with_peak(lambda: transform.apply(settings, as_of=as_of))
+    layers = {
+        f"{schema}_seconds": round(value, 1)
+        for schema, value in sorted(applied.seconds_by_schema().items())
+    }
+    if measure_floor:
+        floor = _floor(settings, as_of, loaded_copy)
+    record(
         StepResult(
-            "sqlmesh warehouse + marts",
+            "sqlmesh warehouse + marts (unit tests, models, audits)",
             seconds,
-            peak_rss_mb(),
-            details={"landed_rows_per_second": round(landed_rows / seconds), **layers},
+            peak,
+            "plain DuckDB floor: the rendered SQL as create table as + the same audits"
+            if floor
+            else None,
+            floor.seconds if floor else None,
+            details={
+                "landed_rows_per_second": round(landed_rows / seconds),
+                **layers,
+                **(floor.details() if floor else {}),
+            },
         )
     )
-    for result in integrity_steps(settings, load_seconds + seconds):
-        results.append(result)
+    if gateway == "duckdb":
+        for result in integrity_steps(settings, load_seconds + seconds):
+            record(result)
     if with_ml:
         seconds, peak = run_isolated("ml", "pipeline")
-        results.append(StepResult("churn model train + score (child process)", seconds, peak))
-        seconds, _ = timed(lambda: transform.refresh_score_consumers(settings, as_of=as_of))
-        results.append(StepResult("refresh marts with scores", seconds, peak_rss_mb()))
-    results.append(semantic_step(settings, repeats))
+        record(StepResult("churn model train + score (child process)", seconds, peak))
+        seconds, peak, _ = timed_with_peak(
+            lambda: transform.refresh_score_consumers(settings, as_of=as_of)
+        )
+        record(StepResult("refresh marts with scores", seconds, peak))
+    if gateway == "duckdb":
+        record(semantic_step(settings, repeats))
     if with_reports:
         seconds, peak = run_isolated("reports", "build")
-        results.append(StepResult("report site (child process)", seconds, peak))
-    return list(results)
+        record(StepResult("report site (child process)", seconds, peak))
+    return floor
+
+
+def _floor(settings: Settings, as_of: Any, loaded_copy: Path) -> FloorResult:
+    """The floor of the SQLMesh step, always on DuckDB (it is the one-machine reference for
+    both gateways), from the landing as the loader left it."""
+    from custintel.bench_floor import render_project, run_floor
+
+    externals, rendered = render_project(settings, as_of)
+    return run_floor(
+        loaded_copy,
+        loaded_copy.parent.parent / "scratch",
+        externals,
+        rendered,
+        memory_limit=settings.warehouse.memory_limit,
+    )

@@ -236,6 +236,16 @@ def bench(
     out: Annotated[Path, typer.Option(help="throw-away build folder")] = Path("build/bench"),
     skip_ml: Annotated[bool, typer.Option(help="leave out training and scoring")] = False,
     skip_reports: Annotated[bool, typer.Option(help="leave out the report site")] = False,
+    gateway: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="gateway to build on, repeatable: --gateway duckdb --gateway spark runs both "
+            "engines on the same landing files (default: duckdb)"
+        ),
+    ] = None,
+    skip_floor: Annotated[
+        bool, typer.Option(help="leave out the plain-DuckDB floor of the SQLMesh step")
+    ] = False,
     repeats: Annotated[int, typer.Option(help="runs per latency figure")] = 20,
 ) -> None:
     """Time the whole job at a scale, each step with a same-run baseline (writes bench.json)."""
@@ -245,11 +255,20 @@ def bench(
 
     from custintel.bench import run_bench
 
+    gateways = tuple(dict.fromkeys(gateway or ["duckdb"]))
+    unknown = sorted(set(gateways) - {"duckdb", "spark"})
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown gateway {', '.join(map(repr, unknown))}: use duckdb or spark",
+            param_hint="--gateway",
+        )
     target = out / f"{customers}x{months}"
     results = run_bench(
         target,
         customers,
         months,
+        gateways=gateways,
+        with_floor=not skip_floor,
         with_ml=not skip_ml,
         with_reports=not skip_reports,
         repeats=repeats,

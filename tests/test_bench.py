@@ -33,17 +33,71 @@ def test_ratio_is_against_the_same_run_baseline() -> None:
     assert StepResult("generate", 5.0, 1.0).ratio is None
 
 
-def test_a_rerun_starts_from_an_empty_build_folder(tmp_path: Path,
-                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_rerun_starts_from_an_empty_build_folder_and_the_floor_builds_the_same_tables(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.delenv("CUSTINTEL_CONFIG", raising=False)  # run_bench points it at its build
     build_dir = tmp_path / "60x3"
-    stale = build_dir / "warehouse" / "left-over.duckdb"
+    stale = build_dir / "duckdb" / "warehouse" / "left-over.duckdb"
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"an earlier run's warehouse")
     results = run_bench(build_dir, 60, 3, with_ml=False, with_reports=False, repeats=1)
     assert not stale.exists()
     recorded = json.loads((build_dir / "bench.json").read_text())
     assert [step["name"] for step in recorded["steps"]] == [r.name for r in results]
-    with duckdb.connect(str(build_dir / "warehouse" / "novacom.duckdb"), read_only=True) as con:
+    assert recorded["gateways"] == ["duckdb"]
+    warehouse = build_dir / "duckdb" / "warehouse" / "novacom.duckdb"
+    with duckdb.connect(str(warehouse), read_only=True) as con:
         customers = con.execute("select count(*) from marts.customer_360_view").fetchone()[0]
+        tables = {
+            f"{schema}.{name}": con.execute(f'select count(*) from "{schema}"."{name}"')
+            .fetchone()[0]
+            for schema, name in con.execute(
+                "select table_schema, table_name from information_schema.tables "
+                "where table_schema in ('staging', 'warehouse', 'marts', 'quarantine')"
+            ).fetchall()
+        }
     assert customers >= 60  # the opening base, plus customers acquired over the months
+    (sqlmesh_step,) = [r for r in results if r.name.startswith("[duckdb] sqlmesh")]
+    assert sqlmesh_step.baseline_name.startswith("plain DuckDB floor")
+    assert sqlmesh_step.ratio == sqlmesh_step.seconds / sqlmesh_step.baseline_seconds
+    details = sqlmesh_step.details
+    # the floor ran every model and every audit SQLMesh runs, and the audits pass on it too
+    assert details["floor_models"] == len(tables) > 40
+    assert details["floor_audits"] > details["floor_models"]
+    assert details["floor_rows_flagged_by_audits"] == 0
+    assert details["floor_model_seconds"] + details["floor_audit_seconds"] == pytest.approx(
+        sqlmesh_step.baseline_seconds, abs=0.02
+    )
+
+
+def test_the_floor_builds_every_table_with_the_rows_of_the_sqlmesh_build(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The floor is the same SQL, not a cheaper imitation: each of its tables has the row count
+    of the table SQLMesh built from the same landing files."""
+    from custintel import transform
+    from custintel.bench_floor import render_project, run_floor
+    from custintel.generate import generate_landing
+    from custintel.landing.as_of import landing_as_of_date
+    from custintel.landing.loader import load_landing
+    from custintel.settings import load_settings, write_relocated_config
+
+    monkeypatch.delenv("CUSTINTEL_CONFIG", raising=False)
+    settings = load_settings(write_relocated_config(tmp_path / "build"))
+    generate_landing(settings.landing_path, customers=60, months=3,
+                     start_date=settings.sample.start_date, seed=7, defect_rate=0.02)
+    load_landing(settings.landing_path, settings.warehouse_path)
+    loaded = tmp_path / "loaded" / settings.warehouse_path.name
+    loaded.parent.mkdir()
+    loaded.write_bytes(settings.warehouse_path.read_bytes())
+    as_of = landing_as_of_date(settings.warehouse_path)
+    transform.apply(settings, as_of=as_of, run_tests=False)
+    externals, rendered = render_project(settings, as_of)
+    floor = run_floor(loaded, tmp_path / "scratch", externals, rendered)
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        built = {name: con.execute(f"select count(*) from {name}").fetchone()[0]
+                 for name in floor.row_counts}
+    assert floor.row_counts == built
+    assert sum(built.values()) > 1000
+    assert not (tmp_path / "scratch").exists()  # the floor's copy is thrown away
