@@ -17,9 +17,9 @@ where the group is fixed at the offer date, first match wins:
 | group | who | logit effect |
 | --- | --- | --- |
 | service_problem | a recent escalated or badly rated ticket, or 6+ outage hours last month | 0.0 |
-| price_sensitive | the latent discount-sensitive trait (~20% of customers) | -1.4 |
-| at_risk_other | any other visible risk signal (decline, contract end, overdue, promo) | -0.5 |
-| settled | no risk signal (an offer reminds a content customer of leaving) | +0.3 |
+| price_sensitive | the latent discount-sensitive trait (~20% of customers) | -2.0 |
+| at_risk_other | any other visible risk signal (decline, contract end, overdue, promo) | -0.6 |
+| settled | no risk signal (an offer reminds a content customer of leaving) | +0.4 |
 
 Control customers keep their hazard. The effect on churn outcomes is the coupled draw of
 `lifecycle.begin_month` (the same uniform against the moved probability), so only treated
@@ -39,15 +39,15 @@ from custintel.generate import columns, vocab
 from custintel.generate.population import Population
 from custintel.generate.timeline import Timeline
 
-ELIGIBLE_BASE = 0.02
-ELIGIBLE_RISK = 0.20
+ELIGIBLE_BASE = 0.03
+ELIGIBLE_RISK = 0.35
 TREATMENT_SHARE = 0.5
 COOLDOWN_MONTHS = 6
 EFFECT_MONTHS = 3
 FIRST_MONTH = 1
 OFFER_TYPE = "Loyalty Discount"
 EFFECT_GROUPS = ("service_problem", "price_sensitive", "at_risk_other", "settled")
-EFFECT_LOGIT = np.array([0.0, -1.4, -0.5, 0.3])
+EFFECT_LOGIT = np.array([0.0, -2.0, -0.6, 0.4])
 SERVICE_OUTAGE_HOURS = 6.0
 MANIFEST_PATH = "_manifest/retention_offers.parquet"
 
