@@ -4,9 +4,13 @@ The retention-offer experiment (`warehouse.fact_retention_offer`: customers assi
 to an offer or to a held-out control group) joined to the churn features at the offer date
 (`marts.churn_prediction_features` at snapshot_date = offer_date, label churned_within_90d).
 
-- **T-learner on CatBoost**: one classifier on the treated offers, one on the controls; the
-  predicted uplift is the churn prevented, P(churn | control) - P(churn | offer). The control
-  model's probability is the churn risk without an offer: ranking by it is "risk alone".
+- **X-learner on CatBoost** (Kuenzel et al. 2019; `learner="t"`: the T-learner): one churn
+  classifier on the treated offers, one on the controls; each offer's imputed effect (treated:
+  the control model's probability - its outcome; control: its outcome - the treated model's
+  probability) regressed per arm, the two effect models averaged with the treatment share as
+  weight. The uplift is the churn prevented, P(churn | control) - P(churn | offer). The
+  control model's probability is the churn risk without an offer: ranking by it is "risk
+  alone".
 - **Out-of-time**: trained on the offers whose 90-day outcome is known before the test months
   (offer_date + 90 days <= the first test offer date), evaluated on the offers of the last
   `test_months` labelled offer months.
@@ -27,7 +31,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from catboost import CatBoostClassifier
+from catboost import CatBoostClassifier, CatBoostRegressor
 
 from ml.features import model_input
 
@@ -35,6 +39,19 @@ OFFERS_TABLE = "warehouse.fact_retention_offer"
 #: written by the sample generator beside the landing files (custintel/generate/offers.py)
 PLANTED_MANIFEST = "_manifest/retention_offers.parquet"
 LABEL_HORIZON_DAYS = 90
+#: Qini and AUUC are shown per this many offers (reports/registry.py shows them the same way)
+PER_OFFERS = 1000
+ALL_OFFERS = "all offers"
+#: titles of the generator's planted groups (custintel/generate/offers.py) for the card and the
+#: report; a group not listed keeps its name
+GROUP_TITLES = {
+    ALL_OFFERS: "All offers",
+    "service_problem": "Service problem",
+    "disengaged": "Disengaged (usage down)",
+    "price_sensitive": "Price-sensitive",
+    "at_risk_other": "Other risk signal",
+    "settled": "Settled (no risk signal)",
+}
 
 
 class UpliftError(ValueError):
@@ -53,6 +70,8 @@ class UpliftConfig:
     bootstraps: int = 200
     #: share of the ranked test offers the "top" figures look at
     top_share: float = 0.3
+    #: "x" (X-learner, default) or "t" (T-learner)
+    learner: str = "x"
 
 
 @dataclass(frozen=True)
@@ -194,40 +213,71 @@ def out_of_time_split(rows: pd.DataFrame, test_months: int,
 # --- model ---------------------------------------------------------------------------------
 
 @dataclass
-class TLearner:
+class UpliftLearner:
+    """Outcome models per arm (T-learner); with effect models per arm, an X-learner."""
+
     treated_model: CatBoostClassifier
     control_model: CatBoostClassifier
     features: list[str]
     categorical: list[str]
+    #: X-learner: effect regressors fitted on the treated and on the control offers
+    treated_effect: CatBoostRegressor | None = None
+    control_effect: CatBoostRegressor | None = None
+    treated_share: float = 0.5
+
+    @property
+    def kind(self) -> str:
+        return "X-learner" if self.treated_effect is not None else "T-learner"
 
     def predict(self, frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         """(uplift = churn prevented by an offer, risk = churn probability without one)."""
         x = model_input(frame, self.features, self.categorical, "uplift input")
-        p_treated = self.treated_model.predict_proba(x)[:, 1]
         p_control = self.control_model.predict_proba(x)[:, 1]
-        return p_control - p_treated, p_control
+        if self.treated_effect is None or self.control_effect is None:
+            return p_control - self.treated_model.predict_proba(x)[:, 1], p_control
+        # Kuenzel et al. (2019): weight the effect models by the propensity
+        share = self.treated_share
+        uplift = (share * self.control_effect.predict(x)
+                  + (1 - share) * self.treated_effect.predict(x))
+        return uplift, p_control
 
 
 def _classifier(config: UpliftConfig, categorical: list[str]) -> CatBoostClassifier:
-    return CatBoostClassifier(
-        iterations=config.iterations, learning_rate=config.learning_rate, depth=config.depth,
-        l2_leaf_reg=config.l2_leaf_reg, random_seed=config.seed,
-        thread_count=config.thread_count, cat_features=categorical, verbose=False,
-        allow_writing_files=False,
-    )
+    return CatBoostClassifier(**_catboost_params(config, categorical))
 
 
-def fit_t_learner(train: pd.DataFrame, features: list[str], categorical: list[str],
-                  config: UpliftConfig, columns: Columns = COLUMNS) -> TLearner:
+def _catboost_params(config: UpliftConfig, categorical: list[str]) -> dict[str, Any]:
+    return {
+        "iterations": config.iterations, "learning_rate": config.learning_rate,
+        "depth": config.depth, "l2_leaf_reg": config.l2_leaf_reg, "random_seed": config.seed,
+        "thread_count": config.thread_count, "cat_features": categorical, "verbose": False,
+        "allow_writing_files": False,
+    }
+
+
+def fit_learner(train: pd.DataFrame, features: list[str], categorical: list[str],
+                config: UpliftConfig, columns: Columns = COLUMNS) -> UpliftLearner:
+    """T-learner: a churn classifier per arm. X-learner: then the imputed effect of each
+    offer (treated: control model's churn probability - outcome; control: outcome - treated
+    model's probability), regressed per arm on the features."""
+    if config.learner not in ("t", "x"):
+        raise UpliftError(f"learner {config.learner!r}: expected 't' or 'x'")
     x = model_input(train, features, categorical, "uplift training offers")
-    y = train[columns.target].to_numpy()
+    y = train[columns.target].to_numpy(dtype=float)
     arm = train[columns.treated].to_numpy(dtype=bool)
-    models = []
-    for mask in (arm, ~arm):
-        model = _classifier(config, categorical)
-        model.fit(x[mask], y[mask])
-        models.append(model)
-    return TLearner(models[0], models[1], features, categorical)
+    treated_model, control_model = (
+        _classifier(config, categorical).fit(x[mask], y[mask]) for mask in (arm, ~arm))
+    learner = UpliftLearner(treated_model, control_model, features, categorical,
+                            treated_share=float(arm.mean()))
+    if config.learner == "t":
+        return learner
+    imputed_treated = control_model.predict_proba(x[arm])[:, 1] - y[arm]
+    imputed_control = y[~arm] - treated_model.predict_proba(x[~arm])[:, 1]
+    learner.treated_effect = CatBoostRegressor(**_catboost_params(config, categorical)).fit(
+        x[arm], imputed_treated)
+    learner.control_effect = CatBoostRegressor(**_catboost_params(config, categorical)).fit(
+        x[~arm], imputed_control)
+    return learner
 
 
 # --- evaluation ----------------------------------------------------------------------------
@@ -273,11 +323,11 @@ def recovered_effects(test: pd.DataFrame, uplift: np.ndarray, config: UpliftConf
     the planted effect) when the generator's manifest is given."""
     frame = test[[columns.offer_id, columns.id, columns.target, columns.treated]].copy()
     frame["predicted"] = np.asarray(uplift)
-    groups: list[tuple[str, pd.DataFrame]] = [("all offers", frame)]
+    groups: list[tuple[str, pd.DataFrame]] = [(ALL_OFFERS, frame)]
     if planted is not None:
         frame = frame.merge(planted[[columns.offer_id, "effect_group", "planted_uplift"]],
                             on=columns.offer_id, how="left")
-        groups = [("all offers", frame)] + [
+        groups = [(ALL_OFFERS, frame)] + [
             (str(name), part) for name, part in frame.groupby("effect_group", sort=True)]
     rows = []
     for name, part in groups:
@@ -285,6 +335,7 @@ def recovered_effects(test: pd.DataFrame, uplift: np.ndarray, config: UpliftConf
         samples = _customer_resamples(part[columns.id].to_numpy(), config.bootstraps, config.seed)
         rows.append({
             "group": name,
+            "group_title": GROUP_TITLES.get(name, name),
             "offers": int(len(part)),
             "treated": int(t.sum()),
             "planted": (float(part["planted_uplift"].mean())
@@ -300,15 +351,15 @@ def recovered_effects(test: pd.DataFrame, uplift: np.ndarray, config: UpliftConf
 def uplift_analysis(mart: pd.DataFrame, offers: pd.DataFrame, features: list[str],
                     categorical: list[str], config: UpliftConfig,
                     planted: pd.DataFrame | None = None,
-                    columns: Columns = COLUMNS) -> tuple[TLearner, dict[str, Any]]:
+                    columns: Columns = COLUMNS) -> tuple[UpliftLearner, dict[str, Any]]:
     """Fit the T-learner out of time and evaluate it; returns the learner and the metrics."""
     rows = offer_rows(mart, offers, columns)
     train, test = out_of_time_split(rows, config.test_months, columns)
-    learner = fit_t_learner(train, features, categorical, config, columns)
+    learner = fit_learner(train, features, categorical, config, columns)
     uplift, risk = learner.predict(test)
     metrics = {
         "config": asdict(config),
-        "learner": "T-learner, two CatBoost classifiers (treated, control)",
+        "learner": f"{learner.kind} on CatBoost",
         "offers": {"labelled": int(len(rows)), "train": int(len(train)), "test": int(len(test)),
                    "test_treated": int(test[columns.treated].sum()),
                    "train_period": [str(train[columns.offer_date].min().date()),
@@ -333,32 +384,33 @@ def uplift_markdown(metrics: dict[str, Any]) -> str:
         f"{offers['test_period'][1]}, {offers['test_treated']:,} treated). Risk ranking = the "
         "control model's churn probability (no offer). Intervals: 95%, customers resampled.",
         "",
-        "| ranking | Qini | AUUC | effect in the top "
-        f"{ranking['top']['share']:.0%} |",
+        f"| ranking | Qini per {PER_OFFERS:,} offers | AUUC per {PER_OFFERS:,} offers | "
+        f"effect in the top {ranking['top']['share']:.0%} |",
         "| --- | --- | --- | --- |",
     ]
     for name, title in (("uplift", "by predicted uplift"), ("risk", "by churn risk")):
         q, a = ranking["qini"], ranking["auuc"]
+        low, high = (value * PER_OFFERS for value in q[name + "_interval"])
         lines.append(
-            f"| {title} | {q[name]:.4f} [{q[name + '_interval'][0]:.4f}, "
-            f"{q[name + '_interval'][1]:.4f}] | {a[name]:.4f} | "
-            f"{ranking['top'][name]:+.3f} |")
+            f"| {title} | {q[name] * PER_OFFERS:.2f} [{low:.2f}, {high:.2f}] | "
+            f"{a[name] * PER_OFFERS:.2f} | {ranking['top'][name]:.1%} |")
     q = ranking["qini"]
     lines += [
         "",
-        f"Uplift minus risk ranking, Qini: {q['difference']:+.4f} "
-        f"[{q['difference_interval'][0]:+.4f}, {q['difference_interval'][1]:+.4f}]: the uplift "
-        f"ranking **{q['verdict']}** the risk ranking.",
+        f"Uplift minus risk ranking, Qini per {PER_OFFERS:,} offers: "
+        f"{q['difference'] * PER_OFFERS:+.2f} [{q['difference_interval'][0] * PER_OFFERS:+.2f}, "
+        f"{q['difference_interval'][1] * PER_OFFERS:+.2f}]: the uplift ranking "
+        f"**{q['verdict']}** the risk ranking.",
         "",
         "| group | offers | planted effect | observed effect | predicted effect |",
         "| --- | --- | --- | --- | --- |",
     ]
     for row in metrics["effects"]:
-        planted = "n/a" if row["planted"] is None else f"{row['planted']:+.3f}"
+        planted = "–" if row["planted"] is None else f"{row['planted']:.1%}"
         low, high = row["observed_interval"]
-        lines.append(f"| {row['group']} | {row['offers']:,} | {planted} | "
-                     f"{row['observed']:+.3f} [{low:+.3f}, {high:+.3f}] | "
-                     f"{row['predicted']:+.3f} |")
+        lines.append(f"| {row['group_title']} | {row['offers']:,} | {planted} | "
+                     f"{row['observed']:.1%} [{low:.1%}, {high:.1%}] | "
+                     f"{row['predicted']:.1%} |")
     lines += ["", "Effects are churn prevented per offer within 90 days (control churn rate - "
               "treated churn rate); planted = the sample generator's documented effect."]
     return "\n".join(lines) + "\n"

@@ -17,8 +17,9 @@ where the group is fixed at the offer date, first match wins:
 | group | who | logit effect |
 | --- | --- | --- |
 | service_problem | a recent escalated or badly rated ticket, or 6+ outage hours last month | 0.0 |
+| disengaged | usage down a quarter or more: an offer does not bring them back | 0.0 |
 | price_sensitive | the latent discount-sensitive trait (~20% of customers) | -2.0 |
-| at_risk_other | any other visible risk signal (decline, contract end, overdue, promo) | -0.6 |
+| at_risk_other | any other visible risk signal (contract end, overdue, promotion end) | -0.6 |
 | settled | no risk signal (an offer reminds a content customer of leaving) | +0.4 |
 
 Control customers keep their hazard. The effect on churn outcomes is the coupled draw of
@@ -39,15 +40,16 @@ from custintel.generate import columns, vocab
 from custintel.generate.population import Population
 from custintel.generate.timeline import Timeline
 
-ELIGIBLE_BASE = 0.03
-ELIGIBLE_RISK = 0.35
+ELIGIBLE_BASE = 0.05
+ELIGIBLE_RISK = 0.6
 TREATMENT_SHARE = 0.5
-COOLDOWN_MONTHS = 6
+COOLDOWN_MONTHS = 4
 EFFECT_MONTHS = 3
 FIRST_MONTH = 1
 OFFER_TYPE = "Loyalty Discount"
-EFFECT_GROUPS = ("service_problem", "price_sensitive", "at_risk_other", "settled")
-EFFECT_LOGIT = np.array([0.0, -2.0, -0.6, 0.4])
+EFFECT_GROUPS = ("service_problem", "disengaged", "price_sensitive", "at_risk_other", "settled")
+EFFECT_LOGIT = np.array([0.0, 0.0, -3.0, -0.3, 0.5])
+DISENGAGED_DEPTH = 0.25
 SERVICE_OUTAGE_HOURS = 6.0
 MANIFEST_PATH = "_manifest/retention_offers.parquet"
 
@@ -59,15 +61,16 @@ def risk_signal(pop: Population, month: int, timeline: Timeline) -> np.ndarray:
     contract = (pop.contract_end_day >= start) & (pop.contract_end_day - start < 90)
     lapsed = (pop.lapse_month >= month - 2) & (pop.lapse_month <= month)
     return (promo | contract | lapsed | (pop.esc_recent >= 0.5) | (pop.lowcsat_recent >= 0.5)
-            | (pop.decline_depth(month) >= 0.25) | (pop.overdue_streak > 0))
+            | (pop.decline_depth(month) >= DISENGAGED_DEPTH) | (pop.overdue_streak > 0))
 
 
 def effect_group(pop: Population, month: int, timeline: Timeline) -> np.ndarray:
     """Index into EFFECT_GROUPS for every customer at the start of `month`."""
     service = ((pop.esc_recent >= 0.5) | (pop.lowcsat_recent >= 0.5)
                | (pop.outage_hours_last >= SERVICE_OUTAGE_HOURS))
-    return np.select([service, pop.discount_sensitive, risk_signal(pop, month, timeline)],
-                     [0, 1, 2], 3).astype(np.int8)
+    disengaged = pop.decline_depth(month) >= DISENGAGED_DEPTH
+    return np.select([service, disengaged, pop.discount_sensitive,
+                      risk_signal(pop, month, timeline)], [0, 1, 2, 3], 4).astype(np.int8)
 
 
 @dataclass
