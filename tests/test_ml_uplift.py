@@ -249,3 +249,54 @@ def test_uplift_model_on_the_generated_experiment(offer_sample: Path) -> None:
     low, high = qini["difference_interval"]
     assert low < qini["difference"] < high
     assert qini["verdict"] == uplift.verdict([low, high])
+
+
+# --- the build's step ------------------------------------------------------------------------
+
+def test_build_step_reads_the_warehouse_and_the_planted_manifest(tmp_path: Path) -> None:
+    """ml.uplift_step on a DuckDB warehouse with the mart and the offers fact: the metrics
+    carry the manifest's planted effect; the model card renders them; without the offers table
+    or with too few offer months the step says why it skipped."""
+    import duckdb
+
+    from custintel.settings import load_settings
+    from ml.dataset import DatasetSpec, build_dataset
+    from ml.model_card import uplift_section
+    from ml.uplift_step import retention_uplift
+
+    frame = _monthly_offers(np.random.default_rng(3), months=8, per_month=300)
+    mart = frame[["customer_id", "snapshot_date", "segment", "noise", "churned_within_90d"]]
+    offers_table = frame[["offer_id", "customer_id", "offer_date", "is_treatment"]]
+    landing = tmp_path / "landing"
+    (landing / "_manifest").mkdir(parents=True)
+    frame[["offer_id"]].assign(effect_group="price_sensitive",
+                               planted_uplift=frame["effect"]).to_parquet(
+        landing / uplift.PLANTED_MANIFEST)
+    warehouse = tmp_path / "w.duckdb"
+    settings = load_settings(environ={"CUSTINTEL_WAREHOUSE__PATH": str(warehouse),
+                                      "CUSTINTEL_LANDING__PATH": str(landing)})
+    dataset = build_dataset(mart, DatasetSpec("customer_id", "churned_within_90d",
+                                              "snapshot_date"), "marts.features")
+    with duckdb.connect(str(warehouse)) as con:
+        con.execute("create schema warehouse")
+    assert "not readable" in retention_uplift(settings, dataset)["skipped"]
+    with duckdb.connect(str(warehouse)) as con:
+        con.register("offers", offers_table.head(300))  # one offer month only
+        con.execute("create table warehouse.fact_retention_offer as select * from offers")
+    assert retention_uplift(settings, dataset) == {
+        "skipped": "1 labelled offer dates: need more than the 3 test months"}
+    with duckdb.connect(str(warehouse)) as con:
+        con.register("offers", offers_table)
+        con.execute("create or replace table warehouse.fact_retention_offer as "
+                    "select * from offers")
+    metrics = retention_uplift(settings, dataset)
+    overall = metrics["effects"][0]
+    test = frame[frame["offer_date"] >= pd.Timestamp(2024, 6, 1)]
+    assert overall["offers"] == len(test) == 900
+    assert overall["planted"] == pytest.approx(test["effect"].mean())
+    assert [row["group_title"] for row in metrics["effects"]] == ["All offers", "Price-sensitive"]
+    card = "\n".join(uplift_section({"uplift": metrics}))
+    assert card.startswith("## Uplift of retention offers")
+    assert f"| All offers | 900 | {test['effect'].mean():.1%} |" in card
+    assert uplift_section({"uplift": {"skipped": "no offers"}})[-1] == "Not evaluated: no offers"
+    assert uplift_section({}) == []
