@@ -300,3 +300,26 @@ def test_build_step_reads_the_warehouse_and_the_planted_manifest(tmp_path: Path)
     assert f"| All offers | 900 | {test['effect'].mean():.1%} |" in card
     assert uplift_section({"uplift": {"skipped": "no offers"}})[-1] == "Not evaluated: no offers"
     assert uplift_section({}) == []
+
+
+# --- the offers file at the landing ----------------------------------------------------------
+
+def test_an_unreadable_treatment_flag_names_file_row_and_column(tmp_path: Path) -> None:
+    """A retention-offers CSV whose arm flag is not a boolean stops the load with the file,
+    the row and the column (rows that parse but break a rule are quarantined instead:
+    tests/test_sqlmesh_quarantine.py)."""
+    from custintel.landing.files import LandingError
+    from custintel.landing.loader import load_landing
+    from tests.landing_support import copy_fixture
+
+    landing = copy_fixture(tmp_path)
+    path = landing / "marketing" / "retention_offers.csv"
+    lines = path.read_text().splitlines()
+    lines[2] = lines[2].replace(",false", ",maybe")  # data row 2: C003's control entry
+    path.write_text("\n".join(lines) + "\n")
+    with pytest.raises(LandingError) as error:
+        load_landing(landing, tmp_path / "wh.duckdb")
+    assert error.value.row == 2
+    assert error.value.column == "is_treatment"
+    assert "marketing/retention_offers.csv" in str(error.value)
+    assert "maybe" in str(error.value)
