@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ml.uplift import uplift_markdown
+
 MODEL_ORDER = ("catboost", "random_forest", "logistic_regression", "rule", "prior")
 METRIC_COLUMNS = (
     ("roc_auc", "ROC-AUC"),
@@ -353,6 +355,15 @@ def action_list_section(metrics: dict[str, Any]) -> list[str]:
     ]
 
 
+def uplift_section(metrics: dict[str, Any]) -> list[str]:
+    found = metrics.get("uplift")
+    if not found:
+        return []
+    if "skipped" in found:
+        return ["## Uplift of retention offers", "", f"Not evaluated: {found['skipped']}"]
+    return uplift_markdown(found).rstrip("\n").split("\n")
+
+
 def risk_band_section(metrics: dict[str, Any]) -> list[str]:
     bands = metrics.get("risk_bands")
     if not bands:
@@ -515,6 +526,7 @@ def render_model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
         *_with_gap(risk_band_section(metrics)),
         *_with_gap(lifetime_value_section(metrics)),
         *_with_gap(action_list_section(metrics)),
+        *_with_gap(uplift_section(metrics)),
         *_with_gap(health_section(metrics)),
         *caveats(manifest, metrics),
         "",

@@ -36,6 +36,7 @@ from ml.rules import SEED_004_RULES
 from ml.score import score_frame
 from ml.segmentation import Segmentation, fit_segmentation, migration_matrix
 from ml.train import TrainConfig, TrainResult, train
+from ml.uplift_step import retention_uplift
 
 MODEL_NAME = "churn"
 LABEL_HORIZON_DAYS = 90
@@ -445,6 +446,7 @@ def train_and_score(
             economics,
             test_values,
         )
+    result.metrics["uplift"] = retention_uplift(settings, dataset)
     registry = Registry(settings.registry_path, MODEL_NAME)
     version = registry.save(result)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)

@@ -48,6 +48,10 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
                    "share of churners"),
     "segments": ("segment", "customers"),
     "migration": ("from segment", "to segment", "moves"),
+    "uplift": ("ranking", "Qini per 1,000 offers", "low", "high", "AUUC per 1,000 offers",
+               "effect in the top 30%"),
+    "uplift_effects": ("group", "offers", "treated", "planted effect", "observed effect",
+                       "observed low", "observed high", "predicted effect"),
 }
 
 
@@ -216,6 +220,44 @@ def migration_table(found: RegistryVersion) -> pd.DataFrame:
     ])
 
 
+def _uplift(found: RegistryVersion) -> dict[str, Any] | None:
+    """The version's uplift metrics, or None when it has none or skipped them."""
+    found_uplift = found.json("metrics.json").get("uplift")
+    return None if not found_uplift or "skipped" in found_uplift else found_uplift
+
+
+def uplift_table(found: RegistryVersion) -> pd.DataFrame:
+    """Qini and AUUC of ranking the test offers by predicted uplift and by churn risk, per
+    1,000 offers (as on the model card, ml/uplift.py `PER_OFFERS`)."""
+    uplift = _uplift(found)
+    if uplift is None:
+        return pd.DataFrame(columns=list(TABLE_COLUMNS["uplift"]))
+    ranking = uplift["ranking"]
+    qini, auuc, top = ranking["qini"], ranking["auuc"], ranking["top"]
+    titles = {"uplift": "by predicted uplift", "risk": "by churn risk"}
+    per = 1000
+    return pd.DataFrame([
+        {"ranking": titles[name], "Qini per 1,000 offers": qini[name] * per,
+         "low": qini[f"{name}_interval"][0] * per, "high": qini[f"{name}_interval"][1] * per,
+         "AUUC per 1,000 offers": auuc[name] * per, "effect in the top 30%": top[name]}
+        for name in ("uplift", "risk")
+    ])
+
+
+def uplift_effects_table(found: RegistryVersion) -> pd.DataFrame:
+    """Observed and predicted churn prevented per offer on the test offers, by planted group."""
+    uplift = _uplift(found)
+    if uplift is None:
+        return pd.DataFrame(columns=list(TABLE_COLUMNS["uplift_effects"]))
+    return pd.DataFrame([
+        {"group": row["group_title"], "offers": row["offers"], "treated": row["treated"],
+         "planted effect": row["planted"], "observed effect": row["observed"],
+         "observed low": row["observed_interval"][0],
+         "observed high": row["observed_interval"][1], "predicted effect": row["predicted"]}
+        for row in uplift["effects"]
+    ])
+
+
 def registry_frame(spec: RegistrySpec, root: Path | None) -> tuple[str, pd.DataFrame]:
     """The table a ```registry``` block asks for, and the model/version it was read from
     (`model (no version yet)` and an empty table before the first training)."""
@@ -238,6 +280,8 @@ def registry_frame(spec: RegistrySpec, root: Path | None) -> tuple[str, pd.DataF
                 "risk_bands": risk_band_table,
                 "segments": segments_table,
                 "migration": migration_table,
+                "uplift": uplift_table,
+                "uplift_effects": uplift_effects_table,
             }[spec.table](found)
     except KeyError as exc:  # a metrics file from another ml/ version
         raise SpecError(f"model registry: {found.label} has no {exc} in its files") from exc

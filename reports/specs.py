@@ -115,7 +115,7 @@ class RegistrySpec(_Spec):
 
     model: str
     table: Literal["version", "metrics", "calibration", "lift", "importance", "risk_bands",
-                   "segments", "migration"]
+                   "segments", "migration", "uplift", "uplift_effects"]
     version: str = "latest"
     part: Literal["test", "valid"] = "test"  # metrics: which evaluation set
     limit: int | None = None

@@ -41,3 +41,18 @@ def default_site(generated_warehouse):
     from tests.site_support import site_for
 
     return site_for(generated_warehouse, None)
+
+
+@pytest.fixture(scope="session")
+def offer_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Generated landing files (4,000 customers x 15 months from 2024-01, seed 11, no defects)
+    with the retention-offer experiment's manifest, shared by tests/test_generate_offers.py
+    and tests/test_ml_uplift.py."""
+    import datetime as dt
+
+    from custintel.generate import generate_landing
+
+    root = tmp_path_factory.mktemp("offer_sample")
+    generate_landing(root, customers=4000, months=15, start_date=dt.date(2024, 1, 1), seed=11,
+                     defect_rate=0.0)
+    return root

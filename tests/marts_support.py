@@ -83,6 +83,7 @@ _TRUNCATION_QUERIES: dict[str, str] = {
         " case when updated_at < {cutoff} then updated_at else published_at end as updated_at)"
         " from t where published_at < {cutoff}"
     ),
+    "marketing__retention_offers": "select * from t where offer_date < {cutoff}",
     "support__kb_article_views": "select * from t where viewed_at < {cutoff}",
     "provisioning__services": "select * from t where launched_date < {cutoff}",
     "provisioning__service_assignments": (

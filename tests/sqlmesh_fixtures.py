@@ -214,6 +214,29 @@ def _campaigns() -> list[dict]:
     ]
 
 
+def _retention_offers() -> list[dict]:
+    def offer(offer_id: str, customer: str | None, day: str, offer_type: str,
+              treated: bool) -> dict:
+        return {
+            "offer_id": offer_id,
+            "customer_id": customer,
+            "offer_date": dt.date.fromisoformat(day),
+            "offer_type": offer_type,
+            "is_treatment": treated,
+        }
+
+    return [
+        offer("O1", "C001", "2024-01-01", " loyalty discount", True),
+        offer("O2", "C002", "2024-02-01", "Loyalty Discount", False),
+        # 3: an offer type outside the contract
+        offer("O3", "C003", "2024-02-01", "Cashback", True),
+        # 4: a customer that does not exist
+        offer("O4", "C999", "2024-02-01", "Free Upgrade", False),
+        # 5: no customer id
+        offer("O5", None, "2024-02-01", "Service Credit", True),
+    ]
+
+
 def _campaign_targets() -> list[dict]:
     return [
         {
@@ -474,6 +497,7 @@ def landing_rows(months: int = 2) -> dict[str, list[dict]]:
         "crm__opportunities": _opportunities(),
         "marketing__campaigns": _campaigns(),
         "marketing__campaign_targets": _campaign_targets(),
+        "marketing__retention_offers": _retention_offers(),
         "support__tickets": _tickets(),
         "support__kb_articles": _kb_articles(),
         "support__kb_article_views": _kb_article_views(),
@@ -502,6 +526,9 @@ def planted_rejections(months: int = 2) -> dict[tuple[str, int], str]:
         ("crm__opportunities", 2): "negative_amount:amount",
         ("crm__opportunities", 3): "orphan_key:customer_id",
         ("marketing__campaign_targets", 3): "orphan_key:campaign_id",
+        ("marketing__retention_offers", 3): "invalid_value:offer_type",
+        ("marketing__retention_offers", 4): "orphan_key:customer_id",
+        ("marketing__retention_offers", 5): "missing_key:customer_id",
         ("support__tickets", 3): "before_start:created_at",
         ("support__kb_articles", 3): "missing_value:title",
         ("support__kb_article_views", 3): "orphan_key:kb_article_id",

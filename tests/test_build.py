@@ -32,6 +32,7 @@ FACTS = [
     "fact_campaign_target",
     "fact_network_usage",
     "fact_kb_article_view",
+    "fact_retention_offer",
 ]
 
 
@@ -80,6 +81,7 @@ def test_handwritten_csv_exports_build_every_dimension_and_fact(built: dict) -> 
         "fact_support_ticket": 4,
         "fact_campaign_target": 4,
         "fact_kb_article_view": 3,
+        "fact_retention_offer": 3,
     }
     for table, rows in expected.items():
         assert _count(warehouse, table) == rows, table
@@ -104,7 +106,7 @@ def test_second_build_does_no_model_work(built: dict) -> None:
         settings,
         BuildOptions(landing_path=built["landing"], with_ml=False, with_reports=False, force=True),
     )
-    assert forced.load is not None and len(forced.load.reloaded) == 13
+    assert forced.load is not None and len(forced.load.reloaded) == 14
     assert forced.restatement is None  # reloaded, but no row changed
     assert forced.transform is not None and not forced.transform.did_work
     assert forced.transform.models_evaluated == set()

@@ -27,7 +27,7 @@ def test_every_table_lands_with_file_and_row_lineage(landing: Path, tmp_path: Pa
     warehouse = tmp_path / "wh.duckdb"
     report = load_landing(landing, warehouse)
     contract = load_contract()
-    assert len(report.tables) == len(contract.tables) == 13
+    assert len(report.tables) == len(contract.tables) == 14
     for table in contract.tables:
         expected = _csv_rows(landing / table.system / f"{table.name}.csv")
         assert report.rows[table.qualified_name] == expected
@@ -51,7 +51,7 @@ def test_every_table_lands_with_file_and_row_lineage(landing: Path, tmp_path: Pa
 
 def test_unchanged_files_are_not_reloaded(landing: Path, tmp_path: Path) -> None:
     warehouse = tmp_path / "wh.duckdb"
-    assert len(load_landing(landing, warehouse).reloaded) == 13
+    assert len(load_landing(landing, warehouse).reloaded) == 14
     assert load_landing(landing, warehouse).reloaded == []
     orders = landing / "billing" / "orders.csv"
     orders.write_text(

@@ -45,7 +45,7 @@ def test_every_contract_table_is_declared_with_its_columns_and_lineage() -> None
         expected = [c.name for c in table.columns] + ["_source_file", "_source_row_number"]
         assert list(model["columns"]) == expected
         assert model["columns"]["_source_row_number"] == "BIGINT"
-    assert len(declared) == len(load_contract().tables) == 13
+    assert len(declared) == len(load_contract().tables) == 14
 
 
 def test_config_follows_the_settings_named_by_custintel_config(

@@ -20,6 +20,7 @@ TARGETS = {
     "crm__opportunities": ["dim_opportunity"],
     "marketing__campaigns": ["dim_campaign"],
     "marketing__campaign_targets": ["fact_campaign_target"],
+    "marketing__retention_offers": ["fact_retention_offer"],
     "support__tickets": ["dim_support_ticket", "fact_support_ticket"],
     "support__kb_articles": ["dim_kb_article"],
     "support__kb_article_views": ["fact_kb_article_view"],

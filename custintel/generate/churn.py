@@ -3,7 +3,9 @@
 Every cause acts through behaviour that is visible in the landing data before the churn row:
 declining usage, escalated or badly rated tickets, outage minutes, the end of a promotional
 discount or a price rise for discount-sensitive customers, a contract reaching its end without
-renewal, and suspension. `README.md` lists the coefficients and what each looks like in the data.
+renewal, and suspension; a treated customer of the randomised retention-offer experiment gets
+the offer's planted heterogeneous effect (`offers.py`). `README.md` lists the coefficients and
+what each looks like in the data.
 """
 
 from __future__ import annotations
@@ -52,6 +54,7 @@ def churn_logit(pop: Population, month: int, timeline: Timeline) -> np.ndarray:
         logit += PRICE_RISE_EFFECT_SENSITIVE * pop.discount_sensitive
     logit += SUSPENDED_EFFECT * (pop.status == vocab.INACTIVE)
     logit += RETENTION_OFFER_EFFECT * (month < pop.retention_until)
+    logit += pop.offer_effect * (month < pop.offer_until)  # randomised offers (offers.py)
     return logit
 
 

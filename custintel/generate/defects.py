@@ -85,6 +85,9 @@ PLANS: dict[tuple[str, str], DefectPlan] = {
         missing_key=("campaign_id", "customer_id"), invalid_value=("response_type",),
         orphan_key=("campaign_id", "customer_id"),
         negative_amount=("attributed_revenue_amount",), future_date=("targeted_at",)),
+    ("marketing", "retention_offers"): DefectPlan(
+        missing_key=("customer_id",), invalid_value=("offer_type",),
+        orphan_key=("customer_id",), future_date=("offer_date",)),
     ("support", "tickets"): DefectPlan(
         missing_key=("customer_id",),
         invalid_value=("priority", "status", "channel_of_contact", "category"),

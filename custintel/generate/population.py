@@ -74,6 +74,9 @@ class Population:
     outage_hours_last: np.ndarray
     overdue_streak: np.ndarray
     retention_until: np.ndarray
+    offer_month: np.ndarray  # last month the customer entered the retention-offer experiment
+    offer_effect: np.ndarray  # planted logit effect of the retention offer (treated only)
+    offer_until: np.ndarray  # first month after the offer's effect
     pending_add: np.ndarray
     pending_optout: np.ndarray
     churn_day: np.ndarray
@@ -175,6 +178,9 @@ def draw_customers(rng: np.random.Generator, signup_days: np.ndarray, signup_mon
         outage_hours_last=np.zeros(n),
         overdue_streak=np.zeros(n, dtype=np.int8),
         retention_until=np.full(n, NO_MONTH, dtype=np.int16),
+        offer_month=np.full(n, NO_MONTH, dtype=np.int16),
+        offer_effect=np.zeros(n),
+        offer_until=np.full(n, NO_MONTH, dtype=np.int16),
         pending_add=np.zeros(n, dtype=bool),
         pending_optout=np.zeros(n, dtype=bool),
         churn_day=np.full(n, -1, dtype=np.int64),

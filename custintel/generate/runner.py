@@ -15,6 +15,7 @@ from custintel.generate import (
     lifecycle,
     marketing,
     network,
+    offers,
     sales,
     services,
     staff,
@@ -22,6 +23,7 @@ from custintel.generate import (
     writer,
 )
 from custintel.generate.catalogue import Catalogue
+from custintel.generate.churn import churn_logit
 from custintel.generate.crm import ChangeLog
 from custintel.generate.knowledge import KnowledgeBase
 from custintel.generate.population import Population, monthly_signups, opening_base
@@ -75,9 +77,10 @@ def generate_landing(out_dir: Path, customers: int, months: int, start_date: dt.
     log.record(pop, np.arange(pop.size), columns.day_to_seconds(pop.signup_day)
                + columns.seconds_in_day(global_rng(seed, Stream.CRM), pop.size, 8, 20))
     campaigns, opportunities = marketing.CampaignLog(), sales.SalesLog()
+    offer_log = offers.OfferLog()
     for month in range(months):
         _simulate_month(month, seed, customers, pop, assignments, catalogue, kb, log, campaigns,
-                        opportunities, regions, landing)
+                        opportunities, offer_log, regions, landing)
         if progress:
             progress("simulate", month + 1, months)
     finals: list[tuple[str, str, Mapping[str, writer.ColumnData]]] = [
@@ -95,6 +98,8 @@ def generate_landing(out_dir: Path, customers: int, months: int, start_date: dt.
         if progress:
             progress("write", done, len(finals))
     landing.write_manifest()
+    landing.write_offer_manifest(offer_log.manifest_columns(
+        columns.ids("C", np.arange(1, pop.size + 1), 7), timeline))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -102,7 +107,8 @@ def generate_landing(out_dir: Path, customers: int, months: int, start_date: dt.
 def _simulate_month(month: int, seed: int, customers: int, pop: Population,
                     assignments: services.Assignments, catalogue: Catalogue, kb: KnowledgeBase,
                     log: ChangeLog, campaigns: marketing.CampaignLog, opportunities: sales.SalesLog,
-                    regions: np.ndarray, landing: writer.LandingWriter) -> None:
+                    offer_log: offers.OfferLog, regions: np.ndarray,
+                    landing: writer.LandingWriter) -> None:
     timeline = catalogue.timeline
     label = timeline.label(month)
 
@@ -112,6 +118,9 @@ def _simulate_month(month: int, seed: int, customers: int, pop: Population,
     first_new = pop.size
     pop.append(monthly_signups(rng(Stream.SIGNUPS), customers, month, timeline, regions))
     ids = columns.ids("C", np.arange(1, pop.size + 1), 7)
+    landing.write("marketing", "retention_offers",
+                  offers.month_offers(rng(Stream.OFFERS), month, pop, timeline, offer_log,
+                                      churn_logit(pop, month, timeline), ids), month, label)
     outcome = lifecycle.begin_month(rng(Stream.LIFECYCLE), month, pop, first_new, log, timeline,
                                     regions)
     service_rng = rng(Stream.SERVICES)

@@ -31,6 +31,7 @@ class Stream(IntEnum):
     SALES = 13
     CRM = 14
     DEFECTS = 15
+    OFFERS = 16
 
 
 def global_rng(seed: int, stream: Stream, sub: int = 0) -> np.random.Generator:

@@ -34,10 +34,20 @@ PART_TABLES = frozenset({
     ("billing", "invoices"),
     ("billing", "orders"),
     ("marketing", "campaign_targets"),
+    ("marketing", "retention_offers"),
     ("support", "kb_article_views"),
     ("support", "tickets"),
 })
 MANIFEST_PATH = "_manifest/defects.parquet"
+OFFER_MANIFEST_PATH = "_manifest/retention_offers.parquet"
+#: the defect stream of each table; tables added later go at the end so the defects planted in
+#: the older tables do not move
+DEFECT_STREAM_ORDER = (
+    "crm/account_managers", "crm/customers", "crm/opportunities", "marketing/campaigns",
+    "marketing/campaign_targets", "support/tickets", "support/kb_articles",
+    "support/kb_article_views", "provisioning/services", "provisioning/service_assignments",
+    "billing/invoices", "billing/orders", "network/usage", "marketing/retention_offers",
+)
 ColumnData = pa.Array | pa.ChunkedArray | np.ndarray
 
 
@@ -112,9 +122,10 @@ class LandingWriter:
                 for part in (self.out_dir / table.system / table.name).glob("part-*.parquet"):
                     part.unlink()
         (self.out_dir / MANIFEST_PATH).unlink(missing_ok=True)
+        (self.out_dir / OFFER_MANIFEST_PATH).unlink(missing_ok=True)
 
     def _rngs(self, table: Table, month: int | None) -> Iterator[np.random.Generator]:
-        index = self.contract.tables.index(table)
+        index = DEFECT_STREAM_ORDER.index(f"{table.system}/{table.name}")
         chunk = 0
         while True:
             sub = index * 10_000 + chunk
@@ -149,3 +160,9 @@ class LandingWriter:
         path = self.out_dir / MANIFEST_PATH
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(manifest, path, compression="zstd")
+
+    def write_offer_manifest(self, data: Mapping[str, ColumnData]) -> None:
+        """The retention-offer experiment's planted effect per offer (not part of the contract)."""
+        path = self.out_dir / OFFER_MANIFEST_PATH
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pq.write_table(pa.table(dict(data)), path, compression="zstd")

@@ -32,6 +32,9 @@ FOREIGN_KEYS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
         ("campaign_id", "campaign_id", "warehouse.dim_campaign", "campaign_id"),
         ("customer_id", "customer_id", "warehouse.dim_customer", "customer_id"),
     ),
+    "marketing__retention_offers": (
+        ("customer_id", "customer_id", "warehouse.dim_customer", "customer_id"),
+    ),
     "support__tickets": (
         ("customer_id", "customer_id", "warehouse.dim_customer", "customer_id"),
         ("kb_article_id", "kb_article_id", "warehouse.dim_kb_article", "kb_article_id"),

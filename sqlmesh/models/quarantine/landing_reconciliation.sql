@@ -15,7 +15,7 @@ MODEL (
   audits (
     not_null(columns := (source_table, target_model, landed_rows, loaded_rows, rejected_rows)),
     unique_combination_of_columns(columns := (source_table, target_model)),
-    number_of_rows(threshold := 13), -- fails at 13 rows or fewer: all 14 pairs present
+    number_of_rows(threshold := 14), -- fails at 14 rows or fewer: all 15 pairs present
     forall(criteria := (landed_rows = loaded_rows + rejected_rows))
   )
 );
@@ -62,6 +62,15 @@ select
   (select count(*) from landing.marketing__campaign_targets) as landed_rows,
   (select count(*) from warehouse.fact_campaign_target) as loaded_rows,
   (select count(*) from quarantine.rejects_marketing__campaign_targets) as rejected_rows
+
+union all
+
+select
+  'marketing__retention_offers' as source_table,
+  'fact_retention_offer' as target_model,
+  (select count(*) from landing.marketing__retention_offers) as landed_rows,
+  (select count(*) from warehouse.fact_retention_offer) as loaded_rows,
+  (select count(*) from quarantine.rejects_marketing__retention_offers) as rejected_rows
 
 union all
 
