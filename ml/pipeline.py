@@ -30,6 +30,7 @@ from ml import clv, evaluate, gateway
 from ml.dataset import Dataset, DatasetError, DatasetSpec, build_dataset
 from ml.health import health_validation
 from ml.lifetime_value import LifetimeValueModels, fit_lifetime_value
+from ml.monitoring_step import attach_monitoring, monitoring_report
 from ml.reasons import load_playbook
 from ml.registry import ModelVersion, Registry
 from ml.rules import SEED_004_RULES
@@ -457,4 +458,8 @@ def train_and_score(
     report = segmentation_report(segmentation, segments)
     registry.attach(version.version, "segmentation.json", json.dumps(report, indent=2, default=str))
     registry.attach(version.version, "segmentation.md", segmentation_markdown(report))
+    latest = pd.Timestamp(pd.to_datetime(dataset.frame[columns.time]).max())
+    attach_monitoring(registry, version, monitoring_report(
+        settings, version, result, dataset, scores, read_as_of(settings, latest),
+        LABEL_HORIZON_DAYS))
     return PipelineResult(version, scores["score_date"].iloc[0], scores, segments)
