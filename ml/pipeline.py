@@ -153,7 +153,10 @@ def read_orders(settings: Settings) -> pd.DataFrame | None:
     except DatasetError:
         return None
     completed = orders[orders["order_status"] == "Completed"]
-    return completed[["customer_id", "ordered_at", "net_amount"]].reset_index(drop=True)
+    columns = ["customer_id", "ordered_at", "net_amount"]
+    # a table read without ORDER BY comes in any order: sorted, the per-customer sums the
+    # BG/NBD and Gamma-Gamma inputs are built from add up in the same order every run
+    return completed[columns].sort_values(columns, kind="stable").reset_index(drop=True)
 
 
 def lifetime_value_models(
