@@ -19,6 +19,7 @@ from ml.monitoring import psi
 from ml.monitoring_step import monitoring_report
 from ml.pipeline import active_population, attach_churn_dates, load_mart, train_and_score
 from ml.registry import Registry
+from ml.reliability_chart import reliability_svg
 from ml.score import score_frame
 from reports.registry import calibration_summary_table, find_version, reliability_table
 
@@ -331,3 +332,13 @@ def test_reliability_diagram_numbers_match_sklearn_calibration_curve(built) -> N
         assert row["ECE"] == pytest.approx(ece)
     card = (version.path / "model_card.md").read_text()
     assert "Reliability on the test set" in card
+
+
+def test_the_model_card_shows_its_reliability_diagram(built) -> None:
+    version = built[2].version
+    svg = (version.path / "reliability.svg").read_text()
+    assert "![Reliability diagram" in (version.path / "model_card.md").read_text()
+    test = version.metrics["probability_calibration"]["test"]
+    for stage in ("before", "after"):  # the legend carries the test ECE and Brier
+        assert f"ECE {test[stage]['ece']:.4f}, Brier {test[stage]['brier']:.4f}" in svg
+    assert reliability_svg(version.metrics) == svg  # reproducible byte for byte

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import html
 import json
@@ -306,3 +307,23 @@ def test_a_version_without_monitoring_shows_the_empty_sentences(
     text = (build(tmp_path, registry, MONITORING_PAGE) / "index.html").read_text()
     assert "No stored score&#x27;s window has closed yet." in text or \
         "No stored score's window has closed yet." in text
+
+
+def test_the_cards_own_svg_chart_is_shown_as_an_image_and_nothing_else_is(
+        tmp_path: Path, registry: Path) -> None:
+    folder = registry / "churn" / "v0002"
+    svg = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(3)</script></svg>'
+    (folder / "reliability.svg").write_text(svg)
+    (folder / "model_card.md").write_text(
+        CARD + "\n![Reliability <b>diagram</b>](reliability.svg)\n\n"
+        "![Missing](other.svg)\n\n![Outside](../../secret.svg)\n")
+    text = (build(tmp_path, registry) / "index.html").read_text()
+    card = text[text.index('<details class="ci-model-card"'):]
+    card = card[: card.index("</details>")]
+    images = re.findall(r'<img alt="([^"]*)" src="data:image/svg\+xml;base64,([^"]+)">', card)
+    assert len(images) == 1  # only the stored file of the version, and only as an <img>
+    assert images[0][0] == "Reliability &lt;b&gt;diagram&lt;/b&gt;"
+    assert base64.b64decode(images[0][1]).decode() == svg
+    assert "<script>" not in card
+    assert '<p class="ci-empty">Missing (no other.svg stored)</p>' in card
+    assert "![Outside](../../secret.svg)" in card  # a path is not a chart of the card: text
