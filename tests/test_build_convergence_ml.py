@@ -5,6 +5,8 @@ site is untouched) and the rerun equals a clean build of the same landing.
 Its own module (and so its own CI worker under `--dist loadfile`): the model needs a longer
 history than tests/test_build_convergence.py's, 300 customers x 12 months, test and validation
 one snapshot each. The comparison leaves out score history (tests/build_convergence_support.py).
+The same clean build also serves the reproducibility test: the ML step run in two processes
+(the second on its inputs in another row order) writes the same ml tables and registry files.
 """
 
 from __future__ import annotations
