@@ -182,7 +182,7 @@ def lift_table(found: RegistryVersion) -> pd.DataFrame:
 
 def importance_table(found: RegistryVersion) -> pd.DataFrame:
     ranked = found.json("metrics.json")["feature_importance"]
-    return pd.DataFrame([{"feature": f["feature"], "importance": f["importance"]}
+    return pd.DataFrame([{"feature": feature_title(f["feature"]), "importance": f["importance"]}
                          for f in ranked])
 
 

@@ -140,7 +140,7 @@ def test_registry_tables_come_from_the_latest_version(tmp_path: Path, registry: 
     text = (build(tmp_path, registry) / "index.html").read_text()
     assert "model registry: churn/v0002" in text and "churn/v0001" not in text
     rows = cells(text, 'data-query="lift"')  # the first table after the lift chart: importance
-    assert [row[0] for row in rows] == [HOSTILE_FEATURE, "tenure_months"]  # limit: 2
+    assert [row[0] for row in rows] == [HOSTILE_FEATURE, "Tenure months"]  # limit: 2, titled
     assert "<img" not in text
     metric_rows = cells(text, "<h1")
     assert [row[0] for row in metric_rows] == ["catboost", "prior"]  # skipped rule left out
