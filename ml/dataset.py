@@ -24,6 +24,8 @@ from sqlglot import exp
 TRUE_VALUES = frozenset({"yes", "true", "1", "1.0"})
 FALSE_VALUES = frozenset({"no", "false", "0", "0.0"})
 MAX_CATEGORIES = 200
+#: float inputs are rounded to this many significant digits on load (settle_float_noise)
+SIGNIFICANT_DIGITS = 10
 ISO_DATE_PATTERN = r"\d{4}-\d{2}-\d{2}([ T]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?"
 
 
@@ -215,6 +217,7 @@ def build_dataset(
     # another order, trains the same model and gets the same split
     frame = frame.sort_values(key[::-1], kind="stable").reset_index(drop=True)
     notes = coerce_numeric_text(frame, roles)
+    settle_float_noise(frame, roles)
     features, categorical, dropped = detect_roles(frame, roles, max_categories)
     if not features:
         raise DatasetError(f"{source}: no feature columns left after removing {roles}")
@@ -244,6 +247,30 @@ def coerce_numeric_text(frame: pd.DataFrame, excluded: list[str]) -> dict[str, s
             f"numeric text coerced to numbers; {int(blank.sum())} blank cell(s) became null"
         )
     return notes
+
+
+def round_significant(values: np.ndarray, digits: int = SIGNIFICANT_DIGITS) -> np.ndarray:
+    """`values` rounded to `digits` significant digits (zeros, NaN and infinities unchanged)."""
+    x = np.asarray(values, dtype=float)
+    magnitude = np.floor(np.log10(np.abs(np.where(np.isfinite(x) & (x != 0), x, 1.0))))
+    # beyond +-250 orders of magnitude the scale would overflow: such values are kept
+    rounded = np.isfinite(x) & (x != 0) & (np.abs(magnitude) < 250)
+    scale = 10.0 ** (digits - 1 - np.where(rounded, magnitude, 0.0))
+    return np.where(rounded, np.round(np.where(rounded, x, 0.0) * scale) / scale, x)
+
+
+def settle_float_noise(frame: pd.DataFrame, excluded: list[str]) -> None:
+    """Round every float column (but the role columns) to SIGNIFICANT_DIGITS, in place.
+
+    A warehouse's sums and averages of doubles differ in their last bits with the order the
+    rows were added up in (parallel aggregation; an incremental table holds its rows in another
+    order than a clean build). Those bits would reach the model's inputs and the numbers quoted
+    in the reasons ("24,102 MB" vs "24,103 MB" for a sum of exactly 24,102.5), so the same data
+    read twice could score differently; 10 significant digits keep every real digit and drop
+    the noise."""
+    for column in frame.columns:
+        if column not in excluded and pd.api.types.is_float_dtype(frame[column]):
+            frame[column] = round_significant(frame[column].to_numpy())
 
 
 def _parse_time(values: pd.Series, source: str) -> pd.Series:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from ml.reliability_chart import CHART_FILE as RELIABILITY_CHART_FILE
 from ml.uplift import uplift_markdown
 
 MODEL_ORDER = ("catboost", "random_forest", "logistic_regression", "rule", "prior")
@@ -232,6 +233,9 @@ def probability_section(metrics: dict[str, Any], manifest: dict[str, Any]) -> li
                 rows),
         "",
         "Reliability on the test set (quantile bins):",
+        "",
+        f"![Reliability diagram: observed against predicted churn, before and after "
+        f"calibration]({RELIABILITY_CHART_FILE})",
         "",
         *_table(["bin", "predicted (raw)", "observed", "predicted (calibrated)", "observed"],
                 reliability),

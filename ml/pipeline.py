@@ -30,6 +30,7 @@ from ml import clv, evaluate, gateway
 from ml.dataset import Dataset, DatasetError, DatasetSpec, build_dataset
 from ml.health import health_validation
 from ml.lifetime_value import LifetimeValueModels, fit_lifetime_value
+from ml.monitoring_step import attach_monitoring, monitoring_report
 from ml.reasons import load_playbook
 from ml.registry import ModelVersion, Registry
 from ml.rules import SEED_004_RULES
@@ -153,7 +154,10 @@ def read_orders(settings: Settings) -> pd.DataFrame | None:
     except DatasetError:
         return None
     completed = orders[orders["order_status"] == "Completed"]
-    return completed[["customer_id", "ordered_at", "net_amount"]].reset_index(drop=True)
+    columns = ["customer_id", "ordered_at", "net_amount"]
+    # a table read without ORDER BY comes in any order: sorted, the per-customer sums the
+    # BG/NBD and Gamma-Gamma inputs are built from add up in the same order every run
+    return completed[columns].sort_values(columns, kind="stable").reset_index(drop=True)
 
 
 def lifetime_value_models(
@@ -459,4 +463,8 @@ def train_and_score(
     report = segmentation_report(segmentation, segments)
     registry.attach(version.version, "segmentation.json", json.dumps(report, indent=2, default=str))
     registry.attach(version.version, "segmentation.md", segmentation_markdown(report))
+    latest = pd.Timestamp(pd.to_datetime(dataset.frame[columns.time]).max())
+    attach_monitoring(registry, version, monitoring_report(
+        settings, version, result, dataset, scores, read_as_of(settings, latest),
+        LABEL_HORIZON_DAYS))
     return PipelineResult(version, scores["score_date"].iloc[0], scores, segments)

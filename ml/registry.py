@@ -6,6 +6,7 @@ A version folder holds
   production.cbm  the model that scores: the same settings refit on every labelled row with the
                   evaluated model's iteration count (absent when training ran without refit)
   calibration.json the calibrators mapping each model's raw scores to probabilities
+  reliability.svg the reliability diagram before / after calibration (shown by the card)
   manifest.json   name, version, created_at, column roles, feature + categorical lists,
                   training-data fingerprint, parameters, library versions
   metrics.json    everything `ml.train` measured (models vs baselines, calibration, lift, ...)
@@ -35,6 +36,8 @@ from catboost import CatBoostClassifier
 from ml.calibration import Calibrator
 from ml.dataset import DatasetSpec
 from ml.model_card import render_model_card
+from ml.reliability_chart import CHART_FILE as RELIABILITY_CHART_FILE
+from ml.reliability_chart import reliability_svg
 from ml.train import TrainResult
 
 VERSION_PATTERN = re.compile(r"^v(\d{4,})$")
@@ -162,7 +165,8 @@ class Registry:
 
     def attach(self, version: str, filename: str, text: str) -> Path:
         """Add a derived file (e.g. the segmentation report) to an existing version."""
-        reserved = {MODEL_FILE, PRODUCTION_FILE, CALIBRATION_FILE, MANIFEST_FILE, METRICS_FILE}
+        reserved = {MODEL_FILE, PRODUCTION_FILE, CALIBRATION_FILE, MANIFEST_FILE, METRICS_FILE,
+                    RELIABILITY_CHART_FILE}
         if filename in reserved or "/" in filename:
             raise RegistryError(f"cannot attach {filename!r}: reserved or not a plain file name")
         path = self.load(version).path / filename
@@ -189,6 +193,9 @@ class Registry:
         }
         (folder / CALIBRATION_FILE).write_text(json.dumps(calibrators, indent=2))
         (folder / METRICS_FILE).write_text(json.dumps(metrics, indent=2, allow_nan=False))
+        chart = reliability_svg(metrics)
+        if chart is not None:
+            (folder / RELIABILITY_CHART_FILE).write_text(chart)
         (folder / CARD_FILE).write_text(render_model_card(manifest, metrics))
         (folder / MANIFEST_FILE).write_text(json.dumps(manifest, indent=2, allow_nan=False))
 

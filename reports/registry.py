@@ -13,7 +13,9 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -52,7 +54,23 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
                "effect in the top 30%"),
     "uplift_effects": ("group", "offers", "treated", "planted effect", "observed effect",
                        "observed low", "observed high", "predicted effect"),
+    "reliability": ("probabilities", "bin", "mean predicted", "observed churn rate"),
+    "calibration_summary": ("data", "probabilities", "ECE", "Brier", "mean predicted",
+                            "observed churn rate"),
+    "drift_summary": ("training window", "latest snapshot", "score PSI", "shift",
+                      "mean probability (training)", "mean probability (latest)"),
+    "score_drift": ("probability bin", "share of training window", "share of latest snapshot",
+                    "PSI"),
+    "feature_drift": ("feature", "kind", "PSI", "shift"),
+    "backtest": ("score date", "model version", "customers", "churners", "ROC-AUC",
+                 "predicted churn rate", "observed churn rate", "Brier"),
+    "backtest_bands": ("score date", "model version", "band", "customers", "churners",
+                       "predicted churn rate", "observed churn rate"),
 }
+MONITORING_FILE = "monitoring.json"
+#: the reliability diagram's series, in the order drawn
+RELIABILITY_SERIES = {"before": "before calibration (raw)", "after": "after calibration"}
+PERFECT_SERIES = "perfectly calibrated"
 
 
 class NoModelYet(SpecError):
@@ -168,7 +186,7 @@ def lift_table(found: RegistryVersion) -> pd.DataFrame:
 
 def importance_table(found: RegistryVersion) -> pd.DataFrame:
     ranked = found.json("metrics.json")["feature_importance"]
-    return pd.DataFrame([{"feature": f["feature"], "importance": f["importance"]}
+    return pd.DataFrame([{"feature": feature_title(f["feature"]), "importance": f["importance"]}
                          for f in ranked])
 
 
@@ -256,6 +274,121 @@ def uplift_effects_table(found: RegistryVersion) -> pd.DataFrame:
          "observed high": row["observed_interval"][1], "predicted effect": row["predicted"]}
         for row in uplift["effects"]
     ])
+def reliability_table(found: RegistryVersion) -> pd.DataFrame:
+    """The reliability diagram of the test set: observed churn rate against mean predicted
+    probability per quantile bin, before and after calibration, and the diagonal (two points
+    spanning the bins) a calibrated model follows."""
+    calibration = found.json("metrics.json").get("probability_calibration")
+    if not calibration:
+        return pd.DataFrame(columns=list(TABLE_COLUMNS["reliability"]))
+    rows = [
+        {"probabilities": RELIABILITY_SERIES[stage], "bin": number,
+         "mean predicted": point["mean_predicted"], "observed churn rate": point["observed_rate"]}
+        for stage in RELIABILITY_SERIES
+        for number, point in enumerate(calibration["reliability_test"][stage], start=1)
+    ]
+    predicted = [row["mean predicted"] for row in rows]
+    low, high = min(predicted), max(predicted)
+    rows += [{"probabilities": PERFECT_SERIES, "bin": None, "mean predicted": value,
+              "observed churn rate": value} for value in (low, high)]
+    return pd.DataFrame(rows)
+
+
+def calibration_summary_table(found: RegistryVersion) -> pd.DataFrame:
+    """ECE, Brier and mean predicted vs observed churn, before and after calibration, on the
+    validation snapshot the calibrator was fitted on and on the test snapshots."""
+    calibration = found.json("metrics.json").get("probability_calibration")
+    if not calibration:
+        return pd.DataFrame(columns=list(TABLE_COLUMNS["calibration_summary"]))
+    names = {"valid": "validation", "test": "test"}
+    return pd.DataFrame([
+        {"data": names[part], "probabilities": RELIABILITY_SERIES[stage],
+         "ECE": calibration[part][stage]["ece"], "Brier": calibration[part][stage]["brier"],
+         "mean predicted": calibration[part][stage]["mean_predicted"],
+         "observed churn rate": calibration[part]["observed_rate"]}
+        for part in ("valid", "test") for stage in RELIABILITY_SERIES
+    ])
+
+
+#: words for the parts of a feature name (a feature without a title in BEHAVIOUR_TITLES)
+NAME_WORDS = {"30d": "(30 days)", "90d": "(90 days)", "12m": "(12 months)", "3m": "(3 months)",
+              "pct": "%", "mb": "MB", "kb": "help-centre", "csat": "CSAT", "amount": "",
+              "avg": "average", "vs": "vs", "is": "", "has": "has"}
+
+
+def feature_title(name: str) -> str:
+    """A feature's column heading: its BEHAVIOUR_TITLES entry, else its name in words
+    (`escalated_tickets_weighted_12m` -> `escalated tickets weighted (12 months)`)."""
+    if name in BEHAVIOUR_TITLES:
+        return BEHAVIOUR_TITLES[name]
+    words = [NAME_WORDS.get(part, part) for part in name.split("_")]
+    text = " ".join(word for word in words if word)
+    return text[:1].upper() + text[1:] if text else name
+
+
+def _monitoring_frame(
+    found: RegistryVersion, table: str, part: str, rows: Callable[[dict[str, Any]], list[dict]]
+) -> pd.DataFrame:
+    """A table from monitoring.json's `part` (drift / backtest); empty for a version trained
+    before monitoring existed."""
+    columns = list(TABLE_COLUMNS[table])
+    if not (found.path / MONITORING_FILE).is_file():
+        return pd.DataFrame(columns=columns)
+    return pd.DataFrame(rows(found.json(MONITORING_FILE)[part]), columns=columns)
+
+
+def _drift_summary_rows(drift: dict[str, Any]) -> list[dict]:
+    window, latest, score = drift["training_window"], drift["latest_snapshot"], drift["score"]
+    return [{
+        "training window": f"{window['first']} to {window['last']} ({window['snapshots']} "
+                           f"snapshots, {window['rows']} rows)",
+        "latest snapshot": f"{latest['date']} ({latest['rows']} rows)",
+        "score PSI": score["psi"],
+        "shift": score["verdict"],
+        "mean probability (training)": score["training_mean"],
+        "mean probability (latest)": score["latest_mean"],
+    }]
+
+
+def _score_drift_rows(drift: dict[str, Any]) -> list[dict]:
+    return [{"probability bin": b["bin"], "share of training window": b["training_share"],
+             "share of latest snapshot": b["latest_share"], "PSI": b["psi"]}
+            for b in drift["score"]["bins"]]
+
+
+def _feature_drift_rows(drift: dict[str, Any]) -> list[dict]:
+    return [{"feature": feature_title(f["feature"]), "kind": f["kind"], "PSI": f["psi"],
+             "shift": f["verdict"]} for f in drift["features"]]
+
+
+def _version_number(label: str) -> str:
+    return label.rsplit("/", 1)[-1]
+
+
+def _backtest_rows(checked: dict[str, Any]) -> list[dict]:
+    return [{"score date": d["score_date"], "model version": _version_number(d["model_version"]),
+             "customers": d["labelled"], "churners": d["churners"], "ROC-AUC": d["roc_auc"],
+             "predicted churn rate": d["mean_predicted"],
+             "observed churn rate": d["observed_rate"], "Brier": d["brier"]}
+            for d in checked["dates"]]
+
+
+def _backtest_band_rows(checked: dict[str, Any]) -> list[dict]:
+    return [{"score date": b["score_date"], "model version": _version_number(b["model_version"]),
+             "band": b["band"], "customers": b["customers"], "churners": b["churners"],
+             "predicted churn rate": b["mean_predicted"],
+             "observed churn rate": b["observed_rate"]}
+            for b in checked["bands"]]
+
+
+#: monitoring tables: (monitoring.json part, rows from it)
+MONITORING_TABLES: dict[str, tuple[str, Callable[[dict[str, Any]], list[dict]]]] = {
+    "drift_summary": ("drift", _drift_summary_rows),
+    "score_drift": ("drift", _score_drift_rows),
+    "feature_drift": ("drift", _feature_drift_rows),
+    "backtest": ("backtest", _backtest_rows),
+    "backtest_bands": ("backtest", _backtest_band_rows),
+}
 
 
 def registry_frame(spec: RegistrySpec, root: Path | None) -> tuple[str, pd.DataFrame]:
@@ -282,6 +415,10 @@ def registry_frame(spec: RegistrySpec, root: Path | None) -> tuple[str, pd.DataF
                 "migration": migration_table,
                 "uplift": uplift_table,
                 "uplift_effects": uplift_effects_table,
+                "reliability": reliability_table,
+                "calibration_summary": calibration_summary_table,
+                **{name: partial(_monitoring_frame, table=name, part=part, rows=rows)
+                   for name, (part, rows) in MONITORING_TABLES.items()},
             }[spec.table](found)
     except KeyError as exc:  # a metrics file from another ml/ version
         raise SpecError(f"model registry: {found.label} has no {exc} in its files") from exc

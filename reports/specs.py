@@ -115,7 +115,9 @@ class RegistrySpec(_Spec):
 
     model: str
     table: Literal["version", "metrics", "calibration", "lift", "importance", "risk_bands",
-                   "segments", "migration", "uplift", "uplift_effects"]
+                   "segments", "migration", "uplift", "uplift_effects", "reliability",
+                   "calibration_summary", "drift_summary", "score_drift", "feature_drift",
+                   "backtest", "backtest_bands"]
     version: str = "latest"
     part: Literal["test", "valid"] = "test"  # metrics: which evaluation set
     limit: int | None = None

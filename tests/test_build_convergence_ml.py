@@ -5,12 +5,19 @@ site is untouched) and the rerun equals a clean build of the same landing.
 Its own module (and so its own CI worker under `--dist loadfile`): the model needs a longer
 history than tests/test_build_convergence.py's, 300 customers x 12 months, test and validation
 one snapshot each. The comparison leaves out score history (tests/build_convergence_support.py).
+The same clean build also serves the reproducibility test: the ML step run in two processes
+(the second on its inputs in another row order) writes the same ml tables and registry files.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -18,6 +25,7 @@ from custintel.build_journal import BuildJournal
 from custintel.generate import generate_landing
 from custintel.settings import load_settings
 from tests.build_convergence_support import (
+    WALL_CLOCK_COLUMNS,
     build_ok,
     cli_build,
     copy_build,
@@ -55,11 +63,6 @@ def ml_builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     return builds
 
 
-@pytest.mark.xfail(strict=False, reason=(
-    "open: since the churn-model changes of issue 15 (survival / purchase CLV, reasons by driver "
-    "family) a rerun after a kill in the ML write-back scores differently from the clean build "
-    "(customer_churn_reasons 500 vs 480 rows in the fresh-clone CI of 2026-12-03); the ML step "
-    "is not yet reproducible across processes"))
 def test_a_build_killed_in_the_ml_write_back_or_the_site_step_converges(
     tmp_path_factory: pytest.TempPathFactory, ml_builds: dict
 ) -> None:
@@ -90,3 +93,91 @@ def test_a_build_killed_in_the_ml_write_back_or_the_site_step_converges(
     output = " ".join(idle.stdout.split())
     for step in ("sqlmesh", "churn model", "report site"):
         assert f"{step} │ skipped" in output, step
+
+
+#: what a training records that is the run's, not the data's: timings and the creation time
+RUN_KEYS = {"fit_seconds", "created_at"}
+#: the registry files two runs on the same warehouse must write alike
+REGISTRY_FILES = ("metrics.json", "manifest.json", "calibration.json", "monitoring.json",
+                  "segmentation.json", "segmentation.md")
+
+
+def _without_run_keys(value: object) -> object:
+    if isinstance(value, dict):
+        return {k: _without_run_keys(v) for k, v in value.items() if k not in RUN_KEYS}
+    if isinstance(value, list):
+        return [_without_run_keys(v) for v in value]
+    return value
+
+
+def _ml_tables(warehouse: Path) -> dict[str, list[tuple]]:
+    """Every row of every ml table, doubles rounded to 6 decimals, wall-clock columns left out,
+    in a total order."""
+    import duckdb
+
+    tables: dict[str, list[tuple]] = {}
+    with duckdb.connect(str(warehouse), read_only=True) as con:
+        for (table,) in con.execute("select table_name from information_schema.tables "
+                                    "where table_schema = 'ml' order by 1").fetchall():
+            columns = con.execute(
+                "select column_name, data_type from information_schema.columns "
+                "where table_schema = 'ml' and table_name = ? order by ordinal_position",
+                [table]).fetchall()
+            select = ", ".join(f"round({name}, 6)" if kind == "DOUBLE" else name
+                               for name, kind in columns if name not in WALL_CLOCK_COLUMNS
+                               or name == "model_version")
+            tables[table] = con.execute(f"select {select} from ml.{table} order by all").fetchall()
+    return tables
+
+
+def _shuffle_inputs(warehouse: Path) -> None:
+    """The ML step's inputs as tables in another physical order (the mart reversed, orders and
+    churn events by a hash): what another build of the same landing may hold."""
+    import duckdb
+
+    with duckdb.connect(str(warehouse)) as con:
+        for table, order in (("marts.churn_prediction_features", "snapshot_date desc, "
+                              "customer_id desc"),
+                             ("marts.customer_churn_events", "hash(customer_id)"),
+                             ("warehouse.fact_order", "hash(order_id)")):
+            con.execute(f"create temp table shuffled as select * from {table} order by {order}")
+            kind = con.execute("select table_type from information_schema.tables where "
+                               "table_schema || '.' || table_name = ?", [table]).fetchone()[0]
+            con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} {table}")
+            con.execute(f"create table {table} as select * from shuffled")
+            con.execute("drop table shuffled")
+
+
+def test_the_ml_step_writes_the_same_tables_in_two_processes(
+    tmp_path_factory: pytest.TempPathFactory, ml_builds: dict
+) -> None:
+    """The build's ML step (`custintel ml pipeline`: train, calibrate, refit, bootstrap, reasons,
+    survival and order CLV, segments, monitoring) run in two fresh processes on two copies of
+    one warehouse, the second with its inputs in another row order, writes the same ml tables
+    (every row, doubles to 6 decimals) and the same registry files (timings aside)."""
+    runs = []
+    for name in ("first", "second"):
+        root = tmp_path_factory.mktemp(f"ml_twice_{name}")
+        shutil.rmtree(root)
+        copy_build(ml_builds["roots"]["m1"], root)
+        settings = load_settings(root / "config.yaml", environ={})
+        if name == "second":
+            _shuffle_inputs(settings.warehouse_path)
+        environ = {k: v for k, v in os.environ.items() if not k.startswith("CUSTINTEL_")}
+        environ["CUSTINTEL_CONFIG"] = str(root / "config.yaml")
+        done = subprocess.run([sys.executable, "-m", "custintel", "ml", "pipeline"], env=environ,
+                              capture_output=True, text=True, timeout=1800)
+        assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+        runs.append(settings)
+    first, second = (_ml_tables(s.warehouse_path) for s in runs)
+    assert sorted(first) == ["churn_scores", "customer_segments"]
+    for table in first:
+        assert len(first[table]) == len(second[table]) > 0, table
+        different = [a for a, b in zip(first[table], second[table], strict=True) if a != b]
+        assert different == [], f"ml.{table}: {len(different)} rows differ, e.g. {different[0]}"
+    folders = [s.registry_path / "churn" / "v0002" for s in runs]  # v0001: the clean build's
+    for filename in REGISTRY_FILES:
+        texts = [(folder / filename).read_text() for folder in folders]
+        if filename.endswith(".json"):
+            texts = [_without_run_keys(json.loads(text)) for text in texts]
+        assert texts[0] == texts[1], filename

@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pytest
 
-from ml.dataset import DatasetError, DatasetSpec, build_dataset, encode_target, load_dataset
+from ml.dataset import (
+    DatasetError,
+    DatasetSpec,
+    build_dataset,
+    encode_target,
+    load_dataset,
+    round_significant,
+)
 
 
 def small_frame() -> pd.DataFrame:
@@ -103,3 +111,21 @@ def test_file_and_warehouse_table_load_the_same_data(tmp_path) -> None:
         load_dataset(spec, table="marts.missing", warehouse_path=warehouse)
     with pytest.raises(DatasetError, match="unsupported file type"):
         load_dataset(spec, file=tmp_path / "w.duckdb")
+
+
+def test_float_noise_of_a_warehouse_sum_is_settled_on_load() -> None:
+    """Two reads of one value summed in another order differ in the last bits; on load both
+    become the same number (10 significant digits), so the model and the reasons' quoted
+    numbers ("24,102 MB") are the same whichever build summed it."""
+    exact = 24102.5
+    below, above = np.nextafter(exact, 0), np.nextafter(exact, np.inf)
+    frame = pd.DataFrame({"id": ["a", "b", "c", "d"], "churned": [0, 1, 0, 1],
+                          "volume_mb": [below, above, 0.1 + 0.2, 1e-300],
+                          "tickets": [1, 2, 3, 4]})
+    loaded = build_dataset(frame, DatasetSpec("id", "churned"), "t").frame
+    assert loaded["volume_mb"].tolist() == [24102.5, 24102.5, 0.3, 1e-300]
+    assert f"{below:,.0f}" != f"{above:,.0f}"  # what the reasons quoted before
+    assert loaded["tickets"].dtype.kind == "i"  # integers untouched
+    np.testing.assert_array_equal(
+        round_significant(np.array([-0.1234567890123, 123456789012.5, np.nan, -np.inf, 0.0])),
+        [-0.123456789, 123456789000.0, np.nan, -np.inf, 0.0])

@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+import json
+from types import SimpleNamespace
+
 import duckdb
 import numpy as np
 import pandas as pd
 import pytest
-from sklearn.metrics import roc_auc_score
+from sklearn.calibration import calibration_curve
+from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from custintel.settings import load_settings
 from ml import clv
-from ml.pipeline import attach_churn_dates, train_and_score
+from ml.features import model_input
+from ml.monitoring import psi
+from ml.monitoring_step import monitoring_report
+from ml.pipeline import active_population, attach_churn_dates, load_mart, train_and_score
 from ml.registry import Registry
+from ml.reliability_chart import reliability_svg
+from ml.score import score_frame
+from reports.registry import calibration_summary_table, find_version, reliability_table
 
 
 def feature_mart(customers: int = 800, months: int = 12, seed: int = 0) -> pd.DataFrame:
@@ -218,3 +228,117 @@ def test_each_snapshot_gets_the_customers_next_churn_date() -> None:
     dates = attach_churn_dates(frame, events)["churn_date"]
     # A's 2023 churn lies before both snapshots; B churns on the snapshot day; C never churns
     assert dates.astype(str).tolist() == ["2024-03-10", "2024-03-10", "2024-01-01", "NaT"]
+
+
+def test_monitoring_report_is_attached_with_drift_and_a_pending_backtest(built) -> None:
+    settings, mart, result, events = built
+    report = json.loads((result.version.path / "monitoring.json").read_text())
+    drift = report["drift"]
+    # the production model was fitted on every labelled snapshot (2024-01-01 .. 2024-09-01)
+    assert drift["training_window"]["first"] == "2024-01-01"
+    assert drift["training_window"]["last"] == "2024-09-01"
+    assert drift["latest_snapshot"]["date"] == "2024-12-01"
+    features = {f["feature"]: f for f in drift["features"]}
+    assert set(features) == set(result.version.features)
+    # recomputed from the mart: the feature's PSI between the two populations
+    active = active_population(mart, events)
+    window = active[active["churned_within_90d"].notna()]
+    latest = active[active["snapshot_date"] == LATEST]
+    assert features["tickets_90d"]["psi"] == pytest.approx(
+        psi(window["tickets_90d"], latest["tickets_90d"]))
+    assert features["customer_segment"]["psi"] == pytest.approx(
+        psi(window["customer_segment"], latest["customer_segment"], categorical=True))
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        latest_scores = con.execute("select churn_probability from ml.churn_scores").df()
+    assert drift["score"]["latest_mean"] == pytest.approx(latest_scores["churn_probability"].mean())
+    # one build, one score date: its window is open until 90 days after it
+    assert report["backtest"]["dates"] == []
+    assert report["backtest"]["pending"][0]["labels_mature_on"] == "2025-03-01"
+
+
+def test_backtest_of_stored_scores_of_earlier_dates(built) -> None:
+    """Scores written for two labelled snapshots (as earlier builds would have) are checked
+    against the mart's labels, recomputed here with SQL and scikit-learn."""
+    settings, mart, result, events = built
+    frame = active_population(mart, events)
+    registry = Registry(settings.registry_path, "churn")
+    version = registry.latest()
+    for date in ("2024-08-01", "2024-09-01"):
+        rows = frame[frame["snapshot_date"] <= pd.Timestamp(date)]
+        scored = score_frame(version, rows[rows["snapshot_date"] == pd.Timestamp(date)], reasons=0)
+        scored = scored.assign(score_date=pd.Timestamp(date).date(),
+                               risk_band=np.where(scored["churn_probability"] > 0.3, "high", "low"))
+        with duckdb.connect(str(settings.warehouse_path)) as con:
+            con.register("scored", scored)
+            con.execute("insert into ml.churn_scores by name select customer_id, score_date, "
+                        "churn_probability, risk_band, model_version from scored")
+    dataset = load_mart(attach_churn_dates(frame, events))
+    report = monitoring_report(settings, version, _train_result(version, dataset), dataset,
+                               result.scores, pd.Timestamp("2024-11-30"), 90)["backtest"]
+    assert [d["score_date"] for d in report["dates"]] == ["2024-08-01", "2024-09-01"]
+    with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+        joined = con.execute(
+            "select s.score_date, s.churn_probability, s.risk_band, f.churned_within_90d "
+            "from ml.churn_scores s join marts.churn_prediction_features f "
+            "on f.customer_id = s.customer_id and f.snapshot_date = s.score_date "
+            "where s.score_date < date '2024-12-01'").df()
+    for row in report["dates"]:
+        part = joined[joined["score_date"].astype(str) == row["score_date"]]
+        assert row["labelled"] == len(part) and row["churners"] == part["churned_within_90d"].sum()
+        assert row["roc_auc"] == pytest.approx(
+            roc_auc_score(part["churned_within_90d"], part["churn_probability"]))
+        high = part[part["risk_band"] == "high"]
+        band = next(b for b in report["bands"]
+                    if b["score_date"] == row["score_date"] and b["band"] == "high")
+        assert band["customers"] == len(high)
+        assert band["observed_rate"] == pytest.approx(high["churned_within_90d"].mean())
+        assert band["mean_predicted"] == pytest.approx(high["churn_probability"].mean())
+
+
+def _train_result(version, dataset) -> SimpleNamespace:
+    """What monitoring_report reads of a training result: the production model exists."""
+    return SimpleNamespace(production_model=version.load_model("production"), split=None)
+
+
+def test_reliability_diagram_numbers_match_sklearn_calibration_curve(built) -> None:
+    """The Churn Model page's reliability diagram (registry table `reliability`) and its ECE /
+    Brier table, recomputed from the stored evaluated model and calibrator on the test rows."""
+    settings, mart, result, events = built
+    version = result.version
+    test = active_population(mart, events)
+    test = test[test["snapshot_date"].isin(pd.to_datetime(["2024-08-01", "2024-09-01"]))]
+    y = test["churned_within_90d"].astype(int).to_numpy()
+    raw = version.load_model().predict_proba(
+        model_input(test, version.features, version.categorical))[:, 1]
+    calibrated = version.calibrator("evaluated").transform(raw)
+    found = find_version(settings.registry_path, "churn")
+    diagram = reliability_table(found)
+    for stage, scores in (("before calibration (raw)", raw), ("after calibration", calibrated)):
+        observed, predicted = calibration_curve(y, scores, n_bins=10, strategy="quantile")
+        points = diagram[diagram["probabilities"] == stage]
+        np.testing.assert_allclose(points["mean predicted"], predicted, rtol=1e-9)
+        np.testing.assert_allclose(points["observed churn rate"], observed, rtol=1e-9)
+    diagonal = diagram[diagram["probabilities"] == "perfectly calibrated"]
+    assert diagonal["mean predicted"].tolist() == diagonal["observed churn rate"].tolist()
+    summary = calibration_summary_table(found).set_index(["data", "probabilities"])
+    for stage, scores in (("before calibration (raw)", raw), ("after calibration", calibrated)):
+        row = summary.loc[("test", stage)]
+        assert row["Brier"] == pytest.approx(brier_score_loss(y, scores))
+        assert row["mean predicted"] == pytest.approx(scores.mean())
+        assert row["observed churn rate"] == pytest.approx(y.mean())
+        # ECE: 10 equal-count bins of the rows sorted by score
+        bins = np.array_split(np.argsort(-scores, kind="stable"), 10)
+        ece = sum(len(b) * abs(y[b].mean() - scores[b].mean()) for b in bins) / len(y)
+        assert row["ECE"] == pytest.approx(ece)
+    card = (version.path / "model_card.md").read_text()
+    assert "Reliability on the test set" in card
+
+
+def test_the_model_card_shows_its_reliability_diagram(built) -> None:
+    version = built[2].version
+    svg = (version.path / "reliability.svg").read_text()
+    assert "![Reliability diagram" in (version.path / "model_card.md").read_text()
+    test = version.metrics["probability_calibration"]["test"]
+    for stage in ("before", "after"):  # the legend carries the test ECE and Brier
+        assert f"ECE {test[stage]['ece']:.4f}, Brier {test[stage]['brier']:.4f}" in svg
+    assert reliability_svg(version.metrics) == svg  # reproducible byte for byte

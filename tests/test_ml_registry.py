@@ -61,6 +61,7 @@ def test_saved_version_loads_back_with_the_same_model_and_metadata(tmp_path, res
         "model.cbm",
         "model_card.md",
         "production.cbm",
+        "reliability.svg",
     ]
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import html
 import json
@@ -139,7 +140,7 @@ def test_registry_tables_come_from_the_latest_version(tmp_path: Path, registry: 
     text = (build(tmp_path, registry) / "index.html").read_text()
     assert "model registry: churn/v0002" in text and "churn/v0001" not in text
     rows = cells(text, 'data-query="lift"')  # the first table after the lift chart: importance
-    assert [row[0] for row in rows] == [HOSTILE_FEATURE, "tenure_months"]  # limit: 2
+    assert [row[0] for row in rows] == [HOSTILE_FEATURE, "Tenure months"]  # limit: 2, titled
     assert "<img" not in text
     metric_rows = cells(text, "<h1")
     assert [row[0] for row in metric_rows] == ["catboost", "prior"]  # skipped rule left out
@@ -185,3 +186,144 @@ def test_a_bad_registry_block_names_its_line(tmp_path: Path, registry: Path, bod
         build(tmp_path, registry, page)
     assert caught.value.line == line
     assert reason in caught.value.reason
+
+
+MONITORING_PAGE = """\
+    # Monitoring
+
+    ```registry reliability
+    model: churn
+    table: reliability
+    ```
+
+    ```chart
+    type: line
+    data: reliability
+    x: mean predicted
+    y: observed churn rate
+    series: probabilities
+    ```
+
+    ```registry calibration_summary
+    model: churn
+    table: calibration_summary
+    ```
+
+    ```table
+    data: calibration_summary
+    formats: {ECE: percent}
+    ```
+
+    ```registry feature_drift
+    model: churn
+    table: feature_drift
+    ```
+
+    ```table
+    data: feature_drift
+    ```
+
+    ```registry backtest
+    model: churn
+    table: backtest
+    ```
+
+    ```table
+    data: backtest
+    formats: {observed churn rate: percent}
+    empty: No stored score's window has closed yet.
+    ```
+"""
+
+CALIBRATION = {
+    "calibrator": {"method": "sigmoid"},
+    **{part: {"observed_rate": rate,
+              "before": {"ece": 0.02, "brier": 0.05, "mean_predicted": rate + 0.02},
+              "after": {"ece": 0.01, "brier": 0.049, "mean_predicted": rate + 0.005}}
+       for part, rate in (("valid", 0.06), ("test", 0.05))},
+    "reliability_test": {
+        "before": [{"mean_predicted": 0.02, "observed_rate": 0.01},
+                   {"mean_predicted": 0.30, "observed_rate": 0.20}],
+        "after": [{"mean_predicted": 0.015, "observed_rate": 0.01},
+                  {"mean_predicted": 0.22, "observed_rate": 0.20}]},
+}
+MONITORING = {
+    "drift": {
+        "training_window": {"first": "2024-01-01", "last": "2024-09-01", "snapshots": 9,
+                            "rows": 900},
+        "latest_snapshot": {"date": "2024-12-01", "rows": 100},
+        "score": {"psi": 0.04, "verdict": "stable", "training_mean": 0.05, "latest_mean": 0.06,
+                  "bins": [{"bin": "<= 0.1", "training_share": 0.5, "latest_share": 0.4,
+                            "psi": 0.02}]},
+        "features": [{"feature": "escalated_tickets_weighted_12m", "kind": "numeric",
+                      "psi": 0.31, "verdict": "major shift"},
+                     {"feature": "data_volume_mb_30d", "kind": "numeric", "psi": 0.02,
+                      "verdict": "stable"}],
+    },
+    "backtest": {"as_of": "2024-12-31", "horizon_days": 90, "pending": [], "bands": [],
+                 "dates": [{"score_date": "2024-09-01", "model_version": "churn/v0007",
+                            "customers": 101, "labelled": 100, "churners": 5, "roc_auc": 0.71,
+                            "mean_predicted": 0.06, "observed_rate": 0.05, "brier": 0.045}]},
+}
+
+
+def tables(text: str) -> list[list[list[str]]]:
+    """The cells of every table of a page, in page order."""
+    found, start = [], 0
+    while (start := text.find("<tbody>", start)) != -1:
+        found.append(cells(text[start:], "<tbody>"))
+        start += 7
+    return found
+
+
+def test_reliability_drift_and_backtest_tables_are_titled_and_formatted(
+        tmp_path: Path, registry: Path) -> None:
+    folder = registry / "churn" / "v0002"
+    stored = json.loads((folder / "metrics.json").read_text())
+    (folder / "metrics.json").write_text(json.dumps({**stored,
+                                                     "probability_calibration": CALIBRATION}))
+    (folder / "monitoring.json").write_text(json.dumps(MONITORING))
+    text = (build(tmp_path, registry, MONITORING_PAGE) / "index.html").read_text()
+    chart = json.loads(re.search(
+        r'data-query="reliability".*?class="ci-chart-spec">(.*?)</script>', text, re.S)[1])
+    traces = {trace["name"]: (trace["x"], trace["y"]) for trace in chart["data"]}
+    assert traces["before calibration (raw)"] == ([0.02, 0.30], [0.01, 0.20])
+    assert traces["after calibration"] == ([0.015, 0.22], [0.01, 0.20])
+    # the diagonal spans the points drawn
+    assert traces["perfectly calibrated"] == ([0.015, 0.30], [0.015, 0.30])
+    summary, drift, backtest = tables(text)
+    assert summary[0][:3] == ["validation", "before calibration (raw)", "2.0%"]
+    assert summary[3][:3] == ["test", "after calibration", "1.0%"]
+    assert [row[0] for row in drift] == ["Escalated tickets weighted (12 months)",
+                                         "data, MB (30 days)"]
+    assert drift[0][2:] == ["0.31", "major shift"]
+    # Brier in the default 2 decimals
+    assert backtest == [["2024-09-01", "v0007", "100", "5", "0.71", "0.06", "5.0%", "0.04"]]
+    assert "churn/v0007" not in text
+
+
+def test_a_version_without_monitoring_shows_the_empty_sentences(
+        tmp_path: Path, registry: Path) -> None:
+    text = (build(tmp_path, registry, MONITORING_PAGE) / "index.html").read_text()
+    assert "No stored score&#x27;s window has closed yet." in text or \
+        "No stored score's window has closed yet." in text
+
+
+def test_the_cards_own_svg_chart_is_shown_as_an_image_and_nothing_else_is(
+        tmp_path: Path, registry: Path) -> None:
+    folder = registry / "churn" / "v0002"
+    svg = '<svg xmlns="http://www.w3.org/2000/svg"><script>alert(3)</script></svg>'
+    (folder / "reliability.svg").write_text(svg)
+    (folder / "model_card.md").write_text(
+        CARD + "\n![Reliability <b>diagram</b>](reliability.svg)\n\n"
+        "![Missing](other.svg)\n\n![Outside](../../secret.svg)\n")
+    text = (build(tmp_path, registry) / "index.html").read_text()
+    card = text[text.index('<details class="ci-model-card"'):]
+    card = card[: card.index("</details>")]
+    images = re.findall(r'<img alt="([^"]*)" src="data:image/svg\+xml;base64,([^"]+)">', card)
+    assert len(images) == 1  # only the stored file of the version, and only as an <img>
+    assert images[0][0] == "Reliability &lt;b&gt;diagram&lt;/b&gt;"
+    assert base64.b64decode(images[0][1]).decode() == svg
+    assert "<script>" not in card
+    assert '<p class="ci-empty">Missing (no other.svg stored)</p>' in card
+    assert "![Outside](../../secret.svg)" in card  # a path is not a chart of the card: text

@@ -306,7 +306,7 @@ def test_churn_rate_by_month_end_segment_matches_the_segmentation_mart(built):
 AT_RISK_SQL = """
     with latest as (
       select * from ml.churn_scores
-      qualify row_number() over (partition by customer_id order by score_date desc) = 1),
+      where score_date = (select max(score_date) from ml.churn_scores)),  -- the latest run
     flagged as (
       select d.customer_id, d.customer_segment as segment,
              d.customer_status = 'Active' as is_customer,

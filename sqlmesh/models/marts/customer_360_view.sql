@@ -5,8 +5,10 @@
   "Current" is the warehouse's as-of date (marts.data_as_of), not the clock: trailing windows
   end at reference_date = as_of_date + 1 day (exclusive), the same windows the monthly snapshots
   of churn_prediction_features use, so today's health score and yesterday's are comparable.
-  Churn scores come from ml.churn_scores (latest score per customer); they are null, never
-  invented, while no model has scored the customer. The pre-statement creates that table empty
+  Churn scores come from ml.churn_scores: the latest scoring run (its score date), so a
+  customer who churned since an earlier run carries no stale score and the view does not depend
+  on how many builds wrote history; they are null, never invented, for a customer that run did
+  not score (churned before it, or new since). The pre-statement creates that table empty
   when ml/ has not written it yet (sqlmesh/macros/marts_external_tables.py).
 
   Two different things, kept apart: `is_at_risk` (the call list: the churn score's high band)
@@ -102,7 +104,7 @@ MODEL (
     is_at_risk = 'Status Active and: churn score in the high band, or (no score) the inactivity rule holds',
     at_risk_basis = 'What decided is_at_risk: churn_score or inactivity_rule (null for customers not Active)',
     behavioural_segment = 'High-Value Active, Discount-Driven, At-Risk / Dormant, Core or Churned, by the same rule as the monthly snapshots (README: "Behavioural segments"; the churn score plays no part)',
-    churn_probability = 'Latest churn probability (90 days) from ml.churn_scores; null when never scored',
+    churn_probability = 'Churn probability (90 days) of the latest scoring run (ml.churn_scores at its latest score_date); null when that run did not score the customer (churned before it, or new since)',
     churn_risk_band = 'low, medium or high (latest score)',
     churn_reason_1 = 'Strongest risk-raising reason of the latest score, a sentence with the customer''s own numbers (ml/playbook.yaml)',
     churn_driver_1 = 'Its driver family (Usage decline, Service problems, ...)',
@@ -269,6 +271,9 @@ latest_scores as (
     model_version,
     scored_at
   from ml.churn_scores
+  -- the latest scoring run only: older score dates are history (trend reports, the model's
+  -- backtest), and a customer who churned since has no current score
+  where score_date = (select max(score_date) from ml.churn_scores)
   qualify row_number() over (
     partition by customer_id order by score_date desc, scored_at desc, model_version desc
   ) = 1

@@ -94,7 +94,10 @@ revenue_by_customer_month as (
   select
     customer_id,
     cast(date_trunc('month', invoice_date) as date) as month_start_date,
-    sum(revenue_amount) as revenue_amount
+    -- money summed as exact decimals: a double sum depends on the rows' physical order (an
+    -- incremental fact appends in another order than a clean build), and ARPU = sum / count
+    -- lands on a half-unit of the 6th decimal often enough to differ after rounding
+    sum(cast(revenue_amount as decimal(38, 6))) as revenue_amount
   from warehouse.fact_invoice
   group by customer_id, cast(date_trunc('month', invoice_date) as date)
 ),
@@ -104,7 +107,7 @@ orders_by_customer_month as (
     customer_id,
     cast(date_trunc('month', ordered_at) as date) as month_start_date,
     count(*) as orders_count,
-    sum(net_amount) as order_revenue_amount
+    sum(cast(net_amount as decimal(38, 6))) as order_revenue_amount
   from warehouse.fact_order
   where order_status = 'Completed'
   group by customer_id, cast(date_trunc('month', ordered_at) as date)
