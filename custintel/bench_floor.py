@@ -86,7 +86,10 @@ def render_project(settings: Settings, as_of: dt.date) -> tuple[list[str], list[
                 )
                 externals.append(exp.Create(this=schema, kind="TABLE", exists=True).sql("duckdb"))
                 continue
-            query = ctx.render(model, **window).sql("duckdb")
+            # no snapshots: references stay the models' names (the floor's own tables), not the
+            # physical tables of an earlier build
+            query = model.render_query_or_raise(**window, engine_adapter=ctx.engine_adapter)
+            query = query.sql("duckdb")
             audits = tuple(
                 model.render_audit_query(audit, **window, **args).sql("duckdb")
                 for audit, args in model.audits_with_args

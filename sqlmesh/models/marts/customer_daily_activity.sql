@@ -41,89 +41,63 @@ MODEL (
 );
 
 with usage_rows as (
+  /* fact_network_usage is unique per customer, service and day (its audit), so a row counts
+     one used service when anything was used on it: no distinct count needed */
   select
     customer_id,
-    service_id,
     usage_date as activity_date,
     data_volume_mb,
     voice_minutes,
     session_count,
     outage_minutes,
-    session_count > 0 or data_volume_mb > 0 or voice_minutes > 0 as is_service_used
+    case when session_count > 0 or data_volume_mb > 0 or voice_minutes > 0 then 1 else 0 end
+      as services_used_count,
+    0 as orders_placed_count,
+    0 as kb_views_count
   from warehouse.fact_network_usage
   where usage_date between @start_date and @end_date
 ),
 
-orders as (
+order_rows as (
   select
     customer_id,
-    cast(ordered_at as date) as activity_date
+    cast(ordered_at as date) as activity_date,
+    0.0 as data_volume_mb,
+    0.0 as voice_minutes,
+    0 as session_count,
+    0.0 as outage_minutes,
+    0 as services_used_count,
+    1 as orders_placed_count,
+    0 as kb_views_count
   from warehouse.fact_order
   where cast(ordered_at as date) between @start_date and @end_date
 ),
 
-kb_views as (
+kb_view_rows as (
   select
     customer_id,
-    cast(viewed_at as date) as activity_date
+    cast(viewed_at as date) as activity_date,
+    0.0 as data_volume_mb,
+    0.0 as voice_minutes,
+    0 as session_count,
+    0.0 as outage_minutes,
+    0 as services_used_count,
+    0 as orders_placed_count,
+    1 as kb_views_count
   from warehouse.fact_kb_article_view
   where cast(viewed_at as date) between @start_date and @end_date
 ),
 
-usage_by_day as (
-  select
-    customer_id,
-    activity_date,
-    sum(data_volume_mb) as data_volume_mb,
-    sum(voice_minutes) as voice_minutes,
-    sum(session_count) as session_count,
-    sum(outage_minutes) as outage_minutes,
-    count(distinct case when is_service_used then service_id end) as services_used_count,
-    0 as orders_placed_count,
-    0 as kb_views_count
-  from usage_rows
-  group by customer_id, activity_date
-),
-
-orders_by_day as (
-  select
-    customer_id,
-    activity_date,
-    0.0 as data_volume_mb,
-    0.0 as voice_minutes,
-    0 as session_count,
-    0.0 as outage_minutes,
-    0 as services_used_count,
-    count(*) as orders_placed_count,
-    0 as kb_views_count
-  from orders
-  group by customer_id, activity_date
-),
-
-kb_views_by_day as (
-  select
-    customer_id,
-    activity_date,
-    0.0 as data_volume_mb,
-    0.0 as voice_minutes,
-    0 as session_count,
-    0.0 as outage_minutes,
-    0 as services_used_count,
-    0 as orders_placed_count,
-    count(*) as kb_views_count
-  from kb_views
-  group by customer_id, activity_date
-),
-
-signals_by_day as (
-  select * from usage_by_day
+signal_rows as (
+  select * from usage_rows
   union all
-  select * from orders_by_day
+  select * from order_rows
   union all
-  select * from kb_views_by_day
+  select * from kb_view_rows
 ),
 
 daily_activity as (
+  /* one aggregation over every signal row (no per-source group-by then a second one) */
   select
     customer_id,
     activity_date,
@@ -134,7 +108,7 @@ daily_activity as (
     sum(services_used_count) as services_used_count,
     sum(orders_placed_count) as orders_placed_count,
     sum(kb_views_count) as kb_views_count
-  from signals_by_day
+  from signal_rows
   group by customer_id, activity_date
 )
 
