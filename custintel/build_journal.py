@@ -2,7 +2,9 @@
 last build finished.
 
 A build changes three things in place: the DuckDB warehouse, the SQLMesh state (another DuckDB
-file) and the model registry. SQLMesh shares physical tables between environments and commits
+file) and the model registry (on the spark gateway with a local session, also the Spark tables'
+folder and their Derby catalogue; a Spark Connect cluster's tables are outside the snapshot).
+SQLMesh shares physical tables between environments and commits
 model by model, so no single transaction covers a build. Instead, before a build the three are
 copied into `<warehouse folder>/_snapshot/` and the journal (`build_journal.json` beside them)
 says `running`. A build that raises restores the copy before the error reaches the user; a build
@@ -44,7 +46,12 @@ class Snapshot:
 
     @classmethod
     def of(cls, settings: Settings) -> Snapshot:
-        return cls([settings.warehouse_path, settings.state_path], [settings.registry_path])
+        folders = [settings.registry_path]
+        if settings.sqlmesh.gateway == "spark" and not settings.spark.connect_url:
+            # a local Spark session's tables: their Parquet files and their Derby catalogue (a
+            # Spark Connect server owns its own warehouse: not a copy this machine can take)
+            folders += [settings.spark_warehouse_path, settings.spark_metastore_path]
+        return cls([settings.warehouse_path, settings.state_path], folders)
 
     def members(self) -> list[tuple[str, Path]]:
         """(name in the snapshot, live path) of every file and folder."""
