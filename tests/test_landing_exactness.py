@@ -12,6 +12,7 @@ import gzip
 import os
 import shutil
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pandas as pd
@@ -33,6 +34,12 @@ def landing(tmp_path: Path) -> Path:
 def _rows(warehouse: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(warehouse), read_only=True) as con:
         return con.execute(sql).fetchall()
+
+
+def _table_load(report: LoadReport, qualified_name: str) -> Any:
+    """The load of one table in a report (tables are reported in contract order)."""
+    (load,) = [table for table in report.tables if table.qualified_name == qualified_name]
+    return load
 
 
 def _every_file(root: Path) -> set[str]:
@@ -86,7 +93,7 @@ def test_a_same_size_correction_with_its_mtime_restored_is_reloaded(
     report = load_landing(landing, warehouse)
 
     assert report.reloaded == ["billing__invoices"]
-    load = report.tables[[t.qualified_name for t in report.tables].index("billing__invoices")]
+    load = _table_load(report, "billing__invoices")
     assert load.changed == ["billing/invoices.csv"] and load.added == load.removed == []
     # a corrected amount counts from its invoice's date
     assert load.restate_from == dt.date(2024, 1, 1)
@@ -123,7 +130,7 @@ def test_sub_folders_upper_case_suffixes_and_compressed_files_are_all_loaded(
 
     report = load_landing(landing, tmp_path / "wh.duckdb")
 
-    usage_load = report.tables[-1]
+    usage_load = _table_load(report, "network__usage")
     assert usage_load.files == sorted(
         [
             "network/usage/2024/q1/deep.PARQUET",
@@ -432,13 +439,13 @@ def test_a_removed_file_takes_its_rows_out_and_a_moved_row_is_no_change(
     (folder / "2024-02.csv").unlink()
     (folder / "2024-03.csv").unlink()
     pd.concat([months[2], months[3]]).to_csv(folder / "2024-02-03.csv", index=False)
-    moved = load_landing(landing, warehouse).tables[-1]
+    moved = _table_load(load_landing(landing, warehouse), "network__usage")
     assert moved.reloaded and moved.restate_from is None
     assert moved.added == ["network/usage/2024-02-03.csv"]
 
     # March removed: its rows leave landing, the change counts from its first day
     pd.concat([months[2]]).to_csv(folder / "2024-02-03.csv", index=False)
-    removed = load_landing(landing, warehouse).tables[-1]
+    removed = _table_load(load_landing(landing, warehouse), "network__usage")
     assert removed.rows == len(usage) - len(months[3])
     assert removed.restate_from == min(months[3]["usage_date"])
     assert _rows(
@@ -458,20 +465,18 @@ def test_a_later_resolution_counts_from_the_resolution_and_a_new_row_from_its_da
             "TK03,C004,2024-03-05 08:00:00,2024-03-20 10:00:00,High,Resolved",
         )
     )
-    load = load_landing(landing, warehouse).tables[5]
-    assert load.qualified_name == "support__tickets"
+    load = _table_load(load_landing(landing, warehouse), "support__tickets")
     assert load.restate_from == dt.date(2024, 3, 5)  # status (not a date) changed too
 
     tickets.write_text(
         tickets.read_text() + "TK09,C001,2024-03-25 12:00:00,,Low,Open,Chat,Account,false,false,,\n"
     )
-    load = load_landing(landing, warehouse).tables[5]
+    load = _table_load(load_landing(landing, warehouse), "support__tickets")
     assert load.restate_from == dt.date(2024, 3, 25)
 
     managers = landing / "crm" / "account_managers.csv"
     managers.write_text(managers.read_text().replace("North", "South", 1))
-    load = load_landing(landing, warehouse).tables[0]
-    assert load.qualified_name == "crm__account_managers"
+    load = _table_load(load_landing(landing, warehouse), "crm__account_managers")
     assert load.restate_from == dt.date(1, 1, 1)  # no effective date: all of history
 
 
@@ -491,8 +496,7 @@ def test_only_date_columns_changed_counts_from_the_earlier_value(
             lines[number] = ",".join(cells)
             break
     assignments.write_text("\n".join(lines) + "\n")
-    load = load_landing(landing, warehouse).tables[9]
-    assert load.qualified_name == "provisioning__service_assignments"
+    load = _table_load(load_landing(landing, warehouse), "provisioning__service_assignments")
     assert load.restate_from == dt.date(2024, 3, 28)
 
 
