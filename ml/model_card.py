@@ -324,9 +324,9 @@ def lifetime_value_section(metrics: dict[str, Any]) -> list[str]:
         lines.append(
             f"- One-off orders: BG/NBD (r {params['r']}, alpha {params['alpha']}, a "
             f"{params['a']}, b {params['b']}) + Gamma-Gamma on {orders['customers']} buyers "
-            f"before the test period; it predicts {orders['predicted_orders']:.0f} orders in "
-            f"the next {orders['holdout_weeks']} weeks, {orders['actual_orders']} happened "
-            f"(per-customer correlation {_number(orders['correlation'])})."
+            f"before the test period; it predicts {_number(orders['predicted_orders'], 0)} "
+            f"orders in the next {orders['holdout_weeks']} weeks, {orders['actual_orders']} "
+            f"happened (per-customer correlation {_number(orders['correlation'])})."
         )
     return lines
 

@@ -372,6 +372,18 @@ def uplift_analysis(mart: pd.DataFrame, offers: pd.DataFrame, features: list[str
     return learner, metrics
 
 
+def _percent(value: float | None) -> str:
+    """A share for the card; a dash where a small test set left it undefined (no treated or
+    no control offer in a group)."""
+    return "–" if value is None or value != value else f"{value:.1%}"
+
+
+def _per_offers(value: float | None, sign: str = "") -> str:
+    if value is None or value != value:
+        return "–"
+    return f"{value * PER_OFFERS:{sign}.2f}"
+
+
 def uplift_markdown(metrics: dict[str, Any]) -> str:
     """The model card's section on the retention-offer uplift."""
     offers, ranking = metrics["offers"], metrics["ranking"]
@@ -390,27 +402,26 @@ def uplift_markdown(metrics: dict[str, Any]) -> str:
     ]
     for name, title in (("uplift", "by predicted uplift"), ("risk", "by churn risk")):
         q, a = ranking["qini"], ranking["auuc"]
-        low, high = (value * PER_OFFERS for value in q[name + "_interval"])
+        low, high = q[name + "_interval"]
         lines.append(
-            f"| {title} | {q[name] * PER_OFFERS:.2f} [{low:.2f}, {high:.2f}] | "
-            f"{a[name] * PER_OFFERS:.2f} | {ranking['top'][name]:.1%} |")
+            f"| {title} | {_per_offers(q[name])} [{_per_offers(low)}, {_per_offers(high)}] | "
+            f"{_per_offers(a[name])} | {_percent(ranking['top'][name])} |")
     q = ranking["qini"]
     lines += [
         "",
         f"Uplift minus risk ranking, Qini per {PER_OFFERS:,} offers: "
-        f"{q['difference'] * PER_OFFERS:+.2f} [{q['difference_interval'][0] * PER_OFFERS:+.2f}, "
-        f"{q['difference_interval'][1] * PER_OFFERS:+.2f}]: the uplift ranking "
+        f"{_per_offers(q['difference'], '+')} [{_per_offers(q['difference_interval'][0], '+')}, "
+        f"{_per_offers(q['difference_interval'][1], '+')}]: the uplift ranking "
         f"**{q['verdict']}** the risk ranking.",
         "",
         "| group | offers | planted effect | observed effect | predicted effect |",
         "| --- | --- | --- | --- | --- |",
     ]
     for row in metrics["effects"]:
-        planted = "–" if row["planted"] is None else f"{row['planted']:.1%}"
-        low, high = row["observed_interval"]
-        lines.append(f"| {row['group_title']} | {row['offers']:,} | {planted} | "
-                     f"{row['observed']:.1%} [{low:.1%}, {high:.1%}] | "
-                     f"{row['predicted']:.1%} |")
+        low, high = row["observed_interval"] or (None, None)
+        lines.append(f"| {row['group_title']} | {row['offers']:,} | {_percent(row['planted'])} | "
+                     f"{_percent(row['observed'])} [{_percent(low)}, {_percent(high)}] | "
+                     f"{_percent(row['predicted'])} |")
     lines += ["", "Effects are churn prevented per offer within 90 days (control churn rate - "
               "treated churn rate); planted = the sample generator's documented effect."]
     return "\n".join(lines) + "\n"

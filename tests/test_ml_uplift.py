@@ -259,7 +259,7 @@ def test_build_step_reads_the_warehouse_and_the_planted_manifest(tmp_path: Path)
     or with too few offer months the step says why it skipped."""
     import duckdb
 
-    from custintel.settings import load_settings
+    from custintel.settings import DEFAULT_CONFIG_PATH, load_settings
     from ml.dataset import DatasetSpec, build_dataset
     from ml.model_card import uplift_section
     from ml.uplift_step import retention_uplift
@@ -273,7 +273,9 @@ def test_build_step_reads_the_warehouse_and_the_planted_manifest(tmp_path: Path)
                                planted_uplift=frame["effect"]).to_parquet(
         landing / uplift.PLANTED_MANIFEST)
     warehouse = tmp_path / "w.duckdb"
-    settings = load_settings(environ={"CUSTINTEL_WAREHOUSE__PATH": str(warehouse),
+    # the project's config.yaml (a session fixture may point CUSTINTEL_CONFIG elsewhere)
+    settings = load_settings(DEFAULT_CONFIG_PATH,
+                             environ={"CUSTINTEL_WAREHOUSE__PATH": str(warehouse),
                                       "CUSTINTEL_LANDING__PATH": str(landing)})
     dataset = build_dataset(mart, DatasetSpec("customer_id", "churned_within_90d",
                                               "snapshot_date"), "marts.features")
@@ -283,8 +285,9 @@ def test_build_step_reads_the_warehouse_and_the_planted_manifest(tmp_path: Path)
     with duckdb.connect(str(warehouse)) as con:
         con.register("offers", offers_table.head(300))  # one offer month only
         con.execute("create table warehouse.fact_retention_offer as select * from offers")
+    test_months = settings.ml.test_snapshots
     assert retention_uplift(settings, dataset) == {
-        "skipped": "1 labelled offer dates: need more than the 3 test months"}
+        "skipped": f"1 labelled offer dates: need more than the {test_months} test months"}
     with duckdb.connect(str(warehouse)) as con:
         con.register("offers", offers_table)
         con.execute("create or replace table warehouse.fact_retention_offer as "
