@@ -41,3 +41,10 @@ def default_site(generated_warehouse):
     from tests.site_support import site_for
 
     return site_for(generated_warehouse, None)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `spark` tests first: their file is the longest (one JVM, two builds, ~6-7 min), and
+    `pytest -n 2 --dist loadfile` hands files out in this order, so it starts at once on one
+    worker while the other takes the rest, instead of running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("spark") is None)

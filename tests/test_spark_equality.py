@@ -10,10 +10,13 @@ give the same values through the embedded engine on each warehouse, in total and
 segment. Nothing is compared with a number written here: the two engines check each other.
 
 Needs PySpark (`pip install -e '.[spark]'`) and Java 17; `.ci/run` installs both.
-Cost, measured on this 2-core machine while other builds kept its load average at 10-13: the
-fixture (generate, both loads, DuckDB build, Spark session, 14 unit tests and every model with
-its audits on Spark) 1,040-1,130 s, the comparisons ~40 s. Nearly all of it is Spark's
-per-statement overhead on tiny data, not the rows; an idle CI machine is faster, unmeasured.
+Cost on this shared 2-core machine (one pytest process, `SPARK_TEST_CONFIG` below): the whole
+file 420-530 s at load average 4.5-8 (fixture 356-417 s: DuckDB build ~55 s, Spark session
+~15 s, landing publish ~15 s, 16 unit tests ~50 s, models and 220 audits on Spark ~210-250 s;
+comparisons 35-90 s). With the earlier settings (Derby Hive metastore, local[2], codegen on)
+the fixture took 1,040-1,130 s at load 10-13 and ~480 s at load 3-11. Nearly all of it is
+Spark's per-statement cost on tiny data (~800 statements), not the rows; see sqlmesh/README.md
+for the one-folder-per-timestamp partitions that still dominate the fact inserts.
 """
 
 from __future__ import annotations
