@@ -11,10 +11,12 @@ segment. Nothing is compared with a number written here: the two engines check e
 
 Needs PySpark (`pip install -e '.[spark]'`) and Java 17; `.ci/run` installs both.
 Cost on this shared 2-core machine (one pytest process, `SPARK_TEST_CONFIG` below): the whole
-file 420-530 s at load average 4.5-8 (fixture 356-417 s: DuckDB build ~55 s, Spark session
-~15 s, landing publish ~15 s, 16 unit tests ~50 s, models and 220 audits on Spark ~210-250 s;
-comparisons 35-90 s). With the earlier settings (Derby Hive metastore, local[2], codegen on)
-the fixture took 1,040-1,130 s at load 10-13 and ~480 s at load 3-11. Nearly all of it is
+file 530 s at load average 4.6-8.3 (fixture 417 s, comparisons ~90 s). The fixture's parts at
+load ~7: DuckDB build 44 s, Spark session 13 s, landing publish 11 s, SQLMesh project loads
+19 s, 16 unit tests 43 s, the 52 models with 220 audits on Spark 276 s (audits ~210 s of
+statement time over the two SQLMesh threads). With the earlier settings (Derby Hive metastore,
+local[2], codegen on) the fixture took 1,040-1,130 s at load 10-13 and ~480 s at load 3-11
+(unit tests 71 s, publish 24 s, models and audits 289 s). Nearly all of it is
 Spark's per-statement cost on tiny data (~800 statements), not the rows; see sqlmesh/README.md
 for the one-folder-per-timestamp partitions that still dominate the fact inserts.
 """
