@@ -56,3 +56,10 @@ def offer_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     generate_landing(root, customers=4000, months=15, start_date=dt.date(2024, 1, 1), seed=11,
                      defect_rate=0.0)
     return root
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The `spark` tests first: their file is the longest (one JVM, two builds, ~6-7 min), and
+    `pytest -n 2 --dist loadfile` hands files out in this order, so it starts at once on one
+    worker while the other takes the rest, instead of running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("spark") is None)

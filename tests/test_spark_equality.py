@@ -10,10 +10,15 @@ give the same values through the embedded engine on each warehouse, in total and
 segment. Nothing is compared with a number written here: the two engines check each other.
 
 Needs PySpark (`pip install -e '.[spark]'`) and Java 17; `.ci/run` installs both.
-Cost, measured on this 2-core machine while other builds kept its load average at 10-13: the
-fixture (generate, both loads, DuckDB build, Spark session, 14 unit tests and every model with
-its audits on Spark) 1,040-1,130 s, the comparisons ~40 s. Nearly all of it is Spark's
-per-statement overhead on tiny data, not the rows; an idle CI machine is faster, unmeasured.
+Cost on this shared 2-core machine (one pytest process, `SPARK_TEST_CONFIG` below): the whole
+file 530 s at load average 4.6-8.3 (fixture 417 s, comparisons ~90 s). The fixture's parts at
+load ~7: DuckDB build 44 s, Spark session 13 s, landing publish 11 s, SQLMesh project loads
+19 s, 16 unit tests 43 s, the 52 models with 220 audits on Spark 276 s (audits ~210 s of
+statement time over the two SQLMesh threads). With the earlier settings (Derby Hive metastore,
+local[2], codegen on) the fixture took 1,040-1,130 s at load 10-13 and ~480 s at load 3-11
+(unit tests 71 s, publish 24 s, models and audits 289 s). Nearly all of it is
+Spark's per-statement cost on tiny data (~800 statements), not the rows; see sqlmesh/README.md
+for the one-folder-per-timestamp partitions that still dominate the fact inserts.
 """
 
 from __future__ import annotations
@@ -53,8 +58,26 @@ ROOT = Path(__file__).resolve().parent.parent
 COMPARED_SCHEMAS = ("warehouse", "quarantine", "marts")
 DECIMALS = 6
 ROUNDING_UNIT = 1.000001e-6  # one unit of the 6th decimal (and float noise on top)
-#: Spark settings for a 300-customer sample on 2 cores: few shuffle partitions
-SPARK_TEST_CONFIG = {"spark.sql.shuffle.partitions": "2", "spark.default.parallelism": "2"}
+#: Spark settings for a 300-customer sample on a shared 2-core machine. Every Spark user here
+#: (landing publish, SQLMesh's models, audits and unit tests, the semantic engine, ML) runs in
+#: this one process and session, so the catalogue is Spark's in-memory one, not the Derby Hive
+#: metastore a real build keeps for later processes (Derby writes per table, partition and
+#: schema). The rest trades per-row speed, which tiny data does not need, for per-statement
+#: cost: one shuffle partition and task slot, no adaptive re-planning, no whole-stage code
+#: generation (the interpreted-only `codegen.factoryMode` saves more CPU but cannot decode
+#: `catalog.listTables`' rows), partitions listed in the driver instead of by a job, and a
+#: driver JVM that compiles with C1 only and collects garbage in one thread (less JIT and GC
+#: work for a short-lived JVM).
+SPARK_TEST_MASTER = "local[1]"
+SPARK_TEST_CONFIG = {
+    "spark.sql.catalogImplementation": "in-memory",
+    "spark.sql.shuffle.partitions": "1",
+    "spark.default.parallelism": "1",
+    "spark.sql.adaptive.enabled": "false",
+    "spark.sql.codegen.wholeStage": "false",
+    "spark.sql.sources.parallelPartitionDiscovery.threshold": "100000",
+    "spark.driver.extraJavaOptions": "-XX:TieredStopAtLevel=1 -XX:+UseSerialGC",
+}
 
 
 @dataclass
@@ -74,7 +97,7 @@ def _settings(root: Path, landing: Path, gateway: str) -> Settings:
         root,
         landing={"path": str(landing)},
         sqlmesh={"gateway": gateway},
-        spark={"master": "local[2]", "config": SPARK_TEST_CONFIG},
+        spark={"master": SPARK_TEST_MASTER, "config": SPARK_TEST_CONFIG},
     )
     return load_settings(config, environ={})
 
@@ -258,11 +281,18 @@ def _scores(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
     frame = pd.DataFrame(
         [{"customer_id": customer, "score_date": dt.date.fromisoformat(day),
           "churn_probability": probability, "risk_band": "high" if probability > 0.5 else "low",
-          "reason_1": "usage_change_30d_pct", "reason_1_contribution": 0.25,
-          "reason_2": None, "reason_2_contribution": None,
-          "reason_3": None, "reason_3_contribution": None,
-          "predicted_clv_amount": 100.0, "model_version": "churn_catboost/v1",
-          "scored_at": dt.datetime(2024, 7, 1, 6)} for customer, day, probability in rows]
+          "churn_probability_raw": probability,
+          "reason_1": "usage_change_30d_pct", "reason_1_driver": "usage_change_30d_pct",
+          "reason_1_action": "check the network", "reason_1_contribution": 0.25,
+          **{f"reason_{i}{suffix}": None for i in (2, 3)
+             for suffix in ("", "_driver", "_action", "_contribution")},
+          "monthly_margin_amount": 20.0, "monthly_churn_hazard": 0.05,
+          "predicted_clv_amount": 100.0, "expected_remaining_months": 5.0,
+          "subscription_clv_amount": 90.0, "order_clv_amount": 10.0,
+          "expected_retained_value_amount": 100.0 * probability,
+          "risk_rank": rank, "value_rank": rank,
+          "model_version": "churn_catboost/v1", "scored_at": dt.datetime(2024, 7, 1, 6)}
+         for rank, (customer, day, probability) in enumerate(rows, start=1)]
     )
     return frame[list(CHURN_SCORES)]
 

@@ -73,8 +73,12 @@ def missing_value(evaluator: MacroEvaluator, table: exp.Expression) -> exp.Expre
 def non_finite(evaluator: MacroEvaluator, table: exp.Expression) -> exp.Expression:
     """'non_finite:<c>' when a double column holds NaN or an infinity (a Parquet double, or a
     CSV 'NaN' / 'Infinity'): no amount, rate or measure of the contract can be one."""
+    # isnan / abs = infinity rather than DuckDB's isfinite, which Spark does not have
     checks = [
-        (f"not isfinite({column.name})", f"non_finite:{column.name}")
+        (
+            f"isnan({column.name}) or abs({column.name}) = cast('Infinity' as double)",
+            f"non_finite:{column.name}",
+        )
         for column in contract_table(table).columns
         if column.type == "double"
     ]
