@@ -141,17 +141,17 @@ def integrity_steps(settings: Settings, build_seconds: float) -> list[StepResult
     discovered = scan(settings.landing_path, load_contract()).files.values()
     files = [file.path for table_files in discovered for file in table_files]
     landed_bytes = sum(path.stat().st_size for path in files)
-    hash_seconds, _ = timed(lambda: [file_sha256(path) for path in files])
+    hash_seconds, hash_peak, _ = timed_with_peak(lambda: [file_sha256(path) for path in files])
     journal = BuildJournal(settings)
-    snapshot_seconds, _ = timed(journal.begin)
+    snapshot_seconds, snapshot_peak, _ = timed_with_peak(journal.begin)
     snapshot_bytes = sum(p.stat().st_size for p in journal.snapshot_dir.rglob("*") if p.is_file())
-    restore_seconds, _ = timed(journal.rollback)
+    restore_seconds, restore_peak, _ = timed_with_peak(journal.rollback)
     baseline = "build without it (load + SQLMesh)"
     return [
         StepResult(
             "content hash: SHA-256 of every landing file",
             hash_seconds,
-            peak_rss_mb(),
+            hash_peak,
             baseline,
             build_seconds - hash_seconds,
             {"files": len(files), "megabytes": round(landed_bytes / 1e6, 1)},
@@ -159,7 +159,7 @@ def integrity_steps(settings: Settings, build_seconds: float) -> list[StepResult
         StepResult(
             "atomic build: snapshot before the build",
             snapshot_seconds,
-            peak_rss_mb(),
+            snapshot_peak,
             baseline,
             build_seconds,
             {"megabytes": round(snapshot_bytes / 1e6, 1)},
@@ -167,7 +167,7 @@ def integrity_steps(settings: Settings, build_seconds: float) -> list[StepResult
         StepResult(
             "atomic build: restore after a failure or kill",
             restore_seconds,
-            peak_rss_mb(),
+            restore_peak,
             baseline,
             build_seconds,
             {"megabytes": round(snapshot_bytes / 1e6, 1)},
