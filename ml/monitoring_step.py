@@ -12,7 +12,7 @@ from typing import Any
 
 import pandas as pd
 
-from custintel.settings import Settings
+from custintel.core.settings import Settings
 from ml import gateway
 from ml.dataset import Dataset, DatasetError
 from ml.monitoring import backtest, drift_report

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from custintel.settings import Settings
+from custintel.core.settings import Settings
 from ml import clv, evaluate, gateway
 from ml.dataset import Dataset, DatasetError, DatasetSpec, build_dataset
 from ml.health import health_validation

@@ -21,8 +21,8 @@ import pandas as pd
 import sqlglot
 from sqlglot import exp
 
-from custintel.landing.as_of import landing_as_of_date
-from custintel.settings import Settings
+from custintel.core.landing.as_of import landing_as_of_date
+from custintel.core.settings import Settings
 from reports.runner import QueryRunner, member_infos
 
 
@@ -120,7 +120,7 @@ def semantic_runner(settings: Settings, role: str | None = None,
 
 def _spark_sql(settings: Settings) -> Callable[[str], pd.DataFrame]:
     """Ungoverned SQL blocks (DuckDB SQL) run on the Spark warehouse, transpiled by SQLGlot."""
-    from custintel.spark_gateway import spark_session
+    from custintel.core.spark_gateway import spark_session
     from semantic.engine.spark_executor import SparkExecutor
 
     return SparkExecutor(spark_session(settings)).sql

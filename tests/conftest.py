@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from custintel.settings import Settings, load_settings, write_relocated_config
+from custintel.core.settings import Settings, load_settings, write_relocated_config
 
 
 def write_config(tmp_path: Path, **overrides: dict) -> Path:

@@ -7,7 +7,7 @@ from pathlib import Path
 import jwt
 import pytest
 
-from custintel.settings import load_settings
+from custintel.core.settings import load_settings
 from semantic import CubeApiError, Query, catalog, compile_query, load
 from tests.conftest import write_config
 from tests.semantic_support import AS_OF, MODEL_PATH, build_warehouse, fixture_frames

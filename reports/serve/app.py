@@ -35,7 +35,7 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from custintel.settings import Settings
+from custintel.core.settings import Settings
 from reports.serve.session import LocalLogin, Refused, Sessions, is_public, login_endpoint, refusal
 
 if TYPE_CHECKING:

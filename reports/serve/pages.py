@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from custintel.settings import Settings
+from custintel.core.settings import Settings
 
 if TYPE_CHECKING:  # pandas, MkDocs and the renderer load with the first page request
     import pandas as pd

@@ -44,7 +44,7 @@ class Table:
     key: tuple[str, ...]
     columns: tuple[Column, ...] = field(default_factory=tuple)
     #: the date a row takes effect: a corrected, added or removed row restates the warehouse
-    #: from it (custintel/landing/changes.py); None = from the beginning of history
+    #: from it (custintel/core/landing/changes.py); None = from the beginning of history
     effective_date: str | None = None
 
     @property
