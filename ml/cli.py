@@ -11,6 +11,7 @@ from rich.table import Table
 
 from custintel.core.console import console
 from custintel.core.invocation import cli_settings
+from custintel.core.model_registry import METRIC_SHORT_LABELS, ordered_models
 from custintel.core.settings import Settings
 from ml import gateway
 from ml.crossval import CrossValidationError, cross_validate
@@ -23,7 +24,7 @@ from ml.dataset import (
     read_file,
 )
 from ml.features import FeatureError
-from ml.model_card import METRIC_COLUMNS, MODEL_ORDER
+from ml.model_card import METRIC_COLUMNS
 from ml.registry import CARD_FILE, Registry, RegistryError
 from ml.rules import SEED_004_RULES, Rule, RuleError
 from ml.score import evaluate_frame, score_frame
@@ -42,16 +43,6 @@ RegistryOption = Annotated[
     Path | None, typer.Option("--registry", help="registry folder; default from config.yaml")
 ]
 
-SHORT_LABELS = {
-    "roc_auc": "ROC-AUC",
-    "pr_auc": "PR-AUC",
-    "brier": "Brier",
-    "log_loss": "logloss",
-    "top_decile_lift": "lift@10%",
-    "top_decile_recall": "rec@10%",
-    "precision_at_top_decile": "prec@10%",
-    "precision_at_capacity": "prec@cap",
-}
 USER_ERRORS = (
     CrossValidationError, DatasetError, FeatureError, RegistryError, RuleError, SplitError
 )
@@ -78,11 +69,11 @@ def _metrics_tables(title: str, models: dict[str, Any], part: str) -> list[Table
     """The metrics as tables of at most COLUMNS_PER_TABLE figures, so each fits 80 columns
     (figures are never cut to "0.8..."); skipped models listed under the first table."""
     keys = [
-        (k, SHORT_LABELS[k])
+        (k, METRIC_SHORT_LABELS[k])
         for k, _ in METRIC_COLUMNS
         if any(k in m.get(part, {}) for m in models.values())
     ]
-    ordered = [m for m in MODEL_ORDER if m in models] + [m for m in models if m not in MODEL_ORDER]
+    ordered = ordered_models(models)
     tables = []
     for start in range(0, max(len(keys), 1), COLUMNS_PER_TABLE):
         chunk = keys[start : start + COLUMNS_PER_TABLE]

@@ -148,7 +148,7 @@ def engine_baseline(settings: Settings, queries: list[dict[str, Any]], claims: d
                     repeats: int = 5) -> float:
     """Median seconds of one query on the embedded engine in this process (warm)."""
     from reports.serve.app import served_engine
-    from semantic.engine import SecurityContext
+    from semantic import SecurityContext
 
     context = SecurityContext(claims=claims)
     timings = []
