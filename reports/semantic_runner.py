@@ -59,6 +59,7 @@ def data_as_of(settings: Settings) -> dt.date | None:
             return None
         try:
             with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+                con.execute("set python_enable_replacements = false")  # no Python names
                 row = con.execute(query).fetchone()
         except duckdb.CatalogException:  # a warehouse without the marts (not built yet)
             return None
