@@ -75,10 +75,6 @@ class Contract:
                 return table
         raise KeyError(f"the landing contract has no table {system}/{name}")
 
-    @property
-    def systems(self) -> list[str]:
-        return list(self.system_descriptions)
-
 
 def _parse_column(name: str, spec: dict) -> Column:
     if spec["type"] not in DUCKDB_TYPES:
