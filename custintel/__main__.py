@@ -10,7 +10,7 @@ import atexit
 import os
 from pathlib import Path
 
-from custintel.cli_errors import main
+from custintel.app.cli_errors import main
 
 
 def _write_peak_memory(target: Path) -> None:

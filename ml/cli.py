@@ -1,4 +1,4 @@
-"""`custintel ml ...`: train, evaluate and score churn models (mounted by custintel.cli)."""
+"""`custintel ml ...`: train, evaluate and score churn models (mounted by custintel.app.cli)."""
 
 from __future__ import annotations
 
@@ -7,10 +7,12 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
-from custintel.settings import Settings, load_settings
+from custintel.core.console import console
+from custintel.core.invocation import cli_settings
+from custintel.core.model_registry import METRIC_SHORT_LABELS, ordered_models
+from custintel.core.settings import Settings
 from ml import gateway
 from ml.crossval import CrossValidationError, cross_validate
 from ml.dataset import (
@@ -22,7 +24,7 @@ from ml.dataset import (
     read_file,
 )
 from ml.features import FeatureError
-from ml.model_card import METRIC_COLUMNS, MODEL_ORDER
+from ml.model_card import METRIC_COLUMNS
 from ml.registry import CARD_FILE, Registry, RegistryError
 from ml.rules import SEED_004_RULES, Rule, RuleError
 from ml.score import evaluate_frame, score_frame
@@ -32,7 +34,6 @@ from ml.train import TrainConfig, train
 app = typer.Typer(
     help="Churn model: train against baselines, evaluate, score.", no_args_is_help=True
 )
-console = Console()
 
 FileOption = Annotated[Path | None, typer.Option("--file", help="Parquet or CSV file")]
 TableOption = Annotated[str | None, typer.Option("--table", help="warehouse table schema.table")]
@@ -42,16 +43,6 @@ RegistryOption = Annotated[
     Path | None, typer.Option("--registry", help="registry folder; default from config.yaml")
 ]
 
-SHORT_LABELS = {
-    "roc_auc": "ROC-AUC",
-    "pr_auc": "PR-AUC",
-    "brier": "Brier",
-    "log_loss": "logloss",
-    "top_decile_lift": "lift@10%",
-    "top_decile_recall": "rec@10%",
-    "precision_at_top_decile": "prec@10%",
-    "precision_at_capacity": "prec@cap",
-}
 USER_ERRORS = (
     CrossValidationError, DatasetError, FeatureError, RegistryError, RuleError, SplitError
 )
@@ -78,11 +69,11 @@ def _metrics_tables(title: str, models: dict[str, Any], part: str) -> list[Table
     """The metrics as tables of at most COLUMNS_PER_TABLE figures, so each fits 80 columns
     (figures are never cut to "0.8..."); skipped models listed under the first table."""
     keys = [
-        (k, SHORT_LABELS[k])
+        (k, METRIC_SHORT_LABELS[k])
         for k, _ in METRIC_COLUMNS
         if any(k in m.get(part, {}) for m in models.values())
     ]
-    ordered = [m for m in MODEL_ORDER if m in models] + [m for m in models if m not in MODEL_ORDER]
+    ordered = ordered_models(models)
     tables = []
     for start in range(0, max(len(keys), 1), COLUMNS_PER_TABLE):
         chunk = keys[start : start + COLUMNS_PER_TABLE]
@@ -139,6 +130,7 @@ def _print_cross_validation(result: dict[str, Any]) -> None:
 
 @app.command("train")
 def train_command(
+    ctx: typer.Context,
     id_column: Annotated[str, typer.Option("--id", help="customer id column")],
     target: Annotated[str, typer.Option("--target", help="churn label column (yes/no, 1/0)")],
     file: FileOption = None,
@@ -182,7 +174,7 @@ def train_command(
     registry: RegistryOption = None,
 ) -> None:
     """Train CatBoost and the baselines on a table, store the model as a new version."""
-    settings = load_settings()
+    settings = cli_settings(ctx)
     try:
         spec = DatasetSpec(
             id_column, target, time_column, churn_date, tuple(exclude or ()), positive_label
@@ -218,6 +210,7 @@ def train_command(
 
 @app.command("evaluate")
 def evaluate_command(
+    ctx: typer.Context,
     name: NameOption = "churn",
     version: VersionOption = None,
     file: FileOption = None,
@@ -225,7 +218,7 @@ def evaluate_command(
     registry: RegistryOption = None,
 ) -> None:
     """Show a version's stored metrics, or evaluate it on another labelled file/table."""
-    settings = load_settings()
+    settings = cli_settings(ctx)
     try:
         store = _registry(settings, registry, name)
         stored = store.load(version) if version else store.latest()
@@ -249,6 +242,7 @@ def evaluate_command(
 
 @app.command("score")
 def score_command(
+    ctx: typer.Context,
     out: Annotated[Path, typer.Option("--out", help="output file (.parquet or .csv)")],
     name: NameOption = "churn",
     version: VersionOption = None,
@@ -257,7 +251,7 @@ def score_command(
     registry: RegistryOption = None,
 ) -> None:
     """Score a file/table with a stored version: probability and top-3 SHAP reasons per row."""
-    settings = load_settings()
+    settings = cli_settings(ctx)
     try:
         store = _registry(settings, registry, name)
         stored = store.load(version) if version else store.latest()
@@ -276,12 +270,12 @@ def score_command(
 
 
 @app.command("pipeline")
-def pipeline_command() -> None:
+def pipeline_command(ctx: typer.Context) -> None:
     """Train on marts.churn_prediction_features, score the latest snapshot, segment customers,
     write ml.churn_scores and ml.customer_segments (the ML step of `custintel build`)."""
     from ml.pipeline import train_and_score
 
-    settings = load_settings()
+    settings = cli_settings(ctx)
     try:
         result = train_and_score(settings)
     except USER_ERRORS as error:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from custintel.settings import Settings
+from custintel.core.settings import Settings
 from ml import writeback
 from ml.dataset import DatasetError
 from ml.dataset import read_table as read_duckdb_table
@@ -23,7 +23,7 @@ def read_table(settings: Settings, table: str) -> pd.DataFrame:
     """A whole warehouse table (`schema.table`) as pandas, from the configured gateway."""
     if settings.sqlmesh.gateway != "spark":
         return read_duckdb_table(table, settings.warehouse_path)
-    from custintel.spark_gateway import spark_session
+    from custintel.core.spark_gateway import spark_session
 
     session = spark_session(settings)
     if not session.catalog.tableExists(table):
@@ -54,7 +54,7 @@ def _write(settings: Settings, table: str, frame: pd.DataFrame, columns: dict[st
 def write_spark_history(settings: Settings, table: str, rows: pd.DataFrame,
                         columns: dict[str, str], replace_by: tuple[str, str]) -> int:
     """`ml.<table>` in Spark = its rows outside the `replace_by` pairs of `rows`, plus `rows`."""
-    from custintel.spark_gateway import (
+    from custintel.core.spark_gateway import (
         column_definitions,
         new_version_folder,
         point_table_at,

@@ -4,20 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
+from custintel.core.model_registry import METRIC_LABELS, ordered_models
 from ml.reliability_chart import CHART_FILE as RELIABILITY_CHART_FILE
 from ml.uplift import uplift_markdown
 
-MODEL_ORDER = ("catboost", "random_forest", "logistic_regression", "rule", "prior")
-METRIC_COLUMNS = (
-    ("roc_auc", "ROC-AUC"),
-    ("pr_auc", "PR-AUC"),
-    ("brier", "Brier"),
-    ("log_loss", "log loss"),
-    ("top_decile_lift", "top-10% lift"),
-    ("top_decile_recall", "top-10% recall"),
-    ("precision_at_top_decile", "precision@top-10%"),
-    ("precision_at_capacity", "precision@capacity"),
-)
+METRIC_COLUMNS = tuple(METRIC_LABELS.items())
 TOP_FEATURES = 15
 
 
@@ -36,7 +27,7 @@ def _table(header: list[str], rows: list[list[str]]) -> list[str]:
 
 
 def _ordered_models(models: dict[str, Any]) -> list[str]:
-    return [m for m in MODEL_ORDER if m in models] + [m for m in models if m not in MODEL_ORDER]
+    return ordered_models(models)
 
 
 def metrics_section(metrics: dict[str, Any], part: str = "test") -> list[str]:
@@ -66,7 +57,7 @@ def metrics_section(metrics: dict[str, Any], part: str = "test") -> list[str]:
             "",
         ]
     labels = [
-        f"precision@{first[part]['capacity']}" if key == "precision_at_capacity" else label
+        f"{label} ({first[part]['capacity']})" if key == "precision_at_capacity" else label
         for key, label in columns
     ]
     lines += _table(["model", *labels], rows)

@@ -12,7 +12,8 @@ from typing import Any
 
 import pandas as pd
 
-from custintel.settings import Settings
+from custintel.core.model_registry import MONITORING_FILE
+from custintel.core.settings import Settings
 from ml import gateway
 from ml.dataset import Dataset, DatasetError
 from ml.monitoring import backtest, drift_report
@@ -20,7 +21,6 @@ from ml.registry import ModelVersion, Registry
 from ml.score import score_frame
 from ml.train import TrainResult
 
-MONITORING_FILE = "monitoring.json"
 SCORES_TABLE = "ml.churn_scores"
 
 

@@ -25,7 +25,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from custintel.settings import Settings
+from custintel.core.model_registry import SEGMENTATION_FILE
+from custintel.core.settings import Settings
 from ml import clv, evaluate, gateway
 from ml.dataset import Dataset, DatasetError, DatasetSpec, build_dataset
 from ml.health import health_validation
@@ -461,7 +462,7 @@ def train_and_score(
     segmentation, segments = segment(dataset, version, settings.ml.seed, now, columns, bootstraps)
     gateway.write_customer_segments(settings, segments)
     report = segmentation_report(segmentation, segments)
-    registry.attach(version.version, "segmentation.json", json.dumps(report, indent=2, default=str))
+    registry.attach(version.version, SEGMENTATION_FILE, json.dumps(report, indent=2, default=str))
     registry.attach(version.version, "segmentation.md", segmentation_markdown(report))
     latest = pd.Timestamp(pd.to_datetime(dataset.frame[columns.time]).max())
     attach_monitoring(registry, version, monitoring_report(

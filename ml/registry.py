@@ -1,6 +1,7 @@
 """Versioned model registry on disk: `<registry_path>/<model_name>/<version>/`.
 
-A version folder holds
+The file names and version numbering are `custintel.core.model_registry` (reports reads the
+same files without importing ml). A version folder holds
   model.cbm       the evaluated CatBoost model (trained on the training snapshots, early
                   stopped on validation; every metric of the card is about it)
   production.cbm  the model that scores: the same settings refit on every labelled row with the
@@ -33,20 +34,22 @@ import catboost
 import sklearn
 from catboost import CatBoostClassifier
 
+from custintel.core.model_registry import (
+    CALIBRATION_FILE,
+    CARD_FILE,
+    MANIFEST_FILE,
+    METRICS_FILE,
+    MODEL_FILE,
+    PRODUCTION_FILE,
+    stored_versions,
+    version_number,
+)
 from ml.calibration import Calibrator
 from ml.dataset import DatasetSpec
 from ml.model_card import render_model_card
 from ml.reliability_chart import CHART_FILE as RELIABILITY_CHART_FILE
 from ml.reliability_chart import reliability_svg
 from ml.train import TrainResult
-
-VERSION_PATTERN = re.compile(r"^v(\d{4,})$")
-MODEL_FILE = "model.cbm"
-PRODUCTION_FILE = "production.cbm"
-CALIBRATION_FILE = "calibration.json"
-MANIFEST_FILE = "manifest.json"
-METRICS_FILE = "metrics.json"
-CARD_FILE = "model_card.md"
 
 
 class RegistryError(LookupError):
@@ -120,10 +123,7 @@ class Registry:
 
     def versions(self) -> list[str]:
         """Stored versions, oldest first."""
-        if not self.folder.is_dir():
-            return []
-        found = [p.name for p in self.folder.iterdir() if VERSION_PATTERN.match(p.name)]
-        return sorted(found, key=lambda v: int(VERSION_PATTERN.match(v).group(1)))  # type: ignore[union-attr]
+        return stored_versions(self.folder)
 
     def latest(self) -> ModelVersion:
         versions = self.versions()
@@ -175,7 +175,7 @@ class Registry:
 
     def _next_version(self) -> str:
         versions = self.versions()
-        number = int(VERSION_PATTERN.match(versions[-1]).group(1)) + 1 if versions else 1  # type: ignore[union-attr]
+        number = (version_number(versions[-1]) or 0) + 1 if versions else 1
         return f"v{number:04d}"
 
     @staticmethod

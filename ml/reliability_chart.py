@@ -14,7 +14,9 @@ from __future__ import annotations
 import io
 from typing import Any
 
-CHART_FILE = "reliability.svg"
+from custintel.core.model_registry import RELIABILITY_CHART_FILE
+
+CHART_FILE = RELIABILITY_CHART_FILE
 STAGES = {"before": "before calibration (raw)", "after": "after calibration"}
 
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import pandas as pd
 
-from custintel.settings import Settings
+from custintel.core.settings import Settings
 from ml import gateway
 from ml.dataset import Dataset, DatasetError
 from ml.uplift import OFFERS_TABLE, PLANTED_MANIFEST, UpliftConfig, UpliftError, uplift_analysis

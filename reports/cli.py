@@ -1,49 +1,33 @@
-"""`custintel reports build | serve` (mounted by custintel.cli)."""
+"""`custintel reports build | serve` (mounted by custintel.app.cli)."""
 
 from __future__ import annotations
 
 import logging
-import os
 import time
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.markup import escape
 
-from custintel.settings import Settings, SettingsError, load_settings
+from custintel.core.console import console
+from custintel.core.invocation import cli_settings, invocation
 from reports.errors import ReportError
-from reports.site import MKDOCS_FILE, build_site
+from reports.site import MKDOCS_FILE, build_site, plugins_for
 
 app = typer.Typer(help="Report site: build or serve the pages in reports/pages.",
                   no_args_is_help=True)
-console = Console()
-
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="config.yaml to use (default: the project's)")
-]
-
-
-def _settings(config: Path | None) -> Settings:
-    if config is not None:
-        os.environ["CUSTINTEL_CONFIG"] = str(config.resolve())
-    try:
-        return load_settings(config)
-    except SettingsError as exc:
-        console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2) from exc
 
 
 @app.command()
 def build(
+    ctx: typer.Context,
     out: Annotated[
         Path | None, typer.Option(help="site folder (default: reports.site_path)")
     ] = None,
-    config: ConfigOption = None,
 ) -> None:
     """Run every page's queries and write the static site (offline; Plotly bundled)."""
-    settings = _settings(config)
+    settings = cli_settings(ctx)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(message)s")
     started = time.perf_counter()
     try:
@@ -57,18 +41,19 @@ def build(
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    config: ConfigOption = None,
 ) -> None:
     """Serve the site with live reload while editing pages (queries rerun on each change)."""
     from mkdocs.commands.serve import serve as mkdocs_serve
 
-    settings = _settings(config)
+    settings = cli_settings(ctx)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(message)s")
     mkdocs_serve(
         config_file=str(MKDOCS_FILE),
         dev_addr=f"{host}:{port}",
         docs_dir=str(settings.pages_path),
         watch=[str(settings.semantic_model_path)],
+        plugins=plugins_for(invocation(ctx).config_file),
     )

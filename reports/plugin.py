@@ -70,7 +70,7 @@ _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 class ReportsConfig(base.Config):
     role = c.Optional(c.Type(str))  # overrides settings' reports.site_role (tests)
-    settings = c.Optional(c.Type(str))  # custintel config.yaml (default: CUSTINTEL_CONFIG)
+    settings = c.Optional(c.Type(str))  # custintel config.yaml (`custintel reports serve`)
     catalogue = c.Type(str, default="metric-catalogue.md")  # KPI tiles link to its rows
 
 
@@ -152,7 +152,7 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
     def __init__(self) -> None:
         super().__init__()
         self.runner: QueryRunner | None = None
-        self.settings: Any = None  # custintel.settings.Settings
+        self.settings: Any = None  # custintel.core.settings.Settings
         self._generated: dict[str, GeneratedPage] = {}
         self._templates: dict[str, str] = {}  # template src_uri -> its file, for errors
         self._key_links: KeyLinks = no_key_links  # customer-id columns -> the Customer 360
@@ -165,7 +165,7 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
     # -- configuration and files ------------------------------------------------------------
     def on_config(self, config: MkDocsConfig) -> MkDocsConfig:
         if self.runner is None:
-            from custintel.settings import load_settings
+            from custintel.core.settings import load_settings
             from reports.semantic_runner import semantic_runner
 
             self.settings = self.settings or load_settings(self.config.settings)

@@ -1,12 +1,13 @@
 """Tables from the ML model registry (read-only), for ```registry``` query blocks and the
 ```model_card``` component.
 
-The registry layout is ml/'s (ml/registry.py): `<registry_path>/<model>/<version>/` holding
-`manifest.json`, `metrics.json`, `model_card.md` and, after segmentation, `segmentation.json`.
-Versions are `v0001`, `v0002`, ...; `latest` is the highest number. Only the files are read:
-`reports` does not import `ml`. Before any model is trained (`custintel build --skip-ml`) a
-`latest` read gives an empty table with the table's columns, so pages still build and their
-components say "no data"; a named version that does not exist is an error.
+The registry's file format is `custintel.core.model_registry`, the module `ml` writes it with:
+`<registry_path>/<model>/<version>/` holding `manifest.json`, `metrics.json`, `model_card.md`
+and, after segmentation, `segmentation.json`. Versions are `v0001`, `v0002`, ...; `latest` is
+the highest number. Only the files are read: `reports` does not import `ml`. Before any model
+is trained (`custintel build --skip-ml`) a `latest` read gives an empty table with the table's
+columns, so pages still build and their components say "no data"; a named version that does
+not exist is an error.
 """
 
 from __future__ import annotations
@@ -21,22 +22,19 @@ from typing import Any
 
 import pandas as pd
 
+from custintel.core.model_registry import (
+    MANIFEST_FILE,
+    METRIC_LABELS,
+    METRICS_FILE,
+    MONITORING_FILE,
+    SEGMENTATION_FILE,
+    ordered_models,
+    stored_versions,
+)
 from reports.specs import RegistrySpec, SpecError
 
-VERSION = re.compile(r"^v(\d{4,})$")
-MODEL_ORDER = ("catboost", "random_forest", "logistic_regression", "rule", "prior")
-#: metrics.json key -> column name of the `metrics` table
-METRIC_COLUMNS = {
-    "roc_auc": "ROC-AUC",
-    "pr_auc": "PR-AUC",
-    "brier": "Brier",
-    "log_loss": "log loss",
-    "top_decile_lift": "top-10% lift",
-    "top_decile_recall": "top-10% recall",
-    "precision_at_top_decile": "precision at top 10%",
-    "precision_at_capacity": "precision at capacity",
-}
-
+#: metrics.json key -> column name of the `metrics` table (the metrics' titles)
+METRIC_COLUMNS = METRIC_LABELS
 
 #: the columns of each table (an empty table before any model is trained has these)
 TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -67,7 +65,6 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
     "backtest_bands": ("score date", "model version", "band", "customers", "churners",
                        "predicted churn rate", "observed churn rate"),
 }
-MONITORING_FILE = "monitoring.json"
 #: the reliability diagram's series, in the order drawn
 RELIABILITY_SERIES = {"before": "before calibration (raw)", "after": "after calibration"}
 PERFECT_SERIES = "perfectly calibrated"
@@ -112,11 +109,7 @@ def find_version(root: Path | None, model: str, version: str = "latest") -> Regi
     if not re.fullmatch(r"[A-Za-z0-9_.-]+", model):
         raise SpecError(f"model registry: invalid model name {model!r}")
     folder = Path(root) / model
-    found = sorted(
-        (p.name for p in folder.iterdir() if VERSION.match(p.name) and p.is_dir())
-        if folder.is_dir() else [],
-        key=lambda name: int(VERSION.match(name).group(1)),  # type: ignore[union-attr]
-    )
+    found = stored_versions(folder)
     if not found:
         raise NoModelYet(f"model registry: no versions of model {model!r} in {root} "
                          "(run `custintel build` or `custintel ml pipeline` first)")
@@ -128,11 +121,11 @@ def find_version(root: Path | None, model: str, version: str = "latest") -> Regi
 
 
 def _ordered(models: dict[str, Any]) -> list[str]:
-    return [m for m in MODEL_ORDER if m in models] + [m for m in models if m not in MODEL_ORDER]
+    return ordered_models(models)
 
 
 def version_table(found: RegistryVersion) -> pd.DataFrame:
-    manifest, metrics = found.json("manifest.json"), found.json("metrics.json")
+    manifest, metrics = found.json(MANIFEST_FILE), found.json(METRICS_FILE)
     dataset, split = metrics["dataset"], metrics["split"]
     return pd.DataFrame([{
         "model": found.model,
@@ -149,7 +142,7 @@ def version_table(found: RegistryVersion) -> pd.DataFrame:
 
 
 def metrics_table(found: RegistryVersion, part: str) -> pd.DataFrame:
-    models = found.json("metrics.json")["models"]
+    models = found.json(METRICS_FILE)["models"]
     rows = []
     for name in _ordered(models):
         result = models[name].get(part)
@@ -164,7 +157,7 @@ def metrics_table(found: RegistryVersion, part: str) -> pd.DataFrame:
 
 
 def calibration_table(found: RegistryVersion) -> pd.DataFrame:
-    calibration = found.json("metrics.json")["calibration"]
+    calibration = found.json(METRICS_FILE)["calibration"]
     rows = [
         {"model": name, "bin": number, "mean predicted": point["mean_predicted"],
          "observed churn rate": point["observed_rate"]}
@@ -175,7 +168,7 @@ def calibration_table(found: RegistryVersion) -> pd.DataFrame:
 
 
 def lift_table(found: RegistryVersion) -> pd.DataFrame:
-    lift = found.json("metrics.json")["lift"]["catboost"]
+    lift = found.json(METRICS_FILE)["lift"]["catboost"]
     return pd.DataFrame([
         {"decile": d["decile"], "rows": d["rows"], "churners": d["positives"],
          "churn rate": d["positive_rate"], "lift": d["lift"],
@@ -185,13 +178,13 @@ def lift_table(found: RegistryVersion) -> pd.DataFrame:
 
 
 def importance_table(found: RegistryVersion) -> pd.DataFrame:
-    ranked = found.json("metrics.json")["feature_importance"]
+    ranked = found.json(METRICS_FILE)["feature_importance"]
     return pd.DataFrame([{"feature": feature_title(f["feature"]), "importance": f["importance"]}
                          for f in ranked])
 
 
 def risk_band_table(found: RegistryVersion) -> pd.DataFrame:
-    bands = found.json("metrics.json").get("risk_bands")
+    bands = found.json(METRICS_FILE).get("risk_bands")
     if not bands:
         return pd.DataFrame(columns=list(TABLE_COLUMNS["risk_bands"]))
     thresholds = {"high": bands.get("high_threshold"), "medium": bands.get("medium_threshold"),
@@ -223,7 +216,7 @@ BEHAVIOUR_TITLES: dict[str, str] = {
 
 
 def segments_table(found: RegistryVersion) -> pd.DataFrame:
-    segments = found.json("segmentation.json")["segments"]
+    segments = found.json(SEGMENTATION_FILE)["segments"]
     frame = pd.DataFrame(segments).drop(columns=["segment_id"], errors="ignore")
     titles = {c: BEHAVIOUR_TITLES.get(c, c.replace("_", " ")) for c in frame.columns
               if c not in ("segment_name", "rows")}
@@ -231,7 +224,7 @@ def segments_table(found: RegistryVersion) -> pd.DataFrame:
 
 
 def migration_table(found: RegistryVersion) -> pd.DataFrame:
-    counts = found.json("segmentation.json")["migration_counts"]
+    counts = found.json(SEGMENTATION_FILE)["migration_counts"]
     return pd.DataFrame([
         {"from segment": source, "to segment": target, "moves": int(n)}
         for source, row in sorted(counts.items()) for target, n in sorted(row.items())
@@ -240,7 +233,7 @@ def migration_table(found: RegistryVersion) -> pd.DataFrame:
 
 def _uplift(found: RegistryVersion) -> dict[str, Any] | None:
     """The version's uplift metrics, or None when it has none or skipped them."""
-    found_uplift = found.json("metrics.json").get("uplift")
+    found_uplift = found.json(METRICS_FILE).get("uplift")
     return None if not found_uplift or "skipped" in found_uplift else found_uplift
 
 
@@ -278,7 +271,7 @@ def reliability_table(found: RegistryVersion) -> pd.DataFrame:
     """The reliability diagram of the test set: observed churn rate against mean predicted
     probability per quantile bin, before and after calibration, and the diagonal (two points
     spanning the bins) a calibrated model follows."""
-    calibration = found.json("metrics.json").get("probability_calibration")
+    calibration = found.json(METRICS_FILE).get("probability_calibration")
     if not calibration:
         return pd.DataFrame(columns=list(TABLE_COLUMNS["reliability"]))
     rows = [
@@ -297,7 +290,7 @@ def reliability_table(found: RegistryVersion) -> pd.DataFrame:
 def calibration_summary_table(found: RegistryVersion) -> pd.DataFrame:
     """ECE, Brier and mean predicted vs observed churn, before and after calibration, on the
     validation snapshot the calibrator was fitted on and on the test snapshots."""
-    calibration = found.json("metrics.json").get("probability_calibration")
+    calibration = found.json(METRICS_FILE).get("probability_calibration")
     if not calibration:
         return pd.DataFrame(columns=list(TABLE_COLUMNS["calibration_summary"]))
     names = {"valid": "validation", "test": "test"}

@@ -1,12 +1,12 @@
 """The production QueryRunner: governed queries through the semantic layer, ungoverned SQL on
-the warehouse, "as of" = the last landed event date, the members' lineage (the SQLMesh models
-their SQL reads) and the ML model registry folder.
+the warehouse, "as of" = the marts' as-of date (`marts.data_as_of`), the members' lineage (the
+SQLMesh models their SQL reads) and the ML model registry folder.
 
-With the embedded backend every query of a build shares one read-only DuckDB connection
-(`semantic.engine.Engine` on an open connection; `semantic.load` would open one per query, a
-third of a build's time); it is opened on the first query and closed when the build ends
-(`QueryRunner.close`), so the warehouse is not held between builds of `reports serve`. With the
-Cube backend queries go through `semantic.load`.
+With the embedded backend every query of a build runs in one `semantic.session` over one
+read-only DuckDB connection, shared with the page's ungoverned SQL (`semantic.load` would open
+one per query, a third of a build's time); it is opened on the first query and closed when the
+build ends (`QueryRunner.close`), so the warehouse is not held between builds of `reports
+serve`. With the Cube backend the session sends queries through `semantic.load`.
 """
 
 from __future__ import annotations
@@ -21,8 +21,7 @@ import pandas as pd
 import sqlglot
 from sqlglot import exp
 
-from custintel.landing.as_of import landing_as_of_date
-from custintel.settings import Settings
+from custintel.core.settings import Settings
 from reports.runner import QueryRunner, member_infos
 
 
@@ -50,13 +49,24 @@ class Warehouse:
 
 
 def data_as_of(settings: Settings) -> dt.date | None:
-    """The warehouse's as-of date (last landed event), None without landed data."""
-    if not settings.warehouse_path.exists():
+    """The warehouse's as-of date, the one every mart computes "current" from
+    (`marts.data_as_of`: the last event date in the valid facts); None before a build."""
+    query = "select max(as_of_date) as as_of_date from marts.data_as_of"
+    if settings.sqlmesh.gateway == "spark":
+        value = _spark_sql(settings)(query)["as_of_date"].iloc[0]
+    else:
+        if not settings.warehouse_path.exists():
+            return None
+        try:
+            with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
+                con.execute("set python_enable_replacements = false")  # no Python names
+                row = con.execute(query).fetchone()
+        except duckdb.CatalogException:  # a warehouse without the marts (not built yet)
+            return None
+        value = row[0] if row else None
+    if value is None or pd.isna(value):
         return None
-    try:
-        return landing_as_of_date(settings.warehouse_path)
-    except duckdb.CatalogException:  # a warehouse without the landing event tables
-        return None
+    return value if type(value) is dt.date else pd.Timestamp(value).date()
 
 
 def cubes_read(sql: str, source_cube: str) -> list[str]:
@@ -86,31 +96,21 @@ def member_models(entries: list[Any], tables: dict[str, str | None]) -> dict[str
 def semantic_runner(settings: Settings, role: str | None = None,
                     context: Any = None) -> QueryRunner:
     """A runner on the configured semantic layer (embedded engine or Cube server), as `role`
-    or, in the served app, as a verified caller's `context` (a SecurityContext)."""
+    or, in the served app, as a verified caller's `context` (a `semantic.SecurityContext`)."""
     import semantic
-    from semantic.api import model
-    from semantic.engine import Engine
 
     as_of = data_as_of(settings)
     warehouse = Warehouse(settings.warehouse_path)
     on_duckdb = settings.sqlmesh.gateway == "duckdb"
+    session = semantic.session(settings, as_of=as_of, connection=warehouse.connection)
 
     def load(query: dict[str, Any]) -> pd.DataFrame:
-        if settings.semantic.backend == "embedded" and on_duckdb:
-            engine = Engine(model(settings), warehouse.connection(), as_of=as_of)
-            if context is not None:
-                return engine.load(query, context=context)
-            return engine.load(query, role=role)
-        if context is not None:
-            raise ValueError("a caller's security context needs the embedded engine on DuckDB")
-        # the Cube server, or the embedded engine's Spark executor on the spark gateway
-        return semantic.load(query, role=role, settings=settings, as_of=as_of)
+        return session.load(query, role=role, context=context)
 
-    entries = semantic.catalog(settings)
-    tables = {name: cube.sql_table for name, cube in model(settings).cubes.items()}
+    entries = session.catalog()
     return QueryRunner(
         load=load,
-        members=member_infos(entries, member_models(entries, tables)),
+        members=member_infos(entries, member_models(entries, session.cube_tables())),
         sql=warehouse.sql if on_duckdb else _spark_sql(settings),
         as_of=as_of,
         registry=settings.registry_path,
@@ -120,7 +120,6 @@ def semantic_runner(settings: Settings, role: str | None = None,
 
 def _spark_sql(settings: Settings) -> Callable[[str], pd.DataFrame]:
     """Ungoverned SQL blocks (DuckDB SQL) run on the Spark warehouse, transpiled by SQLGlot."""
-    from custintel.spark_gateway import spark_session
-    from semantic.engine.spark_executor import SparkExecutor
+    from semantic.sessions import spark_sql
 
-    return SparkExecutor(spark_session(settings)).sql
+    return spark_sql(settings)

@@ -10,7 +10,7 @@ from mkdocs.commands.build import build
 from mkdocs.config import load_config
 from mkdocs.exceptions import Abort
 
-from custintel.settings import Settings
+from custintel.core.settings import Settings
 from reports.plugin import ReportsPlugin
 from reports.runner import QueryRunner
 
@@ -44,6 +44,17 @@ def render_site(config_file: Path, *, docs_dir: Path | None = None, site_dir: Pa
     finally:
         config.plugins.on_shutdown()
     return Path(config.site_dir)
+
+
+def plugins_for(config_file: Path) -> list[Any]:
+    """mkdocs.yml's `plugins` with the reports plugin reading `config_file` (custintel's
+    config.yaml): for `mkdocs serve`, which loads the MkDocs config (and a new plugin) on every
+    rebuild, so the plugin cannot be handed a Settings object."""
+    import yaml
+
+    listed = yaml.safe_load(MKDOCS_FILE.read_text())["plugins"]
+    return [{PLUGIN_NAME: {"settings": str(config_file)}} if entry == PLUGIN_NAME else entry
+            for entry in listed]
 
 
 def build_site(settings: Settings, *, site_dir: Path | None = None,

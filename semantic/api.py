@@ -19,7 +19,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from custintel.settings import Settings, load_settings
+from custintel.core.settings import Settings, load_settings
 from semantic.definitions import DataModel
 from semantic.engine import CompiledQuery, Engine, OutputColumn, ResultRows, SecurityContext
 from semantic.identity import TOKEN_ENV, MissingToken, RoleMismatch, caller_context
@@ -64,7 +64,7 @@ def engine(settings: Settings | None = None, as_of: dt.date | None = None) -> En
     """The embedded engine on the configured warehouse (the gateway's: DuckDB or Spark)."""
     resolved = settings or load_settings()
     if resolved.sqlmesh.gateway == "spark":
-        from custintel.spark_gateway import spark_session
+        from custintel.core.spark_gateway import spark_session
         from semantic.engine.spark_executor import SparkExecutor
 
         executor = SparkExecutor(spark_session(resolved))

@@ -86,11 +86,10 @@ def cli_figures(config: Path | None, repeats: int = 5) -> list[Figure]:
     """Fresh-process wall times of the CLI beside a bare interpreter start."""
     script = str(Path(sys.executable).with_name("custintel"))
     env = dict(os.environ)
-    if config is not None:
-        env["CUSTINTEL_CONFIG"] = str(config)
+    configured = [script, "--config", str(config)] if config is not None else [script]
     commands = {
         "custintel --help": [script, "--help"],
-        "custintel metrics query": [script, "metrics", "query", "-m",
+        "custintel metrics query": [*configured, "metrics", "query", "-m",
                                     "engagement.active_customers", "-d", "engagement.segment",
                                     "--role", "analyst", "--format", "csv"],
     }

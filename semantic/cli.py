@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
 import sys
 from collections.abc import Callable
 from enum import StrEnum
@@ -13,17 +12,16 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
-from rich.console import Console
 
-from custintel.settings import SettingsError, load_settings
+from custintel.core.console import console, error_console
+from custintel.core.invocation import cli_settings, invocation
+from custintel.core.settings import SettingsError
 from semantic import api
 from semantic.errors import SemanticError
 from semantic.query import Query
 
 app = typer.Typer(help="Governed metrics: list, query, test and diff the semantic layer.",
                   no_args_is_help=True)
-console = Console()
-errors = Console(stderr=True)
 DEFAULT_TESTS_PATH = Path(__file__).parent / "tests"
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,7 +51,7 @@ def _friendly(command: F) -> F:
         try:
             return command(*args, **kwargs)
         except (SemanticError, SettingsError) as exc:
-            errors.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+            error_console.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
             raise typer.Exit(1) from exc
 
     return wrapper  # type: ignore[return-value]
@@ -128,13 +126,15 @@ def _cell(value: Any) -> str:
 @app.command("list")
 @_friendly
 def list_members(
+    ctx: typer.Context,
     kind: Annotated[Kind, typer.Option(help="Which members to list.")] = Kind.measure,
     view: Annotated[str | None, typer.Option(help="Only this view.")] = None,
     output: Annotated[OutputFormat, typer.Option("--format", help="Output format.")] =
         OutputFormat.table,
 ) -> None:
     """The metric catalogue: name, description, owner, format, certified, SQL."""
-    entries = [e for e in api.catalog() if (kind is Kind.all or e.kind == kind.value)
+    entries = [e for e in api.catalog(cli_settings(ctx))
+               if (kind is Kind.all or e.kind == kind.value)
                and (view is None or e.name.startswith(f"{view}."))]
     names = ["name", "kind", "description", "owner", "format", "certified", "sql"]
     rows = [(e.name, e.kind, e.description or "", e.owner or "", e.format or "", e.certified,
@@ -192,6 +192,7 @@ def _order(specs: list[str]) -> list[list[str]]:
 @app.command()
 @_friendly
 def query(
+    ctx: typer.Context,
     measure: Annotated[list[str], typer.Option("--measure", "-m", help="view.measure")] = [],  # noqa: B006
     dimension: Annotated[list[str], typer.Option("--dimension", "-d", help="view.dim")] = [],  # noqa: B006
     time_dimension: Annotated[list[str], typer.Option(
@@ -238,22 +239,23 @@ def query(
     parsed = Query.parse(body)
     anchor = dt.date.fromisoformat(as_of) if as_of else None
     claims = _context(context)
-    if sql and (backend or load_settings().semantic.backend) == "cube":
-        cube = api.cube_sql(parsed, role=role, security_context=claims, as_of=anchor,
-                            token=token)
+    settings = cli_settings(ctx)
+    if sql and (backend or settings.semantic.backend) == "cube":
+        cube = api.cube_sql(parsed, role=role, security_context=claims, settings=settings,
+                            as_of=anchor, token=token)
         sys.stdout.write(cube.sql.rstrip().rstrip(";") + ";\n")
         for index, value in enumerate(cube.params, start=1):
             sys.stdout.write(f"-- ${index} = {value!r}\n")
         return
     if sql:
-        compiled = api.compile_query(parsed, role=role, security_context=claims, as_of=anchor,
-                                     token=token)
+        compiled = api.compile_query(parsed, role=role, security_context=claims,
+                                     settings=settings, as_of=anchor, token=token)
         sys.stdout.write(compiled.to_sql(dialect) + ";\n")
         for index, value in enumerate(compiled.params, start=1):
             sys.stdout.write(f"-- ${index} = {value!r}\n")
         return
-    result = api.load_rows(parsed, role=role, security_context=claims, backend=backend,  # type: ignore[arg-type]
-                           as_of=anchor, token=token)
+    result = api.load_rows(parsed, role=role, security_context=claims, settings=settings,
+                           backend=backend, as_of=anchor, token=token)  # type: ignore[arg-type]
     _print_rows(result.names, [c.type == "number" for c in result.columns], result.rows,
                 output)
 
@@ -261,12 +263,13 @@ def query(
 @app.command()
 @_friendly
 def test(
+    ctx: typer.Context,
     path: Annotated[Path, typer.Argument(help="Metric test file or folder.")] =
         DEFAULT_TESTS_PATH,
     model: Annotated[Path | None, typer.Option(help="Model folder (default: config).")] = None,
 ) -> None:
     """Run the metric unit tests (YAML cases: input tables, query, expected rows)."""
-    model_path = model or load_settings().semantic_model_path
+    model_path = model or cli_settings(ctx).semantic_model_path
     from rich.table import Table
 
     from semantic.testing import run_metric_tests
@@ -281,7 +284,7 @@ def test(
     console.print(table)
     failures = [r for r in results if not r.passed]
     for result in failures:
-        errors.print(f"[red]FAIL[/red] {result.test.id}\n{result.message}", highlight=False)
+        error_console.print(f"[red]FAIL[/red] {result.test.id}\n{result.message}", highlight=False)
     console.print(f"{len(results) - len(failures)} passed, {len(failures)} failed")
     if failures:
         raise typer.Exit(1)
@@ -290,10 +293,11 @@ def test(
 @app.command()
 @_friendly
 def validate(
+    ctx: typer.Context,
     model: Annotated[Path | None, typer.Option(help="Model folder (default: config).")] = None,
 ) -> None:
     """Validate the data model against Cube's rules; list every issue."""
-    model_path = model or load_settings().semantic_model_path
+    model_path = model or cli_settings(ctx).semantic_model_path
     from semantic.model_loader import load_model
 
     loaded = load_model(model_path)
@@ -305,6 +309,7 @@ def validate(
 @app.command()
 @_friendly
 def diff(
+    ctx: typer.Context,
     base_ref: Annotated[str | None, typer.Argument(
         help="Git ref of the old model, e.g. origin/main.")] = None,
     base: Annotated[str | None, typer.Option("--base", help="Same as BASE_REF.")] = None,
@@ -327,7 +332,7 @@ def diff(
     configured reviewer role sees them."""
     if (base_ref is None) == (base is None):
         raise typer.BadParameter("give the base git ref once: BASE_REF or --base REF")
-    settings = load_settings()
+    settings = cli_settings(ctx)
     from semantic.diff import DEFAULT_SEGMENT_DIMENSION
     from semantic.diff import diff as metric_diff
 
@@ -347,6 +352,7 @@ def diff(
 @app.command()
 @_friendly
 def bench(
+    ctx: typer.Context,
     repeats: Annotated[int, typer.Option(help="Runs per view-query figure.")] = 20,
     cli_repeats: Annotated[int, typer.Option(help="Fresh processes per CLI figure.")] = 5,
 ) -> None:
@@ -355,10 +361,9 @@ def bench(
 
     from semantic.bench import cli_figures, view_figures
 
-    settings = load_settings()
-    config = os.environ.get("CUSTINTEL_CONFIG")
+    settings = cli_settings(ctx)
     with api.engine(settings) as engine:
-        figures = [*cli_figures(Path(config) if config else None, cli_repeats),
+        figures = [*cli_figures(invocation(ctx).config_file, cli_repeats),
                    *view_figures(engine, repeats)]
     table = Table(title="semantic layer bench (medians)")
     for column in ("figure", "seconds", "baseline", "baseline s", "ratio", "cpu s"):

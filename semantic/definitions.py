@@ -36,8 +36,6 @@ AGGREGATE_TYPES = (
     "max",
     "running_total",
 )
-CALCULATED_TYPES = ("number", "string", "time", "boolean")
-RELATIONSHIPS = ("one_to_one", "one_to_many", "many_to_one")
 RELATIONSHIP_ALIASES = {
     "belongs_to": "many_to_one",
     "belongsTo": "many_to_one",
@@ -114,11 +112,6 @@ class Measure:
     raw: dict[str, Any] = field(default_factory=dict)
 
     kind: MemberKind = "measure"
-
-    @property
-    def is_calculated(self) -> bool:
-        """True for `number`/`string`/`time`/`boolean` measures (SQL over other measures)."""
-        return self.type in CALCULATED_TYPES
 
 
 @dataclass
@@ -274,10 +267,6 @@ class DataModel:
 
     def cube(self, name: str) -> Cube:
         return self.cubes[name]
-
-    def member_of(self, cube: str, member: str) -> Member | None:
-        owner = self.cubes.get(cube)
-        return owner.member(member) if owner else None
 
 
 FILTER_OPERATORS = (

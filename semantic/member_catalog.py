@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass
 
 from sqlglot import exp
 
@@ -25,9 +24,6 @@ class CatalogEntry:
     certified: bool
     sql: str  # the member's definition compiled to SQL (DuckDB)
     source: str  # cube.member it reads
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def member_sql(model: DataModel, cube: str, name: str) -> str:

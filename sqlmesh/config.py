@@ -1,7 +1,10 @@
-"""SQLMesh configuration of the custintel warehouse, built from the project's `config.yaml`.
+"""SQLMesh configuration of the custintel warehouse, built from custintel's settings.
 
-SQLMesh loads the module-level `config` (so `sqlmesh plan` run inside this folder works);
-`custintel.transform` calls `build_config(settings)` with the settings it was given.
+`custintel.app.transform` calls `build_config(settings)` with the settings it was given and
+opens its Context with that Config object: importing this module reads no file. SQLMesh run by
+hand in this folder (`sqlmesh plan`, `sqlmesh ui`) asks the module for `config`; that attribute
+is built on first access (module `__getattr__`) from the config file named by CUSTINTEL_CONFIG,
+else the project's config.yaml.
 Gateways: `duckdb` (the default; warehouse and state are DuckDB files) and `spark` (PySpark,
 `spark.master` or a Spark Connect URL from the settings' `spark` section; state in DuckDB).
 `sqlmesh.gateway` in config.yaml picks the default one.
@@ -19,8 +22,8 @@ from sqlmesh.core.config import (
 )
 from sqlmesh.core.config.connection import parse_connection_config
 
-from custintel.settings import Settings, load_settings
-from custintel.spark_gateway import spark_config
+from custintel.core.settings import Settings, load_settings
+from custintel.core.spark_gateway import spark_config
 
 #: the SQL dialect the models are written in; SQLGlot transpiles it for other gateways
 MODEL_DIALECT = "duckdb"
@@ -102,4 +105,8 @@ def build_config(settings: Settings) -> Config:
     )
 
 
-config = build_config(load_settings())
+def __getattr__(name: str) -> Config:
+    """`config` for the `sqlmesh` command line, built when SQLMesh first asks for it."""
+    if name == "config":
+        return build_config(load_settings())
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -38,13 +38,12 @@ def cli_build(
 ) -> subprocess.CompletedProcess:
     """`custintel build` in a child process; returncode -9 when it was killed."""
     environ = {k: v for k, v in os.environ.items() if not k.startswith("CUSTINTEL_")}
-    environ["CUSTINTEL_CONFIG"] = str(config)
     if kill_at:
         environ["CUSTINTEL_KILL_AT"] = kill_at
     if fail_at:
         environ["CUSTINTEL_FAIL_AT"] = fail_at
-    args = [sys.executable, "-m", "custintel", "build", "--landing", str(landing)]
-    args += ["--config", str(config)]
+    args = [sys.executable, "-m", "custintel", "--config", str(config), "build"]
+    args += ["--landing", str(landing)]
     if not with_ml:
         args.append("--skip-ml")
     if not with_reports:
@@ -60,7 +59,7 @@ def build_ok(config: Path, landing: Path, **kwargs: Any) -> None:
 
 def warehouse_of(root: Path) -> Path:
     """The warehouse file of a project folder written by tests.conftest.write_config."""
-    from custintel.settings import load_settings
+    from custintel.core.settings import load_settings
 
     return load_settings(root / "config.yaml", environ={}).warehouse_path
 

@@ -6,20 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from custintel.settings import Settings, load_settings, write_relocated_config
+from custintel.core.settings import write_relocated_config
 
 
 def write_config(tmp_path: Path, **overrides: dict) -> Path:
     """A copy of the project's config.yaml with build paths under tmp_path, plus overrides."""
     return write_relocated_config(tmp_path, overrides=overrides)
-
-
-@pytest.fixture
-def tmp_settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Settings:
-    """Settings whose warehouse, landing, registry and site live in a temporary folder."""
-    config_path = write_config(tmp_path)
-    monkeypatch.setenv("CUSTINTEL_CONFIG", str(config_path))
-    return load_settings(config_path)
 
 
 @pytest.fixture(scope="session")

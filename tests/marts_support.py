@@ -3,34 +3,17 @@
 from __future__ import annotations
 
 import datetime as dt
-import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
-from custintel import transform
-from custintel.landing.loader import load_landing
-from custintel.settings import Settings, load_settings
+from custintel.app import transform
+from custintel.core.landing.loader import load_landing
+from custintel.core.settings import Settings, load_settings
 from tests.conftest import write_config
 
 FIXTURE_LANDING = Path(__file__).parent / "fixtures" / "landing_csv"
-
-
-@contextmanager
-def config_env(config_path: Path) -> Iterator[None]:
-    """CUSTINTEL_CONFIG points at `config_path` inside the block (sqlmesh/config.py reads it)."""
-    previous = os.environ.get("CUSTINTEL_CONFIG")
-    os.environ["CUSTINTEL_CONFIG"] = str(config_path)
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("CUSTINTEL_CONFIG", None)
-        else:
-            os.environ["CUSTINTEL_CONFIG"] = previous
 
 
 def project_settings(work_dir: Path) -> Settings:
@@ -42,9 +25,8 @@ def build_warehouse(
     landing_dir: Path, settings: Settings, as_of: dt.date | None = None
 ) -> transform.ApplySummary:
     """Load `landing_dir` and apply the SQLMesh project to prod (unit tests run separately)."""
-    with config_env(settings.root / "config.yaml"):
-        load_landing(landing_dir, settings.warehouse_path)
-        return transform.apply(settings, as_of=as_of, run_tests=False)
+    load_landing(landing_dir, settings.warehouse_path)
+    return transform.apply(settings, as_of=as_of, run_tests=False)
 
 
 def query(warehouse: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:
@@ -98,7 +80,7 @@ _TRUNCATION_QUERIES: dict[str, str] = {
 
 def truncate_landing(source_dir: Path, target_dir: Path, cutoff: dt.date) -> Path:
     """A copy of a Parquet landing folder as its systems would have exported it on `cutoff`."""
-    from custintel.landing import load_contract
+    from custintel.core.landing import load_contract
 
     cutoff_sql = f"date '{cutoff.isoformat()}'"
     with duckdb.connect() as con:

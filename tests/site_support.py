@@ -19,7 +19,7 @@ from pathlib import Path
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from custintel.settings import Settings, load_settings
+from custintel.core.settings import Settings, load_settings
 from tests.conftest import write_config
 
 HOSTILE = "<script>alert(1)</script>"  # as in tests/fixtures/landing_csv/crm/customers.csv
@@ -44,10 +44,10 @@ def hostile_names(landing: Path) -> None:
 
 def build_generated_warehouse(root: Path) -> GeneratedWarehouse:
     """Generate, load, transform and score; CUSTINTEL_CONFIG must point at the config."""
-    from custintel import transform
+    from custintel.app import transform
+    from custintel.core.landing.as_of import landing_as_of_date
+    from custintel.core.landing.loader import load_landing
     from custintel.generate import generate_landing
-    from custintel.landing.as_of import landing_as_of_date
-    from custintel.landing.loader import load_landing
     from ml.pipeline import train_and_score
 
     config = write_config(root, ml={"retention_capacity": 10, "test_snapshots": 2})

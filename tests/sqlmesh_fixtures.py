@@ -18,10 +18,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from custintel import transform
-from custintel.landing import load_contract
-from custintel.settings import Settings, load_settings
-from custintel.transform import ApplySummary
+from custintel.app import transform
+from custintel.app.transform import ApplySummary
+from custintel.core.landing import load_contract
+from custintel.core.settings import Settings, load_settings
 from tests.conftest import write_config
 
 START = dt.date(2024, 1, 1)
@@ -657,10 +657,8 @@ def base_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
         root = tmp_path_factory.mktemp("sqlmesh_base")
         settings = settings_at(root)
         rows = write_landing(settings.warehouse_path, months=2)
-        with pytest.MonkeyPatch.context() as patch:
-            patch.setenv("CUSTINTEL_CONFIG", str(root / "config.yaml"))
-            first = transform.apply(settings, as_of=last_date(2), run_tests=False)
-            second = transform.apply(settings, as_of=last_date(2), run_tests=False)
+        first = transform.apply(settings, as_of=last_date(2), run_tests=False)
+        second = transform.apply(settings, as_of=last_date(2), run_tests=False)
         _BUILDS["base"] = Build(root, settings, rows, first, second)
     return _BUILDS["base"]
 

@@ -1,4 +1,4 @@
-"""custintel.bench: steps run in a child process report the child's own time and memory."""
+"""custintel.app.bench: steps run in a child process report the child's own time and memory."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from custintel.bench import StepResult, run_bench, run_isolated
+from custintel.app.bench import StepResult, run_bench, run_isolated
 
 
 def test_a_child_step_reports_its_own_peak_memory() -> None:
@@ -76,12 +76,12 @@ def test_the_floor_builds_every_table_with_the_rows_of_the_sqlmesh_build(
 ) -> None:
     """The floor is the same SQL, not a cheaper imitation: each of its tables has the row count
     of the table SQLMesh built from the same landing files."""
-    from custintel import transform
-    from custintel.bench_floor import render_project, run_floor
+    from custintel.app import transform
+    from custintel.app.bench_floor import render_project, run_floor
+    from custintel.core.landing.as_of import landing_as_of_date
+    from custintel.core.landing.loader import load_landing
+    from custintel.core.settings import load_settings, write_relocated_config
     from custintel.generate import generate_landing
-    from custintel.landing.as_of import landing_as_of_date
-    from custintel.landing.loader import load_landing
-    from custintel.settings import load_settings, write_relocated_config
 
     monkeypatch.delenv("CUSTINTEL_CONFIG", raising=False)
     settings = load_settings(write_relocated_config(tmp_path / "build"))

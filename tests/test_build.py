@@ -9,9 +9,9 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from custintel.cli import app
-from custintel.pipeline import BuildOptions, run_build
-from custintel.settings import load_settings
+from custintel.app.cli import app
+from custintel.app.pipeline import BuildOptions, run_build
+from custintel.core.settings import load_settings
 from tests.conftest import write_config
 
 FIXTURE = Path(__file__).parent / "fixtures" / "landing_csv"
@@ -46,13 +46,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> dict:
     result = CliRunner().invoke(
         app,
         [
+            "--config",
+            str(config),
             "build",
             "--landing",
             str(landing),
             "--skip-ml",
             "--skip-reports",
-            "--config",
-            str(config),
         ],
     )
     assert result.exit_code == 0, result.output
@@ -144,13 +144,13 @@ def test_malformed_file_fails_with_its_name_and_leaves_prod_unchanged(built: dic
     result = CliRunner().invoke(
         app,
         [
+            "--config",
+            str(built["config"]),
             "build",
             "--landing",
             str(bad_landing),
             "--skip-ml",
             "--skip-reports",
-            "--config",
-            str(built["config"]),
         ],
     )
     assert result.exit_code == 1

@@ -8,7 +8,7 @@ mtime restored), a customer's segment, a campaign added to the campaigns file, a
 part file removed (its rows must leave the warehouse), and case 4's NaN / infinite invoice
 amounts in the last month. Clean builds of L1 and L2 are the
 reference. Builds run as `custintel build` in child processes, so `kill -9` is real: the
-process SIGKILLs itself at a named point (CUSTINTEL_KILL_AT, custintel/faults.py).
+process SIGKILLs itself at a named point (CUSTINTEL_KILL_AT, custintel/app/faults.py).
 """
 
 from __future__ import annotations
@@ -25,9 +25,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from custintel.build_journal import BuildJournal
+from custintel.app.build_journal import BuildJournal
+from custintel.core.settings import load_settings
 from custintel.generate import generate_landing
-from custintel.settings import load_settings
 from tests.build_convergence_support import (
     build_ok,
     cli_build,

@@ -21,9 +21,9 @@ from pathlib import Path
 
 import pytest
 
-from custintel.build_journal import BuildJournal
+from custintel.app.build_journal import BuildJournal
+from custintel.core.settings import load_settings
 from custintel.generate import generate_landing
-from custintel.settings import load_settings
 from tests.build_convergence_support import (
     WALL_CLOCK_COLUMNS,
     build_ok,

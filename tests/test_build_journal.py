@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from custintel.build_journal import BuildJournal, Snapshot
-from custintel.settings import Settings, load_settings
+from custintel.app.build_journal import BuildJournal, Snapshot
+from custintel.core.settings import Settings, load_settings
 from tests.conftest import write_config
 
 

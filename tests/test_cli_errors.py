@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from custintel.cli_errors import one_line, report
-from custintel.landing.files import LandingError
-from custintel.settings import SettingsError
+from custintel.app.cli_errors import one_line, report
+from custintel.core.landing.files import LandingError
+from custintel.core.settings import SettingsError
 
 
 def _run(*args: str, env: dict[str, str] | None = None, cwd: Path) -> subprocess.CompletedProcess:

@@ -9,11 +9,11 @@ import sys
 import typer
 from typer.testing import CliRunner
 
-from custintel.cli import SUB_COMMANDS, app
+from custintel.app.cli import SUB_COMMANDS, app
 
 
 def test_help_lists_every_group_without_importing_them() -> None:
-    code = ("import sys; from typer.testing import CliRunner; from custintel.cli import app; "
+    code = ("import sys; from typer.testing import CliRunner; from custintel.app.cli import app; "
             "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
             "print(r.output); print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('ml', 'reports', 'semantic', 'pandas', 'sqlmesh', 'catboost', 'sklearn')))")

@@ -15,8 +15,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from custintel.core.landing import load_contract
 from custintel.generate import generate_landing
-from custintel.landing import load_contract
 
 START = dt.date(2024, 1, 1)
 EVENT_TABLES = [("network", "usage"), ("billing", "invoices"), ("billing", "orders"),

@@ -9,19 +9,19 @@ import duckdb
 import pandas as pd
 import pytest
 
-from custintel import transform
+from custintel.app import transform
+from custintel.core.landing import load_contract
+from custintel.core.landing.as_of import landing_as_of_date
+from custintel.core.landing.loader import load_landing
+from custintel.core.settings import Settings
 from custintel.generate import generate_landing
-from custintel.landing import load_contract
-from custintel.landing.as_of import landing_as_of_date
-from custintel.landing.loader import load_landing
-from custintel.settings import Settings
 
 
 @pytest.fixture(scope="module")
 def generated_warehouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
     from _pytest.monkeypatch import MonkeyPatch
 
-    from custintel.settings import load_settings
+    from custintel.core.settings import load_settings
     from tests.conftest import write_config
 
     tmp_path = tmp_path_factory.mktemp("generated")

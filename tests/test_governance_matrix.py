@@ -23,7 +23,7 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from custintel.settings import Settings, load_settings
+from custintel.core.settings import Settings, load_settings
 from semantic import load
 from semantic.cli import app
 from semantic.errors import SemanticError

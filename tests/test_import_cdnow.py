@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 from typer.testing import CliRunner
 
-from custintel.cli import app
-from custintel.landing import load_contract
-from custintel.settings import Settings, load_settings
+from custintel.app.cli import app
+from custintel.core.landing import load_contract
+from custintel.core.settings import Settings, load_settings
 from semantic import load
 from tests.conftest import write_config
 
@@ -90,8 +90,8 @@ def cdnow(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, pd.DataFr
     config = write_config(tmp_path, sqlmesh={"start": "1997-01-01"})
     result = CliRunner().invoke(
         app,
-        ["build", "--landing", str(landing), "--skip-ml", "--skip-reports",
-         "--config", str(config)],
+        ["--config", str(config), "build", "--landing", str(landing), "--skip-ml",
+         "--skip-reports"],
     )
     assert result.exit_code == 0, result.output
     return load_settings(config), transactions

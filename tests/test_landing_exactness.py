@@ -20,9 +20,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from custintel.landing import load_contract
-from custintel.landing.files import LandingError
-from custintel.landing.loader import LoadReport, load_landing
+from custintel.core.landing import load_contract
+from custintel.core.landing.files import LandingError
+from custintel.core.landing.loader import LoadReport, load_landing
 from tests.landing_support import copy_fixture
 
 

@@ -8,9 +8,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from custintel.landing import load_contract
-from custintel.landing.files import LandingError
-from custintel.landing.loader import load_landing
+from custintel.core.landing import load_contract
+from custintel.core.landing.files import LandingError
+from custintel.core.landing.loader import load_landing
 from tests.landing_support import copy_fixture
 
 

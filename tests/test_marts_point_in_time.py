@@ -19,8 +19,8 @@ import duckdb
 import pandas as pd
 import pytest
 
+from custintel.core.settings import Settings
 from custintel.generate import generate_landing
-from custintel.settings import Settings
 from tests.marts_support import (
     build_warehouse,
     physical_table,

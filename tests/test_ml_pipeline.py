@@ -12,7 +12,7 @@ import pytest
 from sklearn.calibration import calibration_curve
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from custintel.settings import load_settings
+from custintel.core.settings import load_settings
 from ml import clv
 from ml.features import model_input
 from ml.monitoring import psi

@@ -95,7 +95,7 @@ def test_model_card_shows_every_model_with_its_stored_metrics(tmp_path, result) 
         assert cells[1] == f"{values['test']['roc_auc']:.3f}"
         assert cells[3] == f"{values['test']['brier']:.3f}"
     assert saved.manifest["training_data_fingerprint_sha256"] in card
-    assert "precision@50" in card
+    assert "precision at capacity (50)" in card
     assert "## Calibration" in card and "## Lift by score decile" in card
     top = result.metrics["feature_importance"][0]["feature"]
     assert f"| `{top}` |" in card

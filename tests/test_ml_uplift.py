@@ -259,7 +259,7 @@ def test_build_step_reads_the_warehouse_and_the_planted_manifest(tmp_path: Path)
     or with too few offer months the step says why it skipped."""
     import duckdb
 
-    from custintel.settings import DEFAULT_CONFIG_PATH, load_settings
+    from custintel.core.settings import DEFAULT_CONFIG_PATH, load_settings
     from ml.dataset import DatasetSpec, build_dataset
     from ml.model_card import uplift_section
     from ml.uplift_step import retention_uplift
@@ -311,8 +311,8 @@ def test_an_unreadable_treatment_flag_names_file_row_and_column(tmp_path: Path) 
     """A retention-offers CSV whose arm flag is not a boolean stops the load with the file,
     the row and the column (rows that parse but break a rule are quarantined instead:
     tests/test_sqlmesh_quarantine.py)."""
-    from custintel.landing.files import LandingError
-    from custintel.landing.loader import load_landing
+    from custintel.core.landing.files import LandingError
+    from custintel.core.landing.loader import load_landing
     from tests.landing_support import copy_fixture
 
     landing = copy_fixture(tmp_path)

@@ -65,7 +65,7 @@ def test_duplicate_keys_and_missing_columns_are_refused(tmp_path) -> None:
 def test_churn_scores_columns_match_the_sqlmesh_external_model_declaration() -> None:
     import yaml
 
-    from custintel.settings import load_settings
+    from custintel.core.settings import load_settings
 
     declared = yaml.safe_load(
         (load_settings().sqlmesh_path / "external_models" / "ml.yaml").read_text()

@@ -27,7 +27,7 @@ from urllib.parse import urlparse
 import duckdb
 import pytest
 
-from custintel.settings import Settings, load_settings
+from custintel.core.settings import Settings, load_settings
 from reports.site import build_site
 from tests.conftest import write_config
 from tests.semantic_support import MODEL_PATH, build_warehouse, fixture_frames

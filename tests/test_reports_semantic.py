@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from custintel.settings import Settings, load_settings
+from custintel.core.settings import Settings, load_settings
 from reports.errors import ReportError
 from reports.site import build_site
 from tests.conftest import write_config

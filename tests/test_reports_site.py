@@ -25,7 +25,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from custintel.settings import Settings
+from custintel.core.settings import Settings
 from reports.blocks import parse_markdown
 from reports.inputs import queries_without_inputs
 from reports.specs import KpiSpec, parse_spec

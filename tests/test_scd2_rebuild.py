@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from custintel.core.settings import Settings, load_settings
 from custintel.generate import generate_landing
-from custintel.settings import Settings, load_settings
 from tests.conftest import write_config
 from tests.marts_support import build_warehouse, project_settings, query
 

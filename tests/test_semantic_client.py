@@ -27,7 +27,7 @@ import jwt
 import pandas as pd
 import pytest
 
-from custintel.settings import load_settings
+from custintel.core.settings import load_settings
 from semantic import load
 from semantic.client import CubeClient
 from semantic.engine import Engine

@@ -22,9 +22,9 @@ import duckdb
 import pandas as pd
 import pytest
 
-from custintel import transform
-from custintel.landing.loader import load_landing
-from custintel.settings import Settings, load_settings
+from custintel.app import transform
+from custintel.core.landing.loader import load_landing
+from custintel.core.settings import Settings, load_settings
 from semantic.engine import Engine
 from semantic.errors import AccessDenied
 from semantic.model_loader import load_model

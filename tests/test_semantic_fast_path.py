@@ -13,7 +13,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from custintel.settings import load_settings
+from custintel.core.settings import load_settings
 from semantic import api, model_cache
 from semantic.errors import ModelError
 from tests.conftest import write_config
@@ -140,7 +140,7 @@ HEAVY = ("pandas", "numpy", "pyarrow", "sqlmesh", "catboost", "sklearn", "jwt", 
 
 def test_metrics_query_imports_no_heavy_library(settings, tmp_path):
     code = ("import sys\n"
-            "from custintel.cli import app\n"
+            "from custintel.app.cli import app\n"
             "try:\n"
             "    app(['metrics', 'query', '-m', 'customer_360.count', '-d',\n"
             "         'customer_360.segment', '--role', 'analyst', '--format', 'csv'])\n"

@@ -25,7 +25,7 @@ import httpx
 import pandas as pd
 import pytest
 
-from custintel.settings import Settings
+from custintel.core.settings import Settings
 from reports.serve.app import create_app, served_engine
 from semantic.client import CubeClient
 from semantic.engine import Engine, SecurityContext

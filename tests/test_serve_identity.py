@@ -20,7 +20,7 @@ import duckdb
 import httpx
 import pytest
 
-from custintel.settings import Settings
+from custintel.core.settings import Settings
 from reports.serve.app import create_app, served_engine
 from reports.serve.session import COOKIE, LocalLogin
 from tests.serve_support import AUDIENCE, SECRET, running, token

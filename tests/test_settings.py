@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from custintel.settings import SettingsError, load_settings
+from custintel.core.settings import SettingsError, load_settings
 from tests.conftest import write_config
 
 

@@ -37,10 +37,10 @@ import duckdb
 import pandas as pd
 import pytest
 
-from custintel import transform
+from custintel.app import transform
+from custintel.core.landing.loader import load_landing
+from custintel.core.settings import Settings, load_settings
 from custintel.generate import generate_landing
-from custintel.landing.loader import load_landing
-from custintel.settings import Settings, load_settings
 from semantic.definitions import DataModel
 from semantic.engine import Engine
 from semantic.model_loader import load_model
@@ -87,7 +87,7 @@ class Gateways:
     as_of: dt.date
 
     def spark_session(self) -> Any:
-        from custintel.spark_gateway import spark_session
+        from custintel.core.spark_gateway import spark_session
 
         return spark_session(self.spark)
 
@@ -104,7 +104,7 @@ def _settings(root: Path, landing: Path, gateway: str) -> Settings:
 
 @pytest.fixture(scope="module")
 def gateways(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateways]:
-    from custintel.landing.spark_tables import publish_landing
+    from custintel.core.landing.spark_tables import publish_landing
 
     root = tmp_path_factory.mktemp("gateways")
     landing = root / "landing"

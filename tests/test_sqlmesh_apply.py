@@ -10,7 +10,7 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from custintel import transform
+from custintel.app import transform
 from tests.sqlmesh_fixtures import (
     Build,
     base_build,

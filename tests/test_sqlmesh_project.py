@@ -11,13 +11,13 @@ import pytest
 import yaml
 from sqlmesh.utils.errors import ConfigError
 
-from custintel import transform
-from custintel.external_models import (
+from custintel.app import transform
+from custintel.app.external_models import (
     external_models_path,
     render_external_models,
 )
-from custintel.landing import load_contract
-from custintel.settings import DEFAULT_CONFIG_PATH, SettingsError, load_settings
+from custintel.core.landing import load_contract
+from custintel.core.settings import DEFAULT_CONFIG_PATH, SettingsError, load_settings
 from tests.conftest import write_config
 from tests.sqlmesh_fixtures import last_date, query, settings_at, write_landing
 
@@ -34,7 +34,8 @@ def _load_project_config_module(name: str):
 def test_committed_external_models_match_the_contract() -> None:
     committed = external_models_path(PROJECT).read_text()
     assert committed == render_external_models(), (
-        "sqlmesh/external_models/landing.yaml is stale: run `python -m custintel.external_models`"
+        "sqlmesh/external_models/landing.yaml is stale: "
+        "run `python -m custintel.app.external_models`"
     )
 
 

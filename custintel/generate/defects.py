@@ -14,9 +14,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from custintel.core.landing import Table
 from custintel.generate import misspellings
 from custintel.generate.timeline import SECONDS_PER_DAY, day_number
-from custintel.landing import Table
 
 VARIANT = "standardisable_variant"
 FUTURE_YEAR = 2099

@@ -15,10 +15,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from custintel.core.landing import Table, load_contract
 from custintel.generate import defects
 from custintel.generate.report import GenerationReport
 from custintel.generate.streams import Stream, global_rng, month_rng
-from custintel.landing import Table, load_contract
 
 ARROW_TYPES: dict[str, pa.DataType] = {
     "string": pa.string(),

@@ -35,12 +35,12 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from custintel.settings import Settings
+from custintel.core.settings import Settings
 from reports.serve.session import LocalLogin, Refused, Sessions, is_public, login_endpoint, refusal
 
 if TYPE_CHECKING:
     from reports.serve.pages import LivePages
-    from semantic.engine import Engine
+    from semantic.api import Engine
 
 LOG = logging.getLogger("custintel.serve")
 API_PATH = "/cubejs-api"
@@ -53,8 +53,8 @@ class ServeError(Exception):
 def served_engine(settings: Settings) -> Engine:
     """The engine every request shares: the model, the warehouse read-only, its as-of date."""
     from reports.semantic_runner import data_as_of
+    from semantic.api import Engine
     from semantic.api import model as semantic_model
-    from semantic.engine import Engine
 
     if not settings.warehouse_path.exists():
         raise ServeError(f"warehouse not found: {settings.warehouse_path} (run `custintel "

@@ -28,7 +28,7 @@ import httpx
 import jwt
 import psutil
 
-from custintel.settings import Settings
+from custintel.core.settings import Settings
 from reports.inputs import queries_without_inputs
 
 AUDIENCE = "custintel-bench"
@@ -77,8 +77,8 @@ def _rss_mb(process: psutil.Process) -> float:
 def start_server(config: Path, site: Path | None, port: int,
                  env: dict[str, str]) -> tuple[subprocess.Popen[bytes], float]:
     """`custintel serve` in a child process; returns it and the seconds until it answered."""
-    command = [sys.executable, "-m", "custintel", "serve", "--port", str(port),
-               "--config", str(config)]
+    command = [sys.executable, "-m", "custintel", "--config", str(config), "serve",
+               "--port", str(port)]
     if site is not None:
         command += ["--site", str(site)]
     started = time.perf_counter()
@@ -148,7 +148,7 @@ def engine_baseline(settings: Settings, queries: list[dict[str, Any]], claims: d
                     repeats: int = 5) -> float:
     """Median seconds of one query on the embedded engine in this process (warm)."""
     from reports.serve.app import served_engine
-    from semantic.engine import SecurityContext
+    from semantic import SecurityContext
 
     context = SecurityContext(claims=claims)
     timings = []
@@ -178,7 +178,7 @@ def run_load_test(settings: Settings, config: Path, *, clients: int = 50,
     token = jwt.encode({**claims, "aud": AUDIENCE, "exp": int(time.time()) + 3600}, secret,
                        algorithm="HS256")
     env = {**os.environ, "CUBEJS_API_SECRET": secret,
-           "CUSTINTEL_SEMANTIC__TOKEN_AUDIENCE": AUDIENCE, "CUSTINTEL_CONFIG": str(config)}
+           "CUSTINTEL_SEMANTIC__TOKEN_AUDIENCE": AUDIENCE}
     baseline = engine_baseline(settings, queries, claims)
     port = _free_port()
     process, startup = start_server(config, site, port, env)

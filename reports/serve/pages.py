@@ -33,13 +33,13 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
-from custintel.settings import Settings
+from custintel.core.settings import Settings
 
 if TYPE_CHECKING:  # pandas, MkDocs and the renderer load with the first page request
     import pandas as pd
 
     from reports.page import PageContext
-    from semantic.engine.security import SecurityContext
+    from semantic import SecurityContext
 
 CUSTOMER_TEMPLATE = "customers/[customer_id].md"  # reports.templates.CUSTOMER_TEMPLATE
 RESERVED = {"page", "xf"}
@@ -204,18 +204,10 @@ class LivePages:
 
     def sees_names(self, context: SecurityContext) -> bool:
         """Whether the caller sees customer names in clear (no masking at all)."""
-        from semantic.api import model
-        from semantic.engine.security import Access, member_access
-        from semantic.errors import AccessDenied
+        import semantic
 
-        view = model(self.settings).views.get("customer_health")
-        if view is None:
-            return False
-        try:
-            access = member_access(view.access_policy, "full_name", context, view.name)
-        except AccessDenied:
-            return False
-        return access.access is Access.PLAIN
+        return semantic.session(self.settings).sees_plain("customer_health", "full_name",
+                                                          context)
 
     def search(self, text: str, context: SecurityContext,
                limit: int = 20) -> list[dict[str, Any]]:

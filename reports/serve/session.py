@@ -33,7 +33,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 
 if TYPE_CHECKING:  # the engine loads in the background: semantic is imported on first use
-    from semantic.engine.security import SecurityContext
+    from semantic import SecurityContext
     from semantic.identity import Verifier
 
 COOKIE = "custintel_session"

@@ -1,4 +1,4 @@
-"""Macros that read the landing contract (custintel/landing/contract.yaml).
+"""Macros that read the landing contract (custintel/core/landing/contract.yaml).
 
 The contract is the one place that says which columns are required, which values a categorical
 column accepts and which columns identify a row; staging models ask it through these macros
@@ -13,7 +13,7 @@ from sqlglot import exp
 from sqlmesh import macro
 from sqlmesh.core.macros import MacroEvaluator
 
-from custintel.landing import Table, load_contract
+from custintel.core.landing import Table, load_contract
 
 #: characters ignored when matching a categorical value to its canonical spelling
 _SEPARATORS = (" ", "-", "_")

@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DEFAULT_CONFIG_PATH = PROJECT_ROOT / "config.yaml"
 ENV_PREFIX = "CUSTINTEL_"
 
@@ -253,12 +253,20 @@ def _describe(
     return f"invalid settings in {source}: " + "; ".join(problems)
 
 
+#: the environment variable a user can name the config file with (instead of `--config`)
+CONFIG_ENV = "CUSTINTEL_CONFIG"
+
+
+def config_file(path: Path | str | None = None) -> Path:
+    """The config file to read: `path`, else $CUSTINTEL_CONFIG, else the project's config.yaml."""
+    return Path(path or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH).resolve()
+
+
 def load_settings(
     path: Path | str | None = None, environ: dict[str, str] | None = None
 ) -> Settings:
     """Read and validate settings; raise SettingsError naming every bad key and value."""
-    config_path = Path(path or os.environ.get("CUSTINTEL_CONFIG") or DEFAULT_CONFIG_PATH)
-    config_path = config_path.resolve()
+    config_path = config_file(path)
     try:
         raw = yaml.safe_load(config_path.read_text()) or {}
     except FileNotFoundError as exc:

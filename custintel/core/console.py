@@ -1,4 +1,5 @@
-"""The Rich console and progress bars shared by the CLI commands."""
+"""The Rich consoles (output, and errors on stderr) and progress bars shared by every command
+group of the `custintel` CLI."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from rich.progress import (
 )
 
 console = Console()
+error_console = Console(stderr=True)
 
 ProgressCallback = Callable[[str, int, int], None]
 

@@ -44,7 +44,7 @@ class Table:
     key: tuple[str, ...]
     columns: tuple[Column, ...] = field(default_factory=tuple)
     #: the date a row takes effect: a corrected, added or removed row restates the warehouse
-    #: from it (custintel/landing/changes.py); None = from the beginning of history
+    #: from it (custintel/core/landing/changes.py); None = from the beginning of history
     effective_date: str | None = None
 
     @property
@@ -74,10 +74,6 @@ class Contract:
             if table.system == system and table.name == name:
                 return table
         raise KeyError(f"the landing contract has no table {system}/{name}")
-
-    @property
-    def systems(self) -> list[str]:
-        return list(self.system_descriptions)
 
 
 def _parse_column(name: str, spec: dict) -> Column:

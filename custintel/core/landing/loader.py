@@ -20,10 +20,10 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from custintel.landing.changes import earliest_change
-from custintel.landing.contract import Contract, Table, load_contract
-from custintel.landing.files import LandingError, LandingFile, Refusal, checked, scan
-from custintel.landing.readers import (
+from custintel.core.landing.changes import earliest_change
+from custintel.core.landing.contract import Contract, Table, load_contract
+from custintel.core.landing.files import LandingError, LandingFile, Refusal, checked, scan
+from custintel.core.landing.readers import (
     ROW_NUMBER,
     check_columns,
     check_csv_values,

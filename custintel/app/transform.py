@@ -28,9 +28,9 @@ from sqlmesh.core.snapshot import Snapshot, SnapshotChangeCategory
 from sqlmesh.utils.date import to_datetime
 from sqlmesh.utils.errors import NodeAuditsErrors, SQLMeshError
 
-from custintel.faults import checkpoint
-from custintel.landing.as_of import landing_as_of_date
-from custintel.settings import Settings
+from custintel.app.faults import checkpoint
+from custintel.core.landing.as_of import landing_as_of_date
+from custintel.core.settings import Settings
 
 PROD = "prod"
 #: the external model the churn scores are declared as (owned by ml/)

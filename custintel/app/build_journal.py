@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from custintel.settings import Settings
+from custintel.core.settings import Settings
 
 JOURNAL_NAME = "build_journal.json"
 SNAPSHOT_NAME = "_snapshot"

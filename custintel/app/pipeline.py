@@ -6,8 +6,8 @@ import datetime as dt
 import os
 import shutil
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -15,18 +15,28 @@ from typing import TYPE_CHECKING
 import duckdb
 from rich.table import Table
 
-from custintel.build_journal import BuildJournal
-from custintel.console import console, progress_bar
-from custintel.faults import checkpoint
-from custintel.landing.as_of import landing_as_of_date
-from custintel.landing.files import is_empty
-from custintel.landing.loader import LoadReport, landing_state, load_landing
-from custintel.settings import SampleSettings, Settings
-from custintel.step_inputs import combine, step_inputs
+from custintel.app.build_journal import BuildJournal
+from custintel.app.faults import checkpoint
+from custintel.app.step_inputs import combine, step_inputs
+from custintel.core.console import console, progress_bar
+from custintel.core.landing.as_of import landing_as_of_date
+from custintel.core.landing.files import is_empty
+from custintel.core.landing.loader import LoadReport, landing_state, load_landing
+from custintel.core.settings import SampleSettings, Settings
 
 if TYPE_CHECKING:
+    from custintel.app.transform import ApplySummary
     from custintel.generate import GenerationReport
-    from custintel.transform import ApplySummary
+
+
+#: wraps each step of a build: called with the step's name, its context manager is entered
+#: before the step starts and left after its timing is taken (`custintel bench` measures each
+#: step's peak memory and copies the loaded warehouse for its floor this way)
+StepHook = Callable[[str], AbstractContextManager[object]]
+
+
+def _no_hook(_name: str) -> AbstractContextManager[object]:
+    return nullcontext()
 
 
 @dataclass(frozen=True)
@@ -37,6 +47,8 @@ class BuildOptions:
     with_reports: bool = True
     #: run every step even when its inputs are unchanged
     force: bool = False
+    #: around every step (name, then the step); the default does nothing
+    step_hook: StepHook = _no_hook
 
 
 @dataclass
@@ -70,11 +82,12 @@ def generate_sample(sample: SampleSettings, out_dir: Path) -> GenerationReport:
 
 
 @contextmanager
-def _timed_step(result: BuildResult, name: str) -> Iterator[None]:
+def _timed_step(result: BuildResult, name: str, hook: StepHook = _no_hook) -> Iterator[None]:
     console.rule(f"[bold]{name}")
-    started = time.perf_counter()
-    yield
-    result.timings_seconds[name] = time.perf_counter() - started
+    with hook(name):
+        started = time.perf_counter()
+        yield
+        result.timings_seconds[name] = time.perf_counter() - started
 
 
 class LandingShrankError(ValueError):
@@ -85,7 +98,7 @@ def run_build(settings: Settings, options: BuildOptions) -> BuildResult:
     """Run the whole job as one atomic build; prod builds also train, score and render the site.
 
     Before anything changes, the warehouse, the SQLMesh state and the model registry are
-    snapshot (custintel.build_journal): a build that fails is rolled back before the error is
+    snapshot (custintel.app.build_journal): a build that fails is rolled back before the error is
     raised, a build that was killed is rolled back by the next one, which then redoes it. Steps
     whose inputs did not change since the last finished build are skipped (`force` runs them).
     """
@@ -95,7 +108,7 @@ def run_build(settings: Settings, options: BuildOptions) -> BuildResult:
         result.recovered = recovered
         console.print(f"[yellow]{recovered}[/yellow]", soft_wrap=True)
     if is_empty(options.landing_path):
-        with _timed_step(result, "generate"):
+        with _timed_step(result, "generate", options.step_hook):
             generate_sample(settings.sample, options.landing_path)
     if not options.force and _nothing_new(settings, options, journal, result):
         _print_summary(result)
@@ -155,18 +168,21 @@ def _run_steps(
     settings: Settings, options: BuildOptions, result: BuildResult, steps: dict[str, str]
 ) -> dict[str, str]:
     """Load, SQLMesh (with restatements), churn model, site; the steps' new fingerprints."""
-    from custintel import transform
+    from custintel.app import transform
 
     old_as_of = _previous_as_of(settings)
-    with _timed_step(result, "load landing"), progress_bar("validating landing files") as progress:
+    with (
+        _timed_step(result, "load landing", options.step_hook),
+        progress_bar("validating landing files") as progress,
+    ):
         result.load = load_landing(
             options.landing_path, settings.warehouse_path, progress=progress, force=options.force
         )
     checkpoint("load")
     if settings.sqlmesh.gateway == "spark":
-        from custintel.landing.spark_tables import publish_landing
+        from custintel.core.landing.spark_tables import publish_landing
 
-        with _timed_step(result, "landing to Spark tables"):
+        with _timed_step(result, "landing to Spark tables", options.step_hook):
             publish_landing(settings)
     as_of = landing_as_of_date(settings.warehouse_path)
     if as_of is None:
@@ -181,7 +197,7 @@ def _run_steps(
     sqlmesh_key = f"sqlmesh:{options.environment}"
     if options.force or steps.get(sqlmesh_key) != inputs.sqlmesh:
         _restate_corrections(settings, options, result, old_as_of, as_of)
-        with _timed_step(result, f"sqlmesh ({options.environment})"):
+        with _timed_step(result, f"sqlmesh ({options.environment})", options.step_hook):
             result.transform = transform.apply(
                 settings, environment=options.environment, as_of=as_of, show_progress=True
             )
@@ -192,14 +208,14 @@ def _run_steps(
         return steps
     if options.with_ml:
         if options.force or steps.get("ml") != inputs.ml:
-            _train_and_score(settings, result, as_of)
+            _train_and_score(settings, result, as_of, options.step_hook)
             steps["ml"] = inputs.ml
         else:
             result.skipped["churn model"] = "marts and model code unchanged since the last scores"
     if options.with_reports:
         site_inputs = combine(inputs.site, steps.get("ml", "no scores"))
         if options.force or _site_inputs(settings) != site_inputs:
-            with _timed_step(result, "report site"):
+            with _timed_step(result, "report site", options.step_hook):
                 result.site_path = _build_site_atomically(settings, site_inputs)
         else:
             result.skipped["report site"] = "warehouse, scores and pages unchanged"
@@ -244,14 +260,14 @@ def _restate_corrections(
     old_as_of: dt.date | None,
     as_of: dt.date,
 ) -> None:
-    from custintel import transform
+    from custintel.app import transform
 
     assert result.load is not None
     plan = restatements(result.load, old_as_of, as_of)
     if plan is None or options.environment != "prod":
         return
     tables, start = plan
-    with _timed_step(result, "restate corrections (sqlmesh)"):
+    with _timed_step(result, "restate corrections (sqlmesh)", options.step_hook):
         console.print(f"restating from {start} the models downstream of {', '.join(tables)}")
         result.restatement = transform.restate(
             settings, [f"landing.{table}" for table in tables], as_of=as_of, start=start
@@ -287,17 +303,19 @@ def _build_site_atomically(settings: Settings, inputs: str) -> Path:
     return target
 
 
-def _train_and_score(settings: Settings, result: BuildResult, as_of: dt.date) -> None:
+def _train_and_score(
+    settings: Settings, result: BuildResult, as_of: dt.date, hook: StepHook = _no_hook
+) -> None:
     """Train, score and refresh the score consumers; a history too short for an out-of-time
     split (a few months of a user's exports) skips the model with the reason instead of failing
     the build: the churn columns stay null, never a made-up value."""
-    from custintel import transform
+    from custintel.app import transform
     from ml.dataset import DatasetError
     from ml.pipeline import train_and_score
     from ml.split import SplitError
 
     try:
-        with _timed_step(result, "churn model"):
+        with _timed_step(result, "churn model", hook):
             train_and_score(settings)
     except (SplitError, DatasetError) as error:
         result.timings_seconds.pop("churn model", None)
@@ -305,7 +323,7 @@ def _train_and_score(settings: Settings, result: BuildResult, as_of: dt.date) ->
         console.print(f"[yellow]churn model skipped: {error}[/yellow]")
         return
     checkpoint("ml")
-    with _timed_step(result, "refresh marts with scores"):
+    with _timed_step(result, "refresh marts with scores", hook):
         transform.refresh_score_consumers(settings, as_of=as_of)
 
 
@@ -328,7 +346,7 @@ def _print_summary(result: BuildResult) -> None:
 
 def show_plan(settings: Settings, environment: str) -> None:
     """Print the models a change would rebuild, with their change categories."""
-    from custintel import transform
+    from custintel.app import transform
 
     changes = transform.preview(settings, environment)
     table = Table(title=f"plan against {environment}")

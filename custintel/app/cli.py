@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -12,9 +11,10 @@ import click
 import typer
 import typer.core
 
-from custintel.console import console
-from custintel.landing.files import LandingError
-from custintel.settings import Settings, SettingsError, load_settings
+from custintel.core.console import console
+from custintel.core.invocation import Invocation, cli_settings, invocation
+from custintel.core.landing.files import LandingError
+from custintel.core.settings import CONFIG_ENV
 
 #: command groups owned by the other packages: (module, typer attribute, group name, help).
 #: They are imported only when invoked (ml pulls in CatBoost and scikit-learn, reports MkDocs),
@@ -79,44 +79,39 @@ app = typer.Typer(
 
 @app.callback()
 def _global_options(
+    ctx: typer.Context,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "--config",
+            envvar=CONFIG_ENV,
+            show_envvar=True,
+            help="config.yaml to use, for every command (default: the project's)",
+        ),
+    ] = None,
     debug: Annotated[bool, typer.Option("--debug", help="show tracebacks of errors")] = False,
 ) -> None:
     """Customer intelligence as code: warehouse, governed metrics, churn scores, reports."""
-    from custintel.cli_errors import set_debug
+    from custintel.app.cli_errors import set_debug
 
     set_debug(debug)
-
-
-def settings_from(config: Path | None) -> Settings:
-    """Load settings, turning a configuration error into a clean exit."""
-    if config is not None:
-        os.environ["CUSTINTEL_CONFIG"] = str(config)
-    try:
-        return load_settings(config)
-    except SettingsError as exc:
-        console.print(f"[red]error: {exc}[/red]", soft_wrap=True)
-        raise typer.Exit(2) from exc
-
-
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", help="config.yaml to use (default: the project's)")
-]
+    ctx.obj = Invocation(config)
 
 
 @app.command()
 def generate(
+    ctx: typer.Context,
     customers: Annotated[int | None, typer.Option(help="number of customers")] = None,
     months: Annotated[int | None, typer.Option(help="months of history")] = None,
     seed: Annotated[int | None, typer.Option(help="random seed")] = None,
     start_date: Annotated[str | None, typer.Option(help="first month, YYYY-MM-01")] = None,
     defect_rate: Annotated[float | None, typer.Option(help="share of rows with a defect")] = None,
     out: Annotated[Path | None, typer.Option(help="landing folder to write")] = None,
-    config: ConfigOption = None,
 ) -> None:
     """Write the sample landing data (every contract table, Parquet) for Novacom."""
-    from custintel.pipeline import generate_sample
+    from custintel.app.pipeline import generate_sample
 
-    settings = settings_from(config)
+    settings = cli_settings(ctx)
     sample = settings.sample.model_copy(
         update={
             key: value
@@ -137,6 +132,7 @@ def generate(
 
 @app.command()
 def build(
+    ctx: typer.Context,
     landing: Annotated[
         Path | None, typer.Option(help="landing folder (default: config landing.path)")
     ] = None,
@@ -146,12 +142,11 @@ def build(
     force: Annotated[
         bool, typer.Option(help="run every step even if its inputs are unchanged")
     ] = False,
-    config: ConfigOption = None,
 ) -> None:
     """Generate sample data if landing is empty, load it, build the warehouse, score, report."""
-    from custintel.pipeline import BuildOptions, run_build
+    from custintel.app.pipeline import BuildOptions, run_build
 
-    settings = settings_from(config)
+    settings = cli_settings(ctx)
     options = BuildOptions(
         landing_path=landing.resolve() if landing else settings.landing_path,
         environment=env,
@@ -170,17 +165,18 @@ def build(
 
 @app.command()
 def plan(
+    ctx: typer.Context,
     env: Annotated[str, typer.Option(help="SQLMesh environment to compare with")] = "prod",
-    config: ConfigOption = None,
 ) -> None:
     """Show what a change would rebuild, with SQLMesh's breaking / non-breaking categories."""
-    from custintel.pipeline import show_plan
+    from custintel.app.pipeline import show_plan
 
-    show_plan(settings_from(config), env)
+    show_plan(cli_settings(ctx), env)
 
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
     host: Annotated[str, typer.Option(help="address to listen on (keep 127.0.0.1 unless a "
                                             "proxy in front authenticates users)")] = "127.0.0.1",
@@ -191,7 +187,6 @@ def serve(
     local_login: Annotated[bool, typer.Option(help="on a loopback address: print a sign-in "
                                                     "link for reports.site_role (single "
                                                     "user)")] = True,
-    config: ConfigOption = None,
 ) -> None:
     """The interactive report site: pages, inputs and any customer's 360 answered live, plus a
     Cube-compatible REST API at /cubejs-api. Every request needs a verified JWT (API: the
@@ -201,7 +196,7 @@ def serve(
     from reports.serve.app import ServeError, create_app
     from reports.serve.session import LOOPBACK, LocalLogin
 
-    settings = settings_from(config)
+    settings = cli_settings(ctx)
     local = LocalLogin(settings.reports.site_role) if local_login and host in LOOPBACK \
         else None
     try:
@@ -253,7 +248,7 @@ def bench(
         return
     from rich.table import Table
 
-    from custintel.bench import run_bench
+    from custintel.app.bench import run_bench
 
     gateways = tuple(dict.fromkeys(gateway or ["duckdb"]))
     unknown = sorted(set(gateways) - {"duckdb", "spark"})
@@ -267,6 +262,7 @@ def bench(
         target,
         customers,
         months,
+        config=invocation(ctx).config_file,
         gateways=gateways,
         with_floor=not skip_floor,
         with_ml=not skip_ml,
@@ -291,6 +287,7 @@ def bench(
 
 @bench_app.command("serve")
 def bench_serve(
+    ctx: typer.Context,
     clients: Annotated[int, typer.Option(help="concurrent clients")] = 50,
     seconds: Annotated[float, typer.Option(help="how long to load the server")] = 30.0,
     page: Annotated[Path | None, typer.Option(help="dashboard page whose queries are sent "
@@ -301,7 +298,6 @@ def bench_serve(
     site: Annotated[Path | None, typer.Option(help="built site folder (default: "
                                                    "reports.site_path)")] = None,
     out: Annotated[Path, typer.Option(help="result file")] = Path("build/bench/serve.json"),
-    config: ConfigOption = None,
 ) -> None:
     """Load-test `custintel serve` on 127.0.0.1 (needs a built warehouse and site): throughput,
     p50/p95 latency, errors, server memory, beside the engine's own latency."""
@@ -309,13 +305,8 @@ def bench_serve(
 
     from reports.serve.bench import run_load_test, write_result
 
-    settings = settings_from(config)
-    from custintel.settings import DEFAULT_CONFIG_PATH
-
-    config_file = Path(config or os.environ.get("CUSTINTEL_CONFIG") or DEFAULT_CONFIG_PATH)
-    config_file = config_file.resolve()
-    result = run_load_test(settings, config_file, clients=clients, seconds=seconds, page=page,
-                           role=role, site=site, renew=renew)
+    result = run_load_test(cli_settings(ctx), invocation(ctx).config_file, clients=clients,
+                           seconds=seconds, page=page, role=role, site=site, renew=renew)
     table = Table(title=f"custintel bench serve: {clients} clients x {seconds:g} s"
                   f"{' (renewQuery)' if renew else ''}")
     table.add_column("figure")

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 from sqlglot import exp
 
-from custintel.settings import Settings
+from custintel.core.settings import Settings
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,7 @@ class FloorResult:
 def render_project(settings: Settings, as_of: dt.date) -> tuple[list[str], list[RenderedModel]]:
     """`create table if not exists` of the external tables, and every model's query and audits
     in DuckDB SQL, upstream models first."""
-    from custintel import transform
+    from custintel.app import transform
 
     execution_time = transform.execution_time_for(as_of)
     window = {

@@ -1,10 +1,10 @@
 """Render the landing contract as SQLMesh external models (`sqlmesh/external_models/landing.yaml`).
 
-The landing tables are written by `custintel.landing.loader`, not by SQLMesh, so SQLMesh knows
+The landing tables are written by `custintel.core.landing.loader`, not by SQLMesh, so SQLMesh knows
 them as external models: their columns and types come from the contract, plus the two lineage
 columns the loader adds. Regenerate the file after changing the contract:
 
-    python -m custintel.external_models
+    python -m custintel.app.external_models
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import yaml
 
-from custintel.landing import Contract, Table, load_contract
-from custintel.settings import load_settings
+from custintel.core.landing import Contract, Table, load_contract
+from custintel.core.settings import load_settings
 
 LANDING_SCHEMA = "landing"
 #: lineage columns the loader appends to every landing table
@@ -26,8 +26,9 @@ LINEAGE_COLUMNS: dict[str, tuple[str, str]] = {
     "_source_row_number": ("BIGINT", "1-based row number of the row in its landing file"),
 }
 HEADER = (
-    "# Generated from custintel/landing/contract.yaml by `python -m custintel.external_models`;\n"
-    "# do not edit by hand (tests/test_sqlmesh_external_models.py checks it is in sync).\n"
+    "# Generated from custintel/core/landing/contract.yaml by\n"
+    "# `python -m custintel.app.external_models`; do not edit by hand\n"
+    "# (tests/test_sqlmesh_project.py checks it is in sync).\n"
 )
 
 

@@ -5,7 +5,7 @@ measured in the same run on the same machine, so the ratios travel between machi
 - load: validating and copying the landing files vs a plain DuckDB copy of the same files;
 - warehouse: the SQLMesh build (per layer, peak memory of the process tree: Spark's JVM included)
   vs the plain-DuckDB floor, the same rendered SQL run as `create table as` with the same audits
-  in one connection (custintel/bench_floor.py), on each gateway asked for (`--gateway duckdb
+  in one connection (custintel/app/bench_floor.py), on each gateway asked for (`--gateway duckdb
   --gateway spark`: both engines in one run, on the same landing files);
 - semantic: median latency of a governed segment-level query vs the same hand-written SQL;
 - ml and site: wall time and peak memory;
@@ -35,8 +35,8 @@ from typing import Any
 import duckdb
 import psutil
 
-from custintel.bench_floor import FloorResult
-from custintel.settings import Settings
+from custintel.app.bench_floor import FloorResult
+from custintel.core.settings import DEFAULT_CONFIG_PATH, Settings
 
 #: the governed query timed by the semantic step, and the SQL an analyst would write for it
 SEGMENT_QUERY: dict[str, Any] = {
@@ -133,10 +133,10 @@ def bare_copy_seconds(landing_dir: Path, scratch: Path) -> float:
 
 def integrity_steps(settings: Settings, build_seconds: float) -> list[StepResult]:
     """What atomic builds and content fingerprints cost, against the build without them."""
-    from custintel.build_journal import BuildJournal
-    from custintel.landing import load_contract
-    from custintel.landing.files import scan
-    from custintel.landing.loader import file_sha256
+    from custintel.app.build_journal import BuildJournal
+    from custintel.core.landing import load_contract
+    from custintel.core.landing.files import scan
+    from custintel.core.landing.loader import file_sha256
 
     discovered = scan(settings.landing_path, load_contract()).files.values()
     files = [file.path for table_files in discovered for file in table_files]
@@ -264,20 +264,25 @@ def run_bench(
     with_reports: bool = True,
     with_floor: bool = True,
     repeats: int = 20,
+    config: Path = DEFAULT_CONFIG_PATH,
 ) -> list[StepResult]:
     """Generate one landing folder at the given scale under build_dir, then build everything on
     each gateway in its own folder (build_dir/<gateway>), timing each step (the ML step and the
     site in child processes, so their peak memory is their own).
 
-    build_dir is emptied first: a warehouse and SQLMesh state left by an earlier run would turn
-    the build into a no-op (nothing new to load or backfill) and the figures into nonsense.
+    `config` is the config file the build folders' configs are made from (output paths moved
+    under build_dir). build_dir is emptied first: a warehouse and SQLMesh state left by an
+    earlier run would turn the build into a no-op (nothing new to load or backfill) and the
+    figures into nonsense.
     """
+    from custintel.core.settings import load_settings, write_relocated_config
     from custintel.generate import generate_landing
-    from custintel.settings import load_settings, write_relocated_config
 
     shutil.rmtree(build_dir, ignore_errors=True)
     sample_overrides = {"sample": {"customers": customers, "months": months}}
-    landing_config = load_settings(write_relocated_config(build_dir, overrides=sample_overrides))
+    landing_config = load_settings(
+        write_relocated_config(build_dir, config, overrides=sample_overrides)
+    )
     results = _RecordedResults(
         build_dir / "bench.json",
         {"customers": customers, "months": months, "gateways": list(gateways)},
@@ -303,10 +308,10 @@ def run_bench(
             "landing": {"path": str(landing_config.landing_path)},
             "sqlmesh": {"gateway": gateway},
         }
-        config = write_relocated_config(build_dir / gateway, overrides=overrides)
-        os.environ["CUSTINTEL_CONFIG"] = str(config)
+        gateway_config = write_relocated_config(build_dir / gateway, config, overrides=overrides)
         floor = _bench_gateway(
-            load_settings(config),
+            load_settings(gateway_config),
+            gateway_config,
             results,
             landed_rows,
             floor,
@@ -318,8 +323,28 @@ def run_bench(
     return list(results)
 
 
+class _StepPeaks:
+    """The pipeline's step hook: the peak memory of the process tree during each step, and a
+    copy of the warehouse as the loader left it (the floor's input) after the load."""
+
+    def __init__(self, loaded_copy: Path | None, warehouse: Path) -> None:
+        self.peaks_mb: dict[str, float] = {}
+        self.loaded_copy = loaded_copy
+        self.warehouse = warehouse
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        with TreePeak().watching() as peak:
+            yield
+        self.peaks_mb[name] = peak.peak_mb
+        if name == "load landing" and self.loaded_copy is not None:
+            self.loaded_copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy(self.warehouse, self.loaded_copy)
+
+
 def _bench_gateway(
     settings: Settings,
+    config: Path,
     results: _RecordedResults,
     landed_rows: int,
     floor: FloorResult | None,
@@ -329,12 +354,13 @@ def _bench_gateway(
     with_floor: bool,
     repeats: int,
 ) -> FloorResult | None:
-    """The steps of one build on `settings.sqlmesh.gateway`, each result named with it; the
-    DuckDB floor of the SQLMesh step, measured on the duckdb gateway (a Spark build is compared
-    with the floor of the DuckDB build of the same run, when there is one)."""
-    from custintel import transform
-    from custintel.landing.as_of import landing_as_of_date
-    from custintel.landing.loader import load_landing
+    """One build on `settings.sqlmesh.gateway` by the pipeline (`run_build`: load, Spark tables,
+    SQLMesh), each step's time and peak memory taken through its step hook; the churn model
+    and the site as their own commands in child processes. Each result is named with the
+    gateway. The DuckDB floor of the SQLMesh step is measured on the duckdb gateway (a Spark
+    build is compared with the floor of the DuckDB build of the same run, when there is one)."""
+    from custintel.app import transform
+    from custintel.app.pipeline import BuildOptions, run_build
 
     gateway = settings.sqlmesh.gateway
     build_dir = settings.warehouse_path.parent.parent
@@ -344,76 +370,80 @@ def _bench_gateway(
         result.details["gateway"] = gateway
         results.append(result)
 
-    seconds, peak, _ = timed_with_peak(
-        lambda: load_landing(settings.landing_path, settings.warehouse_path)
+    measure_floor = with_floor and gateway == "duckdb"
+    loaded_copy = build_dir / "floor" / "loaded" / settings.warehouse_path.name
+    hook = _StepPeaks(loaded_copy if measure_floor else None, settings.warehouse_path)
+    options = BuildOptions(
+        landing_path=settings.landing_path, with_ml=False, with_reports=False, step_hook=hook
     )
-    load_seconds = seconds
+    built = run_build(settings, options)
+    seconds, peaks = built.timings_seconds, hook.peaks_mb
+    assert built.transform is not None and built.load is not None
+    sqlmesh_step = "sqlmesh (prod)"
     record(
         StepResult(
             "load landing",
-            seconds,
-            peak,
+            seconds["load landing"],
+            peaks["load landing"],
             "plain DuckDB copy, no validation",
             bare_copy_seconds(settings.landing_path, build_dir / "baseline_copy.duckdb"),
         )
     )
-    measure_floor = with_floor and gateway == "duckdb"
-    loaded_copy = build_dir / "floor" / "loaded" / settings.warehouse_path.name
-    if measure_floor:
-        loaded_copy.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copy(settings.warehouse_path, loaded_copy)
-    if gateway == "spark":
-        from custintel.landing.spark_tables import publish_landing
-
-        seconds, peak, _ = timed_with_peak(lambda: publish_landing(settings))
-        load_seconds += seconds
-        record(StepResult("landing to Spark tables", seconds, peak))
-    as_of = landing_as_of_date(settings.warehouse_path)
-    seconds, peak, applied = timed_with_peak(lambda: transform.apply(settings, as_of=as_of))
+    load_seconds = seconds["load landing"]
+    if "landing to Spark tables" in seconds:
+        load_seconds += seconds["landing to Spark tables"]
+        record(
+            StepResult(
+                "landing to Spark tables",
+                seconds["landing to Spark tables"],
+                peaks["landing to Spark tables"],
+            )
+        )
+    as_of = built.transform.as_of
     layers = {
         f"{schema}_seconds": round(value, 1)
-        for schema, value in sorted(applied.seconds_by_schema().items())
+        for schema, value in sorted(built.transform.seconds_by_schema().items())
     }
     if measure_floor:
         floor = _floor(settings, as_of, loaded_copy)
     record(
         StepResult(
             "sqlmesh warehouse + marts (unit tests, models, audits)",
-            seconds,
-            peak,
+            seconds[sqlmesh_step],
+            peaks[sqlmesh_step],
             "plain DuckDB floor: the rendered SQL as create table as + the same audits"
             if floor
             else None,
             floor.seconds if floor else None,
             details={
-                "landed_rows_per_second": round(landed_rows / seconds),
+                "landed_rows_per_second": round(landed_rows / seconds[sqlmesh_step]),
                 **layers,
                 **(floor.details() if floor else {}),
             },
         )
     )
     if gateway == "duckdb":
-        for result in integrity_steps(settings, load_seconds + seconds):
+        for result in integrity_steps(settings, load_seconds + seconds[sqlmesh_step]):
             record(result)
     if with_ml:
-        seconds, peak = run_isolated("ml", "pipeline")
-        record(StepResult("churn model train + score (child process)", seconds, peak))
-        seconds, peak, _ = timed_with_peak(
+        ml_seconds, peak = run_isolated("--config", str(config), "ml", "pipeline")
+        record(StepResult("churn model train + score (child process)", ml_seconds, peak))
+        refresh_seconds, peak, _ = timed_with_peak(
             lambda: transform.refresh_score_consumers(settings, as_of=as_of)
         )
-        record(StepResult("refresh marts with scores", seconds, peak))
+        record(StepResult("refresh marts with scores", refresh_seconds, peak))
     if gateway == "duckdb":
         record(semantic_step(settings, repeats))
     if with_reports:
-        seconds, peak = run_isolated("reports", "build")
-        record(StepResult("report site (child process)", seconds, peak))
+        site_seconds, peak = run_isolated("--config", str(config), "reports", "build")
+        record(StepResult("report site (child process)", site_seconds, peak))
     return floor
 
 
 def _floor(settings: Settings, as_of: Any, loaded_copy: Path) -> FloorResult:
     """The floor of the SQLMesh step, always on DuckDB (it is the one-machine reference for
     both gateways), from the landing as the loader left it."""
-    from custintel.bench_floor import render_project, run_floor
+    from custintel.app.bench_floor import render_project, run_floor
 
     externals, rendered = render_project(settings, as_of)
     return run_floor(

@@ -20,8 +20,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from custintel.landing.contract import CONTRACT_PATH
-from custintel.settings import Settings
+from custintel.core.landing.contract import CONTRACT_PATH
+from custintel.core.settings import Settings
 
 _SKIPPED_PARTS = {"__pycache__", ".pytest_cache", "build", "node_modules"}
 

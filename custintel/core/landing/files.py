@@ -20,7 +20,7 @@ import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from custintel.landing.contract import Contract, Table
+from custintel.core.landing.contract import Contract, Table
 
 #: data file suffixes (lower case) -> (format, compression of the whole file)
 SUPPORTED_SUFFIXES: dict[str, tuple[str, str | None]] = {

@@ -23,8 +23,8 @@ import pyarrow as pa
 import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
-from custintel.landing.contract import Column
-from custintel.landing.files import LandingError, LandingFile
+from custintel.core.landing.contract import Column
+from custintel.core.landing.files import LandingError, LandingFile
 
 ROW_NUMBER = "file_row_number"
 PARQUET_BATCH_ROWS = 262_144

@@ -14,7 +14,7 @@ import sys
 import traceback
 from typing import NoReturn
 
-from custintel.settings import SettingsError
+from custintel.core.settings import SettingsError
 
 DEBUG_ENV = "CUSTINTEL_DEBUG"
 _debug = False
@@ -60,7 +60,7 @@ def _is_user_error(error: BaseException) -> bool:
 
 def main() -> NoReturn:
     """Run the `custintel` command with one-line errors."""
-    from custintel.cli import app
+    from custintel.app.cli import app
 
     try:
         app()

@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from custintel.settings import Settings
+from custintel.core.settings import Settings
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

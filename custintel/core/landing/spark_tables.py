@@ -1,6 +1,6 @@
 """The validated landing copy as Parquet-backed Spark tables, for the `spark` gateway.
 
-The loader (`custintel.landing.loader`) validates every landing file and keeps the typed copy
+The loader (`custintel.core.landing.loader`) validates every landing file and keeps the typed copy
 with its lineage (`_source_file`, `_source_row_number`) in the `landing` schema of the DuckDB
 file at `warehouse.path`; on the spark gateway that file holds only this copy and the loader's
 manifest. `publish_landing` then writes each landing table that Spark does not have yet (or
@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING
 
 import duckdb
 
-from custintel.landing.contract import Contract, Table, load_contract
-from custintel.settings import Settings
-from custintel.spark_gateway import (
+from custintel.core.landing.contract import Contract, Table, load_contract
+from custintel.core.settings import Settings
+from custintel.core.spark_gateway import (
     new_version_folder,
     point_table_at,
     remove_other_versions,

@@ -11,7 +11,7 @@ on one side are paired by the contract key:
   column that is not a date changed (a corrected amount counts from the invoice's date);
 - a table without an `effective_date` counts from the beginning of history.
 
-The warehouse restates every model downstream of the table from that date (custintel.pipeline).
+The warehouse restates every model downstream of the table from that date (custintel.app.pipeline).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import datetime as dt
 
 import duckdb
 
-from custintel.landing.contract import Column, Table
+from custintel.core.landing.contract import Column, Table
 
 #: "from the beginning of history" (the pipeline clips it to sqlmesh.start)
 BEGINNING = dt.date(1, 1, 1)
