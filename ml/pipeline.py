@@ -38,7 +38,8 @@ from ml.rules import SEED_004_RULES
 from ml.score import score_frame
 from ml.segmentation import Segmentation, fit_segmentation, migration_matrix
 from ml.train import TrainConfig, TrainResult, train
-from ml.uplift_step import retention_uplift
+from ml.uplift import UpliftLearner, recommended_contact
+from ml.uplift_step import retention_uplift_model
 
 MODEL_NAME = "churn"
 LABEL_HORIZON_DAYS = 90
@@ -71,6 +72,14 @@ class MartColumns:
         "discount_ends_within_90d",
         "discount_months_left",
         "contract_ends_within_90d",
+    )
+    #: the randomised retention-offer experiment before the snapshot (entries dated strictly
+    #: before it, both arms): a treated offer acts on the churn hazard for three months from its
+    #: date; the model card measures what they add like the forward-looking group
+    retention_offer_history: tuple[str, ...] = (
+        "days_since_retention_offer",
+        "retention_offers_made_90d",
+        "retention_offers_held_out_90d",
     )
     #: covariates of the subscription survival model (Weibull AFT, ml/survival.py)
     survival_features: tuple[str, ...] = (
@@ -212,7 +221,10 @@ def train_on_mart(dataset: Dataset, settings: Settings, columns: MartColumns = M
         watch_lift=settings.ml.watch_lift,
         calibration=settings.ml.calibration,
         rules=SEED_004_RULES,
-        ablations=(("forward_looking", columns.forward_looking),),
+        ablations=(
+            ("forward_looking", columns.forward_looking),
+            ("retention_offer_history", columns.retention_offer_history),
+        ),
     )
     result = train(dataset, config)
     if columns.health in dataset.frame.columns:
@@ -267,10 +279,13 @@ def score_latest(
     columns: MartColumns = MART,
     economics: ActionEconomics | None = None,
     lifetime_value: LifetimeValueModels | None = None,
+    uplift_model: UpliftLearner | None = None,
 ) -> pd.DataFrame:
     """Scores for every customer at the latest snapshot date, in `ml.churn_scores` columns:
     calibrated probability from the production model, risk band, reasons in the team's words
-    with their playbook actions, CLV, expected retained value and both rankings."""
+    with their playbook actions, CLV, expected retained value and both rankings; with an
+    `uplift_model` (ml/uplift.py) the predicted uplift of a retention offer and the contact it
+    recommends (`offer` when > 0, else `call`), otherwise both null."""
     economics = economics or ActionEconomics()
     latest = frame[frame[columns.time] == frame[columns.time].max()]
     scored = score_frame(version, latest, playbook=load_playbook())
@@ -293,10 +308,24 @@ def score_latest(
     for name in ("expected_remaining_months", "subscription_clv_amount", "order_clv_amount"):
         if name not in scored.columns:  # constant-hazard CLV: no survival or order model
             scored[name] = np.nan
+    for name, values in uplift_columns(uplift_model, latest).items():
+        scored[name] = values
     scored["risk_rank"] = _rank(probability)
     scored["value_rank"] = _rank(scored["expected_retained_value_amount"].to_numpy())
     scored["scored_at"] = pd.Timestamp(scored_at)
     return scored.rename(columns={columns.id: "customer_id"})
+
+
+def uplift_columns(
+    uplift_model: UpliftLearner | None, rows: pd.DataFrame
+) -> dict[str, np.ndarray]:
+    """`predicted_uplift` (churn prevented by a retention offer) and `recommended_contact`
+    (`offer` when > 0, else `call`) for `rows`, in their order; null without an uplift model."""
+    uplift = (
+        uplift_model.predict(rows)[0] if uplift_model is not None
+        else np.full(len(rows), np.nan)
+    )
+    return {"predicted_uplift": uplift, "recommended_contact": recommended_contact(uplift)}
 
 
 def _rank(values: np.ndarray) -> np.ndarray:
@@ -451,12 +480,12 @@ def train_and_score(
             economics,
             test_values,
         )
-    result.metrics["uplift"] = retention_uplift(settings, dataset)
+    result.metrics["uplift"], uplift_model = retention_uplift_model(settings, dataset)
     registry = Registry(settings.registry_path, MODEL_NAME)
     version = registry.save(result)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)
     scores = score_latest(
-        version, result, dataset.frame, now, columns, economics, lifetime_value
+        version, result, dataset.frame, now, columns, economics, lifetime_value, uplift_model
     )
     gateway.write_churn_scores(settings, scores)
     segmentation, segments = segment(dataset, version, settings.ml.seed, now, columns, bootstraps)

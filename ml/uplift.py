@@ -280,6 +280,29 @@ def fit_learner(train: pd.DataFrame, features: list[str], categorical: list[str]
     return learner
 
 
+def production_learner(mart: pd.DataFrame, offers: pd.DataFrame, features: list[str],
+                       categorical: list[str], config: UpliftConfig,
+                       columns: Columns = COLUMNS) -> UpliftLearner:
+    """The learner that scores: the same settings refit on every labelled offer (training and
+    test months), as the churn model's production refit; its metrics are the out-of-time
+    learner's (`uplift_analysis`)."""
+    return fit_learner(offer_rows(mart, offers, columns), features, categorical, config, columns)
+
+
+#: contact recommended by the sign of the predicted uplift
+OFFER, CALL = "offer", "call"
+
+
+def recommended_contact(uplift: np.ndarray) -> np.ndarray:
+    """`offer` where a retention offer is predicted to prevent churn (uplift > 0), `call` (a
+    retention call without an offer) where it is predicted to do nothing or to raise the risk
+    (uplift <= 0); None where no uplift was predicted (NaN)."""
+    values = np.asarray(uplift, dtype=float)
+    labels = np.where(values > 0, OFFER, CALL).astype(object)
+    labels[np.isnan(values)] = None
+    return labels
+
+
 # --- evaluation ----------------------------------------------------------------------------
 
 def ranking_metrics(test: pd.DataFrame, uplift: np.ndarray, risk: np.ndarray,

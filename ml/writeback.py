@@ -43,6 +43,8 @@ CHURN_SCORES: dict[str, str] = {
     "expected_retained_value_amount": "DOUBLE",
     "risk_rank": "INTEGER",
     "value_rank": "INTEGER",
+    "predicted_uplift": "DOUBLE",
+    "recommended_contact": "VARCHAR",
     "model_version": "VARCHAR",
     "scored_at": "TIMESTAMP",
 }

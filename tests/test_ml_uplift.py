@@ -262,7 +262,7 @@ def test_build_step_reads_the_warehouse_and_the_planted_manifest(tmp_path: Path)
     from custintel.core.settings import DEFAULT_CONFIG_PATH, load_settings
     from ml.dataset import DatasetSpec, build_dataset
     from ml.model_card import uplift_section
-    from ml.uplift_step import retention_uplift
+    from ml.uplift_step import retention_uplift, retention_uplift_model
 
     frame = _monthly_offers(np.random.default_rng(3), months=8, per_month=300)
     mart = frame[["customer_id", "snapshot_date", "segment", "noise", "churned_within_90d"]]
@@ -282,6 +282,7 @@ def test_build_step_reads_the_warehouse_and_the_planted_manifest(tmp_path: Path)
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema warehouse")
     assert "not readable" in retention_uplift(settings, dataset)["skipped"]
+    assert retention_uplift_model(settings, dataset)[1] is None
     with duckdb.connect(str(warehouse)) as con:
         con.register("offers", offers_table.head(300))  # one offer month only
         con.execute("create table warehouse.fact_retention_offer as select * from offers")
@@ -292,7 +293,10 @@ def test_build_step_reads_the_warehouse_and_the_planted_manifest(tmp_path: Path)
         con.register("offers", offers_table)
         con.execute("create or replace table warehouse.fact_retention_offer as "
                     "select * from offers")
-    metrics = retention_uplift(settings, dataset)
+    metrics, learner = retention_uplift_model(settings, dataset)
+    assert learner is not None and metrics["production"] == {
+        "scored_with": "refit on every labelled offer", "offers": len(frame)}
+    assert learner.treated_share == pytest.approx(frame["is_treatment"].mean())
     overall = metrics["effects"][0]
     test = frame[frame["offer_date"] >= pd.Timestamp(2024, 6, 1)]
     assert overall["offers"] == len(test) == 900
@@ -326,3 +330,44 @@ def test_an_unreadable_treatment_flag_names_file_row_and_column(tmp_path: Path) 
     assert error.value.column == "is_treatment"
     assert "marketing/retention_offers.csv" in str(error.value)
     assert "maybe" in str(error.value)
+
+
+def test_recommended_contact_follows_the_sign_of_the_predicted_uplift() -> None:
+    labels = uplift.recommended_contact(np.array([0.12, 1e-9, 0.0, -0.02, np.nan]))
+    assert labels.tolist() == ["offer", "offer", "call", "call", None]
+
+
+def test_production_learner_predicts_each_customers_uplift_and_the_contact() -> None:
+    """The learner that scores is refit on every labelled offer; the scores' uplift columns
+    are its propensity-weighted effect models (computed here by hand) and follow the planted
+    effects of the hand-built experiment: segment A kept by the offer, B not at all."""
+    from ml.features import model_input
+    from ml.pipeline import uplift_columns
+
+    frame = _monthly_offers(np.random.default_rng(5), months=10, per_month=600)
+    mart = frame[["customer_id", "snapshot_date", "segment", "noise", "churned_within_90d"]]
+    offers_table = frame[["offer_id", "customer_id", "offer_date", "is_treatment"]]
+    config = uplift.UpliftConfig(iterations=100)
+    learner = uplift.production_learner(mart, offers_table, ["segment", "noise"], ["segment"],
+                                        config)
+    assert learner.kind == "X-learner"
+    # every one of the 6,000 labelled offers, not only the out-of-time training months
+    assert learner.treated_share == pytest.approx(frame["is_treatment"].mean())
+    assert learner.control_model.tree_count_ == 100
+    rows = pd.DataFrame({"customer_id": ["a", "b", "c", "none"],
+                         "segment": ["A", "B", "C", "A"], "noise": [0.0, 0.0, 0.0, 0.0]})
+    columns = uplift_columns(learner, rows)
+    x = model_input(rows, ["segment", "noise"], ["segment"])
+    share = frame["is_treatment"].mean()
+    by_hand = (share * learner.control_effect.predict(x)
+               + (1 - share) * learner.treated_effect.predict(x))
+    np.testing.assert_allclose(columns["predicted_uplift"], by_hand)
+    a, b, _, _ = columns["predicted_uplift"]
+    assert a == pytest.approx(0.18, abs=0.06) and b == pytest.approx(0.0, abs=0.05)
+    assert columns["recommended_contact"][0] == "offer"
+    assert columns["recommended_contact"].tolist() == [
+        "offer" if value > 0 else "call" for value in by_hand]
+    # no uplift model (no experiment in the warehouse): both columns null
+    empty = uplift_columns(None, rows)
+    assert np.isnan(empty["predicted_uplift"]).all()
+    assert empty["recommended_contact"].tolist() == [None] * 4

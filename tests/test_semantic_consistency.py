@@ -63,16 +63,28 @@ class Built:
         return self.engine.load(query, role=role, security_context=context)
 
 
+#: the latest run's action-list columns (value rank, predicted uplift, offer or call) by
+#: customer; C001's older score has none
+ACTION = {
+    ("C001", "2024-03-01"): (3, 0.021, "offer"),
+    ("C002", "2024-03-01"): (1, -0.004, "call"),
+    ("C003", "2024-03-01"): (4, 0.0, "call"),
+    ("C004", "2024-03-01"): (2, 0.035, "offer"),
+}
+
+
 def _write_scores(path: Path) -> None:
     rows = [(customer, dt.date.fromisoformat(day), probability, band, f"reason_{n}", 0.5,
-             None, None, None, None, clv, "churn_catboost/v1", dt.datetime(2024, 4, 1, 6))
+             None, None, None, None, clv, *ACTION.get((customer, day), (None, None, None)),
+             "churn_catboost/v1", dt.datetime(2024, 4, 1, 6))
             for n, (customer, day, probability, band, clv) in enumerate(SCORES)]
     with duckdb.connect(str(path)) as con:
         con.executemany("insert into ml.churn_scores (customer_id, score_date, "
                         "churn_probability, risk_band, reason_1, reason_1_contribution, "
                         "reason_2, reason_2_contribution, reason_3, reason_3_contribution, "
-                        "predicted_clv_amount, model_version, scored_at) values "
-                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+                        "predicted_clv_amount, value_rank, predicted_uplift, "
+                        "recommended_contact, model_version, scored_at) values "
+                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
 
 
 @pytest.fixture(scope="session")
@@ -301,6 +313,29 @@ def test_churn_rate_by_month_end_segment_matches_the_segmentation_mart(built):
         from marts.customer_segmentation_analysis group by all""")
     actual = semantic(built, "churn", ["churn_rate"], ["segment_at_month_end"], month="month")
     assert_same(actual, expected, ["segment_at_month_end", "month"])
+
+
+def test_risk_pages_offer_or_call_list_is_the_latest_run_by_value_rank(built):
+    """The Risk page's "Offer or call" query: the latest run only (C001's older score is not
+    there), in value-rank order, with the stored uplift and recommendation as written."""
+    from reports.inputs import queries_without_inputs
+
+    page = Path(__file__).parents[1] / "reports" / "pages" / "risk-revenue-prioritisation.md"
+    query = queries_without_inputs(page.read_text())["offer_or_call"]
+    frame = built.load(query)
+    assert frame["churn_risk.customer_id"].tolist() == ["C002", "C004", "C001", "C003"]
+    assert frame["churn_risk.value_rank"].tolist() == [1, 2, 3, 4]
+    assert frame["churn_risk.predicted_uplift"].tolist() == pytest.approx(
+        [-0.004, 0.035, 0.021, 0.0])
+    assert frame["churn_risk.recommended_contact"].tolist() == ["call", "offer", "offer", "call"]
+    expected = built.sql("""
+        select s.customer_id, v.customer_tier, s.churn_probability
+        from ml.churn_scores s join marts.customer_360_view v using (customer_id)
+        where s.score_date = (select max(score_date) from ml.churn_scores)
+        order by s.value_rank""")
+    assert frame["churn_risk.tier"].tolist() == expected["customer_tier"].tolist()
+    assert frame["churn_risk.churn_probability"].tolist() == pytest.approx(
+        expected["churn_probability"].tolist())
 
 
 AT_RISK_SQL = """

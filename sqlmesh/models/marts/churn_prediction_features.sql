@@ -82,6 +82,9 @@ MODEL (
     campaign_opt_outs_90d = 'Campaign opt-outs in the last 90 days',
     retention_campaigns_targeted_90d = 'Messages of Retention campaigns (campaign_objective) sent to the customer in the last 90 days',
     retention_offers_accepted_90d = 'Retention campaign messages answered Converted (offer accepted) in the last 90 days',
+    days_since_retention_offer = 'Days from the customer''s last entry into the randomised retention-offer experiment (warehouse.fact_retention_offer, either arm) dated strictly before the snapshot to the snapshot date (1 = the day before; null: never entered before it)',
+    retention_offers_made_90d = 'Experiment entries in the treatment arm (offer made) dated in the 90 days before the snapshot (offer_date in [snapshot - 90 days, snapshot - 1 day]); an entry on the snapshot date is not counted',
+    retention_offers_held_out_90d = 'Experiment entries in the control arm (held out, no offer) dated in the same 90 days before the snapshot',
     active_days_30d = 'Days with usage, an order or a portal login in the last 30 days',
     active_days_90d = 'Days with usage, an order or a portal login in the last 90 days',
     is_active_30d = 'active_days_30d > 0 (glossary "active customer" at the snapshot)',
@@ -112,6 +115,7 @@ MODEL (
       tenure_days, usage_days_30d, tickets_90d, active_services_count, health_score,
       account_kb_views_90d, escalated_tickets_weighted_12m, retention_offers_accepted_90d,
       discounted_invoice_streak_months, discount_ends_within_90d, contract_ends_within_90d,
+      retention_offers_made_90d, retention_offers_held_out_90d,
       behavioural_segment, is_active_30d, meets_inactivity_rule
     )),
     unique_combination_of_columns(columns := (customer_id, snapshot_date)),
@@ -142,7 +146,10 @@ MODEL (
       months_since_discount is null or months_since_discount between 1 and 12,
       discounted_invoice_streak_months between 0 and 12,
       discount_months_left is null or discount_months_left >= 0,
-      not discount_ends_within_90d or discount_months_left between 0 and 3
+      not discount_ends_within_90d or discount_months_left between 0 and 3,
+      days_since_retention_offer is null or days_since_retention_offer >= 1,
+      retention_offers_made_90d + retention_offers_held_out_90d = 0
+        or days_since_retention_offer <= 90
     )),
     marts_label_horizon(label := churned_within_90d, horizon_days := 90)
   )
@@ -682,6 +689,33 @@ campaign_signals as (
   group by customer_id, snapshot_date
 ),
 
+retention_offer_rows as (
+  /* the randomised retention-offer experiment (both arms): only entries dated strictly before
+     the snapshot; an entry on the snapshot day itself is the future for this row */
+  select
+    customers.customer_id,
+    customers.snapshot_date,
+    @days_before(offers.offer_date, customers.snapshot_date) as offer_days_back,
+    offers.is_treatment
+  from customers_at_snapshot as customers
+  inner join warehouse.fact_retention_offer as offers
+    on customers.customer_id = offers.customer_id
+    and offers.offer_date < customers.snapshot_date
+),
+
+retention_offer_signals as (
+  select
+    customer_id,
+    snapshot_date,
+    min(offer_days_back) as days_since_retention_offer,
+    count(case when @within_days(offer_days_back, 90) and is_treatment then 1 end)
+      as retention_offers_made_90d,
+    count(case when @within_days(offer_days_back, 90) and not is_treatment then 1 end)
+      as retention_offers_held_out_90d
+  from retention_offer_rows
+  group by customer_id, snapshot_date
+),
+
 assignment_rows as (
   select
     customers.customer_id,
@@ -822,6 +856,10 @@ features as (
       as retention_campaigns_targeted_90d,
     coalesce(campaign_signals.retention_offers_accepted_90d, 0)
       as retention_offers_accepted_90d,
+    retention_offer_signals.days_since_retention_offer,
+    coalesce(retention_offer_signals.retention_offers_made_90d, 0) as retention_offers_made_90d,
+    coalesce(retention_offer_signals.retention_offers_held_out_90d, 0)
+      as retention_offers_held_out_90d,
     coalesce(usage_signals.active_days_30d, 0) as active_days_30d,
     coalesce(usage_signals.active_days_90d, 0) as active_days_90d,
     last_activity.last_activity_date,
@@ -878,6 +916,9 @@ features as (
   left join campaign_signals
     on customers.customer_id = campaign_signals.customer_id
     and customers.snapshot_date = campaign_signals.snapshot_date
+  left join retention_offer_signals
+    on customers.customer_id = retention_offer_signals.customer_id
+    and customers.snapshot_date = retention_offer_signals.snapshot_date
   left join service_signals
     on customers.customer_id = service_signals.customer_id
     and customers.snapshot_date = service_signals.snapshot_date
@@ -978,6 +1019,9 @@ select
   cast(campaign_opt_outs_90d as bigint) as campaign_opt_outs_90d,
   cast(retention_campaigns_targeted_90d as bigint) as retention_campaigns_targeted_90d,
   cast(retention_offers_accepted_90d as bigint) as retention_offers_accepted_90d,
+  cast(days_since_retention_offer as bigint) as days_since_retention_offer,
+  cast(retention_offers_made_90d as bigint) as retention_offers_made_90d,
+  cast(retention_offers_held_out_90d as bigint) as retention_offers_held_out_90d,
   cast(active_days_30d as bigint) as active_days_30d,
   cast(active_days_90d as bigint) as active_days_90d,
   is_active_30d,
