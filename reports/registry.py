@@ -48,6 +48,8 @@ TABLE_COLUMNS: dict[str, tuple[str, ...]] = {
                    "share of churners"),
     "segments": ("segment", "customers"),
     "migration": ("from segment", "to segment", "moves"),
+    "action_list": ("ranking", "customers called", "expected retained value",
+                    "realised retained value", "churners reached"),
     "uplift": ("ranking", "Qini per 1,000 offers", "low", "high", "AUUC per 1,000 offers",
                "effect in the top 30%"),
     "uplift_effects": ("group", "offers", "treated", "planted effect", "observed effect",
@@ -237,6 +239,31 @@ def _uplift(found: RegistryVersion) -> dict[str, Any] | None:
     return None if not found_uplift or "skipped" in found_uplift else found_uplift
 
 
+def action_list_table(found: RegistryVersion) -> pd.DataFrame:
+    """The value-ranked and the risk-ranked call lists on the out-of-time test rows (ml's
+    `action_list_comparison`): retained value expected and realised, churners reached; a last
+    row gives what ranking by value gains over ranking by risk."""
+    action = found.json(METRICS_FILE).get("action_list")
+    if not action:
+        return pd.DataFrame(columns=list(TABLE_COLUMNS["action_list"]))
+    titles = {"value": "by expected retained value", "risk": "by churn risk"}
+    rows: list[dict[str, Any]] = [
+        {"ranking": titles[name], "customers called": action["list_size"],
+         "expected retained value": action[name]["expected_retained_value"],
+         "realised retained value": action[name]["realised_retained_value"],
+         "churners reached": action[name]["churners_reached"]}
+        for name in ("value", "risk")
+    ]
+    rows.append({
+        "ranking": "value ranking gains", "customers called": None,
+        "expected retained value": action["value_gain_expected_retained_value"],
+        "realised retained value": action["value_gain_realised_retained_value"],
+        "churners reached": (action["value"]["churners_reached"]
+                             - action["risk"]["churners_reached"]),
+    })
+    return pd.DataFrame(rows, columns=list(TABLE_COLUMNS["action_list"]))
+
+
 def uplift_table(found: RegistryVersion) -> pd.DataFrame:
     """Qini and AUUC of ranking the test offers by predicted uplift and by churn risk, per
     1,000 offers (as on the model card, ml/uplift.py `PER_OFFERS`)."""
@@ -406,6 +433,7 @@ def registry_frame(spec: RegistrySpec, root: Path | None) -> tuple[str, pd.DataF
                 "risk_bands": risk_band_table,
                 "segments": segments_table,
                 "migration": migration_table,
+                "action_list": action_list_table,
                 "uplift": uplift_table,
                 "uplift_effects": uplift_effects_table,
                 "reliability": reliability_table,

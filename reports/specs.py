@@ -115,9 +115,9 @@ class RegistrySpec(_Spec):
 
     model: str
     table: Literal["version", "metrics", "calibration", "lift", "importance", "risk_bands",
-                   "segments", "migration", "uplift", "uplift_effects", "reliability",
-                   "calibration_summary", "drift_summary", "score_drift", "feature_drift",
-                   "backtest", "backtest_bands"]
+                   "segments", "migration", "action_list", "uplift", "uplift_effects",
+                   "reliability", "calibration_summary", "drift_summary", "score_drift",
+                   "feature_drift", "backtest", "backtest_bands"]
     version: str = "latest"
     part: Literal["test", "valid"] = "test"  # metrics: which evaluation set
     limit: int | None = None

@@ -327,3 +327,44 @@ def test_the_cards_own_svg_chart_is_shown_as_an_image_and_nothing_else_is(
     assert "<script>" not in card
     assert '<p class="ci-empty">Missing (no other.svg stored)</p>' in card
     assert "![Outside](../../secret.svg)" in card  # a path is not a chart of the card: text
+
+
+def test_action_list_table_compares_the_value_and_the_risk_ranking(tmp_path: Path) -> None:
+    from reports.registry import registry_frame
+    from reports.specs import RegistrySpec
+
+    root = tmp_path / "models"
+    write_version(root, "v0001", 0.7)
+    stored = json.loads((root / "churn" / "v0001" / "metrics.json").read_text())
+    value = {"expected_retained_value": 1500.0, "realised_retained_value": 1200.5,
+             "churners_reached": 9}
+    risk = {"expected_retained_value": 600.0, "realised_retained_value": 450.25,
+            "churners_reached": 20}
+    stored["action_list"] = {
+        "list_size": 30, "economics": {"save_rate": 0.25, "contact_cost_amount": 15.0},
+        "value": value, "risk": risk, "overlap": 4,
+        "value_gain_expected_retained_value": 900.0,
+        "value_gain_realised_retained_value": 750.25,
+    }
+    (root / "churn" / "v0001" / "metrics.json").write_text(json.dumps(stored))
+    label, frame = registry_frame(RegistrySpec(model="churn", table="action_list"), root)
+    assert label == "churn/v0001"
+    assert frame["ranking"].tolist() == ["by expected retained value", "by churn risk",
+                                         "value ranking gains"]
+    assert frame["expected retained value"].tolist() == [1500.0, 600.0, 900.0]
+    assert frame["realised retained value"].tolist() == [1200.5, 450.25, 750.25]
+    # the gain in churners is the difference of the two lists: the value list reaches fewer
+    assert frame["churners reached"].tolist() == [9, 20, 9 - 20]
+    assert frame["customers called"].tolist()[:2] == [30, 30]
+
+
+def test_action_list_table_is_empty_with_its_columns_for_a_version_without_it(
+    tmp_path: Path,
+) -> None:
+    from reports.registry import TABLE_COLUMNS, registry_frame
+    from reports.specs import RegistrySpec
+
+    root = tmp_path / "models"
+    write_version(root, "v0001", 0.7)
+    _, frame = registry_frame(RegistrySpec(model="churn", table="action_list"), root)
+    assert frame.empty and tuple(frame.columns) == TABLE_COLUMNS["action_list"]
