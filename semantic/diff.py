@@ -188,9 +188,9 @@ def affected_measures(old: DataModel, new: DataModel, changes: list[DefinitionCh
         member = change.member.split(" ", 1)[1]
         changed[(cube, member)] = change.change
     affected: dict[tuple[str, str], str] = {}
-    for cube in new.cubes.values():
-        for measure in cube.measures:
-            key = (cube.name, measure)
+    for new_cube in new.cubes.values():
+        for measure in new_cube.measures:
+            key = (new_cube.name, measure)
             if key in changed:
                 affected[key] = changed[key]
                 continue
@@ -256,7 +256,7 @@ def _time_range(engine: Engine, member: str) -> tuple[dt.datetime, dt.datetime] 
     query = exp.select(exp.Min(this=value.copy()), exp.Max(this=value)).from_(
         renderer.table(cube))
     with engine.connection() as con:
-        low, high = con.execute(query.sql("duckdb")).fetchone()
+        low, high = con.execute(query.sql("duckdb")).fetchone() or (None, None)
     if low is None or high is None:
         return None
     return pd.Timestamp(low).to_pydatetime(), pd.Timestamp(high).to_pydatetime()
@@ -441,8 +441,9 @@ def diff(base_ref: str, *, model_path: Path, warehouse: Path | duckdb.DuckDBPyCo
     impacts: list[MeasureImpact] = []
     notes: list[str] = []
     if evaluate and changes:
-        segment = segment_source(old_model, new_model, segment_dimension, context)
-        if _changed_member(changes, segment):
+        source = segment_source(old_model, new_model, segment_dimension, context)
+        segment: tuple[str, str] | None = source
+        if _changed_member(changes, source):
             notes.append(f"`{segment_dimension}` is changed by this pull request: values are "
                          "shown without a segment breakdown")
             segment = None
@@ -474,9 +475,11 @@ def _impacts(old_model: DataModel, new_model: DataModel, changes: list[Definitio
              segment: tuple[str, str] | None, months: int,
              context: SecurityContext) -> list[MeasureImpact]:
     own_connection = not isinstance(warehouse, duckdb.DuckDBPyConnection)
-    con = duckdb.connect(str(warehouse), read_only=True,
-                         config={"enable_external_access": False}) if own_connection \
-        else warehouse
+    if isinstance(warehouse, duckdb.DuckDBPyConnection):
+        con = warehouse
+    else:
+        con = duckdb.connect(str(warehouse), read_only=True,
+                             config={"enable_external_access": False})
     try:
         mapper = env_mapper(con, env) if env else None
         old = Engine(old_model, con) if old_model.cubes else None

@@ -43,7 +43,7 @@ class Reference:
 @dataclass(frozen=True)
 class Template:
     sql: str
-    expression: exp.Expression
+    expression: exp.Expr
     references: tuple[Reference, ...]
 
     def member_references(self) -> list[Reference]:
@@ -111,7 +111,7 @@ def _first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def _inside_subquery(node: exp.Expression, root: exp.Expression) -> bool:
+def _inside_subquery(node: exp.Expr, root: exp.Expr) -> bool:
     parent = node.parent
     while parent is not None and parent is not root:
         if isinstance(parent, exp.Select):
@@ -120,7 +120,7 @@ def _inside_subquery(node: exp.Expression, root: exp.Expression) -> bool:
     return isinstance(root, exp.Select) and node is not root
 
 
-def _atomic(expression: exp.Expression) -> exp.Expression:
+def _atomic(expression: exp.Expr) -> exp.Expr:
     """The expression, parenthesised unless it already binds tightly."""
     if isinstance(expression, exp.Column | exp.Literal | exp.Paren | exp.Func | exp.Null):
         return expression
@@ -131,14 +131,14 @@ def render(
     template: Template,
     *,
     table_alias: Callable[[str | None], str],
-    member_sql: Callable[[str | None, str], exp.Expression],
+    member_sql: Callable[[str | None, str], exp.Expr],
     self_alias: str | None,
-) -> exp.Expression:
+) -> exp.Expr:
     """The snippet with references replaced; bare columns qualified with `self_alias`."""
     by_token = {ref.token: ref for ref in template.references}
     root = template.expression.copy()
 
-    def replace(node: exp.Expression) -> exp.Expression:
+    def replace(node: exp.Expr) -> exp.Expr:
         if not isinstance(node, exp.Column):
             if isinstance(node, exp.Identifier) and node.name in by_token:
                 raise TemplateError(f"reference '{{{by_token[node.name].text}}}' is used where "
