@@ -34,7 +34,7 @@ import pandas as pd
 import yaml
 from sqlglot import exp
 
-from semantic.definitions import Cube, DataModel, Measure
+from semantic.definitions import Cube, DataModel
 from semantic.engine import Engine
 from semantic.engine.dates import shift
 from semantic.engine.members import MemberSql, TableMapper
@@ -42,7 +42,7 @@ from semantic.engine.security import Access, SecurityContext, member_access
 from semantic.errors import DiffError, ModelError, QueryError, SemanticError
 from semantic.gitmodel import export_model, repo_root, verify_ref
 from semantic.model_loader import load_model
-from semantic.references import TemplateError, parse_template
+from semantic.references import reachable_members
 
 DEFAULT_SEGMENT_DIMENSION = "revenue.segment"
 DEFAULT_REVIEWER_ROLE = "analyst"
@@ -153,26 +153,6 @@ def definition_changes(old: DataModel, new: DataModel) -> list[DefinitionChange]
     return changes
 
 
-def _references(model: DataModel, cube: str, member: str) -> set[tuple[str, str]]:
-    definition = model.cubes[cube].member(member)
-    texts: list[str] = []
-    if isinstance(definition, Measure):
-        texts = [definition.sql or "", *definition.filters]
-    elif definition is not None:
-        texts = [getattr(definition, "sql", None) or ""]
-        case = getattr(definition, "case", None) or {}
-        texts += [str(item.get("sql", "")) for item in case.get("when", []) or []]
-    found: set[tuple[str, str]] = set()
-    for text in texts:
-        try:
-            template = parse_template(text) if text else None
-        except TemplateError:
-            continue
-        for ref in template.member_references() if template else []:
-            found.add((ref.cube or cube, ref.member or ""))
-    return found
-
-
 def affected_measures(old: DataModel, new: DataModel, changes: list[DefinitionChange]
                       ) -> dict[tuple[str, str], str]:
     """Measures of the new model to evaluate, with the reason."""
@@ -202,18 +182,9 @@ def affected_measures(old: DataModel, new: DataModel, changes: list[DefinitionCh
 
 def _changed_dependency(model: DataModel, key: tuple[str, str],
                         changed: dict[tuple[str, str], str]) -> str | None:
-    seen: set[tuple[str, str]] = set()
-    stack = [key]
-    while stack:
-        current = stack.pop()
-        if current[0] not in model.cubes:
-            continue
-        for dependency in _references(model, *current):
-            if dependency in changed:
-                return f"depends on changed {dependency[0]}.{dependency[1]}"
-            if dependency not in seen:
-                seen.add(dependency)
-                stack.append(dependency)
+    for dependency in reachable_members(model, *key):
+        if dependency in changed:
+            return f"depends on changed {dependency[0]}.{dependency[1]}"
     return None
 
 
