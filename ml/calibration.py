@@ -74,6 +74,7 @@ def fit_calibrator(scores: np.ndarray, y: np.ndarray, method: str = "sigmoid") -
     y = np.asarray(y, dtype=int)
     if not 0 < y.sum() < len(y):
         raise CalibrationError("calibration needs held-out rows of both classes")
+    parameters: dict[str, Any]
     if method == "sigmoid":
         model = LogisticRegression(C=1e6, max_iter=1000)
         model.fit(logit(scores).reshape(-1, 1), y)

@@ -79,4 +79,7 @@ def cross_validate(dataset: Dataset, folds: int, config: TrainConfig) -> dict[st
 
 def _scores(y: np.ndarray, scores: np.ndarray) -> dict[str, float]:
     metrics = evaluate.binary_metrics(y, scores, None)
-    return {"roc_auc": float(metrics["roc_auc"]), "pr_auc": float(metrics["pr_auc"])}
+    roc_auc, pr_auc = metrics["roc_auc"], metrics["pr_auc"]
+    if roc_auc is None or pr_auc is None:  # no AUC without both classes
+        raise CrossValidationError("a held-out fold holds a single class; use a smaller --cv")
+    return {"roc_auc": float(roc_auc), "pr_auc": float(pr_auc)}

@@ -175,7 +175,7 @@ def paired_bootstrap(
     resamples: int = 200,
     seed: int = 0,
     groups: np.ndarray | None = None,
-) -> dict[str, dict[str, dict[str, float]]]:
+) -> dict[str, dict[str, dict[str, float | str]]]:
     """ROC-AUC and PR-AUC of `challenger` minus each baseline on the same rows, by baseline
     name: the observed difference, a 95% percentile interval over `resamples` bootstrap
     resamples (all scores resampled together, so each comparison is paired), the share of
@@ -188,7 +188,8 @@ def paired_bootstrap(
     y = np.asarray(y, dtype=int)
     challenger = np.asarray(challenger, dtype=float)
     baseline_scores = {name: np.asarray(s, dtype=float) for name, s in baselines.items()}
-    differences = {name: {metric: [] for metric in _RESAMPLED_METRICS} for name in baselines}
+    differences: dict[str, dict[str, list[float]]] = {
+        name: {metric: [] for metric in _RESAMPLED_METRICS} for name in baselines}
     for weights in bootstrap_weights(len(y), groups, resamples, seed):
         positives = float(weights @ y)
         if not 0 < positives < weights.sum():
@@ -197,7 +198,7 @@ def paired_bootstrap(
             ahead = compute(y, challenger, weights)
             for name, scores in baseline_scores.items():
                 differences[name][metric].append(ahead - compute(y, scores, weights))
-    result: dict[str, dict[str, dict[str, float]]] = {}
+    result: dict[str, dict[str, dict[str, float | str]]] = {}
     for name, scores in baseline_scores.items():
         result[name] = {}
         for metric, compute in _FULL_METRICS.items():

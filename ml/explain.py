@@ -15,6 +15,9 @@ from catboost import CatBoostClassifier, Pool
 
 from ml.features import model_input
 
+# np.where's null for the rows without a reason (numpy's stubs reject a bare None there)
+NO_REASON = np.asarray(None, dtype=object)
+
 
 def shap_values(
     model: CatBoostClassifier, x: pd.DataFrame, categorical: list[str]
@@ -53,8 +56,8 @@ def top_reasons(
     for i in range(min(n, len(features))):
         keep = raising[:, i]
         text = [_format_value(v) for v in values[:, i]]
-        reasons[f"reason_{i + 1}_feature"] = np.where(keep, names[:, i], None)
-        reasons[f"reason_{i + 1}_value"] = np.where(keep, np.asarray(text, dtype=object), None)
+        reasons[f"reason_{i + 1}_feature"] = np.where(keep, names[:, i], NO_REASON)
+        reasons[f"reason_{i + 1}_value"] = np.where(keep, np.asarray(text, dtype=object), NO_REASON)
         reasons[f"reason_{i + 1}_contribution"] = np.where(keep, signed[:, i], np.nan)
         reasons[f"reason_{i + 1}"] = [
             f"{f} = {v}" if k else None

@@ -129,7 +129,7 @@ def drift_report(
     sorted by PSI, largest first (ties by name)."""
     score_bins = psi_table(pd.Series(training_scores), pd.Series(latest_scores))
     score_psi = float(score_bins["psi"].sum())
-    rows = []
+    rows: list[dict[str, Any]] = []
     for feature in features:
         is_categorical = feature in categorical
         value = psi(training[feature], latest[feature], is_categorical)

@@ -169,10 +169,10 @@ def family_reasons(
             if sentence is not None:
                 given.append((families[j], sentence, float(sums[row, j])))
         for i in range(n):
-            family, sentence, total = given[i] if i < len(given) else (None, None, np.nan)
+            driver, sentence, total = given[i] if i < len(given) else (None, None, np.nan)
             columns[f"reason_{i + 1}"].append(sentence)
-            columns[f"reason_{i + 1}_driver"].append(family.label if family else None)
-            columns[f"reason_{i + 1}_action"].append(family.action if family else None)
+            columns[f"reason_{i + 1}_driver"].append(driver.label if driver else None)
+            columns[f"reason_{i + 1}_action"].append(driver.action if driver else None)
             columns[f"reason_{i + 1}_contribution"].append(total)
     return pd.DataFrame(columns, index=frame.index)
 

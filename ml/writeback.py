@@ -66,7 +66,7 @@ class WriteError(ValueError):
 
 
 def create_table_sql(table: str, columns: dict[str, str], key: tuple[str, ...]) -> str:
-    definitions = [
+    definitions: list[exp.Expr] = [
         exp.ColumnDef(this=exp.to_identifier(name), kind=exp.DataType.build(kind))
         for name, kind in columns.items()
     ]

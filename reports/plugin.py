@@ -275,11 +275,12 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
             return rendered.slots
         variants = {}
         for number, option in enumerate(chosen.options):
+            def download(name: str, frame: pd.DataFrame, n: int = number) -> str:
+                return self._download(page, f"{name}{variant_marker(n)}", frame)
+
             variant = replace(
                 context, chosen={chosen.name: option}, inputs={},
-                slug=f"{context.slug}{variant_marker(number)}",
-                download=lambda name, frame, n=number: self._download(
-                    page, f"{name}{variant_marker(n)}", frame))
+                slug=f"{context.slug}{variant_marker(number)}", download=download)
             variants[option] = render_page(markdown, variant).slots
         return merge_variants(rendered.slots, rendered.chosen.get(chosen.name), variants,
                               chosen.name, rendered.input_slots)

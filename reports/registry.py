@@ -425,7 +425,7 @@ def registry_frame(spec: RegistrySpec, root: Path | None) -> tuple[str, pd.DataF
         if spec.table == "metrics":
             frame = metrics_table(found, spec.part)
         else:
-            frame = {
+            tables: dict[str, Callable[[RegistryVersion], pd.DataFrame]] = {
                 "version": version_table,
                 "calibration": calibration_table,
                 "lift": lift_table,
@@ -440,7 +440,8 @@ def registry_frame(spec: RegistrySpec, root: Path | None) -> tuple[str, pd.DataF
                 "calibration_summary": calibration_summary_table,
                 **{name: partial(_monitoring_frame, table=name, part=part, rows=rows)
                    for name, (part, rows) in MONITORING_TABLES.items()},
-            }[spec.table](found)
+            }
+            frame = tables[spec.table](found)
     except KeyError as exc:  # a metrics file from another ml/ version
         raise SpecError(f"model registry: {found.label} has no {exc} in its files") from exc
     if spec.limit is not None:

@@ -137,8 +137,8 @@ def list_members(
                if (kind is Kind.all or e.kind == kind.value)
                and (view is None or e.name.startswith(f"{view}."))]
     names = ["name", "kind", "description", "owner", "format", "certified", "sql"]
-    rows = [(e.name, e.kind, e.description or "", e.owner or "", e.format or "", e.certified,
-             e.sql) for e in entries]
+    rows: list[tuple[Any, ...]] = [(e.name, e.kind, e.description or "", e.owner or "",
+                                    e.format or "", e.certified, e.sql) for e in entries]
     if kind is not Kind.all:
         names.remove("kind")
         rows = [row[:1] + row[2:] for row in rows]

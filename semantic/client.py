@@ -166,21 +166,22 @@ class CubeClient:
                                   f"{self.timeout_seconds:g}s (connect timeout)") from exc
         except httpx.ConnectError as exc:
             error = CubeUnreachable(f"cannot reach the Cube API at {url}: {exc}")
-            error.retryable = False  # type: ignore[attr-defined] - nothing listens there
+            error.retryable = False  # nothing listens there
             raise error from exc
         except httpx.TimeoutException as exc:
             raise CubeTimeout(f"the Cube API at {url} accepted the request but did not answer "
                               f"within {self.timeout_seconds:g}s (read timeout)") from exc
         except httpx.HTTPError as exc:
             error = CubeUnreachable(f"cannot reach the Cube API at {url}: {exc}")
-            error.retryable = False  # type: ignore[attr-defined]
+            error.retryable = False
             raise error from exc
         if response.status_code in RETRY_STATUSES:
-            error = CubeUnavailable(f"Cube API {path} answered HTTP {response.status_code} "
-                                    f"({response.reason_phrase or 'unavailable'}): "
-                                    f"{response.text[:200]!r}")
-            error.retry_after = _retry_after(response)  # type: ignore[attr-defined]
-            raise error
+            unavailable = CubeUnavailable(f"Cube API {path} answered HTTP "
+                                          f"{response.status_code} "
+                                          f"({response.reason_phrase or 'unavailable'}): "
+                                          f"{response.text[:200]!r}")
+            unavailable.retry_after = _retry_after(response)
+            raise unavailable
         try:
             body = response.json()
         except ValueError as exc:
@@ -219,7 +220,7 @@ class CubeClient:
         if isinstance(part, list):  # a blending query answers one entry per query
             part = part[0].get("sql") if part and isinstance(part[0], dict) else None
         statement = part.get("sql") if isinstance(part, dict) else None
-        if not (isinstance(statement, list) and len(statement) == 2
+        if not (isinstance(part, dict) and isinstance(statement, list) and len(statement) == 2
                 and isinstance(statement[0], str)):
             raise CubeApiError("Cube API /v1/sql response has no `sql.sql` [text, params] pair")
         params = statement[1]

@@ -34,7 +34,7 @@ import pandas as pd
 import yaml
 from sqlglot import exp
 
-from semantic.definitions import Cube, DataModel, Measure
+from semantic.definitions import Cube, DataModel
 from semantic.engine import Engine
 from semantic.engine.dates import shift
 from semantic.engine.members import MemberSql, TableMapper
@@ -42,7 +42,7 @@ from semantic.engine.security import Access, SecurityContext, member_access
 from semantic.errors import DiffError, ModelError, QueryError, SemanticError
 from semantic.gitmodel import export_model, repo_root, verify_ref
 from semantic.model_loader import load_model
-from semantic.references import TemplateError, parse_template
+from semantic.references import reachable_members
 
 DEFAULT_SEGMENT_DIMENSION = "revenue.segment"
 DEFAULT_REVIEWER_ROLE = "analyst"
@@ -153,26 +153,6 @@ def definition_changes(old: DataModel, new: DataModel) -> list[DefinitionChange]
     return changes
 
 
-def _references(model: DataModel, cube: str, member: str) -> set[tuple[str, str]]:
-    definition = model.cubes[cube].member(member)
-    texts: list[str] = []
-    if isinstance(definition, Measure):
-        texts = [definition.sql or "", *definition.filters]
-    elif definition is not None:
-        texts = [getattr(definition, "sql", None) or ""]
-        case = getattr(definition, "case", None) or {}
-        texts += [str(item.get("sql", "")) for item in case.get("when", []) or []]
-    found: set[tuple[str, str]] = set()
-    for text in texts:
-        try:
-            template = parse_template(text) if text else None
-        except TemplateError:
-            continue
-        for ref in template.member_references() if template else []:
-            found.add((ref.cube or cube, ref.member or ""))
-    return found
-
-
 def affected_measures(old: DataModel, new: DataModel, changes: list[DefinitionChange]
                       ) -> dict[tuple[str, str], str]:
     """Measures of the new model to evaluate, with the reason."""
@@ -188,9 +168,9 @@ def affected_measures(old: DataModel, new: DataModel, changes: list[DefinitionCh
         member = change.member.split(" ", 1)[1]
         changed[(cube, member)] = change.change
     affected: dict[tuple[str, str], str] = {}
-    for cube in new.cubes.values():
-        for measure in cube.measures:
-            key = (cube.name, measure)
+    for new_cube in new.cubes.values():
+        for measure in new_cube.measures:
+            key = (new_cube.name, measure)
             if key in changed:
                 affected[key] = changed[key]
                 continue
@@ -202,18 +182,9 @@ def affected_measures(old: DataModel, new: DataModel, changes: list[DefinitionCh
 
 def _changed_dependency(model: DataModel, key: tuple[str, str],
                         changed: dict[tuple[str, str], str]) -> str | None:
-    seen: set[tuple[str, str]] = set()
-    stack = [key]
-    while stack:
-        current = stack.pop()
-        if current[0] not in model.cubes:
-            continue
-        for dependency in _references(model, *current):
-            if dependency in changed:
-                return f"depends on changed {dependency[0]}.{dependency[1]}"
-            if dependency not in seen:
-                seen.add(dependency)
-                stack.append(dependency)
+    for dependency in reachable_members(model, *key):
+        if dependency in changed:
+            return f"depends on changed {dependency[0]}.{dependency[1]}"
     return None
 
 
@@ -256,7 +227,7 @@ def _time_range(engine: Engine, member: str) -> tuple[dt.datetime, dt.datetime] 
     query = exp.select(exp.Min(this=value.copy()), exp.Max(this=value)).from_(
         renderer.table(cube))
     with engine.connection() as con:
-        low, high = con.execute(query.sql("duckdb")).fetchone()
+        low, high = con.execute(query.sql("duckdb")).fetchone() or (None, None)
     if low is None or high is None:
         return None
     return pd.Timestamp(low).to_pydatetime(), pd.Timestamp(high).to_pydatetime()
@@ -441,8 +412,9 @@ def diff(base_ref: str, *, model_path: Path, warehouse: Path | duckdb.DuckDBPyCo
     impacts: list[MeasureImpact] = []
     notes: list[str] = []
     if evaluate and changes:
-        segment = segment_source(old_model, new_model, segment_dimension, context)
-        if _changed_member(changes, segment):
+        source = segment_source(old_model, new_model, segment_dimension, context)
+        segment: tuple[str, str] | None = source
+        if _changed_member(changes, source):
             notes.append(f"`{segment_dimension}` is changed by this pull request: values are "
                          "shown without a segment breakdown")
             segment = None
@@ -474,9 +446,11 @@ def _impacts(old_model: DataModel, new_model: DataModel, changes: list[Definitio
              segment: tuple[str, str] | None, months: int,
              context: SecurityContext) -> list[MeasureImpact]:
     own_connection = not isinstance(warehouse, duckdb.DuckDBPyConnection)
-    con = duckdb.connect(str(warehouse), read_only=True,
-                         config={"enable_external_access": False}) if own_connection \
-        else warehouse
+    if isinstance(warehouse, duckdb.DuckDBPyConnection):
+        con = warehouse
+    else:
+        con = duckdb.connect(str(warehouse), read_only=True,
+                             config={"enable_external_access": False})
     try:
         mapper = env_mapper(con, env) if env else None
         old = Engine(old_model, con) if old_model.cubes else None

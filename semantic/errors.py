@@ -49,6 +49,9 @@ class AccessDenied(SemanticError):
 class CubeApiError(SemanticError):
     """A Cube server answered with an error, or did not answer in time."""
 
+    retryable: bool = True  # False when a retry cannot help (nothing listens at the address)
+    retry_after: float | None = None  # seconds the server asked to wait (Retry-After)
+
 
 class CubeUnreachable(CubeApiError):
     """No connection to the Cube server (refused, DNS, TLS, connect timeout)."""

@@ -30,7 +30,7 @@ def member_sql(model: DataModel, cube: str, name: str) -> str:
     """A member's definition as SQL: aggregate for measures, expression for dimensions."""
     renderer = MemberSql(model)
     member = model.cubes[cube].member(name)
-    expression: exp.Expression
+    expression: exp.Expr
     if isinstance(member, Measure):
         expression = renderer.calculated(cube, name, lambda c, n: renderer.aggregate(c, n))
         if member.rolling_window is not None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import yaml
 
@@ -149,7 +149,8 @@ def _as_list(ctx: _Context, value: Any, what: str) -> list[Any]:
     return value
 
 
-def _check_keys(ctx: _Context, raw: dict[str, Any], allowed: set[str], member: str) -> None:
+def _check_keys(ctx: _Context, raw: dict[str, Any], allowed: set[str], member: str | None
+                ) -> None:
     for key in raw:
         if key in NOT_IMPLEMENTED:
             ctx.issue(member, f"`{key}` ({NOT_IMPLEMENTED[key]}) is not supported by this "
@@ -173,7 +174,7 @@ def _public(raw: dict[str, Any]) -> bool:
     return bool(raw.get("public", raw.get("shown", True)))
 
 
-def _meta(ctx: _Context, raw: dict[str, Any], member: str) -> dict[str, Any]:
+def _meta(ctx: _Context, raw: dict[str, Any], member: str | None) -> dict[str, Any]:
     meta = raw.get("meta") or {}
     if not isinstance(meta, dict):
         ctx.issue(member, "`meta` must be a mapping")
@@ -181,7 +182,8 @@ def _meta(ctx: _Context, raw: dict[str, Any], member: str) -> dict[str, Any]:
     return meta
 
 
-def _sql(ctx: _Context, raw: dict[str, Any], member: str, key: str = "sql") -> str | None:
+def _sql(ctx: _Context, raw: dict[str, Any], member: str | None, key: str = "sql"
+         ) -> str | None:
     value = raw.get(key)
     if value is None:
         return None
@@ -501,7 +503,8 @@ def _parse_view(ctx: _Context, raw: Any, index: int) -> View | None:
     return view
 
 
-def _parse_includes(ctx: _Context, raw: Any, label: str) -> tuple[ViewInclude, ...] | str:
+def _parse_includes(ctx: _Context, raw: Any, label: str
+                    ) -> tuple[ViewInclude, ...] | Literal["*"]:
     if raw == "*":
         return "*"
     if not isinstance(raw, list):

@@ -10,13 +10,15 @@ text after parsing, so a rendered snippet is always a well-formed expression.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
 import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ParseError
+
+from semantic.definitions import DataModel, Dimension, Measure, Member
 
 REFERENCE = re.compile(r"\{([^{}]*)\}")
 FOLLOWED_BY_COLUMN = re.compile(r"\s*\.\s*[A-Za-z_\"]")
@@ -43,7 +45,7 @@ class Reference:
 @dataclass(frozen=True)
 class Template:
     sql: str
-    expression: exp.Expression
+    expression: exp.Expr
     references: tuple[Reference, ...]
 
     def member_references(self) -> list[Reference]:
@@ -107,11 +109,64 @@ def parse_query_template(sql: str, dialect: str = MODEL_DIALECT) -> Template:
     return template
 
 
+def member_snippets(member: Member | None) -> list[str]:
+    """The SQL snippets of a member that may reference other members, in this order: a
+    dimension's `sql` and its `case.when` items' `sql`, a measure's `sql` and `filters`, a
+    segment's `sql`. Empty snippets are left out."""
+    if member is None:
+        return []
+    if isinstance(member, Dimension):
+        whens = (member.case or {}).get("when", []) or []
+        texts = [member.sql or "", *(str(item.get("sql", "")) for item in whens
+                                     if isinstance(item, dict))]
+    elif isinstance(member, Measure):
+        texts = [member.sql or "", *member.filters]
+    else:
+        texts = [member.sql]
+    return [text for text in texts if text]
+
+
+def member_templates(member: Member | None) -> list[Template]:
+    """A member's snippets, parsed. A snippet that does not parse is left out: validation
+    reports it where it checks each snippet, and the engine where it renders it."""
+    templates = []
+    for text in member_snippets(member):
+        try:
+            templates.append(parse_template(text))
+        except TemplateError:
+            continue
+    return templates
+
+
+def referenced_members(member: Member | None, cube: str) -> list[tuple[str, str]]:
+    """(cube, member) of every `{member}` / `{cube.member}` in the SQL of `cube`'s member, in
+    order of appearance; `{member}` and `{CUBE.member}` name a member of `cube` itself."""
+    return [(ref.cube or cube, ref.member or "")
+            for template in member_templates(member) for ref in template.member_references()]
+
+
+def reachable_members(model: DataModel, cube: str, name: str) -> Iterator[tuple[str, str]]:
+    """(cube, member) of every member the SQL of `cube.name` references, directly or through
+    other members, each once, depth first; the member itself only if a cycle leads back to it.
+    A member of an unknown cube is yielded but not followed."""
+    seen: set[tuple[str, str]] = set()
+    stack = [(cube, name)]
+    while stack:
+        owner, member = stack.pop()
+        if owner not in model.cubes:
+            continue
+        for dependency in referenced_members(model.cubes[owner].member(member), owner):
+            if dependency not in seen:
+                seen.add(dependency)
+                stack.append(dependency)
+                yield dependency
+
+
 def _first_line(exc: Exception) -> str:
     return str(exc).splitlines()[0] if str(exc) else type(exc).__name__
 
 
-def _inside_subquery(node: exp.Expression, root: exp.Expression) -> bool:
+def _inside_subquery(node: exp.Expr, root: exp.Expr) -> bool:
     parent = node.parent
     while parent is not None and parent is not root:
         if isinstance(parent, exp.Select):
@@ -120,7 +175,7 @@ def _inside_subquery(node: exp.Expression, root: exp.Expression) -> bool:
     return isinstance(root, exp.Select) and node is not root
 
 
-def _atomic(expression: exp.Expression) -> exp.Expression:
+def _atomic(expression: exp.Expr) -> exp.Expr:
     """The expression, parenthesised unless it already binds tightly."""
     if isinstance(expression, exp.Column | exp.Literal | exp.Paren | exp.Func | exp.Null):
         return expression
@@ -131,14 +186,14 @@ def render(
     template: Template,
     *,
     table_alias: Callable[[str | None], str],
-    member_sql: Callable[[str | None, str], exp.Expression],
+    member_sql: Callable[[str | None, str], exp.Expr],
     self_alias: str | None,
-) -> exp.Expression:
+) -> exp.Expr:
     """The snippet with references replaced; bare columns qualified with `self_alias`."""
     by_token = {ref.token: ref for ref in template.references}
     root = template.expression.copy()
 
-    def replace(node: exp.Expression) -> exp.Expression:
+    def replace(node: exp.Expr) -> exp.Expr:
         if not isinstance(node, exp.Column):
             if isinstance(node, exp.Identifier) and node.name in by_token:
                 raise TemplateError(f"reference '{{{by_token[node.name].text}}}' is used where "

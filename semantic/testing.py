@@ -118,6 +118,7 @@ def _parse_case(file: Path, index: int, case: Any) -> MetricTest:
 
 
 def _input_frame(table: str, spec: Any, where: str) -> tuple[pd.DataFrame, dict[str, str]]:
+    types: dict[str, str]
     if isinstance(spec, list):
         rows, types = spec, {}
     elif isinstance(spec, dict) and "rows" in spec:

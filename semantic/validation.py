@@ -36,7 +36,13 @@ from semantic.definitions import (
 )
 from semantic.errors import ModelIssue
 from semantic.join_graph import directed_path
-from semantic.references import TemplateError, parse_query_template, parse_template
+from semantic.references import (
+    TemplateError,
+    member_templates,
+    parse_query_template,
+    parse_template,
+    reachable_members,
+)
 
 SNAKE_CASE = re.compile(r"^[a-z_][a-z0-9_]*$")
 SECURITY_REFERENCE = re.compile(r"^\{\s*securityContext\.[A-Za-z_][A-Za-z0-9_.]*\s*\}$")
@@ -194,11 +200,7 @@ def _check_to_many_columns(model: DataModel, cube: Cube, measure: Measure,
                            issues: _Issues) -> None:
     """Cube refuses an aggregate whose SQL reads a cube reached through a one_to_many join:
     the join repeats this cube's rows once per row of the other, so the sum would be wrong."""
-    for text in [measure.sql or "", *measure.filters]:
-        try:
-            template = parse_template(text)
-        except TemplateError:
-            continue  # reported by _check_sql
+    for template in member_templates(measure):  # a snippet that does not parse: _check_sql
         others = {ref.cube for ref in template.table_references() if ref.cube}
         others |= {ref.cube for ref in template.member_references() if ref.cube}
         for other in sorted(others - {cube.name, "CUBE"}):
@@ -281,46 +283,11 @@ def _check_join(model: DataModel, cube: Cube, target: str, sql: str, issues: _Is
                        "both cubes so measures are not multiplied")
 
 
-def _dependencies(model: DataModel, cube: Cube, name: str) -> list[tuple[str, str]]:
-    member = cube.member(name)
-    texts: list[str] = []
-    if isinstance(member, Dimension):
-        texts = [member.sql or ""] + [str(w.get("sql", "")) for w in
-                                      (member.case or {}).get("when", []) or []
-                                      if isinstance(w, dict)]
-    elif isinstance(member, Measure):
-        texts = [member.sql or "", *member.filters]
-    elif member is not None:
-        texts = [member.sql]
-    found: list[tuple[str, str]] = []
-    for text in texts:
-        try:
-            template = parse_template(text) if text else None
-        except TemplateError:
-            continue
-        for ref in template.member_references() if template else []:
-            found.append((ref.cube or cube.name, ref.member or ""))
-    return found
-
-
 def _check_cycles(model: DataModel, cube: Cube, issues: _Issues) -> None:
     for member in cube.members():
-        stack = [(cube.name, member.name)]
-        seen: set[tuple[str, str]] = set()
-        while stack:
-            current = stack.pop()
-            owner = model.cubes.get(current[0])
-            if owner is None:
-                continue
-            for dependency in _dependencies(model, owner, current[1]):
-                if dependency == (cube.name, member.name):
-                    issues.add(cube.file, f"cube {cube.name}", f"{member.kind} {member.name}",
-                               "references itself (directly or through other members)")
-                    stack = []
-                    break
-                if dependency not in seen:
-                    seen.add(dependency)
-                    stack.append(dependency)
+        if (cube.name, member.name) in reachable_members(model, cube.name, member.name):
+            issues.add(cube.file, f"cube {cube.name}", f"{member.kind} {member.name}",
+                       "references itself (directly or through other members)")
 
 
 def _expand_view(model: DataModel, view: View, issues: _Issues) -> None:

@@ -303,7 +303,7 @@ def run_bench(
     results.append(StepResult("generate", seconds, peak_rss_mb(), details={"rows": landed_rows}))
     floor: FloorResult | None = None
     for gateway in gateways:
-        overrides = {
+        overrides: dict[str, dict[str, Any]] = {
             **sample_overrides,
             "landing": {"path": str(landing_config.landing_path)},
             "sqlmesh": {"gateway": gateway},

@@ -216,9 +216,9 @@ def _env_value(section: str, key: str, value: str) -> Any:
 
 def _apply_env_overrides(
     raw: dict[str, Any], environ: dict[str, str]
-) -> tuple[dict[str, Any], dict[tuple[str, str], str]]:
+) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
     """Apply `CUSTINTEL_<SECTION>__<KEY>` overrides; also return which variable set which key."""
-    origins: dict[tuple[str, str], str] = {}
+    origins: dict[tuple[str, ...], str] = {}
     for name, value in environ.items():
         if not name.startswith(ENV_PREFIX) or "__" not in name:
             continue
@@ -235,7 +235,7 @@ def _describe(
     error: ValidationError,
     raw: dict[str, Any],
     source: str,
-    origins: dict[tuple[str, str], str] | None = None,
+    origins: dict[tuple[str, ...], str] | None = None,
 ) -> str:
     """One line naming every bad key, its value and (for overrides) the variable that set it."""
     problems = []

@@ -78,11 +78,12 @@ def choose(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
     probabilities = np.atleast_2d(probabilities)
     cumulative = np.cumsum(probabilities, axis=1)
     cumulative /= cumulative[:, -1:]
-    u = rng.random(probabilities.shape[0])[:, None]
+    u = rng.random((probabilities.shape[0], 1))  # one uniform draw per row, as a column
     return np.minimum((u > cumulative).sum(axis=1), probabilities.shape[1] - 1)
 
 
-def choose_fixed(rng: np.random.Generator, shares: Sequence[float], size: int) -> np.ndarray:
+def choose_fixed(rng: np.random.Generator, shares: Sequence[float] | np.ndarray, size: int
+                 ) -> np.ndarray:
     """`size` categorical draws with fixed shares."""
     p = np.asarray(shares, dtype=float)
     return rng.choice(len(p), size=size, p=p / p.sum())

@@ -188,6 +188,7 @@ def _apply(data: pa.Table, table: Table, edits: list[_Edit], plan: DefectPlan,
     for edit, rows in zip(edits, targets, strict=True):
         if edit.kind == "duplicate_row" or len(rows) == 0:
             continue
+        assert edit.column is not None, f"a {edit.kind} edit names its column"
         column = extended.column(edit.column).combine_chunks()
         original = column.take(pa.array(rows))
         changes.setdefault(edit.column, []).append(

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TypeAlias
 
 import numpy as np
 import pyarrow as pa
@@ -48,7 +49,7 @@ DEFECT_STREAM_ORDER = (
     "support/kb_article_views", "provisioning/services", "provisioning/service_assignments",
     "billing/invoices", "billing/orders", "network/usage", "marketing/retention_offers",
 )
-ColumnData = pa.Array | pa.ChunkedArray | np.ndarray
+ColumnData: TypeAlias = pa.Array | pa.ChunkedArray | np.ndarray
 
 
 def to_arrow(table: Table, data: Mapping[str, ColumnData]) -> pa.Table:

@@ -77,8 +77,8 @@ def _trace(spec: ChartSpec, frame: pd.DataFrame, y: str, name: str, color: str |
     if spec.type == "bar":
         single = "series" not in columns and len(spec.y_columns) == 1
         colors = [color_of(x, v) for v in frame[x]] if color is None and single else None
-        marker = ({"color": color} if color else
-                  {"color": colors} if colors and all(colors) else {})
+        marker: dict[str, Any] = ({"color": color} if color else
+                                  {"color": colors} if colors and all(colors) else {})
         return go.Bar(marker=marker, **common)
     if spec.type == "line":
         return go.Scatter(mode="lines+markers", line={"color": color} if color else {},
@@ -86,7 +86,7 @@ def _trace(spec: ChartSpec, frame: pd.DataFrame, y: str, name: str, color: str |
     if spec.type == "area":
         return go.Scatter(mode="lines", stackgroup="area",
                           line={"color": color} if color else {}, **common)
-    marker: dict[str, Any] = {"opacity": 0.8, "line": {"width": 1, "color": "#ffffff"}}
+    marker = {"opacity": 0.8, "line": {"width": 1, "color": "#ffffff"}}
     if color:
         marker["color"] = color
     if spec.size:

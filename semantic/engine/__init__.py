@@ -126,6 +126,8 @@ class Engine:
             return
         with self._lock:
             if self._connection is None:
+                if not isinstance(self.database, str | Path):
+                    raise TypeError(f"{type(self.database).__name__} has no DuckDB connection")
                 path = Path(self.database)
                 if not path.exists():
                     raise QueryError(f"warehouse not found: {path} (build it first)")

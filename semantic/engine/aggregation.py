@@ -27,8 +27,8 @@ class DimColumn:
     """A dimension column of the result: `alias` (d0, d1...) and its base-row expression."""
 
     alias: str
-    expression: exp.Expression
-    raw_time: exp.Expression | None = None  # untruncated time for rolling windows
+    expression: exp.Expr
+    raw_time: exp.Expr | None = None  # untruncated time for rolling windows
 
 
 @dataclass
@@ -41,7 +41,7 @@ class RollingSpec:
     granularity: the window is one condition on the rows, anchored at the date range.
     """
 
-    raw_time: exp.Expression  # the dimension in the query's time zone, untruncated
+    raw_time: exp.Expr  # the dimension in the query's time zone, untruncated
     granularity: str | None  # the series granularity (the finest requested); None: no series
     buckets: list[tuple[dt.datetime, dt.datetime]]
     range_from: dt.datetime
@@ -58,8 +58,8 @@ class Group:
     cube: str
     window: RollingWindow | None
     multiplied: bool
-    primary_keys: list[exp.Expression]
-    measures: dict[tuple[str, str], exp.Expression] = field(default_factory=dict)
+    primary_keys: list[exp.Expr]
+    measures: dict[tuple[str, str], exp.Expr] = field(default_factory=dict)
     aliases: dict[tuple[str, str], str] = field(default_factory=dict)
     types: dict[tuple[str, str], str] = field(default_factory=dict)
     additive: bool = True
@@ -102,7 +102,7 @@ def window_granularity(window: RollingWindow) -> str | None:
     return found
 
 
-def _shift(anchor: exp.Expression, text: str, sign: int) -> exp.Expression:
+def _shift(anchor: exp.Expr, text: str, sign: int) -> exp.Expr:
     parsed = parse_interval(text)
     assert parsed is not None
     count, unit = parsed
@@ -110,9 +110,9 @@ def _shift(anchor: exp.Expression, text: str, sign: int) -> exp.Expression:
     return node(this=anchor, expression=exp.Literal.number(count), unit=exp.var(unit.upper()))
 
 
-def window_condition(window: RollingWindow, time: exp.Expression, date_from: exp.Expression,
-                     date_to: exp.Expression, range_from: exp.Expression,
-                     from_start_to_end: bool = False) -> exp.Expression:
+def window_condition(window: RollingWindow, time: exp.Expr, date_from: exp.Expr,
+                     date_to: exp.Expr, range_from: exp.Expr,
+                     from_start_to_end: bool = False) -> exp.Expr:
     """Rows of the bucket [date_from, date_to] (date_to its last instant) under a window, as
     Cube's `rollingWindowDateJoinCondition` / `runningTotalDateJoinCondition` /
     `rollingWindowToDateJoinCondition` write it. A missing trailing or leading interval is
@@ -126,8 +126,9 @@ def window_condition(window: RollingWindow, time: exp.Expression, date_from: exp
         start = exp.TimestampTrunc(this=date_from.copy(), unit=unit)
         return exp.and_(exp.GTE(this=time.copy(), expression=start),
                         exp.LTE(this=time.copy(), expression=date_to.copy()))
-    conditions: list[exp.Expression] = []
+    conditions: list[exp.Expr] = []
     at_start = window.offset == "start"
+    node: type[exp.Binary]
     if window.trailing != "unbounded":
         anchor = date_from if (from_start_to_end or at_start) else date_to
         lower = _shift(anchor.copy(), window.trailing, -1) if window.trailing else anchor.copy()
@@ -141,7 +142,7 @@ def window_condition(window: RollingWindow, time: exp.Expression, date_from: exp
     return exp.and_(*conditions) if conditions else exp.true()
 
 
-def _referenced_columns(expressions: list[exp.Expression], aliases: set[str]
+def _referenced_columns(expressions: list[exp.Expr], aliases: set[str]
                         ) -> dict[tuple[str, str], str]:
     found: dict[tuple[str, str], str] = {}
     for expression in expressions:
@@ -152,8 +153,8 @@ def _referenced_columns(expressions: list[exp.Expression], aliases: set[str]
     return found
 
 
-def _rewrite(expression: exp.Expression, columns: dict[tuple[str, str], str]) -> exp.Expression:
-    def swap(node: exp.Expression) -> exp.Expression:
+def _rewrite(expression: exp.Expr, columns: dict[tuple[str, str], str]) -> exp.Expr:
+    def swap(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Column) and (node.table, node.name) in columns:
             return exp.column(columns[(node.table, node.name)], table=BASE_ALIAS)
         return node
@@ -162,14 +163,14 @@ def _rewrite(expression: exp.Expression, columns: dict[tuple[str, str], str]) ->
 
 
 def _series(binder: ParamBinder, buckets: list[tuple[dt.datetime, dt.datetime]]
-            ) -> exp.Expression:
+            ) -> exp.Expr:
     rows = [exp.tuple_(binder.bind(start, "TIMESTAMP"), binder.bind(last, "TIMESTAMP"))
             for start, last in buckets]
     return exp.Values(expressions=rows)
 
 
 def _window_where(group: Group, rolling: RollingSpec, binder: ParamBinder,
-                  from_start_to_end: bool) -> exp.Expression:
+                  from_start_to_end: bool) -> exp.Expr:
     """The window as a condition on the rows: over the whole series (Cube's pre-filter of a
     rolling query's base rows), or, without a granularity, anchored at the date range."""
     assert group.window is not None
@@ -186,11 +187,11 @@ def group_ctes(
     group: Group,
     dims: list[DimColumn],
     source: exp.Select,
-    conditions: dict[int, exp.Expression],
+    conditions: dict[int, exp.Expr],
     cube_aliases: set[str],
     rolling: RollingSpec | None,
     binder: ParamBinder,
-) -> list[tuple[str, exp.Expression]]:
+) -> list[tuple[str, exp.Expr]]:
     """The CTEs computing one group: (name, query) pairs, the last one named `group.name`."""
     windowed = group.window is not None and rolling is not None
     where = [c.copy() for key, c in conditions.items()
@@ -213,9 +214,9 @@ def group_ctes(
 
 
 def _grouped_from_base(group: Group, dims: list[DimColumn], source: exp.Select,
-                       where: list[exp.Expression], cube_aliases: set[str],
+                       where: list[exp.Expr], cube_aliases: set[str],
                        rolling: RollingSpec | None, binder: ParamBinder
-                       ) -> list[tuple[str, exp.Expression]]:
+                       ) -> list[tuple[str, exp.Expr]]:
     """Aggregation over base rows: de-duplicated rows of a multiplied cube, and/or a rolling
     window's time series LEFT JOINed to the rows (Cube's `overTimeSeriesQuery`)."""
     base_name, series_name = f"{group.name}_rows", f"{group.name}_series"
@@ -233,8 +234,8 @@ def _grouped_from_base(group: Group, dims: list[DimColumn], source: exp.Select,
             time = exp.TimestampTrunc(this=time, unit=exp.var(grain.upper()))
         base = base.select(exp.alias_(time, "__t"))
     if group.multiplied:
-        for index, key in enumerate(group.primary_keys):
-            base = base.select(exp.alias_(key.copy(), f"__pk{index}"))
+        for index, primary_key in enumerate(group.primary_keys):
+            base = base.select(exp.alias_(primary_key.copy(), f"__pk{index}"))
     for (table, name), alias in columns.items():
         base = base.select(exp.alias_(exp.column(name, table=table), alias))
     if not base.expressions:
@@ -243,9 +244,9 @@ def _grouped_from_base(group: Group, dims: list[DimColumn], source: exp.Select,
         base = base.where(*where)
     if group.multiplied:
         base = base.distinct()
-    ctes: list[tuple[str, exp.Expression]] = [(base_name, base)]
+    ctes: list[tuple[str, exp.Expr]] = [(base_name, base)]
     aggregated = exp.select()
-    group_by: list[exp.Expression] = []
+    group_by: list[exp.Expr] = []
     if rolling is not None:
         assert group.window is not None
         ctes.append((series_name, exp.select("__from", "__to").from_(
@@ -263,7 +264,7 @@ def _grouped_from_base(group: Group, dims: list[DimColumn], source: exp.Select,
         aggregated = aggregated.from_(exp.to_table(base_name).as_(BASE_ALIAS))
     for dim in dims:
         if dim.alias in series_dims:
-            value: exp.Expression = exp.column("__from", table=SERIES_ALIAS)
+            value: exp.Expr = exp.column("__from", table=SERIES_ALIAS)
             if rolling is not None and series_dims[dim.alias] != rolling.granularity:
                 value = exp.TimestampTrunc(this=value,
                                            unit=exp.var(series_dims[dim.alias].upper()))
@@ -286,7 +287,7 @@ def _grouped_from_base(group: Group, dims: list[DimColumn], source: exp.Select,
 
 
 def combined_source(groups: list[str], dims: list[DimColumn]
-                    ) -> tuple[list[tuple[str, exp.Expression]], exp.Select, str]:
+                    ) -> tuple[list[tuple[str, exp.Expr]], exp.Select, str]:
     """FROM clause joining group results, as Cube's `fullKeyQueryAggregate` does: INNER JOINs
     on the dimensions (NULL matching NULL), or a cross join of one-row results without
     dimensions; returns (extra CTEs, select, alias holding the dimension columns)."""

@@ -23,7 +23,7 @@ class OutputColumn:
 class CompiledQuery:
     """`sql` (DuckDB, `$n` placeholders) with `params[n-1]` bound to `$n`."""
 
-    expression: exp.Expression
+    expression: exp.Expr
     params: list[Any]
     columns: tuple[OutputColumn, ...] = field(default_factory=tuple)
 
@@ -37,7 +37,7 @@ class CompiledQuery:
 
     def printable(self, dialect: str = ENGINE_DIALECT) -> str:
         """SQL with the parameter values inlined as literals: for reading, never for running."""
-        def inline(node: exp.Expression) -> exp.Expression:
+        def inline(node: exp.Expr) -> exp.Expr:
             if isinstance(node, exp.Placeholder) and str(node.this).isdigit():
                 return _literal(self.params[int(node.this) - 1])
             return node
@@ -48,7 +48,7 @@ class CompiledQuery:
         return self.printable()
 
 
-def _literal(value: Any) -> exp.Expression:
+def _literal(value: Any) -> exp.Expr:
     if hasattr(value, "isoformat"):
         return exp.Literal.string(value.isoformat(sep=" ") if hasattr(value, "hour")
                                   else value.isoformat())

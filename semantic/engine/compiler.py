@@ -10,6 +10,7 @@ measures, measure filters, order, limit and offset over the joined result.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -264,7 +265,7 @@ class QueryCompiler:
 
     # ------------------------------------------------------------------ expressions
     def _dimension_expr(self, member: ResolvedMember, masked: dict[str, Access]
-                        ) -> exp.Expression:
+                        ) -> exp.Expr:
         definition = member.definition
         assert isinstance(definition, Dimension)
         if member.path in masked:
@@ -283,14 +284,15 @@ class QueryCompiler:
             return mask
         return self.sql.dimension(member.cube, member.name)
 
-    def _time_expr(self, member: ResolvedMember, masked: dict[str, Access]) -> exp.Expression:
+    def _time_expr(self, member: ResolvedMember, masked: dict[str, Access]) -> exp.Expr:
         """A time dimension in the query's time zone (stored times are UTC, as in Cube)."""
         expression = self._dimension_expr(member, masked)
         return to_timezone(expression, self.timezone) if self.timezone else expression
 
     def _condition(self, item: Filter, binder: ParamBinder, masked: dict[str, Access],
-                   members: dict[str, ResolvedMember], measure_expr: Any | None
-                   ) -> exp.Expression:
+                   members: dict[str, ResolvedMember],
+                   measure_expr: Callable[[ResolvedMember], exp.Expr] | None
+                   ) -> exp.Expr:
         """A query filter; dimension filters when measure_expr is None, else measure ones."""
         if isinstance(item, LogicalFilter):
             parts = [self._condition(i, binder, masked, members, measure_expr)
@@ -300,6 +302,7 @@ class QueryCompiler:
             return exp.paren(exp.and_(*parts) if item.operator == "and" else exp.or_(*parts))
         member = members[item.member]
         if member.kind == "measure":
+            assert measure_expr is not None, "measure filters are compiled with measure_expr"
             expression = measure_expr(member)
             return member_condition(expression, "number", item.operator, item.values, binder,
                                     item.member, is_measure=True)
@@ -331,8 +334,8 @@ class QueryCompiler:
         return kinds
 
     def _security_conditions(self, rules: list[tuple[str, list[tuple[PolicyFilter, ...]]]],
-                             binder: ParamBinder) -> list[exp.Expression]:
-        conditions = []
+                             binder: ParamBinder) -> list[exp.Expr]:
+        conditions: list[exp.Expr] = []
         for owner, groups in rules:
             label = f"{'view' if owner in self.model.views else 'cube'} {owner}"
             alternatives = [exp.and_(*[self._policy_condition(owner, f, binder, label)
@@ -343,7 +346,7 @@ class QueryCompiler:
         return conditions
 
     def _policy_condition(self, owner: str, item: PolicyFilter, binder: ParamBinder,
-                          label: str) -> exp.Expression:
+                          label: str) -> exp.Expr:
         if item.and_ is not None or item.or_ is not None:
             parts = [self._policy_condition(owner, nested, binder, label)
                      for nested in (item.and_ or item.or_ or ())]
@@ -363,7 +366,7 @@ class QueryCompiler:
                   rules: list[tuple[str, list[tuple[PolicyFilter, ...]]]]) -> CompiledQuery:
         dim_columns, outputs = self._dim_columns(dims, time_dims, masked)
         dimension_filters, measure_filters = self._split_filters(q.filters, filter_members)
-        conditions: dict[int, exp.Expression] = {}
+        conditions: dict[int, exp.Expr] = {}
         for item in dimension_filters:
             conditions[len(conditions)] = self._condition(item, binder, masked, filter_members,
                                                           None)
@@ -379,7 +382,7 @@ class QueryCompiler:
         hidden = [m for m in filter_members.values() if m.kind == "measure"]
         groups = self._groups(tree, [*measures, *hidden], masked, time_dims)
         rolling = self._rolling(groups, time_dims, dim_columns, outputs, range_keys)
-        ctes: list[tuple[str, exp.Expression]] = []
+        ctes: list[tuple[str, exp.Expr]] = []
         aliases = set(tree.cubes)
         if not groups:
             groups = [agg.Group("g0", tree.root, None, False, [])]
@@ -396,7 +399,7 @@ class QueryCompiler:
         leaf_columns = {key: exp.column(group.aliases[key], table=group.name)
                         for group in groups for key in group.aliases}
 
-        def measure_expr(member: ResolvedMember) -> exp.Expression:
+        def measure_expr(member: ResolvedMember) -> exp.Expr:
             definition = member.definition
             assert isinstance(definition, Measure)
             if member.path in masked:
@@ -453,7 +456,7 @@ class QueryCompiler:
             outputs.append((td.output, "time_dimension", "time"))
         return columns, outputs
 
-    def _range_condition(self, td: _TimeDim, binder: ParamBinder) -> exp.Expression:
+    def _range_condition(self, td: _TimeDim, binder: ParamBinder) -> exp.Expr:
         assert td.date_range is not None
         expression = self._dimension_expr(td.member, {})
         start, end = (local_to_utc(value, self.timezone) for value in td.date_range)
@@ -540,7 +543,7 @@ class QueryCompiler:
                   for first, following in buckets(start, end, finest)]
         return agg.RollingSpec(raw, finest, series, start, end, keys, series_dims)
 
-    def _pruned(self, tree: JoinTree, expressions: list[exp.Expression], cube: str) -> JoinTree:
+    def _pruned(self, tree: JoinTree, expressions: list[exp.Expr], cube: str) -> JoinTree:
         """The part of the join tree a group reads: its cube, the cubes its dimensions,
         conditions and measures name, and the joins leading to them. LEFT JOINs keep every
         row of the cubes they hang from, so a join nothing reads only repeats rows: leaving it

@@ -180,7 +180,7 @@ def local_to_utc(value: dt.datetime, timezone: str | None) -> dt.datetime:
     return aware.astimezone(dt.UTC).replace(tzinfo=None)
 
 
-def to_timezone(expression: exp.Expression, timezone: str) -> exp.Expression:
+def to_timezone(expression: exp.Expr, timezone: str) -> exp.Expr:
     """SQL: a stored UTC timestamp as wall-clock time in `timezone` (Cube's `convertTz`)."""
     in_utc = exp.AtTimeZone(this=expression, zone=exp.Literal.string("UTC"))
     return exp.AtTimeZone(this=in_utc, zone=exp.Literal.string(timezone))

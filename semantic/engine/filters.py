@@ -87,7 +87,7 @@ def _pattern(value: str, operator: str) -> str:
 
 
 def member_condition(
-    expression: exp.Expression,
+    expression: exp.Expr,
     member_type: str,
     operator: str,
     values: tuple[Any, ...] | None,
@@ -95,7 +95,7 @@ def member_condition(
     label: str,
     is_measure: bool = False,
     timezone: str | None = None,
-) -> exp.Expression:
+) -> exp.Expr:
     """The SQL condition of one `{member, operator, values}` filter."""
     _check_operator(operator, member_type, label, is_measure)
     items = list(values or [])
@@ -131,8 +131,8 @@ def member_condition(
     return exp.or_(condition, null_match) if null_match else condition
 
 
-def _equals(expression: exp.Expression, member_type: str, values: list[Any],
-            binder: ParamBinder, label: str) -> exp.Expression | None:
+def _equals(expression: exp.Expr, member_type: str, values: list[Any],
+            binder: ParamBinder, label: str) -> exp.Expr | None:
     if not values:
         return None
     bound = [binder.bind(convert_value(value, member_type, label)) for value in values]
@@ -141,8 +141,8 @@ def _equals(expression: exp.Expression, member_type: str, values: list[Any],
     return exp.In(this=expression.copy(), expressions=bound)
 
 
-def _like(expression: exp.Expression, operator: str, values: list[Any],
-          binder: ParamBinder) -> exp.Expression | None:
+def _like(expression: exp.Expr, operator: str, values: list[Any],
+          binder: ParamBinder) -> exp.Expr | None:
     if not values:
         return None
     conditions = [
@@ -152,10 +152,10 @@ def _like(expression: exp.Expression, operator: str, values: list[Any],
     return exp.or_(*conditions) if len(conditions) > 1 else conditions[0]
 
 
-def _date_condition(expression: exp.Expression, operator: str, items: list[Any],
+def _date_condition(expression: exp.Expr, operator: str, items: list[Any],
                     binder: ParamBinder, label: str, timezone: str | None = None
-                    ) -> exp.Expression:
-    def instant(value: Any, end: bool = False) -> exp.Expression:
+                    ) -> exp.Expr:
+    def instant(value: Any, end: bool = False) -> exp.Expr:
         converted = convert_value(value, "time", label, end=end)
         return binder.bind(local_to_utc(converted, timezone), "TIMESTAMP")
 

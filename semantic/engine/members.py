@@ -58,11 +58,11 @@ class MemberSql:
             raise QueryError(f"{where}: {exc}") from exc
 
     def _render(self, cube: Cube, sql: str, where: str,
-                member_sql: Callable[[str | None, str], exp.Expression] | None = None
-                ) -> exp.Expression:
+                member_sql: Callable[[str | None, str], exp.Expr] | None = None
+                ) -> exp.Expr:
         template = self._template(sql, where)
 
-        def default_member(ref_cube: str | None, name: str) -> exp.Expression:
+        def default_member(ref_cube: str | None, name: str) -> exp.Expr:
             return self.dimension(ref_cube or cube.name, name)
 
         try:
@@ -77,7 +77,7 @@ class MemberSql:
             raise QueryError(f"circular member reference: {chain}")
 
     # -- tables and joins ------------------------------------------------------------------
-    def table(self, cube_name: str) -> exp.Expression:
+    def table(self, cube_name: str) -> exp.Expr:
         cube = self.model.cubes[cube_name]
         if cube.sql_table is not None:
             table = exp.to_table(cube.sql_table, dialect="duckdb")
@@ -91,12 +91,12 @@ class MemberSql:
                                     else node)
         return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(cube.name)))
 
-    def join_condition(self, join: Join) -> exp.Expression:
+    def join_condition(self, join: Join) -> exp.Expr:
         cube = self.model.cubes[join.cube]
         return self._render(cube, join.sql, f"cube {cube.name} join {join.name}")
 
     # -- dimensions and segments -----------------------------------------------------------
-    def dimension(self, cube_name: str, name: str) -> exp.Expression:
+    def dimension(self, cube_name: str, name: str) -> exp.Expr:
         cube = self.model.cubes[cube_name]
         dimension = cube.dimensions.get(name)
         if dimension is None:
@@ -112,7 +112,7 @@ class MemberSql:
             return exp.cast(expression, "TIMESTAMP")
         return expression
 
-    def _dimension_body(self, cube: Cube, dimension: Dimension) -> exp.Expression:
+    def _dimension_body(self, cube: Cube, dimension: Dimension) -> exp.Expr:
         where = f"cube {cube.name} dimension {dimension.name}"
         if dimension.case is None:
             return self._render(cube, dimension.sql or "", where)
@@ -125,12 +125,12 @@ class MemberSql:
             case = case.else_(self._label(cube, otherwise["label"], where))
         return case
 
-    def _label(self, cube: Cube, label: Any, where: str) -> exp.Expression:
+    def _label(self, cube: Cube, label: Any, where: str) -> exp.Expr:
         if isinstance(label, dict) and "sql" in label:
             return self._render(cube, str(label["sql"]), where)
         return exp.Literal.string(str(label))
 
-    def segment(self, cube_name: str, name: str) -> exp.Expression:
+    def segment(self, cube_name: str, name: str) -> exp.Expr:
         cube = self.model.cubes[cube_name]
         return self._render(cube, cube.segments[name].sql, f"cube {cube_name} segment {name}")
 
@@ -171,7 +171,7 @@ class MemberSql:
         finally:
             self._stack.pop()
 
-    def aggregate(self, cube_name: str, name: str) -> exp.Expression:
+    def aggregate(self, cube_name: str, name: str) -> exp.Expr:
         """A leaf measure's aggregate over the joined rows (cube aliases in scope)."""
         cube = self.model.cubes[cube_name]
         measure = cube.measures[name]
@@ -180,7 +180,7 @@ class MemberSql:
             return self._render(cube, measure.sql or "", where)
         conditions = [self._render(cube, condition, where) for condition in measure.filters]
         if measure.sql is not None:
-            value: exp.Expression = self._render(cube, measure.sql, where)
+            value: exp.Expr = self._render(cube, measure.sql, where)
         elif cube.primary_keys:
             value = self.dimension(cube_name, cube.primary_keys[0].name)
             if measure.type == "count":
@@ -193,14 +193,14 @@ class MemberSql:
                           and not cube.primary_keys)
 
     def calculated(self, cube_name: str, name: str,
-                   leaf: Callable[[str, str], exp.Expression]) -> exp.Expression:
+                   leaf: Callable[[str, str], exp.Expr]) -> exp.Expr:
         """A measure over other measures, with `leaf(cube, measure)` for aggregated values."""
         if self.is_leaf(cube_name, name):
             return leaf(cube_name, name)
         cube = self.model.cubes[cube_name]
         measure = cube.measures[name]
 
-        def member_sql(ref_cube: str | None, member: str) -> exp.Expression:
+        def member_sql(ref_cube: str | None, member: str) -> exp.Expr:
             target = ref_cube or cube_name
             if member in self.model.cubes[target].measures:
                 return self.calculated(target, member, leaf)
@@ -216,7 +216,7 @@ class MemberSql:
             self._stack.pop()
 
     # -- masks -----------------------------------------------------------------------------
-    def mask(self, cube_name: str, mask: Mask | None, member_type: str) -> exp.Expression:
+    def mask(self, cube_name: str, mask: Mask | None, member_type: str) -> exp.Expr:
         """The value a masked member shows: static value, mask SQL, or a typed NULL."""
         if mask is not None and mask.sql is not None:
             cube = self.model.cubes[cube_name]
@@ -229,8 +229,8 @@ class MemberSql:
 _NULL_PROPAGATING = (exp.DPipe, exp.Cast, exp.Column, exp.Paren, exp.Identifier)
 
 
-def _counted_key(key: exp.Expression, conditions: list[exp.Expression]
-                 ) -> tuple[exp.Expression, list[exp.Expression]]:
+def _counted_key(key: exp.Expr, conditions: list[exp.Expr]
+                 ) -> tuple[exp.Expr, list[exp.Expr]]:
     """`count` without `sql` counts rows with a non-null primary key (Cube: `count(pk)`). A key
     built with `||` and casts from columns (`{CUBE}.id || '/' || CAST(month AS VARCHAR)`) is
     null exactly when one of its columns is, so the count tests those columns instead of
@@ -247,7 +247,7 @@ def _counted_key(key: exp.Expression, conditions: list[exp.Expression]
     return exp.Literal.number(1), [*conditions, *present]
 
 
-def _aggregate(measure_type: str, value: exp.Expression, star: bool) -> exp.Expression:
+def _aggregate(measure_type: str, value: exp.Expr, star: bool) -> exp.Expr:
     if measure_type == "count":
         return exp.Count(this=exp.Star() if star else value)
     if measure_type == "count_distinct":

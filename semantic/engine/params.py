@@ -13,19 +13,19 @@ class ParamBinder:
     def __init__(self) -> None:
         self.values: list[Any] = []
 
-    def bind(self, value: Any, cast_to: str | None = None) -> exp.Expression:
+    def bind(self, value: Any, cast_to: str | None = None) -> exp.Expr:
         self.values.append(value)
-        placeholder: exp.Expression = exp.Placeholder(this=str(len(self.values)))
+        placeholder: exp.Expr = exp.Placeholder(this=str(len(self.values)))
         return exp.cast(placeholder, cast_to) if cast_to else placeholder
 
 
-def compact(expression: exp.Expression, values: list[Any]) -> tuple[exp.Expression, list[Any]]:
+def compact(expression: exp.Expr, values: list[Any]) -> tuple[exp.Expr, list[Any]]:
     """Renumber placeholders in order of use and drop values no placeholder refers to."""
     used = sorted({int(node.this) for node in expression.find_all(exp.Placeholder)
                    if str(node.this).isdigit()})
     mapping = {old: new for new, old in enumerate(used, start=1)}
 
-    def renumber(node: exp.Expression) -> exp.Expression:
+    def renumber(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Placeholder) and str(node.this).isdigit():
             return exp.Placeholder(this=str(mapping[int(node.this)]))
         return node

@@ -22,7 +22,7 @@ from semantic.definitions import (
 )
 from semantic.errors import QueryError
 from semantic.join_graph import directed_path, path_cubes
-from semantic.references import TemplateError, parse_template
+from semantic.references import member_templates, reachable_members
 
 
 @dataclass(frozen=True)
@@ -105,39 +105,17 @@ class MemberResolver:
         return ResolvedMember(path, owner, False, local, owner, local, definition, (owner,))
 
 
-def referenced_cubes(model: DataModel, cube: str, name: str,
-                     seen: set[tuple[str, str]] | None = None) -> set[str]:
-    """Other cubes whose dimensions a member's SQL reaches (transitively)."""
-    seen = seen if seen is not None else set()
-    if (cube, name) in seen:
-        return set()
-    seen.add((cube, name))
-    member = model.cubes[cube].member(name)
-    texts: list[str] = []
-    if isinstance(member, Dimension):
-        texts = [member.sql or ""] + [str(item.get("sql", "")) for item in
-                                      (member.case or {}).get("when", []) or []]
-    elif isinstance(member, Measure):
-        texts = [member.sql or "", *member.filters]
-    elif member is not None:
-        texts = [member.sql]
+def referenced_cubes(model: DataModel, cube: str, name: str) -> set[str]:
+    """Other cubes whose dimensions a member's SQL reaches (transitively): the cubes named by
+    `{cube}.column` and `{cube.member}` references in its SQL and in that of every member it
+    reaches, and the cubes of those members."""
     found: set[str] = set()
-    for text in texts:
-        if not text:
+    for owner, member in [(cube, name), *reachable_members(model, cube, name)]:
+        found.add(owner)
+        if owner not in model.cubes:
             continue
-        try:
-            template = parse_template(text)
-        except TemplateError:
-            continue
-        for ref in template.table_references():
-            if ref.cube and ref.cube != cube:
-                found.add(ref.cube)
-        for ref in template.member_references():
-            target = ref.cube or cube
-            if target != cube:
-                found.add(target)
-            if ref.member and target in model.cubes:
-                found |= referenced_cubes(model, target, ref.member, seen)
+        for template in member_templates(model.cubes[owner].member(member)):
+            found |= {ref.cube for ref in template.table_references() if ref.cube}
     return found - {cube}
 
 

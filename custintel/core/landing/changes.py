@@ -85,5 +85,5 @@ def earliest_change(
         )
         select count(*), min(coalesce(touched, date '{BEGINNING.isoformat()}')) from paired
     """
-    count, earliest = con.execute(sql, [before_files, after_files]).fetchone()
+    count, earliest = con.execute(sql, [before_files, after_files]).fetchall()[0]
     return earliest if count else None

@@ -95,7 +95,7 @@ def _exists(con: duckdb.DuckDBPyConnection, name: str) -> bool:
             "select count(*) from information_schema.tables where table_schema = ? "
             "and table_name = ?",
             [LANDING_SCHEMA, name],
-        ).fetchone()[0]
+        ).fetchall()[0][0]
     )
 
 
@@ -266,7 +266,7 @@ def _reload(
             changed + added if previous_hashes else sorted(now),
         )
         con.execute(f"drop table {LANDING_SCHEMA}.{PREVIOUS_PREFIX}{name}")
-    rows = con.execute(f"select count(*) from {LANDING_SCHEMA}.{name}").fetchone()[0]
+    rows = con.execute(f"select count(*) from {LANDING_SCHEMA}.{name}").fetchall()[0][0]
     return TableLoad(name, sorted(now), int(rows), True, added, changed, removed, restate_from)
 
 
@@ -303,7 +303,7 @@ def _write(
             if name not in to_reload:
                 rows = con.execute(
                     f"select rows from {MANIFEST_TABLE} where table_name = ?", [name]
-                ).fetchone()[0]
+                ).fetchall()[0][0]
                 report.tables.append(TableLoad(name, files, int(rows), False))
                 continue
             item = to_reload[name]

@@ -60,7 +60,7 @@ def _checksum(con: duckdb.DuckDBPyConnection, name: str) -> tuple[int, str]:
     """Row count and an order-independent checksum of every value of a DuckDB landing table."""
     rows, digest = con.execute(
         f"select count(*), coalesce(bit_xor(hash(t)), 0) from {LANDING_DATABASE}.{name} as t"
-    ).fetchone()
+    ).fetchall()[0]
     return int(rows), f"{rows}:{digest}"
 
 
