@@ -66,6 +66,7 @@ def test_the_marts_folder_holds_the_expected_models() -> None:
         "marts.customer_daily_activity",
         "marts.customer_monthly_activity",
         "marts.customer_segmentation_analysis",
+        "marts.customer_signals",
         "marts.data_as_of",
     ]
 

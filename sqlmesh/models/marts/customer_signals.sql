@@ -15,9 +15,10 @@
   interval end, and SQLMesh keeps only rows inside the interval). A run computes the snapshots
   and the as-of row whose day before falls in its interval, plus a 92-day lookback; the lookback
   always covers the previous build's as-of row (its as_of_date is the day before the new
-  interval), which is thus deleted and, when that day now ends a month, replaced by the next
-  month's snapshot. Readers take the as-of row of the current data_as_of, so a stale one could
-  never be shown. One query serves both kinds of reference because each reference is either a
+  interval), which is thus deleted and, when that day ends a month, replaced by the next
+  month's snapshot (on Spark, whose overwrite replaces only the partitions a run writes, an
+  earlier as-of row can stay as history: readers take the as-of rows of the current
+  data_as_of). One query serves both kinds of reference because each reference is either a
   month start or the day after the last event: every event dated in a month that starts before
   the reference is dated before it, so per-month building blocks (customer_monthly_activity,
   last use per service and month) apply to both (README: "customer_signals").
