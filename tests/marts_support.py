@@ -33,6 +33,17 @@ def config_env(config_path: Path) -> Iterator[None]:
             os.environ["CUSTINTEL_CONFIG"] = previous
 
 
+@contextmanager
+def project_context(settings: Settings) -> Iterator[Any]:
+    """A SQLMesh Context on the project for `settings` (CUSTINTEL_CONFIG set), closed after."""
+    with config_env(settings.root / "config.yaml"):
+        ctx = transform.context(settings)
+        try:
+            yield ctx
+        finally:
+            ctx.close()
+
+
 def project_settings(work_dir: Path) -> Settings:
     """Settings of a temporary project whose warehouse and state live under `work_dir`."""
     return load_settings(write_config(work_dir))

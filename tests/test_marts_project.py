@@ -13,7 +13,6 @@ import pytest
 from sqlmesh import Context
 from sqlmesh.core.model import Model
 
-from custintel import transform
 from custintel.settings import PROJECT_ROOT, Settings
 
 MARTS_DIR = PROJECT_ROOT / "sqlmesh" / "models" / "marts"
@@ -25,15 +24,11 @@ _ROW = re.compile(r"^\| `(?P<column>[a-z0-9_]+)` \| (?P<type>[^|]+) \| (?P<descr
 
 @pytest.fixture(scope="module")
 def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
-    from tests.marts_support import config_env, project_settings
+    from tests.marts_support import project_context, project_settings
 
     settings: Settings = project_settings(tmp_path_factory.mktemp("marts_project"))
-    with config_env(settings.root / "config.yaml"):
-        ctx = transform.context(settings)
-        try:
-            yield ctx
-        finally:
-            ctx.close()
+    with project_context(settings) as ctx:
+        yield ctx
 
 
 def dictionary() -> dict[str, dict[str, str]]:

@@ -153,86 +153,8 @@ with as_of as (
   select as_of_date from marts.data_as_of
 ),
 
-snapshot_signals as (
-  select
-    customer_id,
-    reference_date as snapshot_date,
-    history_days,
-    customer_status,
-    customer_segment,
-    customer_tier,
-    region,
-    has_account_manager,
-    has_marketing_consent,
-    tenure_days,
-    is_month_to_month,
-    days_to_contract_end,
-    monthly_recurring_charge_amount,
-    revenue_3m_amount,
-    revenue_12m_amount,
-    revenue_change_1m_pct,
-    credit_3m_amount,
-    gross_3m_amount,
-    discount_share_3m,
-    discount_share_12m,
-    months_since_discount,
-    discounted_invoice_streak_months,
-    discount_ends_within_90d,
-    discount_months_left,
-    contract_ends_within_90d,
-    gross_change_3m_pct,
-    order_discount_rate_12m,
-    usage_days_30d,
-    usage_days_90d,
-    data_volume_mb_30d,
-    data_volume_mb_90d,
-    voice_minutes_30d,
-    voice_minutes_90d,
-    sessions_30d,
-    sessions_prior_30d,
-    usage_change_30d_pct,
-    usage_vs_peak_12m_ratio,
-    outage_minutes_30d,
-    outage_minutes_90d,
-    tickets_90d,
-    escalated_tickets_90d,
-    avg_satisfaction_score_90d,
-    low_csat_tickets_90d,
-    open_tickets,
-    escalated_tickets_weighted_12m,
-    low_csat_tickets_weighted_12m,
-    kb_views_30d,
-    kb_views_90d,
-    account_kb_views_30d,
-    account_kb_views_90d,
-    orders_90d,
-    campaigns_targeted_90d,
-    campaign_responses_90d,
-    has_opted_out,
-    campaign_opt_outs_90d,
-    retention_campaigns_targeted_90d,
-    retention_offers_accepted_90d,
-    active_days_30d,
-    active_days_90d,
-    is_active_30d,
-    last_activity_date,
-    recency_days,
-    active_services_count,
-    has_internet,
-    has_tv,
-    has_mobile,
-    has_voice,
-    services_used_30d,
-    services_added_90d,
-    services_removed_90d,
-    health_usage_component,
-    health_engagement_component,
-    health_outcomes_component,
-    health_account_component,
-    health_support_component,
-    health_score,
-    meets_inactivity_rule,
-    behavioural_segment
+snapshots as (
+  select customer_id, reference_date
   from marts.customer_signals
   where
     reference_kind = 'monthly_snapshot'
@@ -242,29 +164,109 @@ snapshot_signals as (
 churn_outcomes as (
   /* the label: the first churn in [snapshot, snapshot + 90 days) */
   select
-    snapshot_signals.customer_id,
-    snapshot_signals.snapshot_date,
+    snapshots.customer_id,
+    snapshots.reference_date,
     min(churn_events.churn_date) as churn_date
-  from snapshot_signals
+  from snapshots
   inner join marts.customer_churn_events as churn_events
-    on snapshot_signals.customer_id = churn_events.customer_id
-    and churn_events.churn_date >= snapshot_signals.snapshot_date
-    and churn_events.churn_date < snapshot_signals.snapshot_date + interval '90' day
-  group by snapshot_signals.customer_id, snapshot_signals.snapshot_date
+    on snapshots.customer_id = churn_events.customer_id
+    and churn_events.churn_date >= snapshots.reference_date
+    and churn_events.churn_date < snapshots.reference_date + interval '90' day
+  group by snapshots.customer_id, snapshots.reference_date
 )
 
 select
-  snapshot_signals.*,
+  features.customer_id,
+  features.reference_date as snapshot_date,
+  features.history_days,
+  features.customer_status,
+  features.customer_segment,
+  features.customer_tier,
+  features.region,
+  features.has_account_manager,
+  features.has_marketing_consent,
+  features.tenure_days,
+  features.is_month_to_month,
+  features.days_to_contract_end,
+  features.monthly_recurring_charge_amount,
+  features.revenue_3m_amount,
+  features.revenue_12m_amount,
+  features.revenue_change_1m_pct,
+  features.credit_3m_amount,
+  features.gross_3m_amount,
+  features.discount_share_3m,
+  features.discount_share_12m,
+  features.months_since_discount,
+  features.discounted_invoice_streak_months,
+  features.discount_ends_within_90d,
+  features.discount_months_left,
+  features.contract_ends_within_90d,
+  features.gross_change_3m_pct,
+  features.order_discount_rate_12m,
+  features.usage_days_30d,
+  features.usage_days_90d,
+  features.data_volume_mb_30d,
+  features.data_volume_mb_90d,
+  features.voice_minutes_30d,
+  features.voice_minutes_90d,
+  features.sessions_30d,
+  features.sessions_prior_30d,
+  features.usage_change_30d_pct,
+  features.usage_vs_peak_12m_ratio,
+  features.outage_minutes_30d,
+  features.outage_minutes_90d,
+  features.tickets_90d,
+  features.escalated_tickets_90d,
+  features.avg_satisfaction_score_90d,
+  features.low_csat_tickets_90d,
+  features.open_tickets,
+  features.escalated_tickets_weighted_12m,
+  features.low_csat_tickets_weighted_12m,
+  features.kb_views_30d,
+  features.kb_views_90d,
+  features.account_kb_views_30d,
+  features.account_kb_views_90d,
+  features.orders_90d,
+  features.campaigns_targeted_90d,
+  features.campaign_responses_90d,
+  features.has_opted_out,
+  features.campaign_opt_outs_90d,
+  features.retention_campaigns_targeted_90d,
+  features.retention_offers_accepted_90d,
+  features.active_days_30d,
+  features.active_days_90d,
+  features.is_active_30d,
+  features.last_activity_date,
+  features.recency_days,
+  features.active_services_count,
+  features.has_internet,
+  features.has_tv,
+  features.has_mobile,
+  features.has_voice,
+  features.services_used_30d,
+  features.services_added_90d,
+  features.services_removed_90d,
+  features.health_usage_component,
+  features.health_engagement_component,
+  features.health_outcomes_component,
+  features.health_account_component,
+  features.health_support_component,
+  features.health_score,
+  features.meets_inactivity_rule,
+  features.behavioural_segment,
   case
-    when snapshot_signals.snapshot_date + interval '90' day <= as_of.as_of_date
+    when features.reference_date + interval '90' day <= as_of.as_of_date
       then churn_outcomes.churn_date is not null
   end as churned_within_90d,
   case
-    when snapshot_signals.snapshot_date + interval '90' day <= as_of.as_of_date
+    when features.reference_date + interval '90' day <= as_of.as_of_date
       then churn_outcomes.churn_date
   end as churn_date
-from snapshot_signals
+from marts.customer_signals as features
 cross join as_of
 left join churn_outcomes
-  on snapshot_signals.customer_id = churn_outcomes.customer_id
-  and snapshot_signals.snapshot_date = churn_outcomes.snapshot_date
+  on features.customer_id = churn_outcomes.customer_id
+  and features.reference_date = churn_outcomes.reference_date
+where
+  features.reference_kind = 'monthly_snapshot'
+  and features.reference_date between @start_date and @end_date
