@@ -375,7 +375,11 @@ customers_at_reference as (
 ),
 
 reference_dates as (
-  select distinct reference_date from customers_at_reference
+  select reference_date from snapshot_dates
+  union all
+  select as_of.reference_date
+  from as_of
+  where as_of.as_of_date between cast(@start_date as date) and cast(@end_date as date)
 ),
 
 window_month_series as (
