@@ -17,6 +17,7 @@ from sqlmesh.core.config import (
     ConnectionConfig,
     DuckDBConnectionConfig,
     GatewayConfig,
+    LinterConfig,
     ModelDefaultsConfig,
     SparkConnectionConfig,
 )
@@ -27,6 +28,28 @@ from custintel.core.spark_gateway import spark_config
 
 #: the SQL dialect the models are written in; SQLGlot transpiles it for other gateways
 MODEL_DIALECT = "duckdb"
+
+#: SQLMesh's built-in lint rules the models must pass: a violation fails `sqlmesh lint`, every
+#: plan and so every build. A rule is listed by name (not "ALL") so a SQLMesh upgrade adding a
+#: rule does not break builds unannounced. A model may waive one rule in its MODEL block with
+#: `ignored_rules` and a comment saying why (the quarantine models' `landed.*`).
+LINT_RULES = (
+    "ambiguousorinvalidcolumn",  # every column resolves to exactly one source
+    "invalidselectstarexpansion",  # a star SQLMesh cannot expand (unknown upstream schema)
+    "noambiguousprojections",  # every output column has one unique name
+    "noselectstar",  # outer projections are listed (the model's columns are its contract)
+    "nomissingaudits",  # every model audits its data
+    "nomissingexternalmodels",  # every table read is a model or declared external
+)
+
+#: rules that do not fit the project, with the reason
+IGNORED_LINT_RULES = (
+    # a YAML unit test per model: the 14 staging and 14 quarantine models and most warehouse
+    # models are tested end to end instead (tests/test_sqlmesh_*.py: a hand-built landing with
+    # one planted defect per rejection reason); every mart has YAML tests, which
+    # tests/test_marts_project.py enforces
+    "nomissingunittest",
+)
 
 
 def _state_connection(settings: Settings) -> ConnectionConfig:
@@ -98,6 +121,9 @@ def build_config(settings: Settings) -> Config:
             owner="analytics_engineering",
         ),
         variables={"history_start": settings.sqlmesh.start.isoformat()},
+        linter=LinterConfig(
+            enabled=True, rules=set(LINT_RULES), ignored_rules=set(IGNORED_LINT_RULES)
+        ),
         # the cache sits beside the state, so warehouses built side by side (tests, bench,
         # parallel CI workers) never share one
         cache_dir=str(settings.state_path.parent / "sqlmesh_cache"),

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +16,16 @@ from custintel.core.settings import Settings, load_settings
 from tests.conftest import write_config
 
 FIXTURE_LANDING = Path(__file__).parent / "fixtures" / "landing_csv"
+
+
+@contextmanager
+def project_context(settings: Settings) -> Iterator[Any]:
+    """A SQLMesh Context on the project for `settings`, closed after."""
+    ctx = transform.context(settings)
+    try:
+        yield ctx
+    finally:
+        ctx.close()
 
 
 def project_settings(work_dir: Path) -> Settings:

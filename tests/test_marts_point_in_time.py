@@ -117,6 +117,7 @@ def test_a_new_month_recomputes_only_the_lookback(
     end = dt.datetime.combine(FULL_AS_OF + dt.timedelta(days=1), dt.time())
     lookbacks = {
         FEATURES_MODEL: 92,
+        "marts.customer_signals": 92,
         "marts.customer_daily_activity": 31,
         "marts.customer_monthly_activity": 31,
         "marts.customer_active_30d_days": 31,

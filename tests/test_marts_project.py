@@ -13,7 +13,6 @@ import pytest
 from sqlmesh import Context
 from sqlmesh.core.model import Model
 
-from custintel.app import transform
 from custintel.core.settings import PROJECT_ROOT, Settings
 
 MARTS_DIR = PROJECT_ROOT / "sqlmesh" / "models" / "marts"
@@ -25,14 +24,11 @@ _ROW = re.compile(r"^\| `(?P<column>[a-z0-9_]+)` \| (?P<type>[^|]+) \| (?P<descr
 
 @pytest.fixture(scope="module")
 def context(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Context]:
-    from tests.marts_support import project_settings
+    from tests.marts_support import project_context, project_settings
 
     settings: Settings = project_settings(tmp_path_factory.mktemp("marts_project"))
-    ctx = transform.context(settings)
-    try:
+    with project_context(settings) as ctx:
         yield ctx
-    finally:
-        ctx.close()
 
 
 def dictionary() -> dict[str, dict[str, str]]:
@@ -65,6 +61,7 @@ def test_the_marts_folder_holds_the_expected_models() -> None:
         "marts.customer_daily_activity",
         "marts.customer_monthly_activity",
         "marts.customer_segmentation_analysis",
+        "marts.customer_signals",
         "marts.data_as_of",
     ]
 

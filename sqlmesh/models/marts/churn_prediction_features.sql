@@ -9,10 +9,11 @@
   customer's status became Churned in (T, T + 90 days), and null while T + 90 days is after the
   as-of date (the outcome is not known yet).
 
-  Incremental by snapshot_date: a run computes the snapshots in its interval plus a 92-day
-  lookback, so when new data arrives the snapshots whose 90-day label window it completes are
-  recomputed (their labels filled) and older snapshots are left alone (README: "Incremental
-  builds").
+  The features are the monthly_snapshot rows of marts.customer_signals (the one definition of
+  every signal, shared with customer_360_view); this model picks the model's columns and adds
+  the label. Incremental by snapshot_date: a run takes the snapshots in its interval plus a
+  92-day lookback, so when new data arrives the snapshots whose 90-day label window it completes
+  get their labels and older snapshots are left alone (README: "Incremental builds").
 */
 MODEL (
   name marts.churn_prediction_features,
@@ -156,901 +157,126 @@ MODEL (
 );
 
 with as_of as (
-  select as_of_date, data_start_date, first_snapshot_date from marts.data_as_of
-),
-
-customer_versions as (
-  select
-    customer_id,
-    customer_status,
-    customer_segment,
-    customer_tier,
-    region,
-    account_manager_id,
-    has_marketing_consent,
-    signup_date,
-    contract_end_date,
-    valid_from,
-    valid_to
-  from warehouse.dim_customer
-),
-
-churn_events as (
-  select customer_id, churn_date from marts.customer_churn_events
-),
-
-daily_activity as (
-  select
-    *,
-    cast(date_trunc('month', activity_date) as date) as activity_month_start_date
-  from marts.customer_daily_activity
-  where activity_date between cast(@start_date as date) - interval '92' day and @end_date
-),
-
-monthly_activity as (
-  select customer_id, month_start_date, last_activity_date
-  from marts.customer_monthly_activity
-  where month_start_date <= @end_date and last_activity_date is not null
-),
-
-monthly_sessions as (
-  /* sessions per day of each calendar month (months differ in length) */
-  select
-    customer_id,
-    month_start_date,
-    cast(session_count as double) / date_diff(
-      'day', month_start_date, cast(month_start_date + interval '1' month as date)
-    ) as sessions_per_day
-  from marts.customer_monthly_activity
-  where
-    month_start_date between cast(@start_date as date) - interval '13' month and @end_date
-),
-
-account_kb_views as (
-  /* portal views of the articles about leaving or changing: Account and Service Change */
-  select
-    views.customer_id,
-    cast(views.viewed_at as date) as viewed_date
-  from warehouse.fact_kb_article_view as views
-  inner join warehouse.dim_kb_article as articles
-    on views.kb_article_id = articles.kb_article_id
-  where
-    articles.article_category in ('Account', 'Service Change')
-    and cast(views.viewed_at as date)
-      between cast(@start_date as date) - interval '92' day and @end_date
-),
-
-network_usage as (
-  select customer_id, service_id, usage_date
-  from warehouse.fact_network_usage
-  where
-    usage_date between cast(@start_date as date) - interval '62' day and @end_date
-    and (session_count > 0 or data_volume_mb > 0 or voice_minutes > 0)
-),
-
-invoices as (
-  select
-    customer_id,
-    invoice_date,
-    cast(gross_amount as decimal(18, 2)) as gross_amount,
-    cast(credit_amount as decimal(18, 2)) as credit_amount,
-    cast(discount_amount as decimal(18, 2)) as discount_amount,
-    discount_end_date,
-    cast(revenue_amount as decimal(18, 2)) as revenue_amount
-  from warehouse.fact_invoice
-  where invoice_date between cast(@start_date as date) - interval '13' month and @end_date
-),
-
-orders as (
-  select
-    customer_id,
-    cast(ordered_at as date) as ordered_date,
-    cast(gross_amount as decimal(18, 2)) as gross_amount,
-    cast(discount_amount as decimal(18, 2)) as discount_amount
-  from warehouse.fact_order
-  where
-    cast(ordered_at as date) between cast(@start_date as date) - interval '13' month and @end_date
-),
-
-tickets as (
-  select
-    customer_id,
-    cast(created_at as date) as created_date,
-    cast(resolved_at as date) as resolved_date,
-    is_escalated,
-    satisfaction_score
-  from warehouse.fact_support_ticket
-  where cast(created_at as date) <= @end_date
-),
-
-campaign_targets as (
-  select
-    targets.customer_id,
-    cast(targets.targeted_at as date) as targeted_date,
-    cast(targets.responded_at as date) as responded_date,
-    targets.response_type,
-    campaigns.campaign_objective
-  from warehouse.fact_campaign_target as targets
-  left join warehouse.dim_campaign as campaigns
-    on targets.campaign_id = campaigns.campaign_id
-  where cast(targets.targeted_at as date) <= @end_date
-),
-
-service_assignments as (
-  select
-    assignments.customer_id,
-    assignments.service_id,
-    assignments.start_date,
-    assignments.end_date,
-    assignments.monthly_charge_amount,
-    services.service_type
-  from warehouse.fact_service_assignment as assignments
-  inner join warehouse.dim_service as services
-    on assignments.service_id = services.service_id
+  select as_of_date from marts.data_as_of
 ),
 
 snapshots as (
-  select series.snapshot_date
-  from (
-    select spine.date_month as snapshot_date
-    from (@date_spine(
-      'month', cast(date_trunc('month', cast(@start_date as date)) as date), cast(@end_date as date)
-    )) as spine
-  ) as series
-  cross join as_of
+  select customer_id, reference_date
+  from marts.customer_signals
   where
-    series.snapshot_date between @start_date and @end_date
-    and series.snapshot_date >= as_of.first_snapshot_date
-    and series.snapshot_date <= as_of.as_of_date
-),
-
-window_month_series as (
-  /* the months a 90-day window before a snapshot can reach: the four before it
-     (unnest alone in its select, the cast in window_months: Spark's explode cannot be nested) */
-  select
-    snapshot_date,
-    unnest(generate_series(
-      cast(snapshot_date - interval '4' month as date),
-      cast(snapshot_date - interval '1' month as date),
-      interval '1' month
-    )) as activity_month_start
-  from snapshots
-),
-
-window_months as (
-  select snapshot_date, cast(activity_month_start as date) as activity_month_start_date
-  from window_month_series
-),
-
-customers_at_snapshot as (
-  select
-    snapshots.snapshot_date,
-    customer_versions.customer_id,
-    customer_versions.customer_status,
-    customer_versions.customer_segment,
-    customer_versions.customer_tier,
-    customer_versions.region,
-    customer_versions.account_manager_id,
-    customer_versions.has_marketing_consent,
-    customer_versions.signup_date,
-    customer_versions.contract_end_date
-  from snapshots
-  inner join customer_versions
-    on customer_versions.valid_from < cast(snapshots.snapshot_date as timestamp)
-    and (
-      customer_versions.valid_to is null
-      or customer_versions.valid_to >= cast(snapshots.snapshot_date as timestamp)
-    )
-  where
-    customer_versions.customer_status in ('Active', 'Inactive')
-    /* active at the snapshot: a customer whose churn date is the snapshot day itself is not in
-       that snapshot's population. Its services end the day before the churn date, so its
-       features would show them removed: the label leaking into the features. */
-    and not exists (
-      select 1
-      from churn_events
-      where
-        churn_events.customer_id = customer_versions.customer_id
-        and churn_events.churn_date <= snapshots.snapshot_date
-    )
-),
-
-activity_rows as (
-  select
-    customers.customer_id,
-    customers.snapshot_date,
-    @days_before(activity.activity_date, customers.snapshot_date) as days_back,
-    activity.is_usage_day,
-    activity.is_activity_day,
-    activity.data_volume_mb,
-    activity.voice_minutes,
-    activity.session_count,
-    activity.outage_minutes,
-    activity.kb_views_count,
-    activity.orders_placed_count
-  from customers_at_snapshot as customers
-  inner join window_months
-    on customers.snapshot_date = window_months.snapshot_date
-  inner join daily_activity as activity
-    on customers.customer_id = activity.customer_id
-    and window_months.activity_month_start_date = activity.activity_month_start_date
-),
-
-usage_signals as (
-  select
-    customer_id,
-    snapshot_date,
-    @activity_window_signals(days_back)
-  from activity_rows
-  group by customer_id, snapshot_date
-),
-
-service_last_use_by_month as (
-  select
-    customer_id,
-    service_id,
-    cast(date_trunc('month', usage_date) as date) as usage_month_start_date,
-    max(usage_date) as last_usage_date
-  from network_usage
-  group by customer_id, service_id, cast(date_trunc('month', usage_date) as date)
-),
-
-services_used as (
-  /* a service was used in the 30 days before T when a month before T has its last use in them */
-  select
-    customers.customer_id,
-    customers.snapshot_date,
-    count(distinct service_months.service_id) as services_used_30d
-  from customers_at_snapshot as customers
-  inner join service_last_use_by_month as service_months
-    on customers.customer_id = service_months.customer_id
-    and service_months.usage_month_start_date < customers.snapshot_date
-  where @within_days(@days_before(service_months.last_usage_date, customers.snapshot_date), 30)
-  group by customers.customer_id, customers.snapshot_date
-),
-
-usage_history_rows as (
-  select
-    customers.customer_id,
-    customers.snapshot_date,
-    @months_before(months.month_start_date, customers.snapshot_date) as months_back,
-    months.sessions_per_day
-  from customers_at_snapshot as customers
-  inner join monthly_sessions as months
-    on customers.customer_id = months.customer_id
-    and months.month_start_date < customers.snapshot_date
-),
-
-usage_history as (
-  select
-    customer_id,
-    snapshot_date,
-    max(case when @within_months(months_back, 1) then sessions_per_day end)
-      as sessions_per_day_1m,
-    max(case when @within_months(months_back, 12, 1) then sessions_per_day end)
-      as peak_sessions_per_day_12m
-  from usage_history_rows
-  group by customer_id, snapshot_date
-),
-
-account_kb_rows as (
-  select
-    customers.customer_id,
-    customers.snapshot_date,
-    @days_before(views.viewed_date, customers.snapshot_date) as days_back
-  from customers_at_snapshot as customers
-  inner join account_kb_views as views
-    on customers.customer_id = views.customer_id
-    and views.viewed_date < customers.snapshot_date
-),
-
-account_kb_signals as (
-  select
-    customer_id,
-    snapshot_date,
-    count(case when @within_days(days_back, 30) then 1 end) as account_kb_views_30d,
-    count(case when @within_days(days_back, 90) then 1 end) as account_kb_views_90d
-  from account_kb_rows
-  group by customer_id, snapshot_date
-),
-
-last_activity as (
-  select
-    customers.customer_id,
-    customers.snapshot_date,
-    max(monthly_activity.last_activity_date) as last_activity_date
-  from customers_at_snapshot as customers
-  inner join monthly_activity
-    on customers.customer_id = monthly_activity.customer_id
-    and monthly_activity.month_start_date < customers.snapshot_date
-  group by customers.customer_id, customers.snapshot_date
-),
-
-invoice_rows as (
-  select
-    customers.customer_id,
-    customers.snapshot_date,
-    @months_before(invoices.invoice_date, customers.snapshot_date) as months_back,
-    invoices.gross_amount,
-    invoices.credit_amount,
-    invoices.discount_amount,
-    invoices.revenue_amount
-  from customers_at_snapshot as customers
-  inner join invoices
-    on customers.customer_id = invoices.customer_id
-    and invoices.invoice_date < customers.snapshot_date
-),
-
-billing_signals as (
-  select
-    customer_id,
-    snapshot_date,
-    sum(case when @within_months(months_back, 3) then revenue_amount else 0 end)
-      as revenue_3m_amount,
-    sum(case when @within_months(months_back, 12) then revenue_amount else 0 end)
-      as revenue_12m_amount,
-    sum(case when @within_months(months_back, 1) then revenue_amount else 0 end)
-      as revenue_last_month_amount,
-    sum(case when @within_months(months_back, 2, 1) then revenue_amount else 0 end)
-      as revenue_prior_month_amount,
-    sum(case when @within_months(months_back, 3) then credit_amount else 0 end)
-      as credit_3m_amount,
-    sum(case when @within_months(months_back, 3) then gross_amount else 0 end)
-      as gross_3m_amount,
-    sum(case when @within_months(months_back, 3) then discount_amount else 0 end)
-      as discount_3m_amount,
-    sum(case when @within_months(months_back, 12) then gross_amount else 0 end)
-      as gross_12m_amount,
-    sum(case when @within_months(months_back, 12) then discount_amount else 0 end)
-      as discount_12m_amount,
-    min(case when @within_months(months_back, 12) and discount_amount > 0 then months_back end)
-      as months_since_discount,
-    coalesce(
-      min(case when @within_months(months_back, 12) and discount_amount <= 0 then months_back end),
-      max(case when @within_months(months_back, 12) then months_back end) + 1
-    ) - 1 as discounted_invoice_streak_months,
-    sum(case when @within_months(months_back, 1) then gross_amount end) as gross_1m_amount,
-    sum(case when @within_months(months_back, 4, 3) then gross_amount end) as gross_4m_amount
-  from invoice_rows
-  group by customer_id, snapshot_date
-),
-
-latest_invoices as (
-  /* the last invoice before the snapshot (within 12 months): the promotion it states */
-  select
-    customer_id,
-    snapshot_date,
-    discount_end_date
-  from (
-    select
-      customers.customer_id,
-      customers.snapshot_date,
-      invoices.discount_end_date,
-      row_number() over (
-        partition by customers.customer_id, customers.snapshot_date
-        order by invoices.invoice_date desc
-      ) as recency_rank
-    from customers_at_snapshot as customers
-    inner join invoices
-      on customers.customer_id = invoices.customer_id
-      and invoices.invoice_date < customers.snapshot_date
-      and invoices.invoice_date >= customers.snapshot_date - interval '12' month
-  ) as ranked_invoices
-  where recency_rank = 1
-),
-
-promotion_signals as (
-  /* forward-looking, but known before the snapshot: the end date printed on the last bill */
-  select
-    customer_id,
-    snapshot_date,
-    coalesce(
-      discount_end_date >= snapshot_date
-      and discount_end_date < snapshot_date + interval '90' day,
-      false
-    ) as discount_ends_within_90d,
-    case
-      when discount_end_date is not null
-        then greatest(
-          date_diff('month', snapshot_date, cast(discount_end_date + interval '1' day as date)),
-          0
-        )
-    end as discount_months_left
-  from latest_invoices
-),
-
-contract_signals as (
-  /* the contract end date of the CRM version in effect before the snapshot */
-  select
-    customer_id,
-    snapshot_date,
-    coalesce(
-      contract_end_date >= snapshot_date
-      and contract_end_date < snapshot_date + interval '90' day,
-      false
-    ) as contract_ends_within_90d
-  from customers_at_snapshot
-),
-
-order_rows as (
-  select
-    customers.customer_id,
-    customers.snapshot_date,
-    @months_before(orders.ordered_date, customers.snapshot_date) as months_back,
-    orders.gross_amount,
-    orders.discount_amount
-  from customers_at_snapshot as customers
-  inner join orders
-    on customers.customer_id = orders.customer_id
-    and orders.ordered_date < customers.snapshot_date
-),
-
-order_signals as (
-  select
-    customer_id,
-    snapshot_date,
-    sum(case when @within_months(months_back, 3) then gross_amount else 0 end)
-      as order_gross_3m_amount,
-    sum(case when @within_months(months_back, 3) then discount_amount else 0 end)
-      as order_discount_3m_amount,
-    sum(case when @within_months(months_back, 12) then gross_amount else 0 end)
-      as order_gross_12m_amount,
-    sum(case when @within_months(months_back, 12) then discount_amount else 0 end)
-      as order_discount_12m_amount,
-    count(case when @within_months(months_back, 12) then 1 end) as orders_12m,
-    count(case when @within_months(months_back, 12) and discount_amount > 0 then 1 end)
-      as discounted_orders_12m
-  from order_rows
-  group by customer_id, snapshot_date
-),
-
-ticket_rows as (
-  select
-    customers.customer_id,
-    customers.snapshot_date,
-    @days_before(tickets.created_date, customers.snapshot_date) as days_back,
-    @months_before(tickets.created_date, customers.snapshot_date) as months_back,
-    coalesce(tickets.resolved_date < customers.snapshot_date, false) as is_resolved_before,
-    tickets.is_escalated,
-    tickets.satisfaction_score
-  from customers_at_snapshot as customers
-  inner join tickets
-    on customers.customer_id = tickets.customer_id
-    and tickets.created_date < customers.snapshot_date
-),
-
-support_signals as (
-  select
-    customer_id,
-    snapshot_date,
-    count(case when @within_days(days_back, 90) then 1 end) as tickets_90d,
-    count(case when @within_days(days_back, 90) and is_escalated then 1 end)
-      as escalated_tickets_90d,
-    avg(case
-      when @within_days(days_back, 90) and is_resolved_before then satisfaction_score
-    end) as avg_satisfaction_score_90d,
-    count(case
-      when @within_days(days_back, 90) and is_resolved_before and satisfaction_score <= 2
-        then 1
-    end) as low_csat_tickets_90d,
-    count(case when not is_resolved_before then 1 end) as open_tickets,
-    sum(case
-      when @within_months(months_back, 12) and is_escalated
-        then power(0.6, months_back - 1)
-      else 0
-    end) as escalated_tickets_weighted_12m,
-    sum(case
-      when @within_months(months_back, 12) and is_resolved_before and satisfaction_score <= 2
-        then power(0.6, months_back - 1)
-      else 0
-    end) as low_csat_tickets_weighted_12m
-  from ticket_rows
-  group by customer_id, snapshot_date
-),
-
-campaign_rows as (
-  select
-    customers.customer_id,
-    customers.snapshot_date,
-    @days_before(targets.targeted_date, customers.snapshot_date) as targeted_days_back,
-    case
-      when targets.responded_date < customers.snapshot_date
-        then @days_before(targets.responded_date, customers.snapshot_date)
-    end as responded_days_back,
-    targets.response_type,
-    targets.campaign_objective
-  from customers_at_snapshot as customers
-  inner join campaign_targets as targets
-    on customers.customer_id = targets.customer_id
-    and targets.targeted_date < customers.snapshot_date
-),
-
-campaign_signals as (
-  select
-    customer_id,
-    snapshot_date,
-    count(case when @within_days(targeted_days_back, 90) then 1 end) as campaigns_targeted_90d,
-    count(case
-      when @within_days(responded_days_back, 90) and response_type <> 'Opted Out' then 1
-    end) as campaign_responses_90d,
-    count(case
-      when @within_days(responded_days_back, 90) and response_type = 'Opted Out' then 1
-    end) as campaign_opt_outs_90d,
-    count(case when responded_days_back >= 1 and response_type = 'Opted Out' then 1 end) > 0
-      as has_opted_out,
-    count(case
-      when @within_days(targeted_days_back, 90) and campaign_objective = 'Retention' then 1
-    end) as retention_campaigns_targeted_90d,
-    count(case
-      when @within_days(responded_days_back, 90) and campaign_objective = 'Retention'
-        and response_type = 'Converted' then 1
-    end) as retention_offers_accepted_90d
-  from campaign_rows
-  group by customer_id, snapshot_date
-),
-
-retention_offer_rows as (
-  /* the randomised retention-offer experiment (both arms): only entries dated strictly before
-     the snapshot; an entry on the snapshot day itself is the future for this row */
-  select
-    customers.customer_id,
-    customers.snapshot_date,
-    @days_before(offers.offer_date, customers.snapshot_date) as offer_days_back,
-    offers.is_treatment
-  from customers_at_snapshot as customers
-  inner join warehouse.fact_retention_offer as offers
-    on customers.customer_id = offers.customer_id
-    and offers.offer_date < customers.snapshot_date
-),
-
-retention_offer_signals as (
-  select
-    customer_id,
-    snapshot_date,
-    min(offer_days_back) as days_since_retention_offer,
-    count(case when @within_days(offer_days_back, 90) and is_treatment then 1 end)
-      as retention_offers_made_90d,
-    count(case when @within_days(offer_days_back, 90) and not is_treatment then 1 end)
-      as retention_offers_held_out_90d
-  from retention_offer_rows
-  group by customer_id, snapshot_date
-),
-
-assignment_rows as (
-  select
-    customers.customer_id,
-    customers.snapshot_date,
-    assignments.end_date is null or assignments.end_date >= customers.snapshot_date
-      as is_in_service,
-    @days_before(assignments.start_date, customers.snapshot_date) as started_days_back,
-    case
-      when assignments.end_date < customers.snapshot_date
-        then @days_before(assignments.end_date, customers.snapshot_date)
-    end as ended_days_back,
-    assignments.service_type,
-    assignments.monthly_charge_amount
-  from customers_at_snapshot as customers
-  inner join service_assignments as assignments
-    on customers.customer_id = assignments.customer_id
-    and assignments.start_date < customers.snapshot_date
-),
-
-service_signals as (
-  select
-    customer_id,
-    snapshot_date,
-    count(case when is_in_service then 1 end) as active_services_count,
-    max(case when is_in_service and service_type = 'Internet' then 1 else 0 end) = 1
-      as has_internet,
-    max(case when is_in_service and service_type = 'TV' then 1 else 0 end) = 1 as has_tv,
-    max(case when is_in_service and service_type = 'Mobile' then 1 else 0 end) = 1
-      as has_mobile,
-    max(case when is_in_service and service_type = 'Voice' then 1 else 0 end) = 1
-      as has_voice,
-    sum(case when is_in_service then monthly_charge_amount else 0 end)
-      as monthly_recurring_charge_amount,
-    count(case when @within_days(started_days_back, 90) then 1 end) as services_added_90d,
-    count(case when @within_days(ended_days_back, 90) then 1 end) as services_removed_90d
-  from assignment_rows
-  group by customer_id, snapshot_date
+    reference_kind = 'monthly_snapshot'
+    and reference_date between @start_date and @end_date
 ),
 
 churn_outcomes as (
+  /* the label: the first churn in [snapshot, snapshot + 90 days) */
   select
-    customers.customer_id,
-    customers.snapshot_date,
+    snapshots.customer_id,
+    snapshots.reference_date,
     min(churn_events.churn_date) as churn_date
-  from customers_at_snapshot as customers
-  inner join churn_events
-    on customers.customer_id = churn_events.customer_id
-    and churn_events.churn_date >= customers.snapshot_date
-    and churn_events.churn_date < customers.snapshot_date + interval '90' day
-  group by customers.customer_id, customers.snapshot_date
-),
-
-features as (
-  select
-    customers.customer_id,
-    customers.snapshot_date,
-    date_diff('day', as_of.data_start_date, customers.snapshot_date) as history_days,
-    customers.customer_status,
-    customers.customer_segment,
-    customers.customer_tier,
-    customers.region,
-    customers.account_manager_id is not null as has_account_manager,
-    customers.has_marketing_consent,
-    date_diff('day', customers.signup_date, customers.snapshot_date) as tenure_days,
-    customers.contract_end_date is null as is_month_to_month,
-    date_diff('day', customers.snapshot_date, customers.contract_end_date)
-      as days_to_contract_end,
-    coalesce(service_signals.monthly_recurring_charge_amount, 0)
-      as monthly_recurring_charge_amount,
-    coalesce(billing_signals.revenue_3m_amount, 0) as revenue_3m_amount,
-    coalesce(billing_signals.revenue_12m_amount, 0) as revenue_12m_amount,
-    case
-      when billing_signals.revenue_prior_month_amount > 0
-        then billing_signals.revenue_last_month_amount
-          / billing_signals.revenue_prior_month_amount - 1.0
-    end as revenue_change_1m_pct,
-    coalesce(billing_signals.credit_3m_amount, 0) as credit_3m_amount,
-    coalesce(billing_signals.gross_3m_amount, 0) as gross_3m_amount,
-    (coalesce(billing_signals.discount_3m_amount, 0)
-      + coalesce(order_signals.order_discount_3m_amount, 0))
-      / nullif(coalesce(billing_signals.gross_3m_amount, 0)
-        + coalesce(order_signals.order_gross_3m_amount, 0), 0) as discount_share_3m,
-    (coalesce(billing_signals.discount_12m_amount, 0)
-      + coalesce(order_signals.order_discount_12m_amount, 0))
-      / nullif(coalesce(billing_signals.gross_12m_amount, 0)
-        + coalesce(order_signals.order_gross_12m_amount, 0), 0) as discount_share_12m,
-    billing_signals.months_since_discount,
-    coalesce(billing_signals.discounted_invoice_streak_months, 0)
-      as discounted_invoice_streak_months,
-    coalesce(promotion_signals.discount_ends_within_90d, false) as discount_ends_within_90d,
-    promotion_signals.discount_months_left,
-    contract_signals.contract_ends_within_90d,
-    case
-      when billing_signals.gross_4m_amount > 0
-        then billing_signals.gross_1m_amount / billing_signals.gross_4m_amount - 1.0
-    end as gross_change_3m_pct,
-    cast(order_signals.discounted_orders_12m as double)
-      / nullif(order_signals.orders_12m, 0) as order_discount_rate_12m,
-    coalesce(usage_signals.usage_days_30d, 0) as usage_days_30d,
-    coalesce(usage_signals.usage_days_90d, 0) as usage_days_90d,
-    coalesce(usage_signals.data_volume_mb_30d, 0) as data_volume_mb_30d,
-    coalesce(usage_signals.data_volume_mb_90d, 0) as data_volume_mb_90d,
-    coalesce(usage_signals.voice_minutes_30d, 0) as voice_minutes_30d,
-    coalesce(usage_signals.voice_minutes_90d, 0) as voice_minutes_90d,
-    coalesce(usage_signals.sessions_30d, 0) as sessions_30d,
-    coalesce(usage_signals.sessions_prior_30d, 0) as sessions_prior_30d,
-    case
-      when usage_signals.sessions_prior_30d > 0
-        and customers.snapshot_date - interval '60' day >= as_of.data_start_date
-        then cast(usage_signals.sessions_30d as double) / usage_signals.sessions_prior_30d - 1.0
-    end as usage_change_30d_pct,
-    case
-      when usage_history.peak_sessions_per_day_12m > 0
-        then coalesce(usage_history.sessions_per_day_1m, 0)
-          / usage_history.peak_sessions_per_day_12m
-    end as usage_vs_peak_12m_ratio,
-    coalesce(usage_signals.outage_minutes_30d, 0) as outage_minutes_30d,
-    coalesce(usage_signals.outage_minutes_90d, 0) as outage_minutes_90d,
-    coalesce(support_signals.tickets_90d, 0) as tickets_90d,
-    coalesce(support_signals.escalated_tickets_90d, 0) as escalated_tickets_90d,
-    support_signals.avg_satisfaction_score_90d,
-    coalesce(support_signals.low_csat_tickets_90d, 0) as low_csat_tickets_90d,
-    coalesce(support_signals.open_tickets, 0) as open_tickets,
-    coalesce(support_signals.escalated_tickets_weighted_12m, 0)
-      as escalated_tickets_weighted_12m,
-    coalesce(support_signals.low_csat_tickets_weighted_12m, 0)
-      as low_csat_tickets_weighted_12m,
-    coalesce(usage_signals.kb_views_30d, 0) as kb_views_30d,
-    coalesce(usage_signals.kb_views_90d, 0) as kb_views_90d,
-    coalesce(account_kb_signals.account_kb_views_30d, 0) as account_kb_views_30d,
-    coalesce(account_kb_signals.account_kb_views_90d, 0) as account_kb_views_90d,
-    coalesce(usage_signals.orders_90d, 0) as orders_90d,
-    coalesce(campaign_signals.campaigns_targeted_90d, 0) as campaigns_targeted_90d,
-    coalesce(campaign_signals.campaign_responses_90d, 0) as campaign_responses_90d,
-    coalesce(campaign_signals.campaign_opt_outs_90d, 0) as campaign_opt_outs_90d,
-    coalesce(campaign_signals.has_opted_out, false) as has_opted_out,
-    coalesce(campaign_signals.retention_campaigns_targeted_90d, 0)
-      as retention_campaigns_targeted_90d,
-    coalesce(campaign_signals.retention_offers_accepted_90d, 0)
-      as retention_offers_accepted_90d,
-    retention_offer_signals.days_since_retention_offer,
-    coalesce(retention_offer_signals.retention_offers_made_90d, 0) as retention_offers_made_90d,
-    coalesce(retention_offer_signals.retention_offers_held_out_90d, 0)
-      as retention_offers_held_out_90d,
-    coalesce(usage_signals.active_days_30d, 0) as active_days_30d,
-    coalesce(usage_signals.active_days_90d, 0) as active_days_90d,
-    last_activity.last_activity_date,
-    date_diff('day', last_activity.last_activity_date, customers.snapshot_date) - 1
-      as recency_days,
-    coalesce(service_signals.active_services_count, 0) as active_services_count,
-    coalesce(service_signals.has_internet, false) as has_internet,
-    coalesce(service_signals.has_tv, false) as has_tv,
-    coalesce(service_signals.has_mobile, false) as has_mobile,
-    coalesce(service_signals.has_voice, false) as has_voice,
-    coalesce(services_used.services_used_30d, 0) as services_used_30d,
-    coalesce(service_signals.services_added_90d, 0) as services_added_90d,
-    coalesce(service_signals.services_removed_90d, 0) as services_removed_90d,
-    case
-      when customers.snapshot_date + interval '90' day <= as_of.as_of_date
-        then churn_outcomes.churn_date is not null
-    end as churned_within_90d,
-    case
-      when customers.snapshot_date + interval '90' day <= as_of.as_of_date
-        then churn_outcomes.churn_date
-    end as churn_date
-  from customers_at_snapshot as customers
-  cross join as_of
-  left join usage_signals
-    on customers.customer_id = usage_signals.customer_id
-    and customers.snapshot_date = usage_signals.snapshot_date
-  left join usage_history
-    on customers.customer_id = usage_history.customer_id
-    and customers.snapshot_date = usage_history.snapshot_date
-  left join account_kb_signals
-    on customers.customer_id = account_kb_signals.customer_id
-    and customers.snapshot_date = account_kb_signals.snapshot_date
-  left join services_used
-    on customers.customer_id = services_used.customer_id
-    and customers.snapshot_date = services_used.snapshot_date
-  left join last_activity
-    on customers.customer_id = last_activity.customer_id
-    and customers.snapshot_date = last_activity.snapshot_date
-  left join billing_signals
-    on customers.customer_id = billing_signals.customer_id
-    and customers.snapshot_date = billing_signals.snapshot_date
-  left join order_signals
-    on customers.customer_id = order_signals.customer_id
-    and customers.snapshot_date = order_signals.snapshot_date
-  left join promotion_signals
-    on customers.customer_id = promotion_signals.customer_id
-    and customers.snapshot_date = promotion_signals.snapshot_date
-  inner join contract_signals
-    on customers.customer_id = contract_signals.customer_id
-    and customers.snapshot_date = contract_signals.snapshot_date
-  left join support_signals
-    on customers.customer_id = support_signals.customer_id
-    and customers.snapshot_date = support_signals.snapshot_date
-  left join campaign_signals
-    on customers.customer_id = campaign_signals.customer_id
-    and customers.snapshot_date = campaign_signals.snapshot_date
-  left join retention_offer_signals
-    on customers.customer_id = retention_offer_signals.customer_id
-    and customers.snapshot_date = retention_offer_signals.snapshot_date
-  left join service_signals
-    on customers.customer_id = service_signals.customer_id
-    and customers.snapshot_date = service_signals.snapshot_date
-  left join churn_outcomes
-    on customers.customer_id = churn_outcomes.customer_id
-    and customers.snapshot_date = churn_outcomes.snapshot_date
-),
-
-health_components as (
-  select
-    *,
-    active_days_30d > 0 as is_active_30d,
-    @health_usage_component(usage_days_30d, usage_change_30d_pct) as health_usage_component,
-    @health_engagement_component(
-      active_days_90d, campaigns_targeted_90d, campaign_responses_90d, campaign_opt_outs_90d
-    ) as health_engagement_component,
-    @health_outcomes_component(
-      services_used_30d, active_services_count, credit_3m_amount, gross_3m_amount
-    ) as health_outcomes_component,
-    @health_account_component(customer_tier, tenure_days, days_to_contract_end)
-      as health_account_component,
-    @health_support_component(tickets_90d, escalated_tickets_90d, low_csat_tickets_90d)
-      as health_support_component
-  from features
-),
-
-scored as (
-  select
-    *,
-    @health_score(
-      health_usage_component,
-      health_engagement_component,
-      health_outcomes_component,
-      health_account_component,
-      health_support_component
-    ) as health_score,
-    @meets_inactivity_rule(is_active_30d, usage_change_30d_pct) as meets_inactivity_rule,
-    avg(case when customer_status = 'Active' then revenue_12m_amount end)
-      over (partition by snapshot_date) as base_avg_revenue_12m_amount
-  from health_components
+  from snapshots
+  inner join marts.customer_churn_events as churn_events
+    on snapshots.customer_id = churn_events.customer_id
+    and churn_events.churn_date >= snapshots.reference_date
+    and churn_events.churn_date < snapshots.reference_date + interval '90' day
+  group by snapshots.customer_id, snapshots.reference_date
 )
 
 select
-  customer_id,
-  snapshot_date,
-  cast(history_days as bigint) as history_days,
-  customer_status,
-  customer_segment,
-  customer_tier,
-  region,
-  has_account_manager,
-  has_marketing_consent,
-  cast(tenure_days as bigint) as tenure_days,
-  is_month_to_month,
-  cast(days_to_contract_end as bigint) as days_to_contract_end,
-  cast(monthly_recurring_charge_amount as double) as monthly_recurring_charge_amount,
-  cast(revenue_3m_amount as double) as revenue_3m_amount,
-  cast(revenue_12m_amount as double) as revenue_12m_amount,
-  cast(revenue_change_1m_pct as double) as revenue_change_1m_pct,
-  cast(credit_3m_amount as double) as credit_3m_amount,
-  cast(gross_3m_amount as double) as gross_3m_amount,
-  cast(discount_share_3m as double) as discount_share_3m,
-  cast(discount_share_12m as double) as discount_share_12m,
-  cast(months_since_discount as bigint) as months_since_discount,
-  cast(discounted_invoice_streak_months as bigint) as discounted_invoice_streak_months,
-  discount_ends_within_90d,
-  cast(discount_months_left as bigint) as discount_months_left,
-  contract_ends_within_90d,
-  cast(gross_change_3m_pct as double) as gross_change_3m_pct,
-  cast(order_discount_rate_12m as double) as order_discount_rate_12m,
-  cast(usage_days_30d as bigint) as usage_days_30d,
-  cast(usage_days_90d as bigint) as usage_days_90d,
-  cast(data_volume_mb_30d as double) as data_volume_mb_30d,
-  cast(data_volume_mb_90d as double) as data_volume_mb_90d,
-  cast(voice_minutes_30d as double) as voice_minutes_30d,
-  cast(voice_minutes_90d as double) as voice_minutes_90d,
-  cast(sessions_30d as bigint) as sessions_30d,
-  cast(sessions_prior_30d as bigint) as sessions_prior_30d,
-  cast(usage_change_30d_pct as double) as usage_change_30d_pct,
-  cast(usage_vs_peak_12m_ratio as double) as usage_vs_peak_12m_ratio,
-  cast(outage_minutes_30d as double) as outage_minutes_30d,
-  cast(outage_minutes_90d as double) as outage_minutes_90d,
-  cast(tickets_90d as bigint) as tickets_90d,
-  cast(escalated_tickets_90d as bigint) as escalated_tickets_90d,
-  cast(avg_satisfaction_score_90d as double) as avg_satisfaction_score_90d,
-  cast(low_csat_tickets_90d as bigint) as low_csat_tickets_90d,
-  cast(open_tickets as bigint) as open_tickets,
-  cast(escalated_tickets_weighted_12m as double) as escalated_tickets_weighted_12m,
-  cast(low_csat_tickets_weighted_12m as double) as low_csat_tickets_weighted_12m,
-  cast(kb_views_30d as bigint) as kb_views_30d,
-  cast(kb_views_90d as bigint) as kb_views_90d,
-  cast(account_kb_views_30d as bigint) as account_kb_views_30d,
-  cast(account_kb_views_90d as bigint) as account_kb_views_90d,
-  cast(orders_90d as bigint) as orders_90d,
-  cast(campaigns_targeted_90d as bigint) as campaigns_targeted_90d,
-  cast(campaign_responses_90d as bigint) as campaign_responses_90d,
-  has_opted_out,
-  cast(campaign_opt_outs_90d as bigint) as campaign_opt_outs_90d,
-  cast(retention_campaigns_targeted_90d as bigint) as retention_campaigns_targeted_90d,
-  cast(retention_offers_accepted_90d as bigint) as retention_offers_accepted_90d,
-  cast(days_since_retention_offer as bigint) as days_since_retention_offer,
-  cast(retention_offers_made_90d as bigint) as retention_offers_made_90d,
-  cast(retention_offers_held_out_90d as bigint) as retention_offers_held_out_90d,
-  cast(active_days_30d as bigint) as active_days_30d,
-  cast(active_days_90d as bigint) as active_days_90d,
-  is_active_30d,
-  last_activity_date,
-  cast(recency_days as bigint) as recency_days,
-  cast(active_services_count as bigint) as active_services_count,
-  has_internet,
-  has_tv,
-  has_mobile,
-  has_voice,
-  cast(services_used_30d as bigint) as services_used_30d,
-  cast(services_added_90d as bigint) as services_added_90d,
-  cast(services_removed_90d as bigint) as services_removed_90d,
-  cast(health_usage_component as double) as health_usage_component,
-  cast(health_engagement_component as double) as health_engagement_component,
-  cast(health_outcomes_component as double) as health_outcomes_component,
-  cast(health_account_component as double) as health_account_component,
-  cast(health_support_component as double) as health_support_component,
-  cast(health_score as double) as health_score,
-  meets_inactivity_rule,
-  @behavioural_segment(
-    customer_status,
-    customer_status = 'Active' and meets_inactivity_rule,
-    discount_share_12m,
-    revenue_12m_amount,
-    base_avg_revenue_12m_amount,
-    is_active_30d,
-    health_score
-  ) as behavioural_segment,
-  churned_within_90d,
-  churn_date
-from scored
+  features.customer_id,
+  features.reference_date as snapshot_date,
+  features.history_days,
+  features.customer_status,
+  features.customer_segment,
+  features.customer_tier,
+  features.region,
+  features.has_account_manager,
+  features.has_marketing_consent,
+  features.tenure_days,
+  features.is_month_to_month,
+  features.days_to_contract_end,
+  features.monthly_recurring_charge_amount,
+  features.revenue_3m_amount,
+  features.revenue_12m_amount,
+  features.revenue_change_1m_pct,
+  features.credit_3m_amount,
+  features.gross_3m_amount,
+  features.discount_share_3m,
+  features.discount_share_12m,
+  features.months_since_discount,
+  features.discounted_invoice_streak_months,
+  features.discount_ends_within_90d,
+  features.discount_months_left,
+  features.contract_ends_within_90d,
+  features.gross_change_3m_pct,
+  features.order_discount_rate_12m,
+  features.usage_days_30d,
+  features.usage_days_90d,
+  features.data_volume_mb_30d,
+  features.data_volume_mb_90d,
+  features.voice_minutes_30d,
+  features.voice_minutes_90d,
+  features.sessions_30d,
+  features.sessions_prior_30d,
+  features.usage_change_30d_pct,
+  features.usage_vs_peak_12m_ratio,
+  features.outage_minutes_30d,
+  features.outage_minutes_90d,
+  features.tickets_90d,
+  features.escalated_tickets_90d,
+  features.avg_satisfaction_score_90d,
+  features.low_csat_tickets_90d,
+  features.open_tickets,
+  features.escalated_tickets_weighted_12m,
+  features.low_csat_tickets_weighted_12m,
+  features.kb_views_30d,
+  features.kb_views_90d,
+  features.account_kb_views_30d,
+  features.account_kb_views_90d,
+  features.orders_90d,
+  features.campaigns_targeted_90d,
+  features.campaign_responses_90d,
+  features.has_opted_out,
+  features.campaign_opt_outs_90d,
+  features.retention_campaigns_targeted_90d,
+  features.retention_offers_accepted_90d,
+  features.days_since_retention_offer,
+  features.retention_offers_made_90d,
+  features.retention_offers_held_out_90d,
+  features.active_days_30d,
+  features.active_days_90d,
+  features.is_active_30d,
+  features.last_activity_date,
+  features.recency_days,
+  features.active_services_count,
+  features.has_internet,
+  features.has_tv,
+  features.has_mobile,
+  features.has_voice,
+  features.services_used_30d,
+  features.services_added_90d,
+  features.services_removed_90d,
+  features.health_usage_component,
+  features.health_engagement_component,
+  features.health_outcomes_component,
+  features.health_account_component,
+  features.health_support_component,
+  features.health_score,
+  features.meets_inactivity_rule,
+  features.behavioural_segment,
+  case
+    when features.reference_date + interval '90' day <= as_of.as_of_date
+      then churn_outcomes.churn_date is not null
+  end as churned_within_90d,
+  case
+    when features.reference_date + interval '90' day <= as_of.as_of_date
+      then churn_outcomes.churn_date
+  end as churn_date
+from marts.customer_signals as features
+cross join as_of
+left join churn_outcomes
+  on features.customer_id = churn_outcomes.customer_id
+  and features.reference_date = churn_outcomes.reference_date
+where
+  features.reference_kind = 'monthly_snapshot'
+  and features.reference_date between @start_date and @end_date

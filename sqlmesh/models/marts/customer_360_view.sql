@@ -3,8 +3,11 @@
   history, behaviour, support, health, behavioural segment and churn score.
 
   "Current" is the warehouse's as-of date (marts.data_as_of), not the clock: trailing windows
-  end at reference_date = as_of_date + 1 day (exclusive), the same windows the monthly snapshots
-  of churn_prediction_features use, so today's health score and yesterday's are comparable.
+  end at reference_date = as_of_date + 1 day (exclusive). Every signal, health score and
+  behavioural segment is the as-of row of marts.customer_signals, the same query that computes
+  the monthly snapshots of churn_prediction_features, so today's health score and a snapshot's
+  are comparable; this view adds the profile (PII), lifetime totals, open opportunities and the
+  latest churn score.
   Churn scores come from ml.churn_scores: the latest scoring run (its score date), so a
   customer who churned since an earlier run carries no stale score and the view does not depend
   on how many builds wrote history; they are null, never invented, for a customer that run did
@@ -156,100 +159,60 @@ MODEL (
 
 @create_external_table(ml.churn_scores);
 
+
 with as_of as (
-  select as_of_date, reference_date, data_start_date from marts.data_as_of
+  select as_of_date, reference_date from marts.data_as_of
 ),
 
-current_customers as (
-  select
-    customer_id,
-    customer_name,
-    email,
-    phone,
-    customer_segment,
-    customer_tier,
-    region,
-    customer_status,
-    account_manager_id,
-    signup_date,
-    contract_end_date,
-    has_marketing_consent
+current_signals as (
+  /* the as-of row of every customer (the row of the current as-of date only) */
+  select signals.*
+  from marts.customer_signals as signals
+  inner join as_of
+    on signals.reference_date = as_of.reference_date
+  where signals.reference_kind = 'as_of'
+),
+
+contacts as (
+  select customer_id, customer_name, email, phone
   from warehouse.dim_customer
   where is_current
 ),
 
-churn_events as (
-  select customer_id, max(churn_date) as churn_date
-  from marts.customer_churn_events
-  group by customer_id
+lifetime_billing as (
+  select
+    invoices.customer_id,
+    sum(cast(invoices.revenue_amount as decimal(18, 2))) as lifetime_revenue_amount
+  from warehouse.fact_invoice as invoices
+  cross join as_of
+  where invoices.invoice_date < as_of.reference_date
+  group by invoices.customer_id
 ),
 
-daily_activity as (
-  select * from marts.customer_daily_activity
+completed_orders as (
+  select
+    orders.customer_id,
+    count(*) as lifetime_orders_count,
+    sum(cast(orders.net_amount as decimal(18, 2))) as lifetime_order_revenue_amount,
+    sum(cast(orders.gross_amount as decimal(18, 2))) as completed_order_gross_amount,
+    sum(cast(orders.discount_amount as decimal(18, 2))) as completed_order_discount_amount
+  from warehouse.fact_order as orders
+  cross join as_of
+  where
+    orders.order_status = 'Completed'
+    and cast(orders.ordered_at as date) < as_of.reference_date
+  group by orders.customer_id
 ),
 
-invoices as (
+open_opportunities as (
   select
     customer_id,
-    invoice_date,
-    cast(gross_amount as decimal(18, 2)) as gross_amount,
-    cast(credit_amount as decimal(18, 2)) as credit_amount,
-    cast(discount_amount as decimal(18, 2)) as discount_amount,
-    cast(revenue_amount as decimal(18, 2)) as revenue_amount
-  from warehouse.fact_invoice
-),
-
-orders as (
-  select
-    customer_id,
-    cast(ordered_at as date) as ordered_date,
-    order_status,
-    cast(gross_amount as decimal(18, 2)) as gross_amount,
-    cast(discount_amount as decimal(18, 2)) as discount_amount,
-    cast(net_amount as decimal(18, 2)) as net_amount
-  from warehouse.fact_order
-),
-
-network_usage as (
-  select customer_id, service_id, usage_date
-  from warehouse.fact_network_usage
-  where session_count > 0 or data_volume_mb > 0 or voice_minutes > 0
-),
-
-tickets as (
-  select
-    customer_id,
-    cast(created_at as date) as created_date,
-    cast(resolved_at as date) as resolved_date,
-    is_escalated,
-    satisfaction_score
-  from warehouse.fact_support_ticket
-),
-
-campaign_targets as (
-  select
-    customer_id,
-    cast(targeted_at as date) as targeted_date,
-    cast(responded_at as date) as responded_date,
-    response_type
-  from warehouse.fact_campaign_target
-),
-
-opportunities as (
-  select customer_id, opportunity_amount, weighted_amount, is_closed
+    count(*) as open_opportunities_count,
+    sum(opportunity_amount) as open_opportunity_amount,
+    sum(weighted_amount) as open_opportunity_weighted_amount
   from warehouse.dim_opportunity
-),
-
-service_assignments as (
-  select
-    assignments.customer_id,
-    assignments.start_date,
-    assignments.end_date,
-    assignments.monthly_charge_amount,
-    services.service_type
-  from warehouse.fact_service_assignment as assignments
-  inner join warehouse.dim_service as services
-    on assignments.service_id = services.service_id
+  where not is_closed
+  group by customer_id
 ),
 
 latest_scores as (
@@ -279,484 +242,167 @@ latest_scores as (
   ) = 1
 ),
 
-activity_rows as (
-  select
-    daily_activity.*,
-    @days_before(daily_activity.activity_date, as_of.reference_date) as days_back
-  from daily_activity
-  cross join as_of
-  where daily_activity.activity_date < as_of.reference_date
-),
-
-activity_signals as (
+service_lists as (
+  /* the type list is built from the flags (portable: string_agg is not on every engine, and
+     SQLGlot makes concat_ws null when any part is null) */
   select
     customer_id,
-    @activity_window_signals(days_back),
-    max(case when is_activity_day then activity_date end) as last_activity_date
-  from activity_rows
-  group by customer_id
-),
-
-services_used as (
-  select
-    network_usage.customer_id,
-    count(distinct network_usage.service_id) as services_used_30d
-  from network_usage
-  cross join as_of
-  where @within_days(@days_before(network_usage.usage_date, as_of.reference_date), 30)
-  group by network_usage.customer_id
-),
-
-invoice_rows as (
-  select
-    invoices.*,
-    @days_before(invoices.invoice_date, as_of.reference_date) as days_back,
-    @months_before(invoices.invoice_date, as_of.reference_date) as months_back
-  from invoices
-  cross join as_of
-  where invoices.invoice_date < as_of.reference_date
-),
-
-billing_signals as (
-  select
-    customer_id,
-    sum(revenue_amount) as lifetime_revenue_amount,
-    sum(case when @within_months(months_back, 12) then revenue_amount else 0 end)
-      as revenue_12m_amount,
-    sum(case when @within_days(days_back, 90) then revenue_amount else 0 end)
-      as revenue_90d_amount,
-    sum(case when @within_months(months_back, 3) then credit_amount else 0 end)
-      as credit_3m_amount,
-    sum(case when @within_months(months_back, 3) then gross_amount else 0 end)
-      as gross_3m_amount,
-    sum(case when @within_months(months_back, 12) then gross_amount else 0 end)
-      as gross_12m_amount,
-    sum(case when @within_months(months_back, 12) then discount_amount else 0 end)
-      as discount_12m_amount
-  from invoice_rows
-  group by customer_id
-),
-
-order_rows as (
-  select
-    orders.*,
-    @months_before(orders.ordered_date, as_of.reference_date) as months_back
-  from orders
-  cross join as_of
-  where orders.ordered_date < as_of.reference_date
-),
-
-order_signals as (
-  select
-    customer_id,
-    count(case when order_status = 'Completed' then 1 end) as lifetime_orders_count,
-    sum(case when order_status = 'Completed' then net_amount else 0 end)
-      as lifetime_order_revenue_amount,
-    sum(case when order_status = 'Completed' then gross_amount else 0 end)
-      as completed_order_gross_amount,
-    sum(case when order_status = 'Completed' then discount_amount else 0 end)
-      as completed_order_discount_amount,
-    sum(case when @within_months(months_back, 12) then gross_amount else 0 end)
-      as order_gross_12m_amount,
-    sum(case when @within_months(months_back, 12) then discount_amount else 0 end)
-      as order_discount_12m_amount
-  from order_rows
-  group by customer_id
-),
-
-services_in_service as (
-  select
-    service_assignments.customer_id,
-    count(*) as active_services_count,
-    max(case when service_assignments.service_type = 'Internet' then 1 else 0 end) = 1
-      as has_internet,
-    max(case when service_assignments.service_type = 'TV' then 1 else 0 end) = 1 as has_tv,
-    max(case when service_assignments.service_type = 'Mobile' then 1 else 0 end) = 1
-      as has_mobile,
-    max(case when service_assignments.service_type = 'Voice' then 1 else 0 end) = 1
-      as has_voice,
-    sum(service_assignments.monthly_charge_amount) as monthly_recurring_charge_amount
-  from service_assignments
-  cross join as_of
-  where
-    service_assignments.start_date < as_of.reference_date
-    and (
-      service_assignments.end_date is null
-      or service_assignments.end_date >= as_of.reference_date
-    )
-  group by service_assignments.customer_id
-),
-
-service_signals as (
-  /* the type list is built from the flags (portable; string_agg is not on every engine) */
-  select
-    *,
     coalesce(case when has_internet then 'Internet, ' end, '')
       || coalesce(case when has_mobile then 'Mobile, ' end, '')
       || coalesce(case when has_tv then 'TV, ' end, '')
       || coalesce(case when has_voice then 'Voice, ' end, '') as service_type_list
-  from services_in_service
+  from current_signals
 ),
 
-ticket_rows as (
+lifetime_totals as (
   select
-    tickets.*,
-    @days_before(tickets.created_date, as_of.reference_date) as days_back,
-    coalesce(tickets.resolved_date < as_of.reference_date, false) as is_resolved_before
-  from tickets
-  cross join as_of
-  where tickets.created_date < as_of.reference_date
-),
-
-support_signals as (
-  select
-    customer_id,
-    count(*) as lifetime_tickets_count,
-    count(case when @within_days(days_back, 90) then 1 end) as tickets_90d,
-    count(case when @within_days(days_back, 90) and is_escalated then 1 end)
-      as escalated_tickets_90d,
-    count(case
-      when @within_days(days_back, 90) and is_resolved_before and satisfaction_score <= 2
-        then 1
-    end) as low_csat_tickets_90d,
-    count(case when not is_resolved_before then 1 end) as open_tickets,
-    avg(case
-      when @within_days(days_back, 90) and is_resolved_before then satisfaction_score
-    end) as avg_satisfaction_score_90d,
-    avg(case when is_resolved_before then satisfaction_score end)
-      as lifetime_avg_satisfaction_score
-  from ticket_rows
-  group by customer_id
-),
-
-campaign_rows as (
-  select
-    campaign_targets.*,
-    @days_before(campaign_targets.targeted_date, as_of.reference_date) as targeted_days_back,
-    case
-      when campaign_targets.responded_date < as_of.reference_date
-        then @days_before(campaign_targets.responded_date, as_of.reference_date)
-    end as responded_days_back
-  from campaign_targets
-  cross join as_of
-  where campaign_targets.targeted_date < as_of.reference_date
-),
-
-campaign_signals as (
-  select
-    customer_id,
-    count(*) as campaigns_targeted_count,
-    count(responded_days_back) as campaigns_responded_count,
-    count(case when @within_days(targeted_days_back, 90) then 1 end) as campaigns_targeted_90d,
-    count(case
-      when @within_days(responded_days_back, 90) and response_type <> 'Opted Out' then 1
-    end) as campaign_responses_90d,
-    count(case
-      when @within_days(responded_days_back, 90) and response_type = 'Opted Out' then 1
-    end) as campaign_opt_outs_90d
-  from campaign_rows
-  group by customer_id
-),
-
-opportunity_signals as (
-  select
-    customer_id,
-    count(*) as open_opportunities_count,
-    sum(opportunity_amount) as open_opportunity_amount,
-    sum(weighted_amount) as open_opportunity_weighted_amount
-  from opportunities
-  where not is_closed
-  group by customer_id
-),
-
-customer_signals as (
-  select
-    customers.customer_id,
-    customers.customer_name,
-    customers.email,
-    customers.phone,
-    customers.customer_segment,
-    customers.customer_tier,
-    customers.region,
-    customers.customer_status,
-    customers.account_manager_id,
-    customers.signup_date,
-    customers.contract_end_date,
-    customers.has_marketing_consent,
-    as_of.as_of_date,
-    case when customers.customer_status = 'Churned' then churn_events.churn_date end
-      as churn_date,
-    date_diff(
-      'day',
-      customers.signup_date,
-      case
-        when customers.customer_status = 'Churned'
-          then coalesce(churn_events.churn_date, as_of.reference_date)
-        else as_of.reference_date
-      end
-    ) as tenure_days,
-    date_diff('day', as_of.reference_date, customers.contract_end_date) as days_to_contract_end,
-    coalesce(billing_signals.lifetime_revenue_amount, 0) as lifetime_revenue_amount,
-    coalesce(billing_signals.revenue_12m_amount, 0) as revenue_12m_amount,
-    coalesce(billing_signals.revenue_90d_amount, 0) as revenue_90d_amount,
-    coalesce(billing_signals.credit_3m_amount, 0) as credit_3m_amount,
-    coalesce(billing_signals.gross_3m_amount, 0) as gross_3m_amount,
-    coalesce(order_signals.lifetime_orders_count, 0) as lifetime_orders_count,
-    coalesce(order_signals.lifetime_order_revenue_amount, 0) as lifetime_order_revenue_amount,
-    order_signals.lifetime_order_revenue_amount
-      / nullif(order_signals.lifetime_orders_count, 0) as avg_order_value_amount,
-    order_signals.completed_order_discount_amount
-      / nullif(order_signals.completed_order_gross_amount, 0) as order_discount_share,
-    (coalesce(billing_signals.discount_12m_amount, 0)
-      + coalesce(order_signals.order_discount_12m_amount, 0))
-      / nullif(coalesce(billing_signals.gross_12m_amount, 0)
-        + coalesce(order_signals.order_gross_12m_amount, 0), 0) as discount_share_12m,
-    coalesce(activity_signals.orders_90d, 0) as orders_90d,
-    coalesce(service_signals.active_services_count, 0) as active_services_count,
-    case
-      when length(service_signals.service_type_list) > 0
-        then substring(
-          service_signals.service_type_list, 1, length(service_signals.service_type_list) - 2
-        )
-    end as service_types,
-    coalesce(service_signals.has_internet, false) as has_internet,
-    coalesce(service_signals.has_tv, false) as has_tv,
-    coalesce(service_signals.has_mobile, false) as has_mobile,
-    coalesce(service_signals.has_voice, false) as has_voice,
-    coalesce(service_signals.monthly_recurring_charge_amount, 0)
-      as monthly_recurring_charge_amount,
-    coalesce(services_used.services_used_30d, 0) as services_used_30d,
-    coalesce(activity_signals.usage_days_30d, 0) as usage_days_30d,
-    coalesce(activity_signals.usage_days_90d, 0) as usage_days_90d,
-    coalesce(activity_signals.data_volume_mb_30d, 0) as data_volume_mb_30d,
-    coalesce(activity_signals.data_volume_mb_90d, 0) as data_volume_mb_90d,
-    coalesce(activity_signals.voice_minutes_30d, 0) as voice_minutes_30d,
-    coalesce(activity_signals.voice_minutes_90d, 0) as voice_minutes_90d,
-    coalesce(activity_signals.sessions_30d, 0) as sessions_30d,
-    coalesce(activity_signals.sessions_prior_30d, 0) as sessions_prior_30d,
-    case
-      when activity_signals.sessions_prior_30d > 0
-        and as_of.reference_date - interval '60' day >= as_of.data_start_date
-        then cast(activity_signals.sessions_30d as double)
-          / activity_signals.sessions_prior_30d - 1.0
-    end as usage_trend_pct,
-    coalesce(activity_signals.outage_minutes_30d, 0) as outage_minutes_30d,
-    coalesce(support_signals.lifetime_tickets_count, 0) as lifetime_tickets_count,
-    coalesce(support_signals.tickets_90d, 0) as tickets_90d,
-    coalesce(support_signals.escalated_tickets_90d, 0) as escalated_tickets_90d,
-    coalesce(support_signals.low_csat_tickets_90d, 0) as low_csat_tickets_90d,
-    coalesce(support_signals.open_tickets, 0) as open_tickets,
-    support_signals.avg_satisfaction_score_90d,
-    support_signals.lifetime_avg_satisfaction_score,
-    coalesce(campaign_signals.campaigns_targeted_count, 0) as campaigns_targeted_count,
-    coalesce(campaign_signals.campaigns_responded_count, 0) as campaigns_responded_count,
-    coalesce(campaign_signals.campaigns_targeted_90d, 0) as campaigns_targeted_90d,
-    coalesce(campaign_signals.campaign_responses_90d, 0) as campaign_responses_90d,
-    coalesce(campaign_signals.campaign_opt_outs_90d, 0) as campaign_opt_outs_90d,
-    coalesce(opportunity_signals.open_opportunities_count, 0) as open_opportunities_count,
-    coalesce(opportunity_signals.open_opportunity_amount, 0) as open_opportunity_amount,
-    coalesce(opportunity_signals.open_opportunity_weighted_amount, 0)
-      as open_opportunity_weighted_amount,
-    coalesce(activity_signals.kb_views_30d, 0) as kb_views_30d,
-    coalesce(activity_signals.kb_views_90d, 0) as kb_views_90d,
-    coalesce(activity_signals.active_days_30d, 0) as active_days_30d,
-    coalesce(activity_signals.active_days_90d, 0) as active_days_90d,
-    activity_signals.last_activity_date,
-    date_diff('day', activity_signals.last_activity_date, as_of.as_of_date) as recency_days,
-    customers.customer_status = 'Active' and coalesce(activity_signals.active_days_30d, 0) > 0
-      as is_active_30d,
-    latest_scores.churn_probability,
-    latest_scores.risk_band as churn_risk_band,
-    latest_scores.reason_1 as churn_reason_1,
-    latest_scores.reason_1_driver as churn_driver_1,
-    latest_scores.reason_1_action as churn_action_1,
-    latest_scores.reason_2 as churn_reason_2,
-    latest_scores.reason_2_driver as churn_driver_2,
-    latest_scores.reason_2_action as churn_action_2,
-    latest_scores.reason_3 as churn_reason_3,
-    latest_scores.reason_3_driver as churn_driver_3,
-    latest_scores.reason_3_action as churn_action_3,
-    latest_scores.predicted_clv_amount,
-    latest_scores.score_date,
-    latest_scores.scored_at,
-    latest_scores.model_version
-  from current_customers as customers
-  cross join as_of
-  left join churn_events
-    on customers.customer_id = churn_events.customer_id
-  left join activity_signals
-    on customers.customer_id = activity_signals.customer_id
-  left join services_used
-    on customers.customer_id = services_used.customer_id
-  left join billing_signals
-    on customers.customer_id = billing_signals.customer_id
-  left join order_signals
-    on customers.customer_id = order_signals.customer_id
-  left join service_signals
-    on customers.customer_id = service_signals.customer_id
-  left join support_signals
-    on customers.customer_id = support_signals.customer_id
-  left join campaign_signals
-    on customers.customer_id = campaign_signals.customer_id
-  left join opportunity_signals
-    on customers.customer_id = opportunity_signals.customer_id
-  left join latest_scores
-    on customers.customer_id = latest_scores.customer_id
-),
-
-health_components as (
-  select
-    *,
-    @health_usage_component(usage_days_30d, usage_trend_pct) as health_usage_component,
-    @health_engagement_component(
-      active_days_90d, campaigns_targeted_90d, campaign_responses_90d, campaign_opt_outs_90d
-    ) as health_engagement_component,
-    @health_outcomes_component(
-      services_used_30d, active_services_count, credit_3m_amount, gross_3m_amount
-    ) as health_outcomes_component,
-    @health_account_component(customer_tier, tenure_days, days_to_contract_end)
-      as health_account_component,
-    @health_support_component(tickets_90d, escalated_tickets_90d, low_csat_tickets_90d)
-      as health_support_component,
-    @meets_inactivity_rule(active_days_30d > 0, usage_trend_pct) as meets_inactivity_rule
-  from customer_signals
-),
-
-scored as (
-  select
-    *,
-    @health_score(
-      health_usage_component,
-      health_engagement_component,
-      health_outcomes_component,
-      health_account_component,
-      health_support_component
-    ) as health_score_all,
-    customer_status = 'Active' and case
-      when churn_risk_band is not null then churn_risk_band = 'high'
-      else meets_inactivity_rule
-    end as is_at_risk,
-    case
-      when customer_status <> 'Active' then null
-      when churn_risk_band is not null then 'churn_score'
-      else 'inactivity_rule'
-    end as at_risk_basis,
-    avg(case when customer_status = 'Active' then revenue_12m_amount end) over ()
-      as base_avg_revenue_12m_amount
-  from health_components
+    current_signals.customer_id,
+    coalesce(lifetime_billing.lifetime_revenue_amount, 0) as lifetime_revenue_amount,
+    coalesce(completed_orders.lifetime_orders_count, 0) as lifetime_orders_count,
+    coalesce(completed_orders.lifetime_order_revenue_amount, 0)
+      as lifetime_order_revenue_amount,
+    completed_orders.lifetime_order_revenue_amount
+      / nullif(completed_orders.lifetime_orders_count, 0) as avg_order_value_amount,
+    completed_orders.completed_order_discount_amount
+      / nullif(completed_orders.completed_order_gross_amount, 0) as order_discount_share,
+    coalesce(open_opportunities.open_opportunities_count, 0) as open_opportunities_count,
+    coalesce(open_opportunities.open_opportunity_amount, 0) as open_opportunity_amount,
+    coalesce(open_opportunities.open_opportunity_weighted_amount, 0)
+      as open_opportunity_weighted_amount
+  from current_signals
+  left join lifetime_billing
+    on current_signals.customer_id = lifetime_billing.customer_id
+  left join completed_orders
+    on current_signals.customer_id = completed_orders.customer_id
+  left join open_opportunities
+    on current_signals.customer_id = open_opportunities.customer_id
 )
 
 select
-  customer_id,
-  customer_name,
-  email,
-  phone,
-  customer_segment,
-  customer_tier,
-  region,
-  customer_status,
-  account_manager_id,
-  signup_date,
-  contract_end_date,
-  has_marketing_consent,
-  as_of_date,
-  churn_date,
-  cast(tenure_days as bigint) as tenure_days,
-  cast(floor(tenure_days * 12 / 365.25) as bigint) as tenure_months,
-  cast(days_to_contract_end as bigint) as days_to_contract_end,
-  cast(lifetime_revenue_amount as double) as lifetime_revenue_amount,
-  cast(revenue_12m_amount as double) as revenue_12m_amount,
-  cast(revenue_90d_amount as double) as revenue_90d_amount,
-  cast(credit_3m_amount as double) as credit_3m_amount,
-  cast(gross_3m_amount as double) as gross_3m_amount,
-  cast(lifetime_orders_count as bigint) as lifetime_orders_count,
-  cast(lifetime_order_revenue_amount as double) as lifetime_order_revenue_amount,
-  cast(avg_order_value_amount as double) as avg_order_value_amount,
-  cast(order_discount_share as double) as order_discount_share,
-  cast(discount_share_12m as double) as discount_share_12m,
-  cast(orders_90d as bigint) as orders_90d,
-  cast(active_services_count as bigint) as active_services_count,
-  service_types,
-  has_internet,
-  has_tv,
-  has_mobile,
-  has_voice,
-  cast(monthly_recurring_charge_amount as double) as monthly_recurring_charge_amount,
-  cast(services_used_30d as bigint) as services_used_30d,
-  cast(usage_days_30d as bigint) as usage_days_30d,
-  cast(usage_days_90d as bigint) as usage_days_90d,
-  cast(data_volume_mb_30d as double) as data_volume_mb_30d,
-  cast(data_volume_mb_90d as double) as data_volume_mb_90d,
-  cast(voice_minutes_30d as double) as voice_minutes_30d,
-  cast(voice_minutes_90d as double) as voice_minutes_90d,
-  cast(sessions_30d as bigint) as sessions_30d,
-  cast(sessions_prior_30d as bigint) as sessions_prior_30d,
-  cast(usage_trend_pct as double) as usage_trend_pct,
-  cast(outage_minutes_30d as double) as outage_minutes_30d,
-  cast(lifetime_tickets_count as bigint) as lifetime_tickets_count,
-  cast(tickets_90d as bigint) as tickets_90d,
-  cast(escalated_tickets_90d as bigint) as escalated_tickets_90d,
-  cast(low_csat_tickets_90d as bigint) as low_csat_tickets_90d,
-  cast(open_tickets as bigint) as open_tickets,
-  cast(avg_satisfaction_score_90d as double) as avg_satisfaction_score_90d,
-  cast(lifetime_avg_satisfaction_score as double) as lifetime_avg_satisfaction_score,
-  cast(campaigns_targeted_count as bigint) as campaigns_targeted_count,
-  cast(campaigns_responded_count as bigint) as campaigns_responded_count,
-  cast(campaigns_targeted_90d as bigint) as campaigns_targeted_90d,
-  cast(campaign_responses_90d as bigint) as campaign_responses_90d,
-  cast(campaign_opt_outs_90d as bigint) as campaign_opt_outs_90d,
-  cast(open_opportunities_count as bigint) as open_opportunities_count,
-  cast(open_opportunity_amount as double) as open_opportunity_amount,
-  cast(open_opportunity_weighted_amount as double) as open_opportunity_weighted_amount,
-  cast(kb_views_30d as bigint) as kb_views_30d,
-  cast(kb_views_90d as bigint) as kb_views_90d,
-  cast(active_days_30d as bigint) as active_days_30d,
-  cast(active_days_90d as bigint) as active_days_90d,
-  last_activity_date,
-  cast(recency_days as bigint) as recency_days,
-  is_active_30d,
-  cast(case
-    when customer_status <> 'Churned' then round(100 * health_engagement_component, 1)
-  end as double) as engagement_score,
-  cast(case when customer_status <> 'Churned' then health_usage_component end as double)
+  customer.customer_id,
+  contacts.customer_name,
+  contacts.email,
+  contacts.phone,
+  customer.customer_segment,
+  customer.customer_tier,
+  customer.region,
+  customer.customer_status,
+  customer.account_manager_id,
+  customer.signup_date,
+  customer.contract_end_date,
+  customer.has_marketing_consent,
+  customer.as_of_date,
+  customer.churn_date,
+  customer.tenure_days,
+  cast(floor(customer.tenure_days * 12 / 365.25) as bigint) as tenure_months,
+  customer.days_to_contract_end,
+  cast(totals.lifetime_revenue_amount as double) as lifetime_revenue_amount,
+  customer.revenue_12m_amount,
+  customer.revenue_90d_amount,
+  customer.credit_3m_amount,
+  customer.gross_3m_amount,
+  cast(totals.lifetime_orders_count as bigint) as lifetime_orders_count,
+  cast(totals.lifetime_order_revenue_amount as double) as lifetime_order_revenue_amount,
+  cast(totals.avg_order_value_amount as double) as avg_order_value_amount,
+  cast(totals.order_discount_share as double) as order_discount_share,
+  customer.discount_share_12m,
+  customer.orders_90d,
+  customer.active_services_count,
+  case
+    when length(service_lists.service_type_list) > 0
+      then substring(
+        service_lists.service_type_list, 1, length(service_lists.service_type_list) - 2
+      )
+  end as service_types,
+  customer.has_internet,
+  customer.has_tv,
+  customer.has_mobile,
+  customer.has_voice,
+  customer.monthly_recurring_charge_amount,
+  customer.services_used_30d,
+  customer.usage_days_30d,
+  customer.usage_days_90d,
+  customer.data_volume_mb_30d,
+  customer.data_volume_mb_90d,
+  customer.voice_minutes_30d,
+  customer.voice_minutes_90d,
+  customer.sessions_30d,
+  customer.sessions_prior_30d,
+  customer.usage_change_30d_pct as usage_trend_pct,
+  customer.outage_minutes_30d,
+  customer.lifetime_tickets_count,
+  customer.tickets_90d,
+  customer.escalated_tickets_90d,
+  customer.low_csat_tickets_90d,
+  customer.open_tickets,
+  customer.avg_satisfaction_score_90d,
+  customer.lifetime_avg_satisfaction_score,
+  customer.campaigns_targeted_count,
+  customer.campaigns_responded_count,
+  customer.campaigns_targeted_90d,
+  customer.campaign_responses_90d,
+  customer.campaign_opt_outs_90d,
+  cast(totals.open_opportunities_count as bigint) as open_opportunities_count,
+  cast(totals.open_opportunity_amount as double) as open_opportunity_amount,
+  cast(totals.open_opportunity_weighted_amount as double) as open_opportunity_weighted_amount,
+  customer.kb_views_30d,
+  customer.kb_views_90d,
+  customer.active_days_30d,
+  customer.active_days_90d,
+  customer.last_activity_date,
+  customer.recency_days,
+  customer.customer_status = 'Active' and customer.is_active_30d as is_active_30d,
+  /* churned customers get no health or engagement score */
+  case
+    when customer.customer_status <> 'Churned'
+      then round(100 * customer.health_engagement_component, 1)
+  end as engagement_score,
+  case when customer.customer_status <> 'Churned' then customer.health_usage_component end
     as health_usage_component,
-  cast(case when customer_status <> 'Churned' then health_engagement_component end as double)
+  case when customer.customer_status <> 'Churned' then customer.health_engagement_component end
     as health_engagement_component,
-  cast(case when customer_status <> 'Churned' then health_outcomes_component end as double)
+  case when customer.customer_status <> 'Churned' then customer.health_outcomes_component end
     as health_outcomes_component,
-  cast(case when customer_status <> 'Churned' then health_account_component end as double)
+  case when customer.customer_status <> 'Churned' then customer.health_account_component end
     as health_account_component,
-  cast(case when customer_status <> 'Churned' then health_support_component end as double)
+  case when customer.customer_status <> 'Churned' then customer.health_support_component end
     as health_support_component,
-  cast(case when customer_status <> 'Churned' then health_score_all end as double)
+  case when customer.customer_status <> 'Churned' then customer.health_score end
     as health_score,
-  cast(lifetime_revenue_amount + lifetime_order_revenue_amount as double)
+  cast(totals.lifetime_revenue_amount + totals.lifetime_order_revenue_amount as double)
     as historical_clv_amount,
-  meets_inactivity_rule,
-  is_at_risk,
-  at_risk_basis,
-  @behavioural_segment(
-    customer_status,
-    customer_status = 'Active' and meets_inactivity_rule,
-    discount_share_12m,
-    revenue_12m_amount,
-    base_avg_revenue_12m_amount,
-    is_active_30d,
-    health_score_all
-  ) as behavioural_segment,
-  cast(churn_probability as double) as churn_probability,
-  churn_risk_band,
-  churn_reason_1,
-  churn_driver_1,
-  churn_action_1,
-  churn_reason_2,
-  churn_driver_2,
-  churn_action_2,
-  churn_reason_3,
-  churn_driver_3,
-  churn_action_3,
-  cast(predicted_clv_amount as double) as predicted_clv_amount,
-  score_date,
-  scored_at,
-  model_version
-from scored
+  customer.meets_inactivity_rule,
+  customer.customer_status = 'Active' and case
+    when latest_scores.risk_band is not null then latest_scores.risk_band = 'high'
+    else customer.meets_inactivity_rule
+  end as is_at_risk,
+  case
+    when customer.customer_status <> 'Active' then null
+    when latest_scores.risk_band is not null then 'churn_score'
+    else 'inactivity_rule'
+  end as at_risk_basis,
+  customer.behavioural_segment,
+  cast(latest_scores.churn_probability as double) as churn_probability,
+  latest_scores.risk_band as churn_risk_band,
+  latest_scores.reason_1 as churn_reason_1,
+  latest_scores.reason_1_driver as churn_driver_1,
+  latest_scores.reason_1_action as churn_action_1,
+  latest_scores.reason_2 as churn_reason_2,
+  latest_scores.reason_2_driver as churn_driver_2,
+  latest_scores.reason_2_action as churn_action_2,
+  latest_scores.reason_3 as churn_reason_3,
+  latest_scores.reason_3_driver as churn_driver_3,
+  latest_scores.reason_3_action as churn_action_3,
+  cast(latest_scores.predicted_clv_amount as double) as predicted_clv_amount,
+  latest_scores.score_date,
+  latest_scores.scored_at,
+  latest_scores.model_version
+from current_signals as customer
+inner join contacts
+  on customer.customer_id = contacts.customer_id
+inner join lifetime_totals as totals
+  on customer.customer_id = totals.customer_id
+inner join service_lists
+  on customer.customer_id = service_lists.customer_id
+left join latest_scores
+  on customer.customer_id = latest_scores.customer_id

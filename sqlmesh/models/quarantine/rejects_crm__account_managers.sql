@@ -4,6 +4,8 @@ MODEL (
   owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
+  -- `landed.*` is the rejected row exactly as landed: the landing contract's columns
+  ignored_rules noselectstar,
   description 'Landed crm account managers rows not loaded into dim_account_manager: every rejected row with its reason and its values exactly as landed (columns of landing.crm__account_managers). Row-level reasons come from staging.stg_crm__account_managers; orphan_key reasons are decided here against the dimensions.',
   column_descriptions (
     rejection_reason = 'Why the row is rejected: <code> or <code>:<landing column> (see sqlmesh/README.md)',

@@ -4,6 +4,8 @@ MODEL (
   owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
+  -- `landed.*` is the rejected row exactly as landed: the landing contract's columns
+  ignored_rules noselectstar,
   description 'Landed network usage rows not loaded into fact_network_usage: every rejected row with its reason and its values exactly as landed (columns of landing.network__usage). Row-level reasons come from staging.stg_network__usage; orphan_key reasons are decided here against the dimensions.',
   column_descriptions (
     rejection_reason = 'Why the row is rejected: <code> or <code>:<landing column> (see sqlmesh/README.md)',

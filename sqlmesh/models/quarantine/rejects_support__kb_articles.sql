@@ -4,6 +4,8 @@ MODEL (
   owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
+  -- `landed.*` is the rejected row exactly as landed: the landing contract's columns
+  ignored_rules noselectstar,
   description 'Landed support kb articles rows not loaded into dim_kb_article: every rejected row with its reason and its values exactly as landed (columns of landing.support__kb_articles). Row-level reasons come from staging.stg_support__kb_articles; orphan_key reasons are decided here against the dimensions.',
   column_descriptions (
     rejection_reason = 'Why the row is rejected: <code> or <code>:<landing column> (see sqlmesh/README.md)',

@@ -4,6 +4,8 @@ MODEL (
   owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
+  -- `landed.*` is the rejected row exactly as landed: the landing contract's columns
+  ignored_rules noselectstar,
   description 'Landed support tickets rows not loaded into dim_support_ticket and fact_support_ticket: every rejected row with its reason and its values exactly as landed (columns of landing.support__tickets). Row-level reasons come from staging.stg_support__tickets; orphan_key reasons are decided here against the dimensions.',
   column_descriptions (
     rejection_reason = 'Why the row is rejected: <code> or <code>:<landing column> (see sqlmesh/README.md)',

@@ -4,6 +4,8 @@ MODEL (
   owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
+  -- the outer `select * from renamed` expands a CTE that lists every column
+  ignored_rules noselectstar,
   description 'One-off orders of devices, add-ons and new services, one row per landed row: trimmed, typed, order type and status standardised; rejection_reason names the first row-level rule the row breaks (null = valid).',
   column_descriptions (
     order_id = 'Order id',

@@ -4,6 +4,8 @@ MODEL (
   owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
+  -- the outer `select * from renamed` expands a CTE that lists every column
+  ignored_rules noselectstar,
   description 'CRM customer change log, one row per landed row: trimmed, typed, categories standardised to the contract spelling; rejection_reason names the first row-level rule the row breaks (null = valid). Source of the dim_customer history.',
   column_descriptions (
     customer_id = 'CRM customer id (e.g. C0000001)',

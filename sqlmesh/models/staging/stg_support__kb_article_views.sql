@@ -4,6 +4,8 @@ MODEL (
   owner analytics_engineering,
   cron '@daily',
   grain (_source_file, _source_row_number),
+  -- the outer `select * from renamed` expands a CTE that lists every column
+  ignored_rules noselectstar,
   description 'Self-service portal views of KB articles by logged-in customers, one row per landed row: trimmed and typed; rejection_reason names the first row-level rule the row breaks (null = valid).',
   column_descriptions (
     kb_article_view_id = 'View id',
