@@ -44,7 +44,12 @@ RegistryOption = Annotated[
 ]
 
 USER_ERRORS = (
-    CrossValidationError, DatasetError, FeatureError, RegistryError, RuleError, SplitError
+    CrossValidationError,
+    DatasetError,
+    FeatureError,
+    RegistryError,
+    RuleError,
+    SplitError,
 )
 #: metric columns per table: a model name plus five figures fit in 80 columns
 COLUMNS_PER_TABLE = 5
@@ -102,14 +107,19 @@ def _print_metrics(title: str, models: dict[str, Any], part: str) -> None:
 def _print_roles(dataset: Dataset) -> None:
     spec = dataset.spec
     roles = [f"id {spec.id_column}", f"target {spec.target_column}"]
-    roles += [f"{role} {column}" for role, column in (
-        ("time", spec.time_column), ("churn date", spec.churn_date_column)) if column]
+    roles += [
+        f"{role} {column}"
+        for role, column in (("time", spec.time_column), ("churn date", spec.churn_date_column))
+        if column
+    ]
     if spec.exclude:
         roles.append("excluded " + ", ".join(spec.exclude))
     console.print("roles: " + "; ".join(roles))
     numeric = [c for c in dataset.feature_columns if c not in dataset.categorical_columns]
-    console.print(f"features: {len(numeric)} numeric, {len(dataset.categorical_columns)} "
-                  f"categorical ({', '.join(dataset.categorical_columns) or 'none'})")
+    console.print(
+        f"features: {len(numeric)} numeric, {len(dataset.categorical_columns)} "
+        f"categorical ({', '.join(dataset.categorical_columns) or 'none'})"
+    )
     for column, note in dataset.notes.items():
         console.print(f"note: {column}: {note}")
     for column, reason in dataset.dropped_columns.items():
@@ -117,14 +127,21 @@ def _print_roles(dataset: Dataset) -> None:
 
 
 def _print_cross_validation(result: dict[str, Any]) -> None:
-    table = Table(title=f"{result['folds']}-fold cross-validation "
-                  f"({result['rows']} rows, grouped by {result['grouped_by']})")
+    table = Table(
+        title=f"{result['folds']}-fold cross-validation "
+        f"({result['rows']} rows, grouped by {result['grouped_by']})"
+    )
     table.add_column("model", no_wrap=True)
     for label in ("ROC-AUC mean", "sd", "PR-AUC mean", "sd"):
         table.add_column(label, justify="right", no_wrap=True)
     for name, values in result["models"].items():
-        table.add_row(name, *[f"{values[key]:.3f}" for key in (
-            "roc_auc_mean", "roc_auc_sd", "pr_auc_mean", "pr_auc_sd")])
+        table.add_row(
+            name,
+            *[
+                f"{values[key]:.3f}"
+                for key in ("roc_auc_mean", "roc_auc_sd", "pr_auc_mean", "pr_auc_sd")
+            ],
+        )
     console.print(table)
 
 

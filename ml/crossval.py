@@ -36,8 +36,7 @@ def cross_validate(dataset: Dataset, folds: int, config: TrainConfig) -> dict[st
         raise CrossValidationError(
             f"--cv {folds}: need 2 <= K <= {minority} (rows of the rarer class)"
         )
-    x = model_input(labelled, dataset.feature_columns, dataset.categorical_columns,
-                    dataset.source)
+    x = model_input(labelled, dataset.feature_columns, dataset.categorical_columns, dataset.source)
     groups = labelled[dataset.spec.id_column].astype(str).to_numpy()
     splitter = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=config.seed)
     per_fold: dict[str, list[dict[str, float]]] = {name: [] for name in MODELS}
@@ -45,8 +44,9 @@ def cross_validate(dataset: Dataset, folds: int, config: TrainConfig) -> dict[st
         train, valid = train_test_split(
             rest, test_size=0.2, stratify=y.iloc[rest], random_state=config.seed
         )
-        split = Split("cross_validation", np.asarray(train), np.asarray(valid),
-                      np.asarray(held_out), {})
+        split = Split(
+            "cross_validation", np.asarray(train), np.asarray(valid), np.asarray(held_out), {}
+        )
         model = fit_catboost(x, y, split, dataset.categorical_columns, config)
         y_fold = y.iloc[held_out].to_numpy()
         per_fold["catboost"].append(_scores(y_fold, model.predict_proba(x.iloc[held_out])[:, 1]))

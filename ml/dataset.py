@@ -120,9 +120,7 @@ def read_table(table: str, warehouse_path: Path | str) -> pd.DataFrame:
             raise DatasetError(f"table {table!r} not found in {warehouse_path}: {exc}") from exc
 
 
-def encode_target(
-    values: pd.Series, source: str, positive_label: str | None = None
-) -> pd.Series:
+def encode_target(values: pd.Series, source: str, positive_label: str | None = None) -> pd.Series:
     """Map yes/no, true/false, 1/0 (any case, bools or numbers) to a nullable 0/1 series; with
     `positive_label`, that value (any case) is 1 and every other non-null value 0."""
     text = values.map(lambda v: None if _is_null(v) else str(v).strip().lower())

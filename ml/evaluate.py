@@ -189,7 +189,8 @@ def paired_bootstrap(
     challenger = np.asarray(challenger, dtype=float)
     baseline_scores = {name: np.asarray(s, dtype=float) for name, s in baselines.items()}
     differences: dict[str, dict[str, list[float]]] = {
-        name: {metric: [] for metric in _RESAMPLED_METRICS} for name in baselines}
+        name: {metric: [] for metric in _RESAMPLED_METRICS} for name in baselines
+    }
     for weights in bootstrap_weights(len(y), groups, resamples, seed):
         positives = float(weights @ y)
         if not 0 < positives < weights.sum():

@@ -60,7 +60,6 @@ def top_reasons(
         reasons[f"reason_{i + 1}_value"] = np.where(keep, np.asarray(text, dtype=object), NO_REASON)
         reasons[f"reason_{i + 1}_contribution"] = np.where(keep, signed[:, i], np.nan)
         reasons[f"reason_{i + 1}"] = [
-            f"{f} = {v}" if k else None
-            for f, v, k in zip(names[:, i], text, keep, strict=True)
+            f"{f} = {v}" if k else None for f, v, k in zip(names[:, i], text, keep, strict=True)
         ]
     return reasons

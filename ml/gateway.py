@@ -32,17 +32,35 @@ def read_table(settings: Settings, table: str) -> pd.DataFrame:
 
 
 def write_churn_scores(settings: Settings, scores: pd.DataFrame) -> int:
-    return _write(settings, "churn_scores", scores, writeback.CHURN_SCORES,
-                  writeback.CHURN_SCORES_KEY, ("score_date", "model_version"))
+    return _write(
+        settings,
+        "churn_scores",
+        scores,
+        writeback.CHURN_SCORES,
+        writeback.CHURN_SCORES_KEY,
+        ("score_date", "model_version"),
+    )
 
 
 def write_customer_segments(settings: Settings, segments: pd.DataFrame) -> int:
-    return _write(settings, "customer_segments", segments, writeback.CUSTOMER_SEGMENTS,
-                  writeback.CUSTOMER_SEGMENTS_KEY, ("snapshot_date", "model_version"))
+    return _write(
+        settings,
+        "customer_segments",
+        segments,
+        writeback.CUSTOMER_SEGMENTS,
+        writeback.CUSTOMER_SEGMENTS_KEY,
+        ("snapshot_date", "model_version"),
+    )
 
 
-def _write(settings: Settings, table: str, frame: pd.DataFrame, columns: dict[str, str],
-           key: tuple[str, ...], replace_by: tuple[str, str]) -> int:
+def _write(
+    settings: Settings,
+    table: str,
+    frame: pd.DataFrame,
+    columns: dict[str, str],
+    key: tuple[str, ...],
+    replace_by: tuple[str, str],
+) -> int:
     if settings.sqlmesh.gateway != "spark":
         return writeback.write_history(
             settings.warehouse_path, table, frame, columns, key, replace_by
@@ -51,8 +69,13 @@ def _write(settings: Settings, table: str, frame: pd.DataFrame, columns: dict[st
     return write_spark_history(settings, table, rows, columns, replace_by)
 
 
-def write_spark_history(settings: Settings, table: str, rows: pd.DataFrame,
-                        columns: dict[str, str], replace_by: tuple[str, str]) -> int:
+def write_spark_history(
+    settings: Settings,
+    table: str,
+    rows: pd.DataFrame,
+    columns: dict[str, str],
+    replace_by: tuple[str, str],
+) -> int:
     """`ml.<table>` in Spark = its rows outside the `replace_by` pairs of `rows`, plus `rows`."""
     from custintel.core.spark_gateway import (
         column_definitions,

@@ -33,8 +33,14 @@ class LifetimeValueModels:
     orders: pd.DataFrame | None
     margin_rate: float
 
-    def values(self, rows: pd.DataFrame, id_column: str, time_column: str,
-               monthly_margin: np.ndarray, out_of_time: bool = False) -> dict[str, np.ndarray]:
+    def values(
+        self,
+        rows: pd.DataFrame,
+        id_column: str,
+        time_column: str,
+        monthly_margin: np.ndarray,
+        out_of_time: bool = False,
+    ) -> dict[str, np.ndarray]:
         """Per row: expected remaining months, subscription CLV, order CLV (0 without orders).
         `out_of_time`: use the model fitted without the test period (for test rows)."""
         model = self.evaluated if out_of_time else self.subscription
@@ -51,14 +57,16 @@ class LifetimeValueModels:
         }
 
 
-def order_clv(orders: pd.DataFrame, rows: pd.DataFrame, id_column: str, time_column: str,
-              margin_rate: float) -> np.ndarray:
+def order_clv(
+    orders: pd.DataFrame, rows: pd.DataFrame, id_column: str, time_column: str, margin_rate: float
+) -> np.ndarray:
     """BG/NBD + Gamma-Gamma fitted per snapshot date on the orders before it."""
     result = np.zeros(len(rows))
     positions = pd.Series(np.arange(len(rows)), index=rows.index)
     for snapshot, group in rows.groupby(time_column):
-        summary = purchases.rfm_summary(orders, "customer_id", "ordered_at", "net_amount",
-                                        pd.Timestamp(snapshot))
+        summary = purchases.rfm_summary(
+            orders, "customer_id", "ordered_at", "net_amount", pd.Timestamp(snapshot)
+        )
         if len(summary) < 20 or summary["frequency"].sum() == 0:
             continue
         model = purchases.fit_purchases(summary, penalizer=0.001)

@@ -139,13 +139,15 @@ def ablation_section(metrics: dict[str, Any]) -> list[str]:
             rows.append([f"`{name}`", values["skipped"], "", "", ""])
             continue
         gain = {m: values["comparison"][m] for m in ("roc_auc", "pr_auc")}
-        rows.append([
-            f"`{name}` ({', '.join(f'`{c}`' for c in values['dropped'])})",
-            _number(values["test"]["roc_auc"]),
-            f"{_interval(gain['roc_auc'])} {gain['roc_auc']['verdict']}",
-            _number(values["test"]["pr_auc"]),
-            f"{_interval(gain['pr_auc'])} {gain['pr_auc']['verdict']}",
-        ])
+        rows.append(
+            [
+                f"`{name}` ({', '.join(f'`{c}`' for c in values['dropped'])})",
+                _number(values["test"]["roc_auc"]),
+                f"{_interval(gain['roc_auc'])} {gain['roc_auc']['verdict']}",
+                _number(values["test"]["pr_auc"]),
+                f"{_interval(gain['pr_auc'])} {gain['pr_auc']['verdict']}",
+            ]
+        )
     return [
         "## Feature groups (test set)",
         "",
@@ -153,8 +155,10 @@ def ablation_section(metrics: dict[str, Any]) -> list[str]:
         "model minus that model, with a 95% paired bootstrap interval over the test customers "
         "(`beats` only when the interval excludes 0).",
         "",
-        *_table(["group left out", "ROC-AUC without", "ROC-AUC gain", "PR-AUC without",
-                 "PR-AUC gain"], rows),
+        *_table(
+            ["group left out", "ROC-AUC without", "ROC-AUC gain", "PR-AUC without", "PR-AUC gain"],
+            rows,
+        ),
     ]
 
 
@@ -163,8 +167,11 @@ def intervals_section(metrics: dict[str, Any]) -> list[str]:
     if not intervals:
         return []
     rows = [
-        [label, _number(intervals[key]["value"]),
-         f"[{_number(intervals[key]['ci_low'])}, {_number(intervals[key]['ci_high'])}]"]
+        [
+            label,
+            _number(intervals[key]["value"]),
+            f"[{_number(intervals[key]['ci_low'])}, {_number(intervals[key]['ci_high'])}]",
+        ]
         for key, label in (("roc_auc", "ROC-AUC"), ("pr_auc", "PR-AUC"))
     ]
     return [
@@ -183,18 +190,27 @@ def probability_section(metrics: dict[str, Any], manifest: dict[str, Any]) -> li
         return []
     calibrator = calibration["calibrator"]
     rows = [
-        [part, stage, _number(calibration[part][stage]["ece"], 4),
-         _number(calibration[part][stage]["brier"], 4),
-         _number(calibration[part][stage]["mean_predicted"], 4),
-         _number(calibration[part]["observed_rate"], 4)]
+        [
+            part,
+            stage,
+            _number(calibration[part][stage]["ece"], 4),
+            _number(calibration[part][stage]["brier"], 4),
+            _number(calibration[part][stage]["mean_predicted"], 4),
+            _number(calibration[part]["observed_rate"], 4),
+        ]
         for part in ("valid", "test")
         for stage in ("before", "after")
     ]
     before = calibration["reliability_test"]["before"]
     after = calibration["reliability_test"]["after"]
     reliability = [
-        [str(i), _number(b["mean_predicted"]), _number(b["observed_rate"]),
-         _number(a["mean_predicted"]), _number(a["observed_rate"])]
+        [
+            str(i),
+            _number(b["mean_predicted"]),
+            _number(b["observed_rate"]),
+            _number(a["mean_predicted"]),
+            _number(a["observed_rate"]),
+        ]
         for i, (b, a) in enumerate(zip(before, after, strict=False), start=1)
     ]
     production = metrics.get("production")
@@ -220,16 +236,17 @@ def probability_section(metrics: dict[str, Any], manifest: dict[str, Any]) -> li
         "row-weighted mean |observed - predicted| over 10 equal-count bins. Risk bands and "
         "CLV use calibrated probabilities.",
         "",
-        *_table(["data", "probabilities", "ECE", "Brier", "mean predicted", "observed rate"],
-                rows),
+        *_table(["data", "probabilities", "ECE", "Brier", "mean predicted", "observed rate"], rows),
         "",
         "Reliability on the test set (quantile bins):",
         "",
         f"![Reliability diagram: observed against predicted churn, before and after "
         f"calibration]({RELIABILITY_CHART_FILE})",
         "",
-        *_table(["bin", "predicted (raw)", "observed", "predicted (calibrated)", "observed"],
-                reliability),
+        *_table(
+            ["bin", "predicted (raw)", "observed", "predicted (calibrated)", "observed"],
+            reliability,
+        ),
         "",
         scored,
     ]
@@ -328,9 +345,12 @@ def action_list_section(metrics: dict[str, Any]) -> list[str]:
         return []
     economics = action["economics"]
     rows = [
-        [f"by {name}", _number(action[name]["expected_retained_value"], 0),
-         _number(action[name]["realised_retained_value"], 0),
-         str(action[name]["churners_reached"])]
+        [
+            f"by {name}",
+            _number(action[name]["expected_retained_value"], 0),
+            _number(action[name]["realised_retained_value"], 0),
+            str(action[name]["churners_reached"]),
+        ]
         for name in ("risk", "value")
     ]
     return [
@@ -342,8 +362,9 @@ def action_list_section(metrics: dict[str, Any]) -> list[str]:
         f"{economics['contact_cost_amount']}). Realised = churners in the list x CLV x save "
         f"rate - contact cost of everyone called. The lists share {action['overlap']} rows.",
         "",
-        *_table(["list", "expected retained value", "realised retained value",
-                 "churners reached"], rows),
+        *_table(
+            ["list", "expected retained value", "realised retained value", "churners reached"], rows
+        ),
         "",
         f"Value ranking gains {_number(action['value_gain_expected_retained_value'], 0)} "
         f"expected and {_number(action['value_gain_realised_retained_value'], 0)} realised.",
@@ -389,8 +410,15 @@ def risk_band_section(metrics: dict[str, Any]) -> list[str]:
         "Realised churn rates per band:",
         "",
         *_table(
-            ["data", "band", "rows", "rows per month", "mean predicted", "realised churn rate",
-             "share of churners"],
+            [
+                "data",
+                "band",
+                "rows",
+                "rows per month",
+                "mean predicted",
+                "realised churn rate",
+                "share of churners",
+            ],
             rows,
         ),
     ]

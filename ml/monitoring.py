@@ -82,10 +82,13 @@ def _categorical_codes(values: pd.Series, known: list[str]) -> np.ndarray:
     """Bin number of each value: its position in `known`, len(known) for a value the training
     window never held, len(known) + 1 for a missing value."""
     position = {value: i for i, value in enumerate(known)}
-    return np.array([
-        len(known) + 1 if pd.isna(v) else position.get(str(v), len(known))
-        for v in values.to_numpy(dtype=object)
-    ], dtype=int)
+    return np.array(
+        [
+            len(known) + 1 if pd.isna(v) else position.get(str(v), len(known))
+            for v in values.to_numpy(dtype=object)
+        ],
+        dtype=int,
+    )
 
 
 def psi_table(reference: pd.Series, actual: pd.Series, categorical: bool = False) -> pd.DataFrame:
@@ -133,13 +136,19 @@ def drift_report(
     for feature in features:
         is_categorical = feature in categorical
         value = psi(training[feature], latest[feature], is_categorical)
-        rows.append({"feature": feature, "kind": "categorical" if is_categorical else "numeric",
-                     "psi": value, "verdict": shift_verdict(value)})
+        rows.append(
+            {
+                "feature": feature,
+                "kind": "categorical" if is_categorical else "numeric",
+                "psi": value,
+                "verdict": shift_verdict(value),
+            }
+        )
     rows.sort(key=lambda row: (-row["psi"], row["feature"]))
     return {
         **window,
         "binning": "training-window deciles (numeric), values (categorical); missing own bin; "
-                   f"empty share floored at {PSI_FLOOR}",
+        f"empty share floored at {PSI_FLOOR}",
         "bounds": {"moderate": PSI_BOUNDS[0], "major": PSI_BOUNDS[1]},
         "score": {
             "psi": score_psi,
@@ -176,36 +185,51 @@ def backtest(
     for (score_date, version), group in joined.groupby(["score_date", "model_version"], sort=True):
         matures = score_date + horizon
         if matures > as_of:
-            pending.append({"score_date": str(score_date), "model_version": version,
-                            "customers": len(group), "labels_mature_on": str(matures)})
+            pending.append(
+                {
+                    "score_date": str(score_date),
+                    "model_version": version,
+                    "customers": len(group),
+                    "labels_mature_on": str(matures),
+                }
+            )
             continue
         labelled = group[group["churned"].notna()]
         y = labelled["churned"].astype(int).to_numpy()
         p = labelled["churn_probability"].to_numpy(dtype=float)
         both = 0 < y.sum() < len(y)
-        dates.append({
-            "score_date": str(score_date),
-            "model_version": version,
-            "customers": len(group),
-            "labelled": len(labelled),
-            "churners": int(y.sum()),
-            "roc_auc": float(roc_auc_score(y, p)) if both else None,
-            "mean_predicted": float(p.mean()) if len(p) else None,
-            "observed_rate": float(y.mean()) if len(y) else None,
-            "brier": float(np.mean((p - y) ** 2)) if len(y) else None,
-        })
+        dates.append(
+            {
+                "score_date": str(score_date),
+                "model_version": version,
+                "customers": len(group),
+                "labelled": len(labelled),
+                "churners": int(y.sum()),
+                "roc_auc": float(roc_auc_score(y, p)) if both else None,
+                "mean_predicted": float(p.mean()) if len(p) else None,
+                "observed_rate": float(y.mean()) if len(y) else None,
+                "brier": float(np.mean((p - y) ** 2)) if len(y) else None,
+            }
+        )
         for band in BAND_ORDER:
             part = labelled[labelled["risk_band"] == band]
             if part.empty:
                 continue
-            bands.append({
-                "score_date": str(score_date),
-                "model_version": version,
-                "band": band,
-                "customers": len(part),
-                "churners": int(part["churned"].astype(int).sum()),
-                "mean_predicted": float(part["churn_probability"].mean()),
-                "observed_rate": float(part["churned"].astype(float).mean()),
-            })
-    return {"as_of": str(as_of), "horizon_days": horizon_days, "dates": dates, "bands": bands,
-            "pending": pending}
+            bands.append(
+                {
+                    "score_date": str(score_date),
+                    "model_version": version,
+                    "band": band,
+                    "customers": len(part),
+                    "churners": int(part["churned"].astype(int).sum()),
+                    "mean_predicted": float(part["churn_probability"].mean()),
+                    "observed_rate": float(part["churned"].astype(float).mean()),
+                }
+            )
+    return {
+        "as_of": str(as_of),
+        "horizon_days": horizon_days,
+        "dates": dates,
+        "bands": bands,
+        "pending": pending,
+    }

@@ -55,30 +55,50 @@ def monitoring_report(
     window_scores = score_frame(version, window, reasons=0)["churn_probability"].to_numpy()
     periods = sorted(pd.to_datetime(window[spec.time_column]).dt.date.unique())
     drift = drift_report(
-        window, latest, version.features, version.categorical, window_scores,
+        window,
+        latest,
+        version.features,
+        version.categorical,
+        window_scores,
         scores["churn_probability"].to_numpy(dtype=float),
         {
-            "training_window": {"first": str(periods[0]), "last": str(periods[-1]),
-                                "snapshots": len(periods), "rows": len(window)},
-            "latest_snapshot": {"date": str(pd.Timestamp(latest[spec.time_column].iloc[0]).date()),
-                                "rows": len(latest)},
+            "training_window": {
+                "first": str(periods[0]),
+                "last": str(periods[-1]),
+                "snapshots": len(periods),
+                "rows": len(window),
+            },
+            "latest_snapshot": {
+                "date": str(pd.Timestamp(latest[spec.time_column].iloc[0]).date()),
+                "rows": len(latest),
+            },
             "scores": "calibrated churn probability of the scoring model",
         },
     )
     history = stored_scores(settings)
-    labels = frame[[spec.id_column, spec.time_column, spec.target_column]].rename(columns={
-        spec.id_column: "customer_id", spec.time_column: "snapshot_date",
-        spec.target_column: "churned_within_90d"})
+    labels = frame[[spec.id_column, spec.time_column, spec.target_column]].rename(
+        columns={
+            spec.id_column: "customer_id",
+            spec.time_column: "snapshot_date",
+            spec.target_column: "churned_within_90d",
+        }
+    )
     checked = (
         backtest(history, labels, pd.Timestamp(as_of).date(), horizon_days)
         if history is not None and len(history)
-        else {"as_of": str(pd.Timestamp(as_of).date()), "horizon_days": horizon_days,
-              "dates": [], "bands": [], "pending": []}
+        else {
+            "as_of": str(pd.Timestamp(as_of).date()),
+            "horizon_days": horizon_days,
+            "dates": [],
+            "bands": [],
+            "pending": [],
+        }
     )
     return {"drift": drift, "backtest": checked}
 
 
 def attach_monitoring(registry: Registry, version: ModelVersion, report: dict[str, Any]) -> None:
     """Store the report with the version (monitoring.json)."""
-    registry.attach(version.version, MONITORING_FILE,
-                    json.dumps(report, indent=2, allow_nan=False, default=str))
+    registry.attach(
+        version.version, MONITORING_FILE, json.dumps(report, indent=2, allow_nan=False, default=str)
+    )

@@ -171,8 +171,12 @@ def read_orders(settings: Settings) -> pd.DataFrame | None:
 
 
 def lifetime_value_models(
-    dataset: Dataset, result: TrainResult, events: pd.DataFrame, settings: Settings,
-    columns: MartColumns, margin_rate: float,
+    dataset: Dataset,
+    result: TrainResult,
+    events: pd.DataFrame,
+    settings: Settings,
+    columns: MartColumns,
+    margin_rate: float,
 ) -> LifetimeValueModels | None:
     """Survival + order models for CLV, or None (constant-hazard CLV) when the mart has fewer
     than MIN_SURVIVAL_FEATURES of the survival covariates."""
@@ -181,8 +185,16 @@ def lifetime_value_models(
         return None
     latest = pd.Timestamp(pd.to_datetime(dataset.frame[columns.time]).max())
     return fit_lifetime_value(
-        dataset.labelled, dataset.frame, result.split, events, read_as_of(settings, latest),
-        features, columns.id, columns.time, read_orders(settings), margin_rate,
+        dataset.labelled,
+        dataset.frame,
+        result.split,
+        events,
+        read_as_of(settings, latest),
+        features,
+        columns.id,
+        columns.time,
+        read_orders(settings),
+        margin_rate,
     )
 
 
@@ -301,8 +313,10 @@ def score_latest(
     )
     model_values = None
     if lifetime_value is not None:
+
         def model_values(margin: np.ndarray) -> dict[str, np.ndarray]:
             return lifetime_value.values(latest, columns.id, columns.time, margin)
+
     for name, values in customer_value(probability, revenue, economics, model_values).items():
         scored[name] = values
     for name in ("expected_remaining_months", "subscription_clv_amount", "order_clv_amount"):
@@ -316,14 +330,11 @@ def score_latest(
     return scored.rename(columns={columns.id: "customer_id"})
 
 
-def uplift_columns(
-    uplift_model: UpliftLearner | None, rows: pd.DataFrame
-) -> dict[str, np.ndarray]:
+def uplift_columns(uplift_model: UpliftLearner | None, rows: pd.DataFrame) -> dict[str, np.ndarray]:
     """`predicted_uplift` (churn prevented by a retention offer) and `recommended_contact`
     (`offer` when > 0, else `call`) for `rows`, in their order; null without an uplift model."""
     uplift = (
-        uplift_model.predict(rows)[0] if uplift_model is not None
-        else np.full(len(rows), np.nan)
+        uplift_model.predict(rows)[0] if uplift_model is not None else np.full(len(rows), np.nan)
     )
     return {"predicted_uplift": uplift, "recommended_contact": recommended_contact(uplift)}
 
@@ -494,7 +505,17 @@ def train_and_score(
     registry.attach(version.version, SEGMENTATION_FILE, json.dumps(report, indent=2, default=str))
     registry.attach(version.version, "segmentation.md", segmentation_markdown(report))
     latest = pd.Timestamp(pd.to_datetime(dataset.frame[columns.time]).max())
-    attach_monitoring(registry, version, monitoring_report(
-        settings, version, result, dataset, scores, read_as_of(settings, latest),
-        LABEL_HORIZON_DAYS))
+    attach_monitoring(
+        registry,
+        version,
+        monitoring_report(
+            settings,
+            version,
+            result,
+            dataset,
+            scores,
+            read_as_of(settings, latest),
+            LABEL_HORIZON_DAYS,
+        ),
+    )
     return PipelineResult(version, scores["score_date"].iloc[0], scores, segments)

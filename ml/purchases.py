@@ -125,8 +125,12 @@ def _fit_penalized(fitter: Callable[..., Any], penalizer: float, *data: pd.Serie
 
 
 def holdout_check(
-    orders: pd.DataFrame, customer: str, at: str, amount: str,
-    calibration_end: pd.Timestamp, holdout_end: pd.Timestamp,
+    orders: pd.DataFrame,
+    customer: str,
+    at: str,
+    amount: str,
+    calibration_end: pd.Timestamp,
+    holdout_end: pd.Timestamp,
 ) -> dict[str, Any]:
     """Fit on orders before `calibration_end`, predict each customer's orders in
     [calibration_end, holdout_end); compare with what happened (totals and correlation)."""
@@ -136,10 +140,16 @@ def holdout_check(
     predicted = model.bgnbd.conditional_expected_number_of_purchases_up_to_time(
         weeks, summary["frequency"], summary["recency"], summary["T"]
     )
-    after = orders[(pd.to_datetime(orders[at]) >= pd.Timestamp(calibration_end))
-                   & (pd.to_datetime(orders[at]) < pd.Timestamp(holdout_end))]
-    actual_days = after.assign(_day=pd.to_datetime(after[at]).dt.normalize()).drop_duplicates(
-        [customer, "_day"]).groupby(customer).size()
+    after = orders[
+        (pd.to_datetime(orders[at]) >= pd.Timestamp(calibration_end))
+        & (pd.to_datetime(orders[at]) < pd.Timestamp(holdout_end))
+    ]
+    actual_days = (
+        after.assign(_day=pd.to_datetime(after[at]).dt.normalize())
+        .drop_duplicates([customer, "_day"])
+        .groupby(customer)
+        .size()
+    )
     actual = actual_days.reindex(summary.index, fill_value=0)
     return {
         "customers": len(summary),

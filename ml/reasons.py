@@ -119,9 +119,7 @@ def load_playbook(path: Path | str | None = None) -> Playbook:
             templates[feature] = tuple(
                 _template(variant, f"{where}.features.{feature}") for variant in variants
             )
-        families.append(
-            Family(name, entry["label"], entry["action"].strip(), templates)
-        )
+        families.append(Family(name, entry["label"], entry["action"].strip(), templates))
     return Playbook(tuple(families), frozenset(raw.get("not_reasons") or ()), source)
 
 

@@ -165,8 +165,14 @@ class Registry:
 
     def attach(self, version: str, filename: str, text: str) -> Path:
         """Add a derived file (e.g. the segmentation report) to an existing version."""
-        reserved = {MODEL_FILE, PRODUCTION_FILE, CALIBRATION_FILE, MANIFEST_FILE, METRICS_FILE,
-                    RELIABILITY_CHART_FILE}
+        reserved = {
+            MODEL_FILE,
+            PRODUCTION_FILE,
+            CALIBRATION_FILE,
+            MANIFEST_FILE,
+            METRICS_FILE,
+            RELIABILITY_CHART_FILE,
+        }
         if filename in reserved or "/" in filename:
             raise RegistryError(f"cannot attach {filename!r}: reserved or not a plain file name")
         path = self.load(version).path / filename

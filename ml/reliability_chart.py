@@ -40,10 +40,19 @@ def reliability_svg(metrics: dict[str, Any]) -> str | None:
                 y = [p["observed_rate"] for p in points]
                 highest = max(highest, *x, *y)
                 test = calibration["test"][stage]
-                axes.plot(x, y, marker="o",
-                          label=f"{label}: ECE {test['ece']:.4f}, Brier {test['brier']:.4f}")
-            axes.plot([0, highest], [0, highest], linestyle="--", color="grey",
-                      label="perfectly calibrated")
+                axes.plot(
+                    x,
+                    y,
+                    marker="o",
+                    label=f"{label}: ECE {test['ece']:.4f}, Brier {test['brier']:.4f}",
+                )
+            axes.plot(
+                [0, highest],
+                [0, highest],
+                linestyle="--",
+                color="grey",
+                label="perfectly calibrated",
+            )
             axes.set_xlabel("mean predicted churn probability (test bin)")
             axes.set_ylabel("observed churn rate")
             axes.set_title("Reliability diagram, test months (10 quantile bins)")

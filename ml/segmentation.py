@@ -55,8 +55,9 @@ TYPICAL_WITHIN = 0.25
 def describe_deviation(feature: str, z: float) -> str:
     """One centroid deviation in words ("heavy data users"); a feature without words in
     BEHAVIOUR_WORDS reads "more/less <feature in words>"."""
-    high, low = BEHAVIOUR_WORDS.get(feature, (f"more {feature.replace('_', ' ')}",
-                                              f"less {feature.replace('_', ' ')}"))
+    high, low = BEHAVIOUR_WORDS.get(
+        feature, (f"more {feature.replace('_', ' ')}", f"less {feature.replace('_', ' ')}")
+    )
     return high if z > 0 else low
 
 
@@ -142,8 +143,9 @@ def name_segments(z_centroids: pd.DataFrame) -> dict[int, str]:
         if abs(row[strongest[0]]) <= TYPICAL_WITHIN:
             name = "Typical usage"
         else:
-            parts = [describe_deviation(f, row[f]) for f in strongest
-                     if abs(row[f]) > TYPICAL_WITHIN]
+            parts = [
+                describe_deviation(f, row[f]) for f in strongest if abs(row[f]) > TYPICAL_WITHIN
+            ]
             name = ", ".join(parts)
             name = name[0].upper() + name[1:]
         if name in names.values():

@@ -291,9 +291,7 @@ def _ablations(
     return result
 
 
-def _refit(
-    result: TrainResult, x: pd.DataFrame, y: pd.Series, raw: dict[str, np.ndarray]
-) -> None:
+def _refit(result: TrainResult, x: pd.DataFrame, y: pd.Series, raw: dict[str, np.ndarray]) -> None:
     """Production model on every labelled row; its calibrator on the evaluated model's
     out-of-time scores of the validation and test rows."""
     config, split = result.config, result.split
@@ -310,8 +308,11 @@ def _refit(
         "iterations": iterations,
         "training_rows": len(y),
         "training_periods": sorted(
-            {*split.periods.get("train", []), *split.periods.get("valid", []),
-             *split.periods.get("test", [])}
+            {
+                *split.periods.get("train", []),
+                *split.periods.get("valid", []),
+                *split.periods.get("test", []),
+            }
         ),
         "fit_seconds": round(time.perf_counter() - started, 3),
         "calibrator": result.production_calibrator.as_json(),

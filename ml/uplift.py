@@ -89,6 +89,7 @@ COLUMNS = Columns()
 
 # --- metrics -------------------------------------------------------------------------------
 
+
 def _cumulative(
     churned: np.ndarray, treated: np.ndarray, score: np.ndarray
 ) -> tuple[np.ndarray, ...]:
@@ -150,8 +151,10 @@ def _customer_resamples(ids: np.ndarray, bootstraps: int, seed: int) -> list[np.
     codes, customers = pd.factorize(pd.Series(ids))
     rows_of = [np.flatnonzero(codes == i) for i in range(len(customers))]
     rng = np.random.default_rng(seed)
-    return [np.concatenate([rows_of[i] for i in rng.integers(0, len(customers), len(customers))])
-            for _ in range(bootstraps)]
+    return [
+        np.concatenate([rows_of[i] for i in rng.integers(0, len(customers), len(customers))])
+        for _ in range(bootstraps)
+    ]
 
 
 def _interval(values: list[float]) -> list[float]:
@@ -168,6 +171,7 @@ def verdict(interval: list[float]) -> str:
 
 # --- data ----------------------------------------------------------------------------------
 
+
 def offer_rows(
     mart: pd.DataFrame, offers: pd.DataFrame, columns: Columns = COLUMNS
 ) -> pd.DataFrame:
@@ -182,22 +186,28 @@ def offer_rows(
     left[columns.offer_date] = pd.to_datetime(left[columns.offer_date])
     right = mart.copy()
     right[columns.time] = pd.to_datetime(right[columns.time])
-    joined = left.merge(right, left_on=[columns.id, columns.offer_date],
-                        right_on=[columns.id, columns.time], how="inner")
+    joined = left.merge(
+        right,
+        left_on=[columns.id, columns.offer_date],
+        right_on=[columns.id, columns.time],
+        how="inner",
+    )
     joined = joined[joined[columns.target].notna()]
     joined[columns.treated] = joined[columns.treated].astype(bool)
     joined[columns.target] = joined[columns.target].astype(int)
     return joined.sort_values([columns.offer_date, columns.offer_id]).reset_index(drop=True)
 
 
-def out_of_time_split(rows: pd.DataFrame, test_months: int,
-                      columns: Columns = COLUMNS) -> tuple[pd.DataFrame, pd.DataFrame]:
+def out_of_time_split(
+    rows: pd.DataFrame, test_months: int, columns: Columns = COLUMNS
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Test = the offers of the last `test_months` offer dates; train = the offers whose 90-day
     outcome was known before the first of them."""
     dates = np.sort(rows[columns.offer_date].unique())
     if len(dates) <= test_months:
-        raise UpliftError(f"{len(dates)} labelled offer dates: need more than the "
-                          f"{test_months} test months")
+        raise UpliftError(
+            f"{len(dates)} labelled offer dates: need more than the {test_months} test months"
+        )
     test_start = pd.Timestamp(dates[-test_months])
     embargo = test_start - pd.Timedelta(days=LABEL_HORIZON_DAYS)
     train = rows[rows[columns.offer_date] <= embargo]
@@ -205,12 +215,14 @@ def out_of_time_split(rows: pd.DataFrame, test_months: int,
     for name, part in (("training", train), ("test", test)):
         arms = part[columns.treated]
         if len(part) == 0 or arms.all() or (~arms).all() or part[columns.target].nunique() < 2:
-            raise UpliftError(f"the {name} offers need both arms and both outcomes "
-                              f"({len(part)} offers)")
+            raise UpliftError(
+                f"the {name} offers need both arms and both outcomes ({len(part)} offers)"
+            )
     return train, test
 
 
 # --- model ---------------------------------------------------------------------------------
+
 
 @dataclass
 class UpliftLearner:
@@ -237,8 +249,9 @@ class UpliftLearner:
             return p_control - self.treated_model.predict_proba(x)[:, 1], p_control
         # Kuenzel et al. (2019): weight the effect models by the propensity
         share = self.treated_share
-        uplift = (share * self.control_effect.predict(x)
-                  + (1 - share) * self.treated_effect.predict(x))
+        uplift = share * self.control_effect.predict(x) + (1 - share) * self.treated_effect.predict(
+            x
+        )
         return uplift, p_control
 
 
@@ -248,15 +261,25 @@ def _classifier(config: UpliftConfig, categorical: list[str]) -> CatBoostClassif
 
 def _catboost_params(config: UpliftConfig, categorical: list[str]) -> dict[str, Any]:
     return {
-        "iterations": config.iterations, "learning_rate": config.learning_rate,
-        "depth": config.depth, "l2_leaf_reg": config.l2_leaf_reg, "random_seed": config.seed,
-        "thread_count": config.thread_count, "cat_features": categorical, "verbose": False,
+        "iterations": config.iterations,
+        "learning_rate": config.learning_rate,
+        "depth": config.depth,
+        "l2_leaf_reg": config.l2_leaf_reg,
+        "random_seed": config.seed,
+        "thread_count": config.thread_count,
+        "cat_features": categorical,
+        "verbose": False,
         "allow_writing_files": False,
     }
 
 
-def fit_learner(train: pd.DataFrame, features: list[str], categorical: list[str],
-                config: UpliftConfig, columns: Columns = COLUMNS) -> UpliftLearner:
+def fit_learner(
+    train: pd.DataFrame,
+    features: list[str],
+    categorical: list[str],
+    config: UpliftConfig,
+    columns: Columns = COLUMNS,
+) -> UpliftLearner:
     """T-learner: a churn classifier per arm. X-learner: then the imputed effect of each
     offer (treated: control model's churn probability - outcome; control: outcome - treated
     model's probability), regressed per arm on the features."""
@@ -266,23 +289,32 @@ def fit_learner(train: pd.DataFrame, features: list[str], categorical: list[str]
     y = train[columns.target].to_numpy(dtype=float)
     arm = train[columns.treated].to_numpy(dtype=bool)
     treated_model, control_model = (
-        _classifier(config, categorical).fit(x[mask], y[mask]) for mask in (arm, ~arm))
-    learner = UpliftLearner(treated_model, control_model, features, categorical,
-                            treated_share=float(arm.mean()))
+        _classifier(config, categorical).fit(x[mask], y[mask]) for mask in (arm, ~arm)
+    )
+    learner = UpliftLearner(
+        treated_model, control_model, features, categorical, treated_share=float(arm.mean())
+    )
     if config.learner == "t":
         return learner
     imputed_treated = control_model.predict_proba(x[arm])[:, 1] - y[arm]
     imputed_control = y[~arm] - treated_model.predict_proba(x[~arm])[:, 1]
     learner.treated_effect = CatBoostRegressor(**_catboost_params(config, categorical)).fit(
-        x[arm], imputed_treated)
+        x[arm], imputed_treated
+    )
     learner.control_effect = CatBoostRegressor(**_catboost_params(config, categorical)).fit(
-        x[~arm], imputed_control)
+        x[~arm], imputed_control
+    )
     return learner
 
 
-def production_learner(mart: pd.DataFrame, offers: pd.DataFrame, features: list[str],
-                       categorical: list[str], config: UpliftConfig,
-                       columns: Columns = COLUMNS) -> UpliftLearner:
+def production_learner(
+    mart: pd.DataFrame,
+    offers: pd.DataFrame,
+    features: list[str],
+    categorical: list[str],
+    config: UpliftConfig,
+    columns: Columns = COLUMNS,
+) -> UpliftLearner:
     """The learner that scores: the same settings refit on every labelled offer (training and
     test months), as the churn model's production refit; its metrics are the out-of-time
     learner's (`uplift_analysis`)."""
@@ -305,8 +337,14 @@ def recommended_contact(uplift: np.ndarray) -> np.ndarray:
 
 # --- evaluation ----------------------------------------------------------------------------
 
-def ranking_metrics(test: pd.DataFrame, uplift: np.ndarray, risk: np.ndarray,
-                    config: UpliftConfig, columns: Columns = COLUMNS) -> dict[str, Any]:
+
+def ranking_metrics(
+    test: pd.DataFrame,
+    uplift: np.ndarray,
+    risk: np.ndarray,
+    config: UpliftConfig,
+    columns: Columns = COLUMNS,
+) -> dict[str, Any]:
     """Qini and AUUC of the uplift ranking and of the risk ranking on the test offers, with
     customer-bootstrap intervals of each and of their difference."""
     y = test[columns.target].to_numpy()
@@ -320,14 +358,18 @@ def ranking_metrics(test: pd.DataFrame, uplift: np.ndarray, risk: np.ndarray,
         diff = [u - k for u, k in zip(boot["uplift"], boot["risk"], strict=True)]
         interval = _interval(diff)
         result[metric] = {
-            "uplift": point["uplift"], "uplift_interval": _interval(boot["uplift"]),
-            "risk": point["risk"], "risk_interval": _interval(boot["risk"]),
-            "difference": point["uplift"] - point["risk"], "difference_interval": interval,
+            "uplift": point["uplift"],
+            "uplift_interval": _interval(boot["uplift"]),
+            "risk": point["risk"],
+            "risk_interval": _interval(boot["risk"]),
+            "difference": point["uplift"] - point["risk"],
+            "difference_interval": interval,
             "verdict": verdict(interval),
         }
     k = max(1, int(round(config.top_share * len(test))))
     result["top"] = {
-        "share": config.top_share, "offers": k,
+        "share": config.top_share,
+        "offers": k,
         "uplift": _top_effect(y, t, scores["uplift"], k),
         "risk": _top_effect(y, t, scores["risk"], k),
     }
@@ -339,42 +381,59 @@ def _top_effect(y: np.ndarray, t: np.ndarray, score: np.ndarray, k: int) -> floa
     return observed_effect(y[top], t[top])
 
 
-def recovered_effects(test: pd.DataFrame, uplift: np.ndarray, config: UpliftConfig,
-                      planted: pd.DataFrame | None,
-                      columns: Columns = COLUMNS) -> list[dict[str, Any]]:
+def recovered_effects(
+    test: pd.DataFrame,
+    uplift: np.ndarray,
+    config: UpliftConfig,
+    planted: pd.DataFrame | None,
+    columns: Columns = COLUMNS,
+) -> list[dict[str, Any]]:
     """Observed and predicted effect on the test offers, overall and per planted group (with
     the planted effect) when the generator's manifest is given."""
     frame = test[[columns.offer_id, columns.id, columns.target, columns.treated]].copy()
     frame["predicted"] = np.asarray(uplift)
     groups: list[tuple[str, pd.DataFrame]] = [(ALL_OFFERS, frame)]
     if planted is not None:
-        frame = frame.merge(planted[[columns.offer_id, "effect_group", "planted_uplift"]],
-                            on=columns.offer_id, how="left")
+        frame = frame.merge(
+            planted[[columns.offer_id, "effect_group", "planted_uplift"]],
+            on=columns.offer_id,
+            how="left",
+        )
         groups = [(ALL_OFFERS, frame)] + [
-            (str(name), part) for name, part in frame.groupby("effect_group", sort=True)]
+            (str(name), part) for name, part in frame.groupby("effect_group", sort=True)
+        ]
     rows = []
     for name, part in groups:
         y, t = part[columns.target].to_numpy(), part[columns.treated].to_numpy(dtype=bool)
         samples = _customer_resamples(part[columns.id].to_numpy(), config.bootstraps, config.seed)
-        rows.append({
-            "group": name,
-            "group_title": GROUP_TITLES.get(name, name),
-            "offers": int(len(part)),
-            "treated": int(t.sum()),
-            "planted": (float(part["planted_uplift"].mean())
-                        if "planted_uplift" in part and part["planted_uplift"].notna().all()
-                        else None),
-            "observed": observed_effect(y, t),
-            "observed_interval": _interval([observed_effect(y[r], t[r]) for r in samples]),
-            "predicted": float(part["predicted"].mean()),
-        })
+        rows.append(
+            {
+                "group": name,
+                "group_title": GROUP_TITLES.get(name, name),
+                "offers": int(len(part)),
+                "treated": int(t.sum()),
+                "planted": (
+                    float(part["planted_uplift"].mean())
+                    if "planted_uplift" in part and part["planted_uplift"].notna().all()
+                    else None
+                ),
+                "observed": observed_effect(y, t),
+                "observed_interval": _interval([observed_effect(y[r], t[r]) for r in samples]),
+                "predicted": float(part["predicted"].mean()),
+            }
+        )
     return rows
 
 
-def uplift_analysis(mart: pd.DataFrame, offers: pd.DataFrame, features: list[str],
-                    categorical: list[str], config: UpliftConfig,
-                    planted: pd.DataFrame | None = None,
-                    columns: Columns = COLUMNS) -> tuple[UpliftLearner, dict[str, Any]]:
+def uplift_analysis(
+    mart: pd.DataFrame,
+    offers: pd.DataFrame,
+    features: list[str],
+    categorical: list[str],
+    config: UpliftConfig,
+    planted: pd.DataFrame | None = None,
+    columns: Columns = COLUMNS,
+) -> tuple[UpliftLearner, dict[str, Any]]:
     """Fit the T-learner out of time and evaluate it; returns the learner and the metrics."""
     rows = offer_rows(mart, offers, columns)
     train, test = out_of_time_split(rows, config.test_months, columns)
@@ -383,12 +442,20 @@ def uplift_analysis(mart: pd.DataFrame, offers: pd.DataFrame, features: list[str
     metrics = {
         "config": asdict(config),
         "learner": f"{learner.kind} on CatBoost",
-        "offers": {"labelled": int(len(rows)), "train": int(len(train)), "test": int(len(test)),
-                   "test_treated": int(test[columns.treated].sum()),
-                   "train_period": [str(train[columns.offer_date].min().date()),
-                                    str(train[columns.offer_date].max().date())],
-                   "test_period": [str(test[columns.offer_date].min().date()),
-                                   str(test[columns.offer_date].max().date())]},
+        "offers": {
+            "labelled": int(len(rows)),
+            "train": int(len(train)),
+            "test": int(len(test)),
+            "test_treated": int(test[columns.treated].sum()),
+            "train_period": [
+                str(train[columns.offer_date].min().date()),
+                str(train[columns.offer_date].max().date()),
+            ],
+            "test_period": [
+                str(test[columns.offer_date].min().date()),
+                str(test[columns.offer_date].max().date()),
+            ],
+        },
         "ranking": ranking_metrics(test, uplift, risk, config, columns),
         "effects": recovered_effects(test, uplift, config, planted, columns),
     }
@@ -428,7 +495,8 @@ def uplift_markdown(metrics: dict[str, Any]) -> str:
         low, high = q[name + "_interval"]
         lines.append(
             f"| {title} | {_per_offers(q[name])} [{_per_offers(low)}, {_per_offers(high)}] | "
-            f"{_per_offers(a[name])} | {_percent(ranking['top'][name])} |")
+            f"{_per_offers(a[name])} | {_percent(ranking['top'][name])} |"
+        )
     q = ranking["qini"]
     lines += [
         "",
@@ -442,9 +510,14 @@ def uplift_markdown(metrics: dict[str, Any]) -> str:
     ]
     for row in metrics["effects"]:
         low, high = row["observed_interval"] or (None, None)
-        lines.append(f"| {row['group_title']} | {row['offers']:,} | {_percent(row['planted'])} | "
-                     f"{_percent(row['observed'])} [{_percent(low)}, {_percent(high)}] | "
-                     f"{_percent(row['predicted'])} |")
-    lines += ["", "Effects are churn prevented per offer within 90 days (control churn rate - "
-              "treated churn rate); planted = the sample generator's documented effect."]
+        lines.append(
+            f"| {row['group_title']} | {row['offers']:,} | {_percent(row['planted'])} | "
+            f"{_percent(row['observed'])} [{_percent(low)}, {_percent(high)}] | "
+            f"{_percent(row['predicted'])} |"
+        )
+    lines += [
+        "",
+        "Effects are churn prevented per offer within 90 days (control churn rate - "
+        "treated churn rate); planted = the sample generator's documented effect.",
+    ]
     return "\n".join(lines) + "\n"

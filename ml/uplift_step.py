@@ -46,13 +46,16 @@ def retention_uplift_model(
     config = UpliftConfig(seed=settings.ml.seed, test_months=settings.ml.test_snapshots)
     features, categorical = dataset.feature_columns, dataset.categorical_columns
     try:
-        _, metrics = uplift_analysis(dataset.frame, offers, features, categorical, config,
-                                     read_planted(settings))
+        _, metrics = uplift_analysis(
+            dataset.frame, offers, features, categorical, config, read_planted(settings)
+        )
     except UpliftError as exc:
         return {"skipped": str(exc)}, None
     if not production:
         return metrics, None
     learner = production_learner(dataset.frame, offers, features, categorical, config)
-    metrics["production"] = {"scored_with": "refit on every labelled offer",
-                             "offers": metrics["offers"]["labelled"]}
+    metrics["production"] = {
+        "scored_with": "refit on every labelled offer",
+        "offers": metrics["offers"]["labelled"],
+    }
     return metrics, learner

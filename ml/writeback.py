@@ -112,8 +112,9 @@ def write_history(
         con.execute(create_table_sql(table, columns, key))
         for name, kind in columns.items():  # a table from an older release gains new columns
             column = exp.ColumnDef(this=exp.to_identifier(name), kind=exp.DataType.build(kind))
-            con.execute(f"alter table {target} add column if not exists "
-                        f"{column.sql(dialect='duckdb')}")
+            con.execute(
+                f"alter table {target} add column if not exists {column.sql(dialect='duckdb')}"
+            )
         con.register("incoming_rows", rows)
         con.register("replaced_pairs", pairs)
         first, second = (exp.to_identifier(c).sql(dialect="duckdb") for c in replace_by)

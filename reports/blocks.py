@@ -56,8 +56,8 @@ def _block(kind: str, rest: list[str], body: str, first: int, last: int) -> Bloc
     if kind in NAMED_KINDS:
         if len(rest) != 1 or not NAME.match(rest[0]):
             raise BlockSyntaxError(
-                first, f"a ```{kind}``` block needs one name (letters, digits, _): "
-                f"```{kind} name```",
+                first,
+                f"a ```{kind}``` block needs one name (letters, digits, _): ```{kind} name```",
             )
         return Block(kind, rest[0], body, first, last)
     if rest:

@@ -15,8 +15,9 @@ from custintel.core.invocation import cli_settings, invocation
 from reports.errors import ReportError
 from reports.site import MKDOCS_FILE, build_site, plugins_for
 
-app = typer.Typer(help="Report site: build or serve the pages in reports/pages.",
-                  no_args_is_help=True)
+app = typer.Typer(
+    help="Report site: build or serve the pages in reports/pages.", no_args_is_help=True
+)
 
 
 @app.command()

@@ -21,10 +21,14 @@ import pandas as pd
 CURRENCY_SYMBOL = "$"
 MISSING = "–"
 GRANULARITIES = ("year", "quarter", "month", "week", "day", "hour", "minute", "second")
-UNITS = {"days": ("day", "days", 0), "months": ("month", "months", 0),
-         "hours": ("hour", "hours", 1)}  # format -> singular, plural, decimals
-FORMATS = frozenset({"currency", "percent", "number", "integer", "text", "id", *UNITS,
-                     *GRANULARITIES})
+UNITS = {
+    "days": ("day", "days", 0),
+    "months": ("month", "months", 0),
+    "hours": ("hour", "hours", 1),
+}  # format -> singular, plural, decimals
+FORMATS = frozenset(
+    {"currency", "percent", "number", "integer", "text", "id", *UNITS, *GRANULARITIES}
+)
 SIGNIFICANT_DIGITS = 10
 _COMPACT = ((1e3, "K"), (1e6, "M"), (1e9, "B"))
 
@@ -53,8 +57,11 @@ def plural(count: int, singular: str, plural_form: str | None = None) -> str:
 def _with_unit(value: float, fmt: str) -> str:
     one, many, decimals = UNITS[fmt]
     shown = round(value, decimals)
-    text = f"{shown:,.{decimals}f}" if decimals and not float(shown).is_integer() else (
-        f"{int(shown):,}")
+    text = (
+        f"{shown:,.{decimals}f}"
+        if decimals and not float(shown).is_integer()
+        else (f"{int(shown):,}")
+    )
     return f"{text} {one if shown == 1 else many}"
 
 
@@ -66,8 +73,9 @@ def _compact(value: float) -> str | None:
     """12.3K, 4.56M, 1.2B for |value| >= 10,000; None for smaller values."""
     if abs(value) < 1e4:
         return None
-    size, suffix = next(((size, suffix) for size, suffix in _COMPACT
-                         if abs(value) / size < 999.5), _COMPACT[-1])
+    size, suffix = next(
+        ((size, suffix) for size, suffix in _COMPACT if abs(value) / size < 999.5), _COMPACT[-1]
+    )
     scaled = value / size
     digits = 0 if abs(scaled) >= 99.95 else 1 if abs(scaled) >= 9.995 else 2
     return f"{scaled:,.{digits}f}{suffix}"
@@ -161,8 +169,14 @@ def plotly_axis_format(fmt: str | None) -> dict[str, str]:
 
 
 #: d3 time formats of the granularities (Plotly's %q is the quarter)
-D3_TIME = {"year": "%Y", "quarter": "%Y-Q%q", "month": "%Y-%m", "week": "%Y-%m-%d",
-           "day": "%Y-%m-%d", "hour": "%Y-%m-%d %H:%M"}
+D3_TIME = {
+    "year": "%Y",
+    "quarter": "%Y-Q%q",
+    "month": "%Y-%m",
+    "week": "%Y-%m-%d",
+    "day": "%Y-%m-%d",
+    "hour": "%Y-%m-%d %H:%M",
+}
 
 
 def hover_format(fmt: str | None, axis: str) -> str:

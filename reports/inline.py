@@ -33,8 +33,13 @@ def _param(params: Mapping[str, Any], name: str) -> Any:
     return params[name]
 
 
-def inline_text(ref: str, fmt: str | None, datasets: Mapping[str, Dataset],
-                params: Mapping[str, Any], runner: QueryRunner) -> str:
+def inline_text(
+    ref: str,
+    fmt: str | None,
+    datasets: Mapping[str, Dataset],
+    params: Mapping[str, Any],
+    runner: QueryRunner,
+) -> str:
     """The display text of one inline reference (first row of the query's column)."""
     if fmt is not None and fmt not in FORMATS:
         raise SpecError(f"unknown format {fmt!r} in {{{{ {ref} | {fmt} }}}}")
@@ -47,8 +52,9 @@ def inline_text(ref: str, fmt: str | None, datasets: Mapping[str, Dataset],
     return format_value(value, fmt or runner.format_of(column))
 
 
-def substitute_line(line: str, datasets: Mapping[str, Dataset], params: Mapping[str, Any],
-                    runner: QueryRunner) -> str:
+def substitute_line(
+    line: str, datasets: Mapping[str, Dataset], params: Mapping[str, Any], runner: QueryRunner
+) -> str:
     return INLINE.sub(
         lambda m: escape_markdown(inline_text(m["ref"], m["fmt"], datasets, params, runner)),
         line,

@@ -51,10 +51,10 @@ class InputSpec(BaseModel):
 
     @model_validator(mode="after")
     def _options(self) -> InputSpec:
-        if self.type in ("dropdown", "buttons") and (self.values is None) == \
-                (self.dimension is None):
-            raise ValueError(f"a {self.type} input needs exactly one of `values` or "
-                             "`dimension`")
+        if self.type in ("dropdown", "buttons") and (self.values is None) == (
+            self.dimension is None
+        ):
+            raise ValueError(f"a {self.type} input needs exactly one of `values` or `dimension`")
         if self.multiple and self.type != "dropdown":
             raise ValueError("`multiple` is for dropdowns only")
         return self
@@ -68,8 +68,12 @@ class PageInput:
 
     @property
     def precomputed(self) -> bool:
-        return (self.spec.type in ("dropdown", "buttons") and not self.spec.multiple
-                and self.options is not None and len(self.options) <= MAX_PRECOMPUTED)
+        return (
+            self.spec.type in ("dropdown", "buttons")
+            and not self.spec.multiple
+            and self.options is not None
+            and len(self.options) <= MAX_PRECOMPUTED
+        )
 
     @property
     def title(self) -> str:
@@ -106,8 +110,7 @@ def choice(page_input: PageInput, raw: Any) -> Any:
     if page_input.options is not None:
         unknown = [v for v in values if v not in page_input.options]
         if unknown:
-            raise SpecError(f"input {page_input.name}: {unknown[0]!r} is not one of its "
-                            "options")
+            raise SpecError(f"input {page_input.name}: {unknown[0]!r} is not one of its options")
     if not spec.multiple and len(values) > 1:
         raise SpecError(f"input {page_input.name} takes one value")
     return values if spec.multiple else values[0]
@@ -143,8 +146,12 @@ def _bind(value: Any, inputs: Mapping[str, PageInput], chosen: Mapping[str, Any]
             if result is _UNSET:
                 continue
             bound[key] = result
-        if "member" in bound and "values" in value and bound.get("values") == [] \
-                and value["values"]:
+        if (
+            "member" in bound
+            and "values" in value
+            and bound.get("values") == []
+            and value["values"]
+        ):
             return _UNSET  # every value came from an unset input: no filter
         for key in ("or", "and"):
             if value.get(key) and bound.get(key) == []:
@@ -156,8 +163,11 @@ def _bind(value: Any, inputs: Mapping[str, PageInput], chosen: Mapping[str, Any]
             result = _bind(item, inputs, chosen)
             if result is _UNSET:
                 continue
-            if isinstance(item, str) and REFERENCE.fullmatch(item.strip()) and \
-                    isinstance(result, list):
+            if (
+                isinstance(item, str)
+                and REFERENCE.fullmatch(item.strip())
+                and isinstance(result, list)
+            ):
                 items.extend(result)
             else:
                 items.append(result)
@@ -178,8 +188,9 @@ class _Unset:
 _UNSET: Any = _Unset()
 
 
-def bind(query: dict[str, Any], inputs: Mapping[str, PageInput],
-         chosen: Mapping[str, Any]) -> dict[str, Any]:
+def bind(
+    query: dict[str, Any], inputs: Mapping[str, PageInput], chosen: Mapping[str, Any]
+) -> dict[str, Any]:
     """The query with its `${inputs.x}` references bound to the chosen values."""
     bound = _bind(query, inputs, chosen)
     if isinstance(bound.get("filters"), list):
@@ -194,18 +205,25 @@ def queries_without_inputs(markdown: str) -> dict[str, dict[str, Any]]:
     from reports.specs import parse_query
 
     parsed = parse_markdown(markdown)
-    inputs = {b.name or "": PageInput(b.name or "", parse_input(b.name or "", b.body), None)
-              for b in parsed.blocks if b.kind == "input"}
-    return {b.name or "": bind(parse_query(b.body), inputs, {})
-            for b in parsed.blocks if b.kind == "query"}
+    inputs = {
+        b.name or "": PageInput(b.name or "", parse_input(b.name or "", b.body), None)
+        for b in parsed.blocks
+        if b.kind == "input"
+    }
+    return {
+        b.name or "": bind(parse_query(b.body), inputs, {})
+        for b in parsed.blocks
+        if b.kind == "query"
+    }
 
 
 def uses_inputs(query: Any) -> bool:
     return bool(REFERENCE.search(str(query)))
 
 
-def cross_filtered(query: dict[str, Any], member_name: str, value: Any,
-                   has_member: Any) -> dict[str, Any]:
+def cross_filtered(
+    query: dict[str, Any], member_name: str, value: Any, has_member: Any
+) -> dict[str, Any]:
     """The query filtered by `<its view>.<member_name> = value` when its view has that
     member (`has_member(view.member)`); unchanged otherwise."""
     members = [*query.get("measures", []), *query.get("dimensions", [])]
@@ -225,41 +243,61 @@ def input_html(page_input: PageInput, chosen: Any = None) -> str:
     spec = page_input.spec
     name = html.escape(page_input.name, quote=True)
     title = html.escape(page_input.title)
-    attrs = (f'class="ci-input" data-ci-input="{name}" data-ci-type="{spec.type}" '
-             f'data-ci-precomputed="{"true" if page_input.precomputed else "false"}"')
+    attrs = (
+        f'class="ci-input" data-ci-input="{name}" data-ci-type="{spec.type}" '
+        f'data-ci-precomputed="{"true" if page_input.precomputed else "false"}"'
+    )
     if spec.type in ("dropdown", "buttons"):
         options = page_input.options or ()
         selected = set(chosen if isinstance(chosen, list) else [chosen])
         if spec.type == "buttons":
-            buttons = [f'<button type="button" class="ci-input-button" data-value="" '
-                       f'aria-pressed="{"true" if chosen is None else "false"}">All</button>']
-            buttons += [f'<button type="button" class="ci-input-button" '
-                        f'data-value="{html.escape(o, quote=True)}" aria-pressed='
-                        f'"{"true" if o in selected else "false"}">{html.escape(o)}</button>'
-                        for o in options]
+            buttons = [
+                f'<button type="button" class="ci-input-button" data-value="" '
+                f'aria-pressed="{"true" if chosen is None else "false"}">All</button>'
+            ]
+            buttons += [
+                f'<button type="button" class="ci-input-button" '
+                f'data-value="{html.escape(o, quote=True)}" aria-pressed='
+                f'"{"true" if o in selected else "false"}">{html.escape(o)}</button>'
+                for o in options
+            ]
             control = f'<span role="group" aria-label="{title}">{"".join(buttons)}</span>'
         else:
             multiple = " multiple" if spec.multiple else ""
             items = [] if spec.multiple else ['<option value="">All</option>']
-            items += [f'<option value="{html.escape(o, quote=True)}"'
-                      f'{" selected" if o in selected else ""}>{html.escape(o)}</option>'
-                      for o in options]
-            control = (f'<select name="{name}" aria-label="{title}"{multiple}>'
-                       f'{"".join(items)}</select>')
+            items += [
+                f'<option value="{html.escape(o, quote=True)}"'
+                f"{' selected' if o in selected else ''}>{html.escape(o)}</option>"
+                for o in options
+            ]
+            control = (
+                f'<select name="{name}" aria-label="{title}"{multiple}>{"".join(items)}</select>'
+            )
     elif spec.type == "date_range":
-        start, end = (chosen or ["", ""])
-        control = (f'<input type="date" name="{name}-from" aria-label="{title} from" '
-                   f'value="{html.escape(start, quote=True)}"> to <input type="date" '
-                   f'name="{name}-to" aria-label="{title} to" '
-                   f'value="{html.escape(end, quote=True)}">')
+        start, end = chosen or ["", ""]
+        control = (
+            f'<input type="date" name="{name}-from" aria-label="{title} from" '
+            f'value="{html.escape(start, quote=True)}"> to <input type="date" '
+            f'name="{name}-to" aria-label="{title} to" '
+            f'value="{html.escape(end, quote=True)}">'
+        )
     else:
-        control = (f'<input type="search" name="{name}" aria-label="{title}" '
-                   f'maxlength="{MAX_TEXT}" value="{html.escape(chosen or "", quote=True)}">')
-    note = "" if page_input.precomputed else (
-        '<span class="ci-input-note">This filter needs the served app '
-        "(<code>custintel serve</code>).</span>")
-    return (f'<div {attrs}><label>{title}</label> <span class="ci-input-control">{control}'
-            f"</span>{note}</div>")
+        control = (
+            f'<input type="search" name="{name}" aria-label="{title}" '
+            f'maxlength="{MAX_TEXT}" value="{html.escape(chosen or "", quote=True)}">'
+        )
+    note = (
+        ""
+        if page_input.precomputed
+        else (
+            '<span class="ci-input-note">This filter needs the served app '
+            "(<code>custintel serve</code>).</span>"
+        )
+    )
+    return (
+        f'<div {attrs}><label>{title}</label> <span class="ci-input-control">{control}'
+        f"</span>{note}</div>"
+    )
 
 
 def variant_marker(number: int) -> str:
@@ -274,9 +312,13 @@ def _unmarked(text: str, number: int) -> str:
     return re.sub(rf'(="[^"]*?){marker}(?=[-".])', r"\1", text)
 
 
-def merge_variants(default: dict[int, str], default_value: Any,
-                   variants: Mapping[str, dict[int, str]], input_name: str,
-                   fixed: frozenset[int]) -> dict[int, str]:
+def merge_variants(
+    default: dict[int, str],
+    default_value: Any,
+    variants: Mapping[str, dict[int, str]],
+    input_name: str,
+    fixed: frozenset[int],
+) -> dict[int, str]:
     """Slots for the static site: a slot whose HTML changes with the input holds every
     variant (`data-ci-variant="<option>"`, "" = no choice), all but the current one hidden
     and out of the search index.
@@ -289,13 +331,17 @@ def merge_variants(default: dict[int, str], default_value: Any,
     numbers = {value: number for number, value in enumerate(variants)}
     for slot, shown in default.items():
         others = {value: slots[slot] for value, slots in variants.items() if value != current}
-        if slot in fixed or all(_unmarked(other, numbers[value]) == shown
-                                for value, other in others.items()):
+        if slot in fixed or all(
+            _unmarked(other, numbers[value]) == shown for value, other in others.items()
+        ):
             merged[slot] = shown
             continue
         parts = [f'<div data-ci-variant="{html.escape(current, quote=True)}">{shown}</div>']
         # hidden variants stay out of the search index (every first visit loads it)
-        parts += [f'<div data-ci-variant="{html.escape(value, quote=True)}" hidden '
-                  f'data-search-exclude>{other}</div>' for value, other in others.items()]
+        parts += [
+            f'<div data-ci-variant="{html.escape(value, quote=True)}" hidden '
+            f"data-search-exclude>{other}</div>"
+            for value, other in others.items()
+        ]
         merged[slot] = f'<div class="ci-variants" data-ci-input="{name}">{"".join(parts)}</div>'
     return merged

@@ -108,8 +108,9 @@ def _run_query(block: Block, context: PageContext) -> Dataset:
         query = bind(query, context.inputs, context.chosen)
         if context.cross_filter is not None:
             member, value = context.cross_filter
-            query = cross_filtered(query, member, value,
-                                   lambda name: context.runner.member(name) is not None)
+            query = cross_filtered(
+                query, member, value, lambda name: context.runner.member(name) is not None
+            )
         frame = context.runner.run(query)
         return Dataset(block.name or "", frame, governed=True, query=query)
     return Dataset(block.name or "", frame, governed=False)
@@ -132,16 +133,22 @@ def declare_inputs(blocks: list[Block], context: PageContext) -> None:
             spec = parse_input(name, block.body)
             options = spec.values
             if spec.dimension is not None:
-                frame = context.runner.run({"dimensions": [spec.dimension],
-                                            "order": {spec.dimension: "asc"}})
-                options = tuple(str(v) for v in in_business_order(
-                    frame[spec.dimension].dropna().unique(), spec.dimension))
+                frame = context.runner.run(
+                    {"dimensions": [spec.dimension], "order": {spec.dimension: "asc"}}
+                )
+                options = tuple(
+                    str(v)
+                    for v in in_business_order(
+                        frame[spec.dimension].dropna().unique(), spec.dimension
+                    )
+                )
             context.inputs[name] = PageInput(name, spec, options)
         except SpecError as exc:
             raise _spec_error(context, block, exc) from exc
         except Exception as exc:
-            raise context.error(block.first, f"input {name!r}: {type(exc).__name__}: "
-                                f"{exc}") from exc
+            raise context.error(
+                block.first, f"input {name!r}: {type(exc).__name__}: {exc}"
+            ) from exc
     unknown = sorted(set(context.chosen) - set(context.inputs))
     if unknown:
         raise context.error(None, f"no input {unknown[0]!r} on this page")
@@ -172,8 +179,7 @@ def run_queries(blocks: list[Block], context: PageContext) -> dict[str, Dataset]
     return datasets
 
 
-def _component(block: Block, datasets: dict[str, Dataset], context: PageContext,
-               index: int) -> str:
+def _component(block: Block, datasets: dict[str, Dataset], context: PageContext, index: int) -> str:
     if block.kind == "input":
         name = block.name or ""
         return input_html(context.inputs[name], context.chosen.get(name))
@@ -185,16 +191,23 @@ def _component(block: Block, datasets: dict[str, Dataset], context: PageContext,
     if isinstance(spec, KpiSpec):
         return kpi_html(spec, datasets, runner, context.definition_url)
     if isinstance(spec, TableSpec):
-        return table_html(spec, dataset(datasets, spec.data), runner, context.link_for,
-                          context.download, context.key_links)
+        return table_html(
+            spec,
+            dataset(datasets, spec.data),
+            runner,
+            context.link_for,
+            context.download,
+            context.key_links,
+        )
     if isinstance(spec, ModelCardSpec):
         return model_card_html(spec, runner.registry)
     assert isinstance(spec, CatalogSpec)
     return catalog_html(spec, runner)
 
 
-def _block_html(block: Block, datasets: dict[str, Dataset], context: PageContext,
-                index: int) -> str:
+def _block_html(
+    block: Block, datasets: dict[str, Dataset], context: PageContext, index: int
+) -> str:
     if block.kind == "query":  # governed queries are listed at the end of the page
         return ""
     if block.kind in ("sql", "registry"):  # ungoverned data stays where it is written, badged
@@ -260,13 +273,19 @@ def render_page(markdown: str, context: PageContext) -> RenderedPage:
     if governed:
         slots[len(slots)] = queries_appendix([(datasets[b.name or ""], b.body) for b in governed])
         out += ["", f'<div data-ci-slot="{len(slots) - 1}"></div>', ""]
-    return RenderedPage("\n".join(out), slots, datasets, dict(context.inputs),
-                        dict(context.chosen), frozenset(input_slots))
+    return RenderedPage(
+        "\n".join(out),
+        slots,
+        datasets,
+        dict(context.inputs),
+        dict(context.chosen),
+        frozenset(input_slots),
+    )
 
 
 def fill_slots(content: str, slots: dict[int, str]) -> str:
     """The page HTML with each placeholder replaced by its component's HTML, in a wrapper
     the served app replaces when an input or a cross-filter changes."""
-    return SLOT.sub(lambda m: f'<div class="ci-slot" data-ci-slot-id="{m[1]}">'
-                              f"{slots[int(m[1])]}</div>", content)
-
+    return SLOT.sub(
+        lambda m: f'<div class="ci-slot" data-ci-slot-id="{m[1]}">{slots[int(m[1])]}</div>', content
+    )

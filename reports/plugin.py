@@ -86,21 +86,25 @@ def _slug(src_uri: str) -> str:
 
 def _csv_text(frame: pd.DataFrame) -> str:
     """CSV of a frame; text cells that a spreadsheet would run as a formula get a leading '."""
+
     def guard(value: Any) -> Any:
         return f"'{value}" if isinstance(value, str) and value.startswith(_FORMULA_START) else value
 
     buffer = io.StringIO()
-    frame.map(lambda value: guard(stable(value))).to_csv(buffer, index=False,
-                                                        quoting=csv.QUOTE_MINIMAL)
+    frame.map(lambda value: guard(stable(value))).to_csv(
+        buffer, index=False, quoting=csv.QUOTE_MINIMAL
+    )
     return buffer.getvalue()
 
 
 def role_footer(role: str | None) -> str:
     """The footer line (Material shows `copyright` there) naming the site's role."""
     shown = html.escape(role) if role else "not set (fixture runner)"
-    return (f'<span class="ci-site-role" data-role="{html.escape(role or "", quote=True)}">'
-            f"Built with the role <strong>{shown}</strong>: governed figures show what this "
-            "role may see (access policies of the semantic model).</span>")
+    return (
+        f'<span class="ci-site-role" data-role="{html.escape(role or "", quote=True)}">'
+        f"Built with the role <strong>{shown}</strong>: governed figures show what this "
+        "role may see (access policies of the semantic model).</span>"
+    )
 
 
 def csv_frame(frame: pd.DataFrame, title_of: Any) -> pd.DataFrame:
@@ -117,8 +121,10 @@ def csv_frame(frame: pd.DataFrame, title_of: Any) -> pd.DataFrame:
 
 def chart_theme_js() -> str:
     """assets/custintel/chart-theme.js: the Plotly template of every chart, once per site."""
-    return ("/* custintel reports: the Plotly template of every chart (reports/theme.py). */\n"
-            f"window.CI_CHART_TEMPLATE = {json.dumps(chart_template(), sort_keys=True)};\n")
+    return (
+        "/* custintel reports: the Plotly template of every chart (reports/theme.py). */\n"
+        f"window.CI_CHART_TEMPLATE = {json.dumps(chart_template(), sort_keys=True)};\n"
+    )
 
 
 def strip_source_maps(site_dir: Path) -> None:
@@ -134,8 +140,10 @@ def strip_source_maps(site_dir: Path) -> None:
 def as_of_html(as_of: Any) -> str:
     if as_of is None:
         return '<p class="ci-as-of">Data as of: <strong>unknown</strong> (no landed data)</p>'
-    return (f'<p class="ci-as-of">Data as of <time datetime="{as_of.isoformat()}">'
-            f"{as_of:%d %b %Y}</time></p>")
+    return (
+        f'<p class="ci-as-of">Data as of <time datetime="{as_of.isoformat()}">'
+        f"{as_of:%d %b %Y}</time></p>"
+    )
 
 
 def plotly_script(html_text: str, page_url: str) -> str:
@@ -204,8 +212,9 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
     def on_files(self, files: Files, config: MkDocsConfig) -> Files:
         for name, path in ASSETS.items():
             files.append(File.generated(config, f"{ASSET_DIR}/{name}", abs_src_path=str(path)))
-        files.append(File.generated(config, f"{ASSET_DIR}/chart-theme.js",
-                                    content=chart_theme_js()))
+        files.append(
+            File.generated(config, f"{ASSET_DIR}/chart-theme.js", content=chart_theme_js())
+        )
         # inputs.js reads it: the static site says "not served"; `custintel serve` answers
         # this path itself (reports/serve/pages.py)
         files.append(File.generated(config, MODE_FILE, content='{"served": false}\n'))
@@ -221,8 +230,14 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
         try:
             pages = expand_template(template.src_uri, source, self.runner)
         except Exception as exc:  # a bad pages_from query fails the build with its reason
-            line = next((i + 1 for i, text in enumerate(source.split("\n"))
-                         if text.startswith("pages_from:")), None)
+            line = next(
+                (
+                    i + 1
+                    for i, text in enumerate(source.split("\n"))
+                    if text.startswith("pages_from:")
+                ),
+                None,
+            )
             reason = str(exc) if isinstance(exc, SpecError) else f"{type(exc).__name__}: {exc}"
             raise ReportError(shown, line, f"pages_from: {reason}") from exc
         files.remove(template)
@@ -238,14 +253,18 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
             self._links[(template.src_uri, str(page.value))] = generated
 
     # -- pages ------------------------------------------------------------------------------
-    def on_page_markdown(self, markdown: str, page: Page, config: MkDocsConfig,
-                         files: Files) -> str:
+    def on_page_markdown(
+        self, markdown: str, page: Page, config: MkDocsConfig, files: Files
+    ) -> str:
         assert self.runner is not None
         src_uri = page.file.src_uri
         generated = self._generated.get(src_uri)
         context = PageContext(
-            source=(self._templates[generated.template_uri] if generated
-                    else page.file.abs_src_path or src_uri),
+            source=(
+                self._templates[generated.template_uri]
+                if generated
+                else page.file.abs_src_path or src_uri
+            ),
             runner=self.runner,
             line_offset=_front_matter_lines(page.file.content_string, markdown),
             params=generated.params if generated else {},
@@ -266,8 +285,9 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
         self._slots[src_uri] = self._precompute(markdown, page, context, rendered)
         return rendered.markdown
 
-    def _precompute(self, markdown: str, page: Page, context: PageContext,
-                    rendered: RenderedPage) -> dict[int, str]:
+    def _precompute(
+        self, markdown: str, page: Page, context: PageContext, rendered: RenderedPage
+    ) -> dict[int, str]:
         """The page's slots with every option of its first pre-computable input rendered
         (reports/inputs.py); other inputs stay for the served app."""
         chosen = next((i for i in rendered.inputs.values() if i.precomputed), None)
@@ -275,18 +295,29 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
             return rendered.slots
         variants = {}
         for number, option in enumerate(chosen.options):
+
             def download(name: str, frame: pd.DataFrame, n: int = number) -> str:
                 return self._download(page, f"{name}{variant_marker(n)}", frame)
 
             variant = replace(
-                context, chosen={chosen.name: option}, inputs={},
-                slug=f"{context.slug}{variant_marker(number)}", download=download)
+                context,
+                chosen={chosen.name: option},
+                inputs={},
+                slug=f"{context.slug}{variant_marker(number)}",
+                download=download,
+            )
             variants[option] = render_page(markdown, variant).slots
-        return merge_variants(rendered.slots, rendered.chosen.get(chosen.name), variants,
-                              chosen.name, rendered.input_slots)
+        return merge_variants(
+            rendered.slots,
+            rendered.chosen.get(chosen.name),
+            variants,
+            chosen.name,
+            rendered.input_slots,
+        )
 
-    def on_page_content(self, html_text: str, page: Page, config: MkDocsConfig,
-                        files: Files) -> str:
+    def on_page_content(
+        self, html_text: str, page: Page, config: MkDocsConfig, files: Files
+    ) -> str:
         assert self.runner is not None
         src_uri = page.file.src_uri
         html_text = fill_slots(html_text, self._slots.pop(src_uri, {}))
@@ -294,8 +325,11 @@ class ReportsPlugin(BasePlugin[ReportsConfig]):
 
         line = as_of_html(self.runner.as_of)
         match = _FIRST_H1.search(html_text)
-        html_text = (html_text[: match.end()] + line + html_text[match.end():] if match
-                     else line + html_text)
+        html_text = (
+            html_text[: match.end()] + line + html_text[match.end() :]
+            if match
+            else line + html_text
+        )
         if src_uri not in self._safe_titles:
             # Material prints page.meta.title unescaped: keep it as escaped plain text
             text = html.unescape(_TAG.sub("", page.title or ""))

@@ -122,15 +122,21 @@ def in_stated_order(frame: pd.DataFrame, query: dict[str, Any]) -> pd.DataFrame:
     if not resolved or frame.empty:
         return frame
     ties = frame.astype(str).sort_values(list(frame.columns), kind="stable").index
-    ordered = frame.loc[ties].sort_values([c for c, _ in resolved],
-                                          ascending=[a for _, a in resolved], kind="stable",
-                                          na_position="last")
+    ordered = frame.loc[ties].sort_values(
+        [c for c, _ in resolved],
+        ascending=[a for _, a in resolved],
+        kind="stable",
+        na_position="last",
+    )
     return ordered.reset_index(drop=True)
 
 
 def _default_order(query: dict[str, Any]) -> dict[str, str]:
-    grouped = [td["dimension"] for td in query.get("timeDimensions") or []
-               if isinstance(td, dict) and td.get("granularity")]
+    grouped = [
+        td["dimension"]
+        for td in query.get("timeDimensions") or []
+        if isinstance(td, dict) and td.get("granularity")
+    ]
     if grouped:
         return {grouped[0]: "asc"}
     if query.get("measures"):
@@ -141,7 +147,7 @@ def _default_order(query: dict[str, Any]) -> dict[str, str]:
 
 
 def by_granularity(title: str, granularity: str) -> str:
-    """"Invoice date" -> "Invoice month"; "Month" stays "Month"; else "Opened (month)"."""
+    """ "Invoice date" -> "Invoice month"; "Month" stays "Month"; else "Opened (month)"."""
     if title.lower() == granularity:
         return title
     if title.lower().endswith(" date"):
@@ -157,14 +163,16 @@ def display_format(entry: Any) -> str | None:
     `meta.decimals: 0`, else the model's format."""
     if getattr(entry, "unit", None) in UNITS:
         return str(entry.unit)
-    if entry.format in (None, "number") and (entry.type in COUNT_TYPES
-                                             or getattr(entry, "decimals", None) == 0):
+    if entry.format in (None, "number") and (
+        entry.type in COUNT_TYPES or getattr(entry, "decimals", None) == 0
+    ):
         return "integer"
     return entry.format
 
 
-def member_infos(entries: list[Any],
-                 models: Mapping[str, tuple[str, ...]] | None = None) -> dict[str, MemberInfo]:
+def member_infos(
+    entries: list[Any], models: Mapping[str, tuple[str, ...]] | None = None
+) -> dict[str, MemberInfo]:
     """MemberInfo for each `semantic.catalog()` entry, keyed by member name; `models` maps a
     member name to the SQLMesh models it reads (lineage)."""
     return {

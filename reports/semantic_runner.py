@@ -93,8 +93,9 @@ def member_models(entries: list[Any], tables: dict[str, str | None]) -> dict[str
     return lineage
 
 
-def semantic_runner(settings: Settings, role: str | None = None,
-                    context: Any = None) -> QueryRunner:
+def semantic_runner(
+    settings: Settings, role: str | None = None, context: Any = None
+) -> QueryRunner:
     """A runner on the configured semantic layer (embedded engine or Cube server), as `role`
     or, in the served app, as a verified caller's `context` (a `semantic.SecurityContext`)."""
     import semantic

@@ -25,12 +25,21 @@ def _plugin(config: Any, config_file: Path) -> ReportsPlugin:
     return plugin
 
 
-def render_site(config_file: Path, *, docs_dir: Path | None = None, site_dir: Path | None = None,
-                runner: QueryRunner | None = None, settings: Settings | None = None,
-                strict: bool = False) -> Path:
+def render_site(
+    config_file: Path,
+    *,
+    docs_dir: Path | None = None,
+    site_dir: Path | None = None,
+    runner: QueryRunner | None = None,
+    settings: Settings | None = None,
+    strict: bool = False,
+) -> Path:
     """Build the site described by `config_file`; returns the site folder."""
-    overrides = {key: str(value) for key, value in
-                 {"docs_dir": docs_dir, "site_dir": site_dir}.items() if value is not None}
+    overrides = {
+        key: str(value)
+        for key, value in {"docs_dir": docs_dir, "site_dir": site_dir}.items()
+        if value is not None
+    }
     config = load_config(str(config_file), strict=strict, **overrides)
     plugin = _plugin(config, config_file)
     plugin.runner, plugin.settings = runner, settings
@@ -53,12 +62,20 @@ def plugins_for(config_file: Path) -> list[Any]:
     import yaml
 
     listed = yaml.safe_load(MKDOCS_FILE.read_text())["plugins"]
-    return [{PLUGIN_NAME: {"settings": str(config_file)}} if entry == PLUGIN_NAME else entry
-            for entry in listed]
+    return [
+        {PLUGIN_NAME: {"settings": str(config_file)}} if entry == PLUGIN_NAME else entry
+        for entry in listed
+    ]
 
 
-def build_site(settings: Settings, *, site_dir: Path | None = None,
-               runner: QueryRunner | None = None) -> Path:
+def build_site(
+    settings: Settings, *, site_dir: Path | None = None, runner: QueryRunner | None = None
+) -> Path:
     """The project's report site (pages from settings.pages_path) built to settings.site_path."""
-    return render_site(MKDOCS_FILE, docs_dir=settings.pages_path,
-                       site_dir=site_dir or settings.site_path, runner=runner, settings=settings)
+    return render_site(
+        MKDOCS_FILE,
+        docs_dir=settings.pages_path,
+        site_dir=site_dir or settings.site_path,
+        runner=runner,
+        settings=settings,
+    )

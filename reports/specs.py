@@ -10,10 +10,22 @@ from pydantic import BaseModel, ConfigDict, ValidationError, field_validator, mo
 from reports.formats import FORMATS
 
 #: the top-level keys of Cube's REST query JSON
-QUERY_KEYS = frozenset({
-    "measures", "dimensions", "timeDimensions", "filters", "segments", "order", "limit",
-    "offset", "timezone", "ungrouped", "total", "renewQuery",
-})
+QUERY_KEYS = frozenset(
+    {
+        "measures",
+        "dimensions",
+        "timeDimensions",
+        "filters",
+        "segments",
+        "order",
+        "limit",
+        "offset",
+        "timezone",
+        "ungrouped",
+        "total",
+        "renewQuery",
+    }
+)
 
 
 class SpecError(ValueError):
@@ -114,10 +126,26 @@ class RegistrySpec(_Spec):
     """A ```registry name``` query: a table read from the ML model registry's files."""
 
     model: str
-    table: Literal["version", "metrics", "calibration", "lift", "importance", "risk_bands",
-                   "segments", "migration", "action_list", "uplift", "uplift_effects",
-                   "reliability", "calibration_summary", "drift_summary", "score_drift",
-                   "feature_drift", "backtest", "backtest_bands"]
+    table: Literal[
+        "version",
+        "metrics",
+        "calibration",
+        "lift",
+        "importance",
+        "risk_bands",
+        "segments",
+        "migration",
+        "action_list",
+        "uplift",
+        "uplift_effects",
+        "reliability",
+        "calibration_summary",
+        "drift_summary",
+        "score_drift",
+        "feature_drift",
+        "backtest",
+        "backtest_bands",
+    ]
     version: str = "latest"
     part: Literal["test", "valid"] = "test"  # metrics: which evaluation set
     limit: int | None = None
@@ -132,8 +160,12 @@ class ModelCardSpec(_Spec):
 
 
 SPECS: dict[str, type[_Spec]] = {
-    "chart": ChartSpec, "kpi": KpiSpec, "table": TableSpec, "catalog": CatalogSpec,
-    "registry": RegistrySpec, "model_card": ModelCardSpec,
+    "chart": ChartSpec,
+    "kpi": KpiSpec,
+    "table": TableSpec,
+    "catalog": CatalogSpec,
+    "registry": RegistrySpec,
+    "model_card": ModelCardSpec,
 }
 
 

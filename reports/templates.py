@@ -106,7 +106,6 @@ def key_columns(runner: QueryRunner, templates: dict[str, str]) -> Any:
         if info.source in keys:
             return keys[info.source]
         name = info.source.split(".", 1)[-1]
-        return next((uri for source, uri in keys.items()
-                     if source.split(".", 1)[-1] == name), None)
+        return next((uri for source, uri in keys.items() if source.split(".", 1)[-1] == name), None)
 
     return template_of

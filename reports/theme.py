@@ -14,10 +14,20 @@ import yaml
 from reports.formats import GRANULARITIES
 
 THEME_FILE = Path(__file__).resolve().parent / "theme.yml"
-FONT = ('-apple-system, BlinkMacSystemFont, "Segoe UI", Helvetica, Arial, sans-serif')
+FONT = '-apple-system, BlinkMacSystemFont, "Segoe UI", Helvetica, Arial, sans-serif'
 #: colours for series without a palette (Tableau 10, minus the palettes' own blues and reds)
-COLORWAY = ["#4c78a8", "#72b7b2", "#54a24b", "#eeca3b", "#b279a2", "#ff9da6", "#9d755d",
-            "#bab0ac", "#f58518", "#e45756"]
+COLORWAY = [
+    "#4c78a8",
+    "#72b7b2",
+    "#54a24b",
+    "#eeca3b",
+    "#b279a2",
+    "#ff9da6",
+    "#9d755d",
+    "#bab0ac",
+    "#f58518",
+    "#e45756",
+]
 TEXT = "#1f2328"
 GRID = "#e6e8eb"
 
@@ -63,8 +73,9 @@ def palettes(source: Path = THEME_FILE) -> dict[str, Palette]:
         palette, columns = _palette(str(name), body, source)
         for column in columns:
             if column in found:
-                raise ThemeError(f"{source}: column {column!r} is in palettes "
-                                 f"{found[column].name} and {name}")
+                raise ThemeError(
+                    f"{source}: column {column!r} is in palettes {found[column].name} and {name}"
+                )
             found[column] = palette
     return found
 
@@ -98,8 +109,14 @@ def all_value_colors() -> dict[str, dict[str, str]]:
 
 def chart_template() -> dict[str, Any]:
     """The Plotly template of every chart: written once per site (assets/custintel)."""
-    axis = {"gridcolor": GRID, "linecolor": "#9aa0a6", "zerolinecolor": "#c4c8cc",
-            "automargin": True, "title": {"standoff": 8}, "ticks": ""}
+    axis = {
+        "gridcolor": GRID,
+        "linecolor": "#9aa0a6",
+        "zerolinecolor": "#c4c8cc",
+        "automargin": True,
+        "title": {"standoff": 8},
+        "ticks": "",
+    }
     return {
         "layout": {
             "font": {"family": FONT, "size": 13, "color": TEXT},

@@ -1,7 +1,7 @@
 """Governed metrics: Cube data model, embedded DuckDB engine, Cube REST client.
 
-    from semantic import load, compile_query, catalog, Query
-    semantic.session(settings, as_of=...)   # many queries of one consumer (a report build)
+from semantic import load, compile_query, catalog, Query
+semantic.session(settings, as_of=...)   # many queries of one consumer (a report build)
 """
 
 from typing import TYPE_CHECKING, Any
@@ -33,6 +33,7 @@ def __getattr__(name: str) -> Any:
 
         return getattr(sessions, name)
     raise AttributeError(f"module 'semantic' has no attribute '{name}'")
+
 
 __all__ = [
     "AccessDenied",

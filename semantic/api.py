@@ -41,8 +41,9 @@ def _fingerprint(root: Path) -> tuple[tuple[str, float], ...]:
 
 
 @lru_cache(maxsize=8)
-def _cached_model(root: str, fingerprint: tuple[tuple[str, float], ...],
-                  cache_dir: str | None) -> DataModel:
+def _cached_model(
+    root: str, fingerprint: tuple[tuple[str, float], ...], cache_dir: str | None
+) -> DataModel:
     return load_cached_model(Path(root), Path(cache_dir) if cache_dir else None)
 
 
@@ -56,8 +57,9 @@ def model(settings: Settings | None = None) -> DataModel:
     cached on disk, keyed on the files' content, so a new process skips validation)."""
     resolved = settings or load_settings()
     root = resolved.semantic_model_path
-    return _cached_model(str(root), _fingerprint(root) if root.is_dir() else (),
-                         str(model_cache_dir(resolved)))
+    return _cached_model(
+        str(root), _fingerprint(root) if root.is_dir() else (), str(model_cache_dir(resolved))
+    )
 
 
 def engine(settings: Settings | None = None, as_of: dt.date | None = None) -> Engine:
@@ -72,44 +74,57 @@ def engine(settings: Settings | None = None, as_of: dt.date | None = None) -> En
     return Engine(model(resolved), resolved.warehouse_path, as_of=as_of)
 
 
-def cube_client(settings: Settings | None = None, token: str | None = None,
-                as_of: dt.date | None = None) -> CubeClient:
+def cube_client(
+    settings: Settings | None = None, token: str | None = None, as_of: dt.date | None = None
+) -> CubeClient:
     """A client for the configured Cube server, sending the caller's token; relative date
     ranges are resolved with `as_of` (default today, as the embedded engine) before sending."""
     from semantic.client import CubeClient
 
-    return CubeClient((settings or load_settings()).semantic.cube_api_url, token=token,
-                      as_of=as_of)
+    return CubeClient((settings or load_settings()).semantic.cube_api_url, token=token, as_of=as_of)
 
 
-def _cube_token(token: str | None, role: str | None,
-                security_context: dict[str, Any] | None) -> str:
+def _cube_token(
+    token: str | None, role: str | None, security_context: dict[str, Any] | None
+) -> str:
     """The caller's token for a Cube server, after checking the arguments agree with it."""
     import jwt
 
     token = token or os.environ.get(TOKEN_ENV) or None
     if token is None:
-        raise MissingToken(f"the Cube backend needs the caller's token (--token, or "
-                           f"{TOKEN_ENV}); the Cube server verifies it")
+        raise MissingToken(
+            f"the Cube backend needs the caller's token (--token, or "
+            f"{TOKEN_ENV}); the Cube server verifies it"
+        )
     try:
         claims = jwt.decode(token, options={"verify_signature": False})  # Cube verifies it
     except jwt.PyJWTError as exc:
         raise MissingToken(f"the token is not a JWT: {exc}") from exc
     roles = SecurityContext(claims=claims).roles
     if role is not None and roles != (role,):
-        raise RoleMismatch(f"role '{role}' disagrees with the token (role(s): "
-                           f"{', '.join(roles) or 'none'}); a Cube server takes the token's")
+        raise RoleMismatch(
+            f"role '{role}' disagrees with the token (role(s): "
+            f"{', '.join(roles) or 'none'}); a Cube server takes the token's"
+        )
     for key, value in (security_context or {}).items():
         if claims.get(key) != value:
-            raise RoleMismatch(f"security_context['{key}'] = {value!r} disagrees with the "
-                               "token; a Cube server takes the token's claims")
+            raise RoleMismatch(
+                f"security_context['{key}'] = {value!r} disagrees with the "
+                "token; a Cube server takes the token's claims"
+            )
     return token
 
 
-def load(query: Query | dict[str, Any], role: str | None = None,
-         security_context: dict[str, Any] | None = None, settings: Settings | None = None,
-         backend: Backend | None = None, *, as_of: dt.date | None = None,
-         token: str | None = None) -> pd.DataFrame:
+def load(
+    query: Query | dict[str, Any],
+    role: str | None = None,
+    security_context: dict[str, Any] | None = None,
+    settings: Settings | None = None,
+    backend: Backend | None = None,
+    *,
+    as_of: dt.date | None = None,
+    token: str | None = None,
+) -> pd.DataFrame:
     """Run a governed query; columns are member names (`view.member`, `view.time.month`).
 
     The caller is the verified `token` (or CUSTINTEL_TOKEN); `role` may narrow it to one of
@@ -123,28 +138,40 @@ def load(query: Query | dict[str, Any], role: str | None = None,
         caller_token = _cube_token(token, role, security_context)
         with cube_client(resolved, caller_token, as_of) as client:
             return client.load(query)
-    context = caller_context(resolved, token=token, role=role,
-                             security_context=security_context)
+    context = caller_context(resolved, token=token, role=role, security_context=security_context)
     return engine(resolved, as_of).load(query, context=context)
 
 
-def load_rows(query: Query | dict[str, Any], role: str | None = None,
-              security_context: dict[str, Any] | None = None, settings: Settings | None = None,
-              backend: Backend | None = None, *, as_of: dt.date | None = None,
-              token: str | None = None) -> ResultRows:
+def load_rows(
+    query: Query | dict[str, Any],
+    role: str | None = None,
+    security_context: dict[str, Any] | None = None,
+    settings: Settings | None = None,
+    backend: Backend | None = None,
+    *,
+    as_of: dt.date | None = None,
+    token: str | None = None,
+) -> ResultRows:
     """`load` as plain rows: the embedded engine never imports pandas on this path (the CLI's
     fast start); the Cube backend converts its typed frame."""
     resolved = settings or load_settings()
     if (backend or resolved.semantic.backend) == "cube":
         frame = load(query, role, security_context, resolved, "cube", as_of=as_of, token=token)
-        kinds = {name: "number" if frame[name].dtype.kind in "iuf" else
-                 "time" if frame[name].dtype.kind == "M" else "string" for name in frame}
+        kinds = {
+            name: "number"
+            if frame[name].dtype.kind in "iuf"
+            else "time"
+            if frame[name].dtype.kind == "M"
+            else "string"
+            for name in frame
+        }
         columns = tuple(OutputColumn(name, "member", kinds[name]) for name in frame.columns)
-        rows = [tuple(_python(value) for value in row)
-                for row in frame.itertuples(index=False, name=None)]
+        rows = [
+            tuple(_python(value) for value in row)
+            for row in frame.itertuples(index=False, name=None)
+        ]
         return ResultRows(columns, rows)
-    context = caller_context(resolved, token=token, role=role,
-                             security_context=security_context)
+    context = caller_context(resolved, token=token, role=role, security_context=security_context)
     return engine(resolved, as_of).load_rows(query, context=context)
 
 
@@ -159,20 +186,30 @@ def _python(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else value
 
 
-def compile_query(query: Query | dict[str, Any], role: str | None = None,
-                  security_context: dict[str, Any] | None = None,
-                  settings: Settings | None = None, *,
-                  as_of: dt.date | None = None, token: str | None = None) -> CompiledQuery:
+def compile_query(
+    query: Query | dict[str, Any],
+    role: str | None = None,
+    security_context: dict[str, Any] | None = None,
+    settings: Settings | None = None,
+    *,
+    as_of: dt.date | None = None,
+    token: str | None = None,
+) -> CompiledQuery:
     """The SQL the embedded engine runs for a query (`.sql`, `.params`, `.to_sql(dialect)`)."""
     resolved = settings or load_settings()
-    context = caller_context(resolved, token=token, role=role,
-                             security_context=security_context)
+    context = caller_context(resolved, token=token, role=role, security_context=security_context)
     return engine(resolved, as_of).compile(query, context=context)
 
 
-def cube_sql(query: Query | dict[str, Any], role: str | None = None,
-             security_context: dict[str, Any] | None = None, settings: Settings | None = None,
-             *, as_of: dt.date | None = None, token: str | None = None) -> CubeSql:
+def cube_sql(
+    query: Query | dict[str, Any],
+    role: str | None = None,
+    security_context: dict[str, Any] | None = None,
+    settings: Settings | None = None,
+    *,
+    as_of: dt.date | None = None,
+    token: str | None = None,
+) -> CubeSql:
     """The SQL the configured Cube server would run for a query (its `/v1/sql`)."""
     resolved = settings or load_settings()
     caller_token = _cube_token(token, role, security_context)

@@ -30,16 +30,25 @@ _BASE = """
   from marts.customer_monthly_activity as m
   left join marts.customer_360_view as c on c.customer_id = m.customer_id"""
 VIEW_CASES: tuple[tuple[str, dict[str, Any], str], ...] = (
-    ("active customers by segment and month",
-     {"measures": ["engagement.active_customers"], "dimensions": ["engagement.segment"],
-      "timeDimensions": [MONTHLY]},
-     f"""select c.customer_segment, date_trunc('month', m.month_start_date) as month,
+    (
+        "active customers by segment and month",
+        {
+            "measures": ["engagement.active_customers"],
+            "dimensions": ["engagement.segment"],
+            "timeDimensions": [MONTHLY],
+        },
+        f"""select c.customer_segment, date_trunc('month', m.month_start_date) as month,
                count(*) filter (where m.is_active_30d_at_month_end) as active_customers
-        {_BASE} group by all order by month"""),
-    ("active customers and revenue by segment and month (fan-out)",
-     {"measures": ["engagement.active_customers", "engagement.revenue"],
-      "dimensions": ["engagement.segment"], "timeDimensions": [MONTHLY]},
-     f"""with base as (
+        {_BASE} group by all order by month""",
+    ),
+    (
+        "active customers and revenue by segment and month (fan-out)",
+        {
+            "measures": ["engagement.active_customers", "engagement.revenue"],
+            "dimensions": ["engagement.segment"],
+            "timeDimensions": [MONTHLY],
+        },
+        f"""with base as (
           select c.customer_segment as segment, date_trunc('month', m.month_start_date) as month,
                  count(*) filter (where m.is_active_30d_at_month_end) as active_customers
           {_BASE} group by all
@@ -52,7 +61,8 @@ VIEW_CASES: tuple[tuple[str, dict[str, Any], str], ...] = (
             and i.invoice_date < m.month_end_reference_date
           group by all
         )
-        select * from base join revenue using (segment, month) order by month"""),
+        select * from base join revenue using (segment, month) order by month""",
+    ),
 )
 
 
@@ -89,22 +99,39 @@ def cli_figures(config: Path | None, repeats: int = 5) -> list[Figure]:
     configured = [script, "--config", str(config)] if config is not None else [script]
     commands = {
         "custintel --help": [script, "--help"],
-        "custintel metrics query": [*configured, "metrics", "query", "-m",
-                                    "engagement.active_customers", "-d", "engagement.segment",
-                                    "--role", "analyst", "--format", "csv"],
+        "custintel metrics query": [
+            *configured,
+            "metrics",
+            "query",
+            "-m",
+            "engagement.active_customers",
+            "-d",
+            "engagement.segment",
+            "--role",
+            "analyst",
+            "--format",
+            "csv",
+        ],
     }
     bare = [sys.executable, "-c", "pass"]
-    times: dict[str, list[tuple[float, float]]] = {name: [] for name in
-                                                   [*commands, "python -c pass"]}
+    times: dict[str, list[tuple[float, float]]] = {
+        name: [] for name in [*commands, "python -c pass"]
+    }
     for _ in range(repeats):
         times["python -c pass"].append(_wall(bare, env))
         for name, command in commands.items():
             times[name].append(_wall(command, env))
     baseline = statistics.median(wall for wall, _cpu in times["python -c pass"])
-    return [Figure(name, statistics.median(wall for wall, _cpu in times[name]),
-                   "python -c pass", baseline,
-                   statistics.median(cpu for _wall, cpu in times[name]))
-            for name in commands]
+    return [
+        Figure(
+            name,
+            statistics.median(wall for wall, _cpu in times[name]),
+            "python -c pass",
+            baseline,
+            statistics.median(cpu for _wall, cpu in times[name]),
+        )
+        for name in commands
+    ]
 
 
 def view_figures(engine: Engine, repeats: int = 20) -> list[Figure]:
@@ -121,6 +148,7 @@ def view_figures(engine: Engine, repeats: int = 20) -> list[Figure]:
                 started = time.perf_counter()
                 con.execute(hand_sql).df()
                 hand.append(time.perf_counter() - started)
-        figures.append(Figure(name, statistics.median(semantic), "hand SQL",
-                              statistics.median(hand)))
+        figures.append(
+            Figure(name, statistics.median(semantic), "hand SQL", statistics.median(hand))
+        )
     return figures

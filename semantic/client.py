@@ -69,12 +69,21 @@ class CubeSql:
 class CubeClient:
     """Thin httpx client for Cube's REST API (`api_url` ends with `/cubejs-api`)."""
 
-    def __init__(self, api_url: str, token: str | None = None, *,
-                 method: Literal["POST", "GET"] = "POST", timeout_seconds: float = 30.0,
-                 max_wait_seconds: float = 300.0, poll_interval_seconds: float = 0.5,
-                 retries: int = 3, backoff_seconds: float = 0.5,
-                 max_backoff_seconds: float = 8.0, as_of: dt.date | None = None,
-                 transport: httpx.BaseTransport | None = None):
+    def __init__(
+        self,
+        api_url: str,
+        token: str | None = None,
+        *,
+        method: Literal["POST", "GET"] = "POST",
+        timeout_seconds: float = 30.0,
+        max_wait_seconds: float = 300.0,
+        poll_interval_seconds: float = 0.5,
+        retries: int = 3,
+        backoff_seconds: float = 0.5,
+        max_backoff_seconds: float = 8.0,
+        as_of: dt.date | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ):
         if retries < 0:
             raise ValueError("retries must be >= 0")
         self.api_url = api_url.rstrip("/")
@@ -102,8 +111,9 @@ class CubeClient:
     def token(self) -> str:
         """The caller's JWT, sent as is."""
         if not self.caller_token:
-            raise CubeApiError("no token: a Cube server needs the caller's JWT (CUSTINTEL_TOKEN "
-                               "or --token)")
+            raise CubeApiError(
+                "no token: a Cube server needs the caller's JWT (CUSTINTEL_TOKEN or --token)"
+            )
         return self.caller_token
 
     # ------------------------------------------------------------------ requests
@@ -117,16 +127,27 @@ class CubeClient:
             if body.get("error") != CONTINUE_WAIT:
                 return body
             if time.monotonic() >= deadline:
-                raise CubeApiError(f"Cube did not finish the query within "
-                                   f"{self.max_wait_seconds:g}s (still 'Continue wait')")
+                raise CubeApiError(
+                    f"Cube did not finish the query within "
+                    f"{self.max_wait_seconds:g}s (still 'Continue wait')"
+                )
             time.sleep(self.poll_interval_seconds)
 
-    def _send_with_retries(self, path: str, headers: dict[str, str],
-                           query: dict[str, Any] | None, request_id: str,
-                           spans: Any) -> dict[str, Any]:
+    def _send_with_retries(
+        self,
+        path: str,
+        headers: dict[str, str],
+        query: dict[str, Any] | None,
+        request_id: str,
+        spans: Any,
+    ) -> dict[str, Any]:
         """One answer, retrying transient failures; the last one raised with the count."""
-        retrying = Retrying(stop=stop_after_attempt(self.retries + 1), wait=self._backoff,
-                            retry=retry_if_exception(_retryable), reraise=True)
+        retrying = Retrying(
+            stop=stop_after_attempt(self.retries + 1),
+            wait=self._backoff,
+            retry=retry_if_exception(_retryable),
+            reraise=True,
+        )
         try:
             for attempt in retrying:
                 with attempt:
@@ -136,8 +157,9 @@ class CubeClient:
             if not _retryable(exc):
                 raise
             attempts = self.retries + 1
-            raise type(exc)(f"{exc} (gave up after {attempts} attempt"
-                            f"{'s' if attempts > 1 else ''})") from exc
+            raise type(exc)(
+                f"{exc} (gave up after {attempts} attempt{'s' if attempts > 1 else ''})"
+            ) from exc
         raise AssertionError("unreachable: tenacity either returns or raises")
 
     def _backoff(self, state: RetryCallState) -> float:
@@ -150,50 +172,60 @@ class CubeClient:
             wait = max(wait, retry_after)
         return min(wait, self.max_backoff_seconds)
 
-    def _send(self, path: str, headers: dict[str, str],
-              query: dict[str, Any] | None) -> dict[str, Any]:
+    def _send(
+        self, path: str, headers: dict[str, str], query: dict[str, Any] | None
+    ) -> dict[str, Any]:
         url = f"{self.api_url}{path}"
         try:
             if query is None:
                 response = self._http.get(url, headers=headers)
             elif self.method == "GET":
-                response = self._http.get(url, headers=headers,
-                                          params={"query": json.dumps(query)})
+                response = self._http.get(url, headers=headers, params={"query": json.dumps(query)})
             else:
                 response = self._http.post(url, headers=headers, json={"query": query})
         except httpx.ConnectTimeout as exc:
-            raise CubeUnreachable(f"cannot reach the Cube API at {url}: no connection within "
-                                  f"{self.timeout_seconds:g}s (connect timeout)") from exc
+            raise CubeUnreachable(
+                f"cannot reach the Cube API at {url}: no connection within "
+                f"{self.timeout_seconds:g}s (connect timeout)"
+            ) from exc
         except httpx.ConnectError as exc:
             error = CubeUnreachable(f"cannot reach the Cube API at {url}: {exc}")
             error.retryable = False  # nothing listens there
             raise error from exc
         except httpx.TimeoutException as exc:
-            raise CubeTimeout(f"the Cube API at {url} accepted the request but did not answer "
-                              f"within {self.timeout_seconds:g}s (read timeout)") from exc
+            raise CubeTimeout(
+                f"the Cube API at {url} accepted the request but did not answer "
+                f"within {self.timeout_seconds:g}s (read timeout)"
+            ) from exc
         except httpx.HTTPError as exc:
             error = CubeUnreachable(f"cannot reach the Cube API at {url}: {exc}")
             error.retryable = False
             raise error from exc
         if response.status_code in RETRY_STATUSES:
-            unavailable = CubeUnavailable(f"Cube API {path} answered HTTP "
-                                          f"{response.status_code} "
-                                          f"({response.reason_phrase or 'unavailable'}): "
-                                          f"{response.text[:200]!r}")
+            unavailable = CubeUnavailable(
+                f"Cube API {path} answered HTTP "
+                f"{response.status_code} "
+                f"({response.reason_phrase or 'unavailable'}): "
+                f"{response.text[:200]!r}"
+            )
             unavailable.retry_after = _retry_after(response)
             raise unavailable
         try:
             body = response.json()
         except ValueError as exc:
-            raise CubeApiError(f"Cube API {url} answered HTTP {response.status_code} with "
-                               f"non-JSON: {response.text[:200]!r}") from exc
+            raise CubeApiError(
+                f"Cube API {url} answered HTTP {response.status_code} with "
+                f"non-JSON: {response.text[:200]!r}"
+            ) from exc
         if response.status_code >= 400:
             message = body.get("error", body) if isinstance(body, dict) else body
-            raise CubeApiError(f"Cube API {path} failed with HTTP {response.status_code}: "
-                               f"{message}")
+            raise CubeApiError(
+                f"Cube API {path} failed with HTTP {response.status_code}: {message}"
+            )
         if not isinstance(body, dict):
-            raise CubeApiError(f"Cube API {path} answered with {type(body).__name__}, "
-                               "expected an object")
+            raise CubeApiError(
+                f"Cube API {path} answered with {type(body).__name__}, expected an object"
+            )
         if "error" in body and body["error"] != CONTINUE_WAIT:
             raise CubeApiError(f"Cube API {path} error: {body['error']}")
         return body
@@ -220,16 +252,21 @@ class CubeClient:
         if isinstance(part, list):  # a blending query answers one entry per query
             part = part[0].get("sql") if part and isinstance(part[0], dict) else None
         statement = part.get("sql") if isinstance(part, dict) else None
-        if not (isinstance(part, dict) and isinstance(statement, list) and len(statement) == 2
-                and isinstance(statement[0], str)):
+        if not (
+            isinstance(part, dict)
+            and isinstance(statement, list)
+            and len(statement) == 2
+            and isinstance(statement[0], str)
+        ):
             raise CubeApiError("Cube API /v1/sql response has no `sql.sql` [text, params] pair")
         params = statement[1]
-        return CubeSql(sql=statement[0],
-                       params=list(params.values()) if isinstance(params, dict) else
-                       list(params or []),
-                       order=dict(part.get("order") or {}),
-                       data_source=body.get("dataSource") or part.get("dataSource"),
-                       raw=body)
+        return CubeSql(
+            sql=statement[0],
+            params=list(params.values()) if isinstance(params, dict) else list(params or []),
+            order=dict(part.get("order") or {}),
+            data_source=body.get("dataSource") or part.get("dataSource"),
+            raw=body,
+        )
 
     def dry_run(self, query: Query | dict[str, Any]) -> dict[str, Any]:
         """The query as Cube normalises it (`/v1/dry-run`): `queryType`, `normalizedQueries`,
@@ -278,8 +315,7 @@ def absolute_ranges(query: Query, as_of: dt.date) -> Query:
         if isinstance(td.date_range, str):
             update["date_range"] = _absolute(td.date_range, as_of)
         if td.compare_date_range and any(isinstance(r, str) for r in td.compare_date_range):
-            update["compare_date_range"] = tuple(_absolute(r, as_of)
-                                                 for r in td.compare_date_range)
+            update["compare_date_range"] = tuple(_absolute(r, as_of) for r in td.compare_date_range)
         changed.append(td.model_copy(update=update) if update else td)
     if all(new is old for new, old in zip(changed, query.time_dimensions, strict=True)):
         return query
@@ -314,8 +350,9 @@ def _convert(series: pd.Series, member_type: str) -> pd.Series:
         return pd.to_datetime(series)
     if member_type == "boolean":
         mapping = {"true": True, "false": False, "1": True, "0": False}
-        return series.map(lambda v: v if v is None or isinstance(v, bool)
-                          else mapping.get(str(v).lower()))
+        return series.map(
+            lambda v: v if v is None or isinstance(v, bool) else mapping.get(str(v).lower())
+        )
     return series
 
 
@@ -328,8 +365,11 @@ def typed_frame(query: Query, response: dict[str, Any]) -> pd.DataFrame:
     if not isinstance(rows, list):
         raise CubeApiError("Cube API /v1/load response has no `data` list")
     types = _member_types(response.get("annotation") or {})
-    frame = pd.DataFrame.from_records(rows, columns=columns) if rows else \
-        pd.DataFrame({column: pd.Series(dtype=object) for column in columns})
+    frame = (
+        pd.DataFrame.from_records(rows, columns=columns)
+        if rows
+        else pd.DataFrame({column: pd.Series(dtype=object) for column in columns})
+    )
     for column in columns:
         member_type = types.get(column)
         if member_type is None:

@@ -270,9 +270,26 @@ class DataModel:
 
 
 FILTER_OPERATORS = (
-    "equals", "notEquals", "contains", "notContains", "startsWith", "notStartsWith",
-    "endsWith", "notEndsWith", "gt", "gte", "lt", "lte", "set", "notSet", "inDateRange",
-    "notInDateRange", "beforeDate", "beforeOrOnDate", "afterDate", "afterOrOnDate",
+    "equals",
+    "notEquals",
+    "contains",
+    "notContains",
+    "startsWith",
+    "notStartsWith",
+    "endsWith",
+    "notEndsWith",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "set",
+    "notSet",
+    "inDateRange",
+    "notInDateRange",
+    "beforeDate",
+    "beforeOrOnDate",
+    "afterDate",
+    "afterOrOnDate",
 )
 INTERVAL_UNITS = ("second", "minute", "hour", "day", "week", "month", "quarter", "year")
 

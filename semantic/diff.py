@@ -111,8 +111,7 @@ def _unified(before: Any, after: Any, label: str) -> str:
     return "".join(difflib.unified_diff(_dump(before), _dump(after), f"a/{label}", f"b/{label}"))
 
 
-def _compare(owner: str, member: str | None, before: Any, after: Any
-             ) -> DefinitionChange | None:
+def _compare(owner: str, member: str | None, before: Any, after: Any) -> DefinitionChange | None:
     if before == after:
         return None
     change = "added" if before is None else "removed" if after is None else "changed"
@@ -139,22 +138,30 @@ def definition_changes(old: DataModel, new: DataModel) -> list[DefinitionChange]
         for kind, member in sorted(members):
             old_member = before.member(member) if before else None
             new_member = after.member(member) if after else None
-            change = _compare(owner, f"{kind} {member}",
-                              old_member.raw if old_member else None,
-                              new_member.raw if new_member else None)
+            change = _compare(
+                owner,
+                f"{kind} {member}",
+                old_member.raw if old_member else None,
+                new_member.raw if new_member else None,
+            )
             if change:
                 changes.append(change)
     for name in sorted(set(old.views) | set(new.views)):
         before_view, after_view = old.views.get(name), new.views.get(name)
-        change = _compare(f"view {name}", None, before_view.raw if before_view else None,
-                          after_view.raw if after_view else None)
+        change = _compare(
+            f"view {name}",
+            None,
+            before_view.raw if before_view else None,
+            after_view.raw if after_view else None,
+        )
         if change:
             changes.append(change)
     return changes
 
 
-def affected_measures(old: DataModel, new: DataModel, changes: list[DefinitionChange]
-                      ) -> dict[tuple[str, str], str]:
+def affected_measures(
+    old: DataModel, new: DataModel, changes: list[DefinitionChange]
+) -> dict[tuple[str, str], str]:
     """Measures of the new model to evaluate, with the reason."""
     changed: dict[tuple[str, str], str] = {}
     for change in changes:
@@ -180,8 +187,9 @@ def affected_measures(old: DataModel, new: DataModel, changes: list[DefinitionCh
     return affected
 
 
-def _changed_dependency(model: DataModel, key: tuple[str, str],
-                        changed: dict[tuple[str, str], str]) -> str | None:
+def _changed_dependency(
+    model: DataModel, key: tuple[str, str], changed: dict[tuple[str, str], str]
+) -> str | None:
     for dependency in reachable_members(model, *key):
         if dependency in changed:
             return f"depends on changed {dependency[0]}.{dependency[1]}"
@@ -191,12 +199,16 @@ def _changed_dependency(model: DataModel, key: tuple[str, str],
 # ---------------------------------------------------------------- value impact
 def env_mapper(con: duckdb.DuckDBPyConnection, env: str) -> TableMapper:
     """Redirect `schema.table` to `schema__<env>.table` where SQLMesh created that schema."""
-    schemas = {row[0] for row in con.execute(
-        "select schema_name from information_schema.schemata").fetchall()}
+    schemas = {
+        row[0]
+        for row in con.execute("select schema_name from information_schema.schemata").fetchall()
+    }
     suffixed = {schema for schema in schemas if schema.endswith(f"__{env}")}
     if not suffixed:
-        raise DiffError(f"no SQLMesh environment '{env}' in the warehouse: no schema named "
-                        f"<schema>__{env} (run `sqlmesh plan {env}` first)")
+        raise DiffError(
+            f"no SQLMesh environment '{env}' in the warehouse: no schema named "
+            f"<schema>__{env} (run `sqlmesh plan {env}` first)"
+        )
 
     def mapper(table: exp.Table) -> exp.Table:
         target = f"{table.db}__{env}"
@@ -224,8 +236,7 @@ def _time_range(engine: Engine, member: str) -> tuple[dt.datetime, dt.datetime] 
     cube, name = member.split(".")
     renderer = MemberSql(engine.model, engine.table_mapper)
     value = renderer.dimension(cube, name)
-    query = exp.select(exp.Min(this=value.copy()), exp.Max(this=value)).from_(
-        renderer.table(cube))
+    query = exp.select(exp.Min(this=value.copy()), exp.Max(this=value)).from_(renderer.table(cube))
     with engine.connection() as con:
         low, high = con.execute(query.sql("duckdb")).fetchone() or (None, None)
     if low is None or high is None:
@@ -233,9 +244,15 @@ def _time_range(engine: Engine, member: str) -> tuple[dt.datetime, dt.datetime] 
     return pd.Timestamp(low).to_pydatetime(), pd.Timestamp(high).to_pydatetime()
 
 
-def _evaluate(engine: Engine | None, query: dict[str, Any], column: str, key: str | None,
-              errors: list[str], side: str, context: SecurityContext
-              ) -> dict[str, float | None]:
+def _evaluate(
+    engine: Engine | None,
+    query: dict[str, Any],
+    column: str,
+    key: str | None,
+    errors: list[str],
+    side: str,
+    context: SecurityContext,
+) -> dict[str, float | None]:
     if engine is None:
         return {}
     try:
@@ -277,22 +294,29 @@ def _rows(before: dict[str, float | None], after: dict[str, float | None]) -> li
 
 def view_members(model: DataModel, cube: str, member: str) -> list[str]:
     """`view.member` paths of the public views exposing a cube member (sorted)."""
-    return sorted(f"{view.name}.{name}" for view in model.views.values() if view.public
-                  for name, item in view.members.items()
-                  if item.cube == cube and item.member == member)
+    return sorted(
+        f"{view.name}.{name}"
+        for view in model.views.values()
+        if view.public
+        for name, item in view.members.items()
+        if item.cube == cube and item.member == member
+    )
 
 
 def _plain_for(model: DataModel, path: str, context: SecurityContext) -> bool:
     view, name = path.split(".", 1)
     try:
-        return member_access(model.views[view].access_policy, name, context,
-                             f"view {view}").access is Access.PLAIN
+        return (
+            member_access(model.views[view].access_policy, name, context, f"view {view}").access
+            is Access.PLAIN
+        )
     except SemanticError:
         return False
 
 
-def segment_source(old: DataModel, new: DataModel, segment_dimension: str,
-                   context: SecurityContext) -> tuple[str, str]:
+def segment_source(
+    old: DataModel, new: DataModel, segment_dimension: str, context: SecurityContext
+) -> tuple[str, str]:
     """The cube dimension behind `--segment-dimension`, after checking the reviewer may see
     it: a public view's dimension, unmasked for the role, in the base and the new model."""
     view, _, name = segment_dimension.partition(".")
@@ -301,27 +325,33 @@ def segment_source(old: DataModel, new: DataModel, segment_dimension: str,
         definition = model.views.get(view)
         item = definition.members.get(name) if definition is not None else None
         if definition is None or item is None or item.kind != "dimension":
-            raise DiffError(f"--segment-dimension {segment_dimension}: not a dimension of a "
-                            f"view in the {label} model (give a public view dimension, e.g. "
-                            f"{DEFAULT_SEGMENT_DIMENSION})")
+            raise DiffError(
+                f"--segment-dimension {segment_dimension}: not a dimension of a "
+                f"view in the {label} model (give a public view dimension, e.g. "
+                f"{DEFAULT_SEGMENT_DIMENSION})"
+            )
         if not definition.public:
-            raise DiffError(f"--segment-dimension {segment_dimension}: view {view} is not "
-                            "public")
+            raise DiffError(f"--segment-dimension {segment_dimension}: view {view} is not public")
         if not _plain_for(model, segment_dimension, context):
             who = ", ".join(context.roles) or "no role"
-            raise DiffError(f"--segment-dimension {segment_dimension}: role(s) {who} may not "
-                            f"see it unmasked in the {label} model; the diff shows only what "
-                            "the reviewer role may see")
+            raise DiffError(
+                f"--segment-dimension {segment_dimension}: role(s) {who} may not "
+                f"see it unmasked in the {label} model; the diff shows only what "
+                "the reviewer role may see"
+            )
     new_item = new.views[view].members[name]
     old_item = old.views[view].members[name] if old.views else new_item
     if (old_item.cube, old_item.member) != (new_item.cube, new_item.member):
-        raise DiffError(f"--segment-dimension {segment_dimension}: the pull request points it "
-                        "at another member; choose a dimension it leaves alone")
+        raise DiffError(
+            f"--segment-dimension {segment_dimension}: the pull request points it "
+            "at another member; choose a dimension it leaves alone"
+        )
     return new_item.cube, new_item.member
 
 
-def _breakdown(model: DataModel, view: str, source: tuple[str, str] | None,
-               context: SecurityContext) -> str | None:
+def _breakdown(
+    model: DataModel, view: str, source: tuple[str, str] | None, context: SecurityContext
+) -> str | None:
     if source is None:
         return None
     for name, item in model.views[view].members.items():
@@ -333,34 +363,56 @@ def _breakdown(model: DataModel, view: str, source: tuple[str, str] | None,
 
 def _view_time(model: DataModel, view: str, cube_member: str) -> str | None:
     cube, name = cube_member.split(".")
-    return next((f"{view}.{member}" for member, item in model.views[view].members.items()
-                 if (item.cube, item.member) == (cube, name)), None)
+    return next(
+        (
+            f"{view}.{member}"
+            for member, item in model.views[view].members.items()
+            if (item.cube, item.member) == (cube, name)
+        ),
+        None,
+    )
 
 
-def measure_impact(measure: tuple[str, str], reason: str, old: Engine | None, new: Engine,
-                   segment: tuple[str, str] | None, months: int,
-                   context: SecurityContext) -> MeasureImpact:
+def measure_impact(
+    measure: tuple[str, str],
+    reason: str,
+    old: Engine | None,
+    new: Engine,
+    segment: tuple[str, str] | None,
+    months: int,
+    context: SecurityContext,
+) -> MeasureImpact:
     cube, name = measure
     impact = MeasureImpact(measure=f"{cube}.{name}", reason=reason)
     candidates = view_members(new.model, cube, name)
     path = next((p for p in candidates if _plain_for(new.model, p, context)), None)
     if path is None:
         who = ", ".join(context.roles) or "no role"
-        impact.errors.append("after: not evaluated: " + (
-            f"role(s) {who} may not see it in a public view" if candidates
-            else "no public view exposes it (see the view measures built on it)"))
+        impact.errors.append(
+            "after: not evaluated: "
+            + (
+                f"role(s) {who} may not see it in a public view"
+                if candidates
+                else "no public view exposes it (see the view measures built on it)"
+            )
+        )
         return impact
     view = path.split(".", 1)[0]
     impact.view_member = path
     old_engine = old if old is not None and path in view_members(old.model, cube, name) else None
     by = _breakdown(new.model, view, segment, context)
-    if by is not None and old_engine is not None and \
-            by != _breakdown(old_engine.model, view, segment, context):
+    if (
+        by is not None
+        and old_engine is not None
+        and by != _breakdown(old_engine.model, view, segment, context)
+    ):
         by = None
     impact.by = by
     query: dict[str, Any] = {"measures": [path], "dimensions": [by] if by else []}
-    impact.rows = _rows(_evaluate(old_engine, query, path, by, impact.errors, "before", context),
-                        _evaluate(new, query, path, by, impact.errors, "after", context))
+    impact.rows = _rows(
+        _evaluate(old_engine, query, path, by, impact.errors, "before", context),
+        _evaluate(new, query, path, by, impact.errors, "after", context),
+    )
     time_dimension = _time_dimension(new.model, cube, name)
     view_time = _view_time(new.model, view, time_dimension) if time_dimension else None
     if time_dimension is None or view_time is None:
@@ -372,24 +424,44 @@ def measure_impact(measure: tuple[str, str], reason: str, old: Engine | None, ne
         return impact
     if span is None:
         return impact
-    start = max(span[0], shift(span[1].replace(day=1, hour=0, minute=0, second=0,
-                                               microsecond=0), "month", 1 - months))
+    start = max(
+        span[0],
+        shift(
+            span[1].replace(day=1, hour=0, minute=0, second=0, microsecond=0), "month", 1 - months
+        ),
+    )
     impact.time_dimension = view_time
     column = f"{view_time}.month"
-    by_month = {"measures": [path], "timeDimensions": [{
-        "dimension": view_time, "granularity": "month",
-        "dateRange": [start.date().isoformat(), span[1].date().isoformat()]}]}
+    by_month = {
+        "measures": [path],
+        "timeDimensions": [
+            {
+                "dimension": view_time,
+                "granularity": "month",
+                "dateRange": [start.date().isoformat(), span[1].date().isoformat()],
+            }
+        ],
+    }
     impact.months = _rows(
         _evaluate(old_engine, by_month, path, column, impact.errors, "before", context),
-        _evaluate(new, by_month, path, column, impact.errors, "after", context))
+        _evaluate(new, by_month, path, column, impact.errors, "after", context),
+    )
     return impact
 
 
 # ---------------------------------------------------------------- entry point
-def diff(base_ref: str, *, model_path: Path, warehouse: Path | duckdb.DuckDBPyConnection,
-         head_ref: str | None = None, env: str | None = None,
-         segment_dimension: str = DEFAULT_SEGMENT_DIMENSION, months: int = 12,
-         evaluate: bool = True, reviewer_role: str = DEFAULT_REVIEWER_ROLE) -> DiffReport:
+def diff(
+    base_ref: str,
+    *,
+    model_path: Path,
+    warehouse: Path | duckdb.DuckDBPyConnection,
+    head_ref: str | None = None,
+    env: str | None = None,
+    segment_dimension: str = DEFAULT_SEGMENT_DIMENSION,
+    months: int = 12,
+    evaluate: bool = True,
+    reviewer_role: str = DEFAULT_REVIEWER_ROLE,
+) -> DiffReport:
     """Compare the model at `base_ref` with the working tree (or `head_ref`); values as the
     reviewer role sees them."""
     model_path = model_path.resolve()
@@ -415,20 +487,30 @@ def diff(base_ref: str, *, model_path: Path, warehouse: Path | duckdb.DuckDBPyCo
         source = segment_source(old_model, new_model, segment_dimension, context)
         segment: tuple[str, str] | None = source
         if _changed_member(changes, source):
-            notes.append(f"`{segment_dimension}` is changed by this pull request: values are "
-                         "shown without a segment breakdown")
+            notes.append(
+                f"`{segment_dimension}` is changed by this pull request: values are "
+                "shown without a segment breakdown"
+            )
             segment = None
-        impacts = _impacts(old_model, new_model, changes, warehouse, env, segment, months,
-                           context)
-    return DiffReport(base_ref=base_ref, head=head_ref or "working tree", env=env,
-                      changes=changes, impacts=impacts, reviewer_role=reviewer_role,
-                      notes=notes)
+        impacts = _impacts(old_model, new_model, changes, warehouse, env, segment, months, context)
+    return DiffReport(
+        base_ref=base_ref,
+        head=head_ref or "working tree",
+        env=env,
+        changes=changes,
+        impacts=impacts,
+        reviewer_role=reviewer_role,
+        notes=notes,
+    )
 
 
 def _changed_member(changes: list[DefinitionChange], member: tuple[str, str]) -> bool:
     cube, name = member
-    return any(change.owner == f"cube {cube}" and (
-        change.member is None or change.member.split(" ", 1)[1] == name) for change in changes)
+    return any(
+        change.owner == f"cube {cube}"
+        and (change.member is None or change.member.split(" ", 1)[1] == name)
+        for change in changes
+    )
 
 
 def _model_at(repo: Path, ref: str, relative: Path, target: Path) -> DataModel:
@@ -441,22 +523,31 @@ def _model_at(repo: Path, ref: str, relative: Path, target: Path) -> DataModel:
         raise DiffError(f"the model at {ref} does not load:\n{exc}") from exc
 
 
-def _impacts(old_model: DataModel, new_model: DataModel, changes: list[DefinitionChange],
-             warehouse: Path | duckdb.DuckDBPyConnection, env: str | None,
-             segment: tuple[str, str] | None, months: int,
-             context: SecurityContext) -> list[MeasureImpact]:
+def _impacts(
+    old_model: DataModel,
+    new_model: DataModel,
+    changes: list[DefinitionChange],
+    warehouse: Path | duckdb.DuckDBPyConnection,
+    env: str | None,
+    segment: tuple[str, str] | None,
+    months: int,
+    context: SecurityContext,
+) -> list[MeasureImpact]:
     own_connection = not isinstance(warehouse, duckdb.DuckDBPyConnection)
     if isinstance(warehouse, duckdb.DuckDBPyConnection):
         con = warehouse
     else:
-        con = duckdb.connect(str(warehouse), read_only=True,
-                             config={"enable_external_access": False})
+        con = duckdb.connect(
+            str(warehouse), read_only=True, config={"enable_external_access": False}
+        )
     try:
         mapper = env_mapper(con, env) if env else None
         old = Engine(old_model, con) if old_model.cubes else None
         new = Engine(new_model, con, table_mapper=mapper)
-        return [measure_impact(key, reason, old, new, segment, months, context)
-                for key, reason in affected_measures(old_model, new_model, changes).items()]
+        return [
+            measure_impact(key, reason, old, new, segment, months, context)
+            for key, reason in affected_measures(old_model, new_model, changes).items()
+        ]
     finally:
         if own_connection:
             con.close()
@@ -476,33 +567,55 @@ def _percent(value: float | None) -> str:
 
 
 def _table(rows: list[ImpactRow], key: str) -> list[str]:
-    lines = [f"| {key} | before | after | change | change % |",
-             "| --- | ---: | ---: | ---: | ---: |"]
+    lines = [
+        f"| {key} | before | after | change | change % |",
+        "| --- | ---: | ---: | ---: | ---: |",
+    ]
     for row in rows:
-        change = "–" if row.change is None else ("+" if row.change > 0 else "") + \
-            _number(row.change)
-        lines.append(f"| {row.key} | {_number(row.before)} | {_number(row.after)} | {change} | "
-                     f"{_percent(row.change_pct)} |")
+        change = (
+            "–" if row.change is None else ("+" if row.change > 0 else "") + _number(row.change)
+        )
+        lines.append(
+            f"| {row.key} | {_number(row.before)} | {_number(row.after)} | {change} | "
+            f"{_percent(row.change_pct)} |"
+        )
     return lines
 
 
 def render_markdown(report: DiffReport) -> str:
-    counts = {kind: sum(c.change == kind for c in report.changes)
-              for kind in ("added", "removed", "changed")}
+    counts = {
+        kind: sum(c.change == kind for c in report.changes)
+        for kind in ("added", "removed", "changed")
+    }
     where = f"; new definitions read SQLMesh environment `{report.env}`" if report.env else ""
-    lines = [f"## Metric diff: `{report.base_ref}` → {report.head}", "",
-             f"Values as role `{report.reviewer_role}` sees them.", ""]
+    lines = [
+        f"## Metric diff: `{report.base_ref}` → {report.head}",
+        "",
+        f"Values as role `{report.reviewer_role}` sees them.",
+        "",
+    ]
     lines += [f"> {note}" for note in report.notes] + ([""] if report.notes else [])
     if not report.changes:
         return "\n".join([*lines, "No changes to the semantic model."]) + "\n"
-    lines += [f"**{len(report.changes)} definition change(s)**: {counts['added']} added, "
-              f"{counts['removed']} removed, {counts['changed']} changed{where}.", ""]
+    lines += [
+        f"**{len(report.changes)} definition change(s)**: {counts['added']} added, "
+        f"{counts['removed']} removed, {counts['changed']} changed{where}.",
+        "",
+    ]
     lines += ["| object | change |", "| --- | --- |"]
     lines += [f"| `{change.label}` | {change.change} |" for change in report.changes]
     lines.append("")
     for change in report.changes:
-        lines += [f"<details><summary><code>{change.label}</code> ({change.change})</summary>",
-                  "", "```diff", change.diff.rstrip("\n"), "```", "", "</details>", ""]
+        lines += [
+            f"<details><summary><code>{change.label}</code> ({change.change})</summary>",
+            "",
+            "```diff",
+            change.diff.rstrip("\n"),
+            "```",
+            "",
+            "</details>",
+            "",
+        ]
     if report.impacts:
         lines += ["### Value impact", ""]
     for impact in report.impacts:

@@ -12,8 +12,9 @@ from semantic.errors import DiffError
 
 def _git(repo: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
     try:
-        return subprocess.run(["git", "-C", str(repo), *args], capture_output=True, check=False,
-                              timeout=120)
+        return subprocess.run(
+            ["git", "-C", str(repo), *args], capture_output=True, check=False, timeout=120
+        )
     except FileNotFoundError as exc:
         raise DiffError("git is not installed") from exc
 
@@ -32,8 +33,9 @@ def verify_ref(repo: Path, ref: str) -> str:
         raise DiffError(f"invalid git ref '{ref}'")
     result = _git(repo, "rev-parse", "--verify", "--quiet", f"{ref}^{{commit}}")
     if result.returncode != 0:
-        raise DiffError(f"unknown git ref '{ref}' in {repo} (try a branch, tag or commit, e.g. "
-                        "origin/main)")
+        raise DiffError(
+            f"unknown git ref '{ref}' in {repo} (try a branch, tag or commit, e.g. origin/main)"
+        )
     return result.stdout.decode().strip()
 
 
@@ -46,8 +48,7 @@ def export_model(repo: Path, ref: str, model_dir: Path, target: Path) -> Path | 
         return None
     archive = _git(repo, "archive", "--format=tar", commit, "--", relative)
     if archive.returncode != 0:
-        raise DiffError(f"git archive {ref} {relative} failed: "
-                        f"{archive.stderr.decode().strip()}")
+        raise DiffError(f"git archive {ref} {relative} failed: {archive.stderr.decode().strip()}")
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as bundle:
         bundle.extractall(target, filter="data")
     return target / relative

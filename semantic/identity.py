@@ -84,17 +84,24 @@ class Verifier:
             try:
                 public_key = path.read_text()
             except OSError as exc:
-                raise InvalidToken(f"semantic.token_public_key_path: cannot read {path}: "
-                                   f"{exc.strerror}") from exc
-        return cls(algorithm=semantic.token_algorithm, secret=os.environ.get(SECRET_ENV) or None,
-                   jwks_url=semantic.jwks_url, public_key=public_key,
-                   audience=semantic.token_audience, issuer=semantic.token_issuer)
+                raise InvalidToken(
+                    f"semantic.token_public_key_path: cannot read {path}: {exc.strerror}"
+                ) from exc
+        return cls(
+            algorithm=semantic.token_algorithm,
+            secret=os.environ.get(SECRET_ENV) or None,
+            jwks_url=semantic.jwks_url,
+            public_key=public_key,
+            audience=semantic.token_audience,
+            issuer=semantic.token_issuer,
+        )
 
     def key(self, token: str) -> Any:
         if self.algorithm == "HS256":
             if not self.secret:
-                raise InvalidToken(f"cannot verify the token: HS256 needs the secret in "
-                                   f"{SECRET_ENV}")
+                raise InvalidToken(
+                    f"cannot verify the token: HS256 needs the secret in {SECRET_ENV}"
+                )
             return self.secret
         if self.public_key:
             return self.public_key
@@ -104,10 +111,13 @@ class Verifier:
             try:
                 return jwt.PyJWKClient(self.jwks_url).get_signing_key_from_jwt(token).key
             except jwt.PyJWKClientError as exc:
-                raise InvalidToken(f"cannot get the token's key from {self.jwks_url}: "
-                                   f"{exc}") from exc
-        raise InvalidToken("cannot verify the token: RS256 needs semantic.jwks_url or "
-                           "semantic.token_public_key_path")
+                raise InvalidToken(
+                    f"cannot get the token's key from {self.jwks_url}: {exc}"
+                ) from exc
+        raise InvalidToken(
+            "cannot verify the token: RS256 needs semantic.jwks_url or "
+            "semantic.token_public_key_path"
+        )
 
 
 def verify_token(token: str | None, verifier: Verifier) -> dict[str, Any]:
@@ -116,28 +126,36 @@ def verify_token(token: str | None, verifier: Verifier) -> dict[str, Any]:
         raise MissingToken(f"no token: pass one (--token, or {TOKEN_ENV})")
     token = token.strip().removeprefix("Bearer ").strip()
     if not verifier.audience:
-        raise InvalidToken("cannot verify the token: set semantic.token_audience (the `aud` "
-                           "tokens for this deployment carry)")
+        raise InvalidToken(
+            "cannot verify the token: set semantic.token_audience (the `aud` "
+            "tokens for this deployment carry)"
+        )
     import jwt  # PyJWT loads cryptography (~0.1 s): only when a token is given
 
     try:
         key = verifier.key(token)
-        claims = jwt.decode(token, key, algorithms=[verifier.algorithm],
-                            audience=verifier.audience, issuer=verifier.issuer,
-                            leeway=verifier.leeway_seconds,
-                            options={"require": ["exp", "aud"]})
+        claims = jwt.decode(
+            token,
+            key,
+            algorithms=[verifier.algorithm],
+            audience=verifier.audience,
+            issuer=verifier.issuer,
+            leeway=verifier.leeway_seconds,
+            options={"require": ["exp", "aud"]},
+        )
     except jwt.ExpiredSignatureError as exc:
         raise ExpiredToken("the token has expired (its `exp` is in the past)") from exc
     except jwt.InvalidSignatureError as exc:
-        raise BadSignature("the token's signature does not verify with the configured "
-                           f"{verifier.algorithm} key") from exc
+        raise BadSignature(
+            f"the token's signature does not verify with the configured {verifier.algorithm} key"
+        ) from exc
     except jwt.InvalidAudienceError as exc:
-        raise WrongAudience(f"the token is not for this audience (expected "
-                            f"'{verifier.audience}'): {exc}") from exc
+        raise WrongAudience(
+            f"the token is not for this audience (expected '{verifier.audience}'): {exc}"
+        ) from exc
     except jwt.MissingRequiredClaimError as exc:
         if exc.claim == "aud":
-            raise WrongAudience(f"the token has no `aud` (expected '{verifier.audience}')"
-                                ) from exc
+            raise WrongAudience(f"the token has no `aud` (expected '{verifier.audience}')") from exc
         raise InvalidToken(f"the token has no `{exc.claim}` claim") from exc
     except jwt.InvalidAlgorithmError as exc:
         raise InvalidToken(f"the token is not signed with {verifier.algorithm}") from exc
@@ -155,20 +173,24 @@ def _token_roles(claims: dict[str, Any]) -> tuple[str, ...]:
     return SecurityContext(claims=claims).roles
 
 
-def narrow(context: SecurityContext, role: str | None,
-           security_context: dict[str, Any] | None) -> SecurityContext:
+def narrow(
+    context: SecurityContext, role: str | None, security_context: dict[str, Any] | None
+) -> SecurityContext:
     """The token's context, narrowed to `role` (one of its roles); other requests are errors."""
     claims = dict(context.claims)
     for key, value in (security_context or {}).items():
         if key == "role" and value is not None:
             if role is not None and value != role:
-                raise RoleMismatch(f"role '{role}' and security_context['role'] = {value!r} "
-                                   "disagree")
+                raise RoleMismatch(
+                    f"role '{role}' and security_context['role'] = {value!r} disagree"
+                )
             role = str(value)
         elif claims.get(key) != value or key not in claims:
-            raise RoleMismatch(f"security_context['{key}'] = {value!r} disagrees with the "
-                               f"token (which has {claims.get(key, 'no such claim')!r}); "
-                               "with a token its claims decide")
+            raise RoleMismatch(
+                f"security_context['{key}'] = {value!r} disagrees with the "
+                f"token (which has {claims.get(key, 'no such claim')!r}); "
+                "with a token its claims decide"
+            )
     if role is None:
         return SecurityContext(claims=claims)
     roles = _token_roles(claims)
@@ -180,8 +202,13 @@ def narrow(context: SecurityContext, role: str | None,
     return SecurityContext(claims=claims)
 
 
-def caller_context(settings: Any, *, token: str | None = None, role: str | None = None,
-                   security_context: dict[str, Any] | None = None) -> SecurityContext:
+def caller_context(
+    settings: Any,
+    *,
+    token: str | None = None,
+    role: str | None = None,
+    security_context: dict[str, Any] | None = None,
+) -> SecurityContext:
     """The caller's security context: from a verified token, or declared in owner mode."""
     if token is None:
         token = os.environ.get(TOKEN_ENV) or None
@@ -189,6 +216,8 @@ def caller_context(settings: Any, *, token: str | None = None, role: str | None 
         verified = context_from_token(token, Verifier.from_settings(settings))
         return narrow(verified, role, security_context)
     if settings.semantic.identity == "token":
-        raise MissingToken(f"no token: semantic.identity is 'token', so every caller needs "
-                           f"one (--token, or {TOKEN_ENV})")
+        raise MissingToken(
+            f"no token: semantic.identity is 'token', so every caller needs "
+            f"one (--token, or {TOKEN_ENV})"
+        )
     return SecurityContext.build(role, security_context)

@@ -35,8 +35,10 @@ def member_sql(model: DataModel, cube: str, name: str) -> str:
         expression = renderer.calculated(cube, name, lambda c, n: renderer.aggregate(c, n))
         if member.rolling_window is not None:
             window = member.rolling_window
-            parts = [f"trailing {window.trailing}" if window.trailing else "",
-                     f"leading {window.leading}" if window.leading else ""]
+            parts = [
+                f"trailing {window.trailing}" if window.trailing else "",
+                f"leading {window.leading}" if window.leading else "",
+            ]
             window_text = " ".join(part for part in parts if part)
             return f"{expression.sql('duckdb')}  -- rolling window: {window_text}"
     elif isinstance(member, Dimension):
@@ -57,18 +59,20 @@ def build_catalog(model: DataModel, include_private: bool = False) -> list[Catal
             if definition is None or (not definition.public and not include_private):
                 continue
             meta = getattr(definition, "meta", {}) or {}
-            entries.append(CatalogEntry(
-                name=f"{view.name}.{member.name}",
-                kind=member.kind,
-                type=getattr(definition, "type", "boolean"),
-                title=member.title,
-                description=member.description,
-                owner=meta.get("owner"),
-                format=getattr(definition, "format", None),
-                unit=meta.get("unit"),
-                decimals=meta.get("decimals"),
-                certified=bool(meta.get("certified", False)),
-                sql=member_sql(model, member.cube, member.member),
-                source=f"{member.cube}.{member.member}",
-            ))
+            entries.append(
+                CatalogEntry(
+                    name=f"{view.name}.{member.name}",
+                    kind=member.kind,
+                    type=getattr(definition, "type", "boolean"),
+                    title=member.title,
+                    description=member.description,
+                    owner=meta.get("owner"),
+                    format=getattr(definition, "format", None),
+                    unit=meta.get("unit"),
+                    decimals=meta.get("decimals"),
+                    certified=bool(meta.get("certified", False)),
+                    sql=member_sql(model, member.cube, member.member),
+                    source=f"{member.cube}.{member.member}",
+                )
+            )
     return entries

@@ -22,8 +22,14 @@ from semantic.definitions import DataModel
 from semantic.model_loader import load_model, model_files
 
 #: modules whose code decides what a loaded model holds
-LOADER_MODULES = ("definitions.py", "model_loader.py", "validation.py", "references.py",
-                  "join_graph.py", "errors.py")
+LOADER_MODULES = (
+    "definitions.py",
+    "model_loader.py",
+    "validation.py",
+    "references.py",
+    "join_graph.py",
+    "errors.py",
+)
 KEEP_FILES = 8
 
 

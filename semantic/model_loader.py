@@ -37,25 +37,80 @@ from semantic.errors import ModelError, ModelIssue
 from semantic.validation import validate as validate_model
 
 CUBE_KEYS = {
-    "name", "sql_table", "sql", "sql_alias", "data_source", "title", "description", "public",
-    "shown", "meta", "refresh_key", "dimensions", "measures", "segments", "joins",
-    "pre_aggregations", "access_policy", "hierarchies",
+    "name",
+    "sql_table",
+    "sql",
+    "sql_alias",
+    "data_source",
+    "title",
+    "description",
+    "public",
+    "shown",
+    "meta",
+    "refresh_key",
+    "dimensions",
+    "measures",
+    "segments",
+    "joins",
+    "pre_aggregations",
+    "access_policy",
+    "hierarchies",
 }
 DIMENSION_KEYS = {
-    "name", "sql", "type", "title", "description", "primary_key", "public", "shown", "meta",
-    "format", "case", "sub_query", "propagate_filters_to_sub_query", "mask",
+    "name",
+    "sql",
+    "type",
+    "title",
+    "description",
+    "primary_key",
+    "public",
+    "shown",
+    "meta",
+    "format",
+    "case",
+    "sub_query",
+    "propagate_filters_to_sub_query",
+    "mask",
 }
 MEASURE_KEYS = {
-    "name", "sql", "type", "title", "description", "public", "shown", "meta", "format",
-    "filters", "rolling_window", "drill_members", "mask",
+    "name",
+    "sql",
+    "type",
+    "title",
+    "description",
+    "public",
+    "shown",
+    "meta",
+    "format",
+    "filters",
+    "rolling_window",
+    "drill_members",
+    "mask",
 }
 SEGMENT_KEYS = {"name", "sql", "title", "description", "public", "shown", "meta"}
 JOIN_KEYS = {"name", "sql", "relationship"}
-VIEW_KEYS = {"name", "title", "description", "public", "shown", "meta", "cubes", "access_policy",
-             "folders"}
+VIEW_KEYS = {
+    "name",
+    "title",
+    "description",
+    "public",
+    "shown",
+    "meta",
+    "cubes",
+    "access_policy",
+    "folders",
+}
 VIEW_CUBE_KEYS = {"join_path", "includes", "excludes", "prefix", "alias"}
-POLICY_KEYS = {"role", "roles", "group", "groups", "conditions", "member_level", "row_level",
-               "member_masking"}
+POLICY_KEYS = {
+    "role",
+    "roles",
+    "group",
+    "groups",
+    "conditions",
+    "member_level",
+    "row_level",
+    "member_masking",
+}
 ROLLING_KEYS = {"trailing", "leading", "offset", "type", "granularity"}
 NOT_IMPLEMENTED = {
     "extends": "cube inheritance (`extends`)",
@@ -121,16 +176,18 @@ def _parse_file(path: Path, model: DataModel) -> list[ModelIssue]:
         if cube is None:
             continue
         if cube.name in model.cubes or cube.name in model.views:
-            ctx.issue(None, f"cube '{cube.name}' is defined twice (also in "
-                            f"{_file_of(model, cube.name)})")
+            ctx.issue(
+                None, f"cube '{cube.name}' is defined twice (also in {_file_of(model, cube.name)})"
+            )
         model.cubes[cube.name] = cube
     for index, raw in enumerate(_as_list(ctx, document.get("views"), "views")):
         view = _parse_view(ctx, raw, index)
         if view is None:
             continue
         if view.name in model.views or view.name in model.cubes:
-            ctx.issue(None, f"view '{view.name}' is defined twice (also in "
-                            f"{_file_of(model, view.name)})")
+            ctx.issue(
+                None, f"view '{view.name}' is defined twice (also in {_file_of(model, view.name)})"
+            )
         model.views[view.name] = view
     return ctx.issues
 
@@ -149,12 +206,12 @@ def _as_list(ctx: _Context, value: Any, what: str) -> list[Any]:
     return value
 
 
-def _check_keys(ctx: _Context, raw: dict[str, Any], allowed: set[str], member: str | None
-                ) -> None:
+def _check_keys(ctx: _Context, raw: dict[str, Any], allowed: set[str], member: str | None) -> None:
     for key in raw:
         if key in NOT_IMPLEMENTED:
-            ctx.issue(member, f"`{key}` ({NOT_IMPLEMENTED[key]}) is not supported by this "
-                              "semantic layer")
+            ctx.issue(
+                member, f"`{key}` ({NOT_IMPLEMENTED[key]}) is not supported by this semantic layer"
+            )
         elif key not in allowed:
             ctx.issue(member, f"unknown key '{key}'")
 
@@ -182,8 +239,7 @@ def _meta(ctx: _Context, raw: dict[str, Any], member: str | None) -> dict[str, A
     return meta
 
 
-def _sql(ctx: _Context, raw: dict[str, Any], member: str | None, key: str = "sql"
-         ) -> str | None:
+def _sql(ctx: _Context, raw: dict[str, Any], member: str | None, key: str = "sql") -> str | None:
     value = raw.get(key)
     if value is None:
         return None
@@ -328,8 +384,10 @@ def _parse_rolling(ctx: _Context, raw: Any, label: str) -> RollingWindow | None:
     if kind not in ("fixed", "to_date"):
         ctx.issue(label, f"`rolling_window.type` must be fixed or to_date, not '{kind}'")
     elif kind == "to_date" and granularity not in GRANULARITIES:
-        ctx.issue(label, "a `to_date` rolling window needs a `granularity` (one of "
-                         f"{', '.join(GRANULARITIES)})")
+        ctx.issue(
+            label,
+            f"a `to_date` rolling window needs a `granularity` (one of {', '.join(GRANULARITIES)})",
+        )
     elif kind == "fixed" and granularity is not None:
         ctx.issue(label, "`rolling_window.granularity` belongs to `type: to_date` windows")
     offset = str(raw.get("offset", "end"))
@@ -358,9 +416,16 @@ def _parse_segment(ctx: _Context, raw: Any, cube: str, index: int) -> Segment | 
     if sql is None:
         ctx.issue(label, "has no `sql`")
         return None
-    return Segment(name=name, cube=cube, sql=sql, title=raw.get("title"),
-                   description=raw.get("description"), public=_public(raw),
-                   meta=_meta(ctx, raw, label), raw=raw)
+    return Segment(
+        name=name,
+        cube=cube,
+        sql=sql,
+        title=raw.get("title"),
+        description=raw.get("description"),
+        public=_public(raw),
+        meta=_meta(ctx, raw, label),
+        raw=raw,
+    )
 
 
 def _parse_join(ctx: _Context, raw: Any, cube: str, index: int) -> Join | None:
@@ -376,12 +441,16 @@ def _parse_join(ctx: _Context, raw: Any, cube: str, index: int) -> Join | None:
     if relationship is None:
         ctx.issue(label, "has no `relationship` (one_to_one, one_to_many or many_to_one)")
     elif relationship not in RELATIONSHIP_ALIASES:
-        ctx.issue(label, f"unknown relationship '{relationship}' "
-                         "(expected one_to_one, one_to_many or many_to_one)")
+        ctx.issue(
+            label,
+            f"unknown relationship '{relationship}' "
+            "(expected one_to_one, one_to_many or many_to_one)",
+        )
     if sql is None or relationship not in RELATIONSHIP_ALIASES:
         return None
-    return Join(name=name, cube=cube, sql=sql, relationship=RELATIONSHIP_ALIASES[relationship],
-                raw=raw)
+    return Join(
+        name=name, cube=cube, sql=sql, relationship=RELATIONSHIP_ALIASES[relationship], raw=raw
+    )
 
 
 def _parse_member_set(ctx: _Context, raw: Any, label: str) -> MemberSet | None:
@@ -459,19 +528,22 @@ def _parse_policies(ctx: _Context, raw: Any) -> list[AccessPolicy]:
             if not isinstance(row_level, dict) or not set(row_level) <= {"filters", "allow_all"}:
                 ctx.issue(label, "`row_level` must be a mapping with `filters` or `allow_all`")
             elif not row_level.get("allow_all", False):
-                parsed = [_parse_policy_filter(ctx, f, label) for f in row_level.get("filters")
-                          or []]
+                parsed = [
+                    _parse_policy_filter(ctx, f, label) for f in row_level.get("filters") or []
+                ]
                 row_filters = tuple(f for f in parsed if f is not None)
                 if "filters" not in row_level:
                     row_filters = (PolicyFilter(or_=()),)  # allow_all: false -> no rows
-        policies.append(AccessPolicy(
-            roles=tuple(roles),
-            conditions=tuple(conditions),
-            member_level=_parse_member_set(ctx, item.get("member_level"), label),
-            member_masking=_parse_member_set(ctx, item.get("member_masking"), label),
-            row_filters=row_filters,
-            index=index,
-        ))
+        policies.append(
+            AccessPolicy(
+                roles=tuple(roles),
+                conditions=tuple(conditions),
+                member_level=_parse_member_set(ctx, item.get("member_level"), label),
+                member_masking=_parse_member_set(ctx, item.get("member_masking"), label),
+                row_filters=row_filters,
+                index=index,
+            )
+        )
     return policies
 
 
@@ -482,29 +554,36 @@ def _parse_view(ctx: _Context, raw: Any, index: int) -> View | None:
         return None
     ctx.owner = f"view {name}"
     _check_keys(ctx, raw, VIEW_KEYS, None)
-    view = View(name=name, file=ctx.file, title=raw.get("title"),
-                description=raw.get("description"), public=_public(raw),
-                meta=_meta(ctx, raw, None), raw=raw)
+    view = View(
+        name=name,
+        file=ctx.file,
+        title=raw.get("title"),
+        description=raw.get("description"),
+        public=_public(raw),
+        meta=_meta(ctx, raw, None),
+        raw=raw,
+    )
     for index, item in enumerate(_as_list(ctx, raw.get("cubes"), "cubes")):
         label = f"cubes[{index}]"
         if not isinstance(item, dict) or not isinstance(item.get("join_path"), str):
             ctx.issue(label, "needs a `join_path` such as `customers` or `customers.orders`")
             continue
         _check_keys(ctx, item, VIEW_CUBE_KEYS, label)
-        view.cubes.append(ViewCube(
-            join_path=tuple(part.strip() for part in item["join_path"].split(".")),
-            includes=_parse_includes(ctx, item.get("includes", "*"), label),
-            excludes=tuple(str(member) for member in item.get("excludes") or ()),
-            prefix=bool(item.get("prefix", False)),
-            alias=item.get("alias"),
-        ))
+        view.cubes.append(
+            ViewCube(
+                join_path=tuple(part.strip() for part in item["join_path"].split(".")),
+                includes=_parse_includes(ctx, item.get("includes", "*"), label),
+                excludes=tuple(str(member) for member in item.get("excludes") or ()),
+                prefix=bool(item.get("prefix", False)),
+                alias=item.get("alias"),
+            )
+        )
     if "access_policy" in raw:
         view.access_policy = _parse_policies(ctx, raw.get("access_policy"))
     return view
 
 
-def _parse_includes(ctx: _Context, raw: Any, label: str
-                    ) -> tuple[ViewInclude, ...] | Literal["*"]:
+def _parse_includes(ctx: _Context, raw: Any, label: str) -> tuple[ViewInclude, ...] | Literal["*"]:
     if raw == "*":
         return "*"
     if not isinstance(raw, list):
@@ -515,9 +594,14 @@ def _parse_includes(ctx: _Context, raw: Any, label: str
         if isinstance(item, str):
             includes.append(ViewInclude(name=item))
         elif isinstance(item, dict) and isinstance(item.get("name"), str):
-            includes.append(ViewInclude(name=item["name"], alias=item.get("alias"),
-                                        title=item.get("title"),
-                                        description=item.get("description")))
+            includes.append(
+                ViewInclude(
+                    name=item["name"],
+                    alias=item.get("alias"),
+                    title=item.get("title"),
+                    description=item.get("description"),
+                )
+            )
         else:
             ctx.issue(label, f"cannot read include item {item!r}")
     return tuple(includes)

@@ -112,15 +112,18 @@ class TimeDimension(_QueryPart):
     granularity: str | None = None
     date_range: tuple[str, ...] | str | None = Field(default=None, alias="dateRange")
     compare_date_range: tuple[tuple[str, ...] | str, ...] | None = Field(
-        default=None, alias="compareDateRange")
+        default=None, alias="compareDateRange"
+    )
 
     @field_validator("granularity")
     @classmethod
     def _known_granularity(cls, value: str | None) -> str | None:
         if value is not None and value not in GRANULARITIES:
-            raise ValueError(f"unknown granularity '{value}' (expected one of "
-                             f"{', '.join(GRANULARITIES)}; custom granularities are not "
-                             "supported)")
+            raise ValueError(
+                f"unknown granularity '{value}' (expected one of "
+                f"{', '.join(GRANULARITIES)}; custom granularities are not "
+                "supported)"
+            )
         return value
 
     @field_validator("date_range", mode="before")
@@ -140,11 +143,13 @@ class TimeDimension(_QueryPart):
         if self.granularity:
             body["granularity"] = self.granularity
         if self.date_range is not None:
-            body["dateRange"] = (self.date_range if isinstance(self.date_range, str)
-                                 else list(self.date_range))
+            body["dateRange"] = (
+                self.date_range if isinstance(self.date_range, str) else list(self.date_range)
+            )
         if self.compare_date_range is not None:
-            body["compareDateRange"] = [item if isinstance(item, str) else list(item)
-                                        for item in self.compare_date_range]
+            body["compareDateRange"] = [
+                item if isinstance(item, str) else list(item) for item in self.compare_date_range
+            ]
         return body
 
 
@@ -200,9 +205,14 @@ class Query(_QueryPart):
             body["segments"] = list(self.segments)
         if self.order is not None:
             body["order"] = [[member, direction] for member, direction in self.order]
-        for key, value in (("limit", self.limit), ("offset", self.offset),
-                           ("timezone", self.timezone), ("total", self.total),
-                           ("ungrouped", self.ungrouped), ("renewQuery", self.renew_query)):
+        for key, value in (
+            ("limit", self.limit),
+            ("offset", self.offset),
+            ("timezone", self.timezone),
+            ("total", self.total),
+            ("ungrouped", self.ungrouped),
+            ("renewQuery", self.renew_query),
+        ):
             if value is not None:
                 body[key] = value
         return body

@@ -22,8 +22,15 @@ from semantic.definitions import DataModel, Dimension, Measure, Member
 
 REFERENCE = re.compile(r"\{([^{}]*)\}")
 FOLLOWED_BY_COLUMN = re.compile(r"\s*\.\s*[A-Za-z_\"]")
-SECURITY_PREFIXES = ("securitycontext", "security_context", "userattributes", "filter_params",
-                     "filter_group", "sql_utils", "compile_context")
+SECURITY_PREFIXES = (
+    "securitycontext",
+    "security_context",
+    "userattributes",
+    "filter_params",
+    "filter_group",
+    "sql_utils",
+    "compile_context",
+)
 MODEL_DIALECT = "duckdb"
 
 
@@ -58,15 +65,18 @@ class Template:
 def _reference(token: str, text: str, followed_by_column: bool) -> Reference:
     inner = text.strip()
     if inner.lower().startswith(SECURITY_PREFIXES):
-        raise TemplateError(f"'{{{inner}}}' (security context / filter params) is not supported "
-                            "in member SQL; use an access_policy row-level filter")
+        raise TemplateError(
+            f"'{{{inner}}}' (security context / filter params) is not supported "
+            "in member SQL; use an access_policy row-level filter"
+        )
     parts = [part.strip() for part in inner.split(".")]
     if not inner or any(not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", part) for part in parts):
         raise TemplateError(f"cannot read reference '{{{text}}}'")
     if followed_by_column:
         if len(parts) != 1:
-            raise TemplateError(f"'{{{inner}}}.column' must name a cube: {{CUBE}}.col or "
-                                "{cube}.col")
+            raise TemplateError(
+                f"'{{{inner}}}.column' must name a cube: {{CUBE}}.col or {{cube}}.col"
+            )
         return Reference(token, inner, "table", None if parts[0] == "CUBE" else parts[0], None)
     if len(parts) == 1:
         if parts[0] == "CUBE":
@@ -75,8 +85,10 @@ def _reference(token: str, text: str, followed_by_column: bool) -> Reference:
     if len(parts) == 2:
         cube = None if parts[0] == "CUBE" else parts[0]
         return Reference(token, inner, "member", cube, parts[1])
-    raise TemplateError(f"'{{{inner}}}': multi-hop references are not supported; reference "
-                        "a member of a directly named cube")
+    raise TemplateError(
+        f"'{{{inner}}}': multi-hop references are not supported; reference "
+        "a member of a directly named cube"
+    )
 
 
 @lru_cache(maxsize=4096)
@@ -86,9 +98,10 @@ def parse_template(sql: str, dialect: str = MODEL_DIALECT) -> Template:
 
     def substitute(match: re.Match[str]) -> str:
         token = f"__ref{len(references)}__"
-        following = sql[match.end():]
-        references.append(_reference(token, match.group(1),
-                                     bool(FOLLOWED_BY_COLUMN.match(following))))
+        following = sql[match.end() :]
+        references.append(
+            _reference(token, match.group(1), bool(FOLLOWED_BY_COLUMN.match(following)))
+        )
         return token
 
     text = REFERENCE.sub(substitute, sql)
@@ -117,8 +130,10 @@ def member_snippets(member: Member | None) -> list[str]:
         return []
     if isinstance(member, Dimension):
         whens = (member.case or {}).get("when", []) or []
-        texts = [member.sql or "", *(str(item.get("sql", "")) for item in whens
-                                     if isinstance(item, dict))]
+        texts = [
+            member.sql or "",
+            *(str(item.get("sql", "")) for item in whens if isinstance(item, dict)),
+        ]
     elif isinstance(member, Measure):
         texts = [member.sql or "", *member.filters]
     else:
@@ -141,8 +156,11 @@ def member_templates(member: Member | None) -> list[Template]:
 def referenced_members(member: Member | None, cube: str) -> list[tuple[str, str]]:
     """(cube, member) of every `{member}` / `{cube.member}` in the SQL of `cube`'s member, in
     order of appearance; `{member}` and `{CUBE.member}` name a member of `cube` itself."""
-    return [(ref.cube or cube, ref.member or "")
-            for template in member_templates(member) for ref in template.member_references()]
+    return [
+        (ref.cube or cube, ref.member or "")
+        for template in member_templates(member)
+        for ref in template.member_references()
+    ]
 
 
 def reachable_members(model: DataModel, cube: str, name: str) -> Iterator[tuple[str, str]]:
@@ -196,8 +214,10 @@ def render(
     def replace(node: exp.Expr) -> exp.Expr:
         if not isinstance(node, exp.Column):
             if isinstance(node, exp.Identifier) and node.name in by_token:
-                raise TemplateError(f"reference '{{{by_token[node.name].text}}}' is used where "
-                                    "a column or table alias is expected")
+                raise TemplateError(
+                    f"reference '{{{by_token[node.name].text}}}' is used where "
+                    "a column or table alias is expected"
+                )
             return node
         table = node.table
         if table in by_token:

@@ -34,8 +34,13 @@ Connection = Callable[[], "duckdb.DuckDBPyConnection"]
 class Session:
     """Governed queries, the catalogue and the model's lineage for one consumer."""
 
-    def __init__(self, settings: Settings, *, as_of: dt.date | None = None,
-                 connection: Connection | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        as_of: dt.date | None = None,
+        connection: Connection | None = None,
+    ) -> None:
         self.settings = settings
         self.as_of = as_of
         self._connection = connection
@@ -45,8 +50,10 @@ class Session:
     @property
     def embedded_on_duckdb(self) -> bool:
         """Whether queries run on this process's embedded engine over the DuckDB warehouse."""
-        return (self.settings.semantic.backend == "embedded"
-                and self.settings.sqlmesh.gateway == "duckdb")
+        return (
+            self.settings.semantic.backend == "embedded"
+            and self.settings.sqlmesh.gateway == "duckdb"
+        )
 
     def _duckdb_engine(self) -> Engine:
         database = self._connection() if self._connection else self.settings.warehouse_path
@@ -55,8 +62,13 @@ class Session:
             self._engine_connection = database
         return self._engine
 
-    def load(self, query: Query | dict[str, Any], *, role: str | None = None,
-             context: SecurityContext | None = None) -> pd.DataFrame:
+    def load(
+        self,
+        query: Query | dict[str, Any],
+        *,
+        role: str | None = None,
+        context: SecurityContext | None = None,
+    ) -> pd.DataFrame:
         """Run a governed query as `role` (declared) or as a verified caller's `context`."""
         if self.embedded_on_duckdb:
             return self._duckdb_engine().load(query, role=role, context=context)
@@ -95,8 +107,9 @@ def spark_sql(settings: Settings) -> Callable[[str], pd.DataFrame]:
     return SparkExecutor(spark_session(settings)).sql
 
 
-def session(settings: Settings, *, as_of: dt.date | None = None,
-            connection: Connection | None = None) -> Session:
+def session(
+    settings: Settings, *, as_of: dt.date | None = None, connection: Connection | None = None
+) -> Session:
     """A session on the semantic layer (see `Session`)."""
     return Session(settings, as_of=as_of, connection=connection)
 

@@ -44,8 +44,17 @@ from semantic.model_loader import load_model
 from semantic.query import Query
 
 TOLERANCE = 1e-9
-CASE_KEYS = {"name", "description", "inputs", "query", "role", "security_context", "as_of",
-             "expected", "order_matters"}
+CASE_KEYS = {
+    "name",
+    "description",
+    "inputs",
+    "query",
+    "role",
+    "security_context",
+    "as_of",
+    "expected",
+    "order_matters",
+}
 
 
 class MetricTestError(SemanticError):
@@ -109,9 +118,14 @@ def _parse_case(file: Path, index: int, case: Any) -> MetricTest:
         raise MetricTestError(f"{where}: `expected` must be a list of rows")
     as_of = case.get("as_of")
     return MetricTest(
-        file=file, name=str(case["name"]), inputs=case["inputs"] or {}, query=case["query"],
-        expected=case["expected"], description=case.get("description"),
-        role=case.get("role"), security_context=case.get("security_context"),
+        file=file,
+        name=str(case["name"]),
+        inputs=case["inputs"] or {},
+        query=case["query"],
+        expected=case["expected"],
+        description=case.get("description"),
+        role=case.get("role"),
+        security_context=case.get("security_context"),
         as_of=dt.date.fromisoformat(str(as_of)) if as_of else None,
         order_matters=case.get("order_matters"),
     )
@@ -124,8 +138,9 @@ def _input_frame(table: str, spec: Any, where: str) -> tuple[pd.DataFrame, dict[
     elif isinstance(spec, dict) and "rows" in spec:
         rows, types = spec["rows"] or [], spec.get("columns") or {}
     else:
-        raise MetricTestError(f"{where}: input '{table}' must be a list of rows or "
-                              "{columns, rows}")
+        raise MetricTestError(
+            f"{where}: input '{table}' must be a list of rows or {{columns, rows}}"
+        )
     frame = pd.DataFrame.from_records(rows)
     for column in types:
         if column not in frame.columns:
@@ -143,7 +158,8 @@ def build_inputs(con: duckdb.DuckDBPyConnection, test: MetricTest) -> None:
         name = ".".join(f'"{part}"' for part in parts)
         con.register("__input", frame)
         columns = ", ".join(
-            f'CAST("{column}" AS {types[column]}) AS "{column}"' if column in types
+            f'CAST("{column}" AS {types[column]}) AS "{column}"'
+            if column in types
             else f'"{column}"'
             for column in frame.columns
         )
@@ -214,14 +230,15 @@ def compare(actual: pd.DataFrame, expected: list[dict[str, Any]], order_matters:
         actual_rows.sort(key=lambda row: _sort_key(row, columns))
         expected_rows.sort(key=lambda row: _sort_key(row, columns))
     mismatch = len(actual_rows) != len(expected_rows) or any(
-        not _equal(a[c], e[c]) for a, e in zip(actual_rows, expected_rows, strict=False)
+        not _equal(a[c], e[c])
+        for a, e in zip(actual_rows, expected_rows, strict=False)
         for c in columns
     )
     if not mismatch:
         return ""
     lines = [f"expected {len(expected_rows)} row(s), got {len(actual_rows)}:"]
-    lines += ["  expected: " + str({c: _normal(v) for c, v in row.items()})
-              for row in expected_rows]
-    lines += ["  actual:   " + str({c: _normal(v) for c, v in row.items()})
-              for row in actual_rows]
+    lines += [
+        "  expected: " + str({c: _normal(v) for c, v in row.items()}) for row in expected_rows
+    ]
+    lines += ["  actual:   " + str({c: _normal(v) for c, v in row.items()}) for row in actual_rows]
     return "\n".join(lines)

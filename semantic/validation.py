@@ -46,8 +46,7 @@ from semantic.references import (
 
 SNAKE_CASE = re.compile(r"^[a-z_][a-z0-9_]*$")
 SECURITY_REFERENCE = re.compile(r"^\{\s*securityContext\.[A-Za-z_][A-Za-z0-9_.]*\s*\}$")
-SECURITY_CONDITION = re.compile(
-    r"^\{\s*(not\s+)?securityContext\.[A-Za-z_][A-Za-z0-9_.]*\s*\}$")
+SECURITY_CONDITION = re.compile(r"^\{\s*(not\s+)?securityContext\.[A-Za-z_][A-Za-z0-9_.]*\s*\}$")
 
 
 class _Issues:
@@ -65,8 +64,9 @@ def validate(model: DataModel) -> list[ModelIssue]:
         _check_cube(model, cube, issues)
     for view in model.views.values():
         _expand_view(model, view, issues)
-        _check_policies(view.access_policy, set(view.members), view.file, f"view {view.name}",
-                        issues)
+        _check_policies(
+            view.access_policy, set(view.members), view.file, f"view {view.name}", issues
+        )
     return issues.items
 
 
@@ -84,8 +84,9 @@ def _check_cube(model: DataModel, cube: Cube, issues: _Issues) -> None:
         try:
             exp.to_table(cube.sql_table, dialect="duckdb")
         except (ParseError, ValueError) as exc:
-            issues.add(cube.file, owner, None, f"sql_table '{cube.sql_table}' is not a table "
-                                               f"name ({exc})")
+            issues.add(
+                cube.file, owner, None, f"sql_table '{cube.sql_table}' is not a table name ({exc})"
+            )
     else:
         try:
             parse_query_template(cube.sql or "")
@@ -98,8 +99,9 @@ def _check_cube(model: DataModel, cube: Cube, issues: _Issues) -> None:
     for measure in cube.measures.values():
         _check_measure(model, cube, measure, issues)
     for segment in cube.segments.values():
-        _check_sql(model, cube, segment.sql, f"segment {segment.name}", issues,
-                   allowed=("dimension",))
+        _check_sql(
+            model, cube, segment.sql, f"segment {segment.name}", issues, allowed=("dimension",)
+        )
     for join in cube.joins.values():
         _check_join(model, cube, join.name, join.sql, issues)
     _check_cycles(model, cube, issues)
@@ -107,17 +109,24 @@ def _check_cube(model: DataModel, cube: Cube, issues: _Issues) -> None:
     _check_policies(cube.access_policy, members, cube.file, owner, issues)
 
 
-def _check_dimension(model: DataModel, cube: Cube, dimension: Dimension,
-                     issues: _Issues) -> None:
+def _check_dimension(model: DataModel, cube: Cube, dimension: Dimension, issues: _Issues) -> None:
     label = f"dimension {dimension.name}"
     if dimension.type not in DIMENSION_TYPES:
-        issues.add(cube.file, f"cube {cube.name}", label,
-                   f"unknown type '{dimension.type}' (expected {', '.join(DIMENSION_TYPES)})")
+        issues.add(
+            cube.file,
+            f"cube {cube.name}",
+            label,
+            f"unknown type '{dimension.type}' (expected {', '.join(DIMENSION_TYPES)})",
+        )
     elif dimension.type == "geo":
         issues.add(cube.file, f"cube {cube.name}", label, "type geo is not supported")
     if dimension.sub_query:
-        issues.add(cube.file, f"cube {cube.name}", label,
-                   "sub_query dimensions are not supported; compute the value in a mart")
+        issues.add(
+            cube.file,
+            f"cube {cube.name}",
+            label,
+            "sub_query dimensions are not supported; compute the value in a mart",
+        )
     if dimension.case is not None:
         _check_case(model, cube, dimension, issues)
     elif dimension.sql is None:
@@ -135,41 +144,66 @@ def _check_case(model: DataModel, cube: Cube, dimension: Dimension, issues: _Iss
     case = dimension.case or {}
     whens = case.get("when")
     if not isinstance(whens, list) or not whens or not set(case) <= {"when", "else"}:
-        issues.add(cube.file, f"cube {cube.name}", label,
-                   "`case` needs a non-empty `when` list and optional `else`")
+        issues.add(
+            cube.file,
+            f"cube {cube.name}",
+            label,
+            "`case` needs a non-empty `when` list and optional `else`",
+        )
         return
     for item in whens:
         if not isinstance(item, dict) or "sql" not in item or "label" not in item:
-            issues.add(cube.file, f"cube {cube.name}", label,
-                       "each `case.when` item needs `sql` and `label`")
+            issues.add(
+                cube.file,
+                f"cube {cube.name}",
+                label,
+                "each `case.when` item needs `sql` and `label`",
+            )
             continue
         _check_sql(model, cube, str(item["sql"]), label, issues, allowed=("dimension",))
 
 
 def _check_format(cube: Cube, label: str, value: object, issues: _Issues) -> None:
     if value is not None and value not in FORMATS:
-        issues.add(cube.file, f"cube {cube.name}", label,
-                   f"unknown format '{value}' (expected {', '.join(FORMATS)})")
+        issues.add(
+            cube.file,
+            f"cube {cube.name}",
+            label,
+            f"unknown format '{value}' (expected {', '.join(FORMATS)})",
+        )
 
 
 def _check_display_meta(cube: Cube, label: str, meta: dict[str, Any], issues: _Issues) -> None:
     """meta.unit and meta.decimals: how a number is shown (reports, catalogue)."""
     unit = meta.get("unit")
     if unit is not None and unit not in DISPLAY_UNITS:
-        issues.add(cube.file, f"cube {cube.name}", label,
-                   f"unknown meta.unit '{unit}' (expected {', '.join(DISPLAY_UNITS)})")
+        issues.add(
+            cube.file,
+            f"cube {cube.name}",
+            label,
+            f"unknown meta.unit '{unit}' (expected {', '.join(DISPLAY_UNITS)})",
+        )
     decimals = meta.get("decimals")
-    if decimals is not None and (isinstance(decimals, bool) or not isinstance(decimals, int)
-                                 or not 0 <= decimals <= 6):
-        issues.add(cube.file, f"cube {cube.name}", label,
-                   f"meta.decimals must be a whole number 0..6, not {decimals!r}")
+    if decimals is not None and (
+        isinstance(decimals, bool) or not isinstance(decimals, int) or not 0 <= decimals <= 6
+    ):
+        issues.add(
+            cube.file,
+            f"cube {cube.name}",
+            label,
+            f"meta.decimals must be a whole number 0..6, not {decimals!r}",
+        )
 
 
 def _check_measure(model: DataModel, cube: Cube, measure: Measure, issues: _Issues) -> None:
     owner, label = f"cube {cube.name}", f"measure {measure.name}"
     if measure.type not in MEASURE_TYPES:
-        issues.add(cube.file, owner, label,
-                   f"unknown type '{measure.type}' (expected {', '.join(MEASURE_TYPES)})")
+        issues.add(
+            cube.file,
+            owner,
+            label,
+            f"unknown type '{measure.type}' (expected {', '.join(MEASURE_TYPES)})",
+        )
         return
     if measure.type == "number_agg":
         issues.add(cube.file, owner, label, "type number_agg is not supported")
@@ -196,8 +230,7 @@ def _check_measure(model: DataModel, cube: Cube, measure: Measure, issues: _Issu
         _check_sql(model, cube, measure.mask.sql, label, issues, allowed=("dimension",))
 
 
-def _check_to_many_columns(model: DataModel, cube: Cube, measure: Measure,
-                           issues: _Issues) -> None:
+def _check_to_many_columns(model: DataModel, cube: Cube, measure: Measure, issues: _Issues) -> None:
     """Cube refuses an aggregate whose SQL reads a cube reached through a one_to_many join:
     the join repeats this cube's rows once per row of the other, so the sum would be wrong."""
     for template in member_templates(measure):  # a snippet that does not parse: _check_sql
@@ -205,14 +238,19 @@ def _check_to_many_columns(model: DataModel, cube: Cube, measure: Measure,
         others |= {ref.cube for ref in template.member_references() if ref.cube}
         for other in sorted(others - {cube.name, "CUBE"}):
             path = directed_path(model, cube.name, other) if other in model.cubes else None
-            to_many = next((join for join in path or [] if join.relationship == "one_to_many"),
-                           None)
+            to_many = next(
+                (join for join in path or [] if join.relationship == "one_to_many"), None
+            )
             if to_many is not None:
-                issues.add(cube.file, f"cube {cube.name}", f"measure {measure.name}",
-                           f"reads cube '{other}' through the one_to_many join {to_many.cube} -> "
-                           f"{to_many.name}: each {cube.name} row would count once per "
-                           f"{to_many.name} row (Cube refuses this); define the measure on "
-                           f"'{other}', or aggregate it there and reference that measure")
+                issues.add(
+                    cube.file,
+                    f"cube {cube.name}",
+                    f"measure {measure.name}",
+                    f"reads cube '{other}' through the one_to_many join {to_many.cube} -> "
+                    f"{to_many.name}: each {cube.name} row would count once per "
+                    f"{to_many.name} row (Cube refuses this); define the measure on "
+                    f"'{other}', or aggregate it there and reference that measure",
+                )
 
 
 def _check_rolling(cube: Cube, measure: Measure, issues: _Issues) -> None:
@@ -220,8 +258,13 @@ def _check_rolling(cube: Cube, measure: Measure, issues: _Issues) -> None:
     window = measure.rolling_window
     assert window is not None
     if measure.type not in AGGREGATE_TYPES and measure.type != "number":
-        issues.add(cube.file, owner, label, "rolling_window needs an aggregating measure type "
-                                            "(or a number measure with an aggregate in its SQL)")
+        issues.add(
+            cube.file,
+            owner,
+            label,
+            "rolling_window needs an aggregating measure type "
+            "(or a number measure with an aggregate in its SQL)",
+        )
     if window.type == "fixed" and window.trailing is None and window.leading is None:
         issues.add(cube.file, owner, label, "rolling_window needs `trailing` and/or `leading`")
     if window.offset not in ("start", "end"):
@@ -235,8 +278,9 @@ def _check_rolling(cube: Cube, measure: Measure, issues: _Issues) -> None:
             issues.add(cube.file, owner, label, str(exc))
 
 
-def _check_sql(model: DataModel, cube: Cube, sql: str, label: str, issues: _Issues,
-               allowed: tuple[str, ...]) -> None:
+def _check_sql(
+    model: DataModel, cube: Cube, sql: str, label: str, issues: _Issues, allowed: tuple[str, ...]
+) -> None:
     owner = f"cube {cube.name}"
     try:
         template = parse_template(sql)
@@ -245,29 +289,52 @@ def _check_sql(model: DataModel, cube: Cube, sql: str, label: str, issues: _Issu
         return
     for ref in template.table_references():
         if ref.cube is not None and ref.cube not in model.cubes:
-            issues.add(cube.file, owner, label, f"reference '{{{ref.text}}}' names unknown cube "
-                                                f"'{ref.cube}'")
+            issues.add(
+                cube.file,
+                owner,
+                label,
+                f"reference '{{{ref.text}}}' names unknown cube '{ref.cube}'",
+            )
     for ref in template.member_references():
         target_cube = ref.cube or cube.name
         target = model.cubes.get(target_cube)
         if target is None:
-            issues.add(cube.file, owner, label,
-                       f"reference '{{{ref.text}}}' names unknown cube '{target_cube}'")
+            issues.add(
+                cube.file,
+                owner,
+                label,
+                f"reference '{{{ref.text}}}' names unknown cube '{target_cube}'",
+            )
             continue
         member = target.member(ref.member or "")
         if member is None:
-            issues.add(cube.file, owner, label,
-                       f"reference '{{{ref.text}}}' does not resolve: cube '{target_cube}' has "
-                       f"no member '{ref.member}'")
+            issues.add(
+                cube.file,
+                owner,
+                label,
+                f"reference '{{{ref.text}}}' does not resolve: cube '{target_cube}' has "
+                f"no member '{ref.member}'",
+            )
         elif member.kind not in allowed:
-            issues.add(cube.file, owner, label,
-                       f"reference '{{{ref.text}}}' is a {member.kind}; only "
-                       f"{' or '.join(allowed)} references are allowed here")
-        elif member.kind == "dimension" and target_cube != cube.name and \
-                directed_path(model, cube.name, target_cube) is None:
-            issues.add(cube.file, owner, label,
-                       f"reference '{{{ref.text}}}': no join path from cube '{cube.name}' to "
-                       f"'{target_cube}'")
+            issues.add(
+                cube.file,
+                owner,
+                label,
+                f"reference '{{{ref.text}}}' is a {member.kind}; only "
+                f"{' or '.join(allowed)} references are allowed here",
+            )
+        elif (
+            member.kind == "dimension"
+            and target_cube != cube.name
+            and directed_path(model, cube.name, target_cube) is None
+        ):
+            issues.add(
+                cube.file,
+                owner,
+                label,
+                f"reference '{{{ref.text}}}': no join path from cube '{cube.name}' to "
+                f"'{target_cube}'",
+            )
 
 
 def _check_join(model: DataModel, cube: Cube, target: str, sql: str, issues: _Issues) -> None:
@@ -278,16 +345,24 @@ def _check_join(model: DataModel, cube: Cube, target: str, sql: str, issues: _Is
     _check_sql(model, cube, sql, label, issues, allowed=("dimension",))
     for name in {cube.name, target}:
         if not model.cubes[name].primary_keys:
-            issues.add(cube.file, owner, label,
-                       f"cube '{name}' has no primary_key dimension; joins need primary keys on "
-                       "both cubes so measures are not multiplied")
+            issues.add(
+                cube.file,
+                owner,
+                label,
+                f"cube '{name}' has no primary_key dimension; joins need primary keys on "
+                "both cubes so measures are not multiplied",
+            )
 
 
 def _check_cycles(model: DataModel, cube: Cube, issues: _Issues) -> None:
     for member in cube.members():
         if (cube.name, member.name) in reachable_members(model, cube.name, member.name):
-            issues.add(cube.file, f"cube {cube.name}", f"{member.kind} {member.name}",
-                       "references itself (directly or through other members)")
+            issues.add(
+                cube.file,
+                f"cube {cube.name}",
+                f"{member.kind} {member.name}",
+                "references itself (directly or through other members)",
+            )
 
 
 def _expand_view(model: DataModel, view: View, issues: _Issues) -> None:
@@ -295,8 +370,13 @@ def _expand_view(model: DataModel, view: View, issues: _Issues) -> None:
     _check_name(view.name, view.file, owner, None, issues)
     roots = {vc.join_path[0] for vc in view.cubes}
     if len(roots) > 1:
-        issues.add(view.file, owner, None, f"join paths start from different cubes "
-                                           f"({', '.join(sorted(roots))}); a view has one root")
+        issues.add(
+            view.file,
+            owner,
+            None,
+            f"join paths start from different cubes "
+            f"({', '.join(sorted(roots))}); a view has one root",
+        )
     for position, view_cube in enumerate(view.cubes):
         label = f"cubes[{position}] join_path {'.'.join(view_cube.join_path)}"
         if not _join_path_ok(model, view_cube.join_path, view, label, issues):
@@ -314,8 +394,12 @@ def _expand_view(model: DataModel, view: View, issues: _Issues) -> None:
         for name, alias, title, description in includes:
             member = cube.member(name)
             if member is None:
-                issues.add(view.file, owner, label, f"includes unknown member '{name}' of cube "
-                                                    f"'{cube.name}'")
+                issues.add(
+                    view.file,
+                    owner,
+                    label,
+                    f"includes unknown member '{name}' of cube '{cube.name}'",
+                )
                 continue
             if name in view_cube.excludes:
                 continue
@@ -323,18 +407,28 @@ def _expand_view(model: DataModel, view: View, issues: _Issues) -> None:
             view_name = f"{prefix}{alias or name}"  # Cube prefixes aliases too
             _check_name(view_name, view.file, owner, f"member {view_name}", issues)
             if view_name in view.members:
-                issues.add(view.file, owner, f"member {view_name}",
-                           "is included twice; use `alias` or `prefix: true`")
+                issues.add(
+                    view.file,
+                    owner,
+                    f"member {view_name}",
+                    "is included twice; use `alias` or `prefix: true`",
+                )
                 continue
             view.members[view_name] = ViewMember(
-                view=view.name, name=view_name, kind=member.kind, cube=cube.name,
-                member=name, join_path=view_cube.join_path, title=title or member.title,
+                view=view.name,
+                name=view_name,
+                kind=member.kind,
+                cube=cube.name,
+                member=name,
+                join_path=view_cube.join_path,
+                title=title or member.title,
                 description=description or member.description,
             )
 
 
-def _join_path_ok(model: DataModel, path: tuple[str, ...], view: View, label: str,
-                  issues: _Issues) -> bool:
+def _join_path_ok(
+    model: DataModel, path: tuple[str, ...], view: View, label: str, issues: _Issues
+) -> bool:
     owner = f"view {view.name}"
     if path[0] not in model.cubes:
         issues.add(view.file, owner, label, f"unknown cube '{path[0]}'")
@@ -344,35 +438,48 @@ def _join_path_ok(model: DataModel, path: tuple[str, ...], view: View, label: st
             issues.add(view.file, owner, label, f"unknown cube '{target}'")
             return False
         if target not in model.cubes[source].joins:
-            issues.add(view.file, owner, label,
-                       f"cube '{source}' declares no join to '{target}'")
+            issues.add(view.file, owner, label, f"cube '{source}' declares no join to '{target}'")
             return False
     return True
 
 
 def _normalise_policy_member(name: str, owner_name: str) -> str:
     name = re.sub(r"^\{\s*CUBE\s*\}\.", "", name.strip())
-    return name[len(owner_name) + 1:] if name.startswith(f"{owner_name}.") else name
+    return name[len(owner_name) + 1 :] if name.startswith(f"{owner_name}.") else name
 
 
-def _check_policies(policies: list[AccessPolicy] | None, members: set[str], file: Path,
-                    owner: str, issues: _Issues) -> None:
+def _check_policies(
+    policies: list[AccessPolicy] | None, members: set[str], file: Path, owner: str, issues: _Issues
+) -> None:
     owner_name = owner.split(" ", 1)[1]
     for policy in policies or []:
         label = f"access_policy[{policy.index}]"
         for condition in policy.conditions:
             if not SECURITY_CONDITION.match(condition.strip()):
-                issues.add(file, owner, label, f"condition '{condition}' must be a "
-                                               "'{ [not] securityContext.<key> }' reference")
-        for name, member_set in (("member_level", policy.member_level),
-                                 ("member_masking", policy.member_masking)):
+                issues.add(
+                    file,
+                    owner,
+                    label,
+                    f"condition '{condition}' must be a "
+                    "'{ [not] securityContext.<key> }' reference",
+                )
+        for name, member_set in (
+            ("member_level", policy.member_level),
+            ("member_masking", policy.member_masking),
+        ):
             _check_member_set(member_set, members, file, owner, f"{label} {name}", issues)
         for policy_filter in policy.row_filters or ():
             _check_policy_filter(policy_filter, members, owner_name, file, owner, label, issues)
 
 
-def _check_member_set(member_set: MemberSet | None, members: set[str], file: Path,
-                      owner: str, label: str, issues: _Issues) -> None:
+def _check_member_set(
+    member_set: MemberSet | None,
+    members: set[str],
+    file: Path,
+    owner: str,
+    label: str,
+    issues: _Issues,
+) -> None:
     if member_set is None:
         return
     names = [] if member_set.includes == "*" else list(member_set.includes)
@@ -381,20 +488,33 @@ def _check_member_set(member_set: MemberSet | None, members: set[str], file: Pat
             issues.add(file, owner, label, f"names unknown member '{name}'")
 
 
-def _check_policy_filter(policy_filter: PolicyFilter, members: set[str], owner_name: str,
-                         file: Path, owner: str, label: str, issues: _Issues) -> None:
+def _check_policy_filter(
+    policy_filter: PolicyFilter,
+    members: set[str],
+    owner_name: str,
+    file: Path,
+    owner: str,
+    label: str,
+    issues: _Issues,
+) -> None:
     for nested in (*(policy_filter.and_ or ()), *(policy_filter.or_ or ())):
         _check_policy_filter(nested, members, owner_name, file, owner, label, issues)
     if policy_filter.member is None:
         return
     member = _normalise_policy_member(policy_filter.member, owner_name)
     if member not in members:
-        issues.add(file, owner, label, f"row-level filter names unknown member "
-                                       f"'{policy_filter.member}'")
+        issues.add(
+            file, owner, label, f"row-level filter names unknown member '{policy_filter.member}'"
+        )
     if policy_filter.operator not in FILTER_OPERATORS:
-        issues.add(file, owner, label, f"row-level filter has unknown operator "
-                                       f"'{policy_filter.operator}'")
+        issues.add(
+            file, owner, label, f"row-level filter has unknown operator '{policy_filter.operator}'"
+        )
     values = policy_filter.values
     if isinstance(values, str) and not SECURITY_REFERENCE.match(values.strip()):
-        issues.add(file, owner, label, f"values '{values}' must be a list or a "
-                                       "'{ securityContext.<key> }' reference")
+        issues.add(
+            file,
+            owner,
+            label,
+            f"values '{values}' must be a list or a '{{ securityContext.<key> }}' reference",
+        )

@@ -45,8 +45,9 @@ def offer_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from custintel.generate import generate_landing
 
     root = tmp_path_factory.mktemp("offer_sample")
-    generate_landing(root, customers=4000, months=15, start_date=dt.date(2024, 1, 1), seed=11,
-                     defect_rate=0.0)
+    generate_landing(
+        root, customers=4000, months=15, start_date=dt.date(2024, 1, 1), seed=11, defect_rate=0.0
+    )
     return root
 
 

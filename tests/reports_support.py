@@ -36,13 +36,22 @@ DIMENSIONS = {
     "sales.customer_name": "customer_name",
     "sales.ordered_at": "ordered_at",
 }
-FORMATS = {"sales.revenue": "currency", "sales.avg_churn_probability": "percent",
-           "sales.order_count": "integer", "sales.customers": "integer"}
-TITLES = {"sales.revenue": "Revenue", "sales.order_count": "Orders",
-          "sales.customers": "Customers",
-          "sales.avg_churn_probability": "Average churn probability",
-          "sales.segment": "Segment", "sales.customer_id": "Customer ID",
-          "sales.customer_name": "Customer name", "sales.ordered_at": "Order date"}
+FORMATS = {
+    "sales.revenue": "currency",
+    "sales.avg_churn_probability": "percent",
+    "sales.order_count": "integer",
+    "sales.customers": "integer",
+}
+TITLES = {
+    "sales.revenue": "Revenue",
+    "sales.order_count": "Orders",
+    "sales.customers": "Customers",
+    "sales.avg_churn_probability": "Average churn probability",
+    "sales.segment": "Segment",
+    "sales.customer_id": "Customer ID",
+    "sales.customer_name": "Customer name",
+    "sales.ordered_at": "Order date",
+}
 PERIODS = {"month": "M", "quarter": "Q", "year": "Y", "day": "D"}
 
 
@@ -55,15 +64,17 @@ def fixture_orders() -> pd.DataFrame:
         for month in range(1, 7):
             if (number + month) % 4 == 0:
                 continue  # some months without orders
-            rows.append({
-                "order_id": f"O{number:02d}{month}",
-                "customer_id": f"C{number:02d}",
-                "customer_name": name,
-                "segment": segment,
-                "ordered_at": pd.Timestamp(2024, month, 1 + number),
-                "revenue": float(10 * number + 7 * month + (month * number) % 5),
-                "churn_probability": round(((number * 7) % 10) / 10 + 0.05, 2),
-            })
+            rows.append(
+                {
+                    "order_id": f"O{number:02d}{month}",
+                    "customer_id": f"C{number:02d}",
+                    "customer_name": name,
+                    "segment": segment,
+                    "ordered_at": pd.Timestamp(2024, month, 1 + number),
+                    "revenue": float(10 * number + 7 * month + (month * number) % 5),
+                    "churn_probability": round(((number * 7) % 10) / 10 + 0.05, 2),
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -135,16 +146,23 @@ def fixture_runner(frame: pd.DataFrame | None = None) -> QueryRunner:
         finally:
             con.close()
 
-    members = {name: MemberInfo(name=name, title=TITLES[name], format=FORMATS.get(name),
-                                kind="measure" if name in MEASURES else "dimension",
-                                description=f"fixture member {name}", owner="reports-tests",
-                                certified=name == "sales.revenue", sql=f"fixture({name})")
-               for name in [*MEASURES, *DIMENSIONS]}
-    return QueryRunner(load=lambda q: answer(orders, q), members=members, sql=run_sql,
-                       as_of=AS_OF)
+    members = {
+        name: MemberInfo(
+            name=name,
+            title=TITLES[name],
+            format=FORMATS.get(name),
+            kind="measure" if name in MEASURES else "dimension",
+            description=f"fixture member {name}",
+            owner="reports-tests",
+            certified=name == "sales.revenue",
+            sql=f"fixture({name})",
+        )
+        for name in [*MEASURES, *DIMENSIONS]
+    }
+    return QueryRunner(load=lambda q: answer(orders, q), members=members, sql=run_sql, as_of=AS_OF)
 
 
-OVERVIEW = '''\
+OVERVIEW = """\
     ---
     title: Sales overview
     ---
@@ -252,9 +270,9 @@ OVERVIEW = '''\
     ```table
     data: big_orders
     ```
-'''
+"""
 
-SEGMENT_TEMPLATE = '''\
+SEGMENT_TEMPLATE = """\
     ---
     title: "Segment {{ params.segment }}"
     pages_from:
@@ -282,9 +300,9 @@ SEGMENT_TEMPLATE = '''\
     y: sales.revenue
     title: Revenue by customer
     ```
-'''
+"""
 
-CUSTOMER_TEMPLATE = '''\
+CUSTOMER_TEMPLATE = """\
     ---
     title: "Customer {{ params.customer_name }}"
     pages_from:
@@ -305,7 +323,7 @@ CUSTOMER_TEMPLATE = '''\
     x: sales.ordered_at
     y: sales.revenue
     ```
-'''
+"""
 
 PAGES = {
     "index.md": OVERVIEW,
@@ -334,16 +352,21 @@ def fixture_mkdocs(root: Path) -> Path:
     return path
 
 
-def build_fixture_site(root: Path, pages: dict[str, str] | None = None,
-                       runner: QueryRunner | None = None) -> Path:
+def build_fixture_site(
+    root: Path, pages: dict[str, str] | None = None, runner: QueryRunner | None = None
+) -> Path:
     """Write the pages under root/docs and build them with the project's mkdocs.yml (less
     its nav)."""
     from reports.site import render_site
 
     root.mkdir(parents=True, exist_ok=True)
     docs = write_pages(root / "docs", pages)
-    return render_site(fixture_mkdocs(root), docs_dir=docs, site_dir=root / "site",
-                       runner=runner or fixture_runner())
+    return render_site(
+        fixture_mkdocs(root),
+        docs_dir=docs,
+        site_dir=root / "site",
+        runner=runner or fixture_runner(),
+    )
 
 
 #: axe-core, the accessibility engine the browser tests run on every page (from npm, pinned)
@@ -360,9 +383,19 @@ def axe_script() -> Path:
     if script.exists():
         return script
     AXE_FOLDER.mkdir(parents=True, exist_ok=True)
-    done = subprocess.run(["npm", "pack", f"axe-core@{AXE_VERSION}", "--pack-destination",
-                           str(AXE_FOLDER), "--silent"], capture_output=True, text=True,
-                          check=False)
+    done = subprocess.run(
+        [
+            "npm",
+            "pack",
+            f"axe-core@{AXE_VERSION}",
+            "--pack-destination",
+            str(AXE_FOLDER),
+            "--silent",
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     if done.returncode != 0:
         raise RuntimeError(f"npm pack axe-core@{AXE_VERSION} failed: {done.stderr.strip()}")
     archive = AXE_FOLDER / done.stdout.strip().splitlines()[-1]

@@ -16,8 +16,9 @@ SECRET = "serve-test-secret-0123456789abcdef0123456789abcdef"
 AUDIENCE = "custintel-serve-tests"
 
 
-def token(claims: dict, *, secret: str = SECRET, audience: str | None = AUDIENCE,
-          expires_in: int = 600) -> str:
+def token(
+    claims: dict, *, secret: str = SECRET, audience: str | None = AUDIENCE, expires_in: int = 600
+) -> str:
     """An HS256 JWT with `aud` and `exp` set as the server requires."""
     body = {**claims, "exp": int(time.time()) + expires_in}
     if audience is not None:

@@ -52,8 +52,14 @@ def build_generated_warehouse(root: Path) -> GeneratedWarehouse:
 
     config = write_config(root, ml={"retention_capacity": 10, "test_snapshots": 2})
     settings = load_settings(config)
-    generate_landing(settings.landing_path, customers=300, months=12,
-                     start_date=dt.date(2024, 1, 1), seed=42, defect_rate=0.01)
+    generate_landing(
+        settings.landing_path,
+        customers=300,
+        months=12,
+        start_date=dt.date(2024, 1, 1),
+        seed=42,
+        defect_rate=0.01,
+    )
     hostile_names(settings.landing_path)
     load_landing(settings.landing_path, settings.warehouse_path)
     as_of = landing_as_of_date(settings.warehouse_path)

@@ -215,8 +215,9 @@ def _campaigns() -> list[dict]:
 
 
 def _retention_offers() -> list[dict]:
-    def offer(offer_id: str, customer: str | None, day: str, offer_type: str,
-              treated: bool) -> dict:
+    def offer(
+        offer_id: str, customer: str | None, day: str, offer_type: str, treated: bool
+    ) -> dict:
         return {
             "offer_id": offer_id,
             "customer_id": customer,

@@ -49,15 +49,22 @@ def ml_builds(tmp_path_factory: pytest.TempPathFactory) -> dict:
     (exported on the first day of the last month) to start the new-month build from."""
     root = tmp_path_factory.mktemp("ml_landings")
     m1 = root / "m1"
-    generate_landing(m1, customers=300, months=ML_MONTHS, start_date=dt.date(2024, 1, 1),
-                     seed=11, defect_rate=0.01)
+    generate_landing(
+        m1,
+        customers=300,
+        months=ML_MONTHS,
+        start_date=dt.date(2024, 1, 1),
+        seed=11,
+        defect_rate=0.01,
+    )
     m0 = truncate_landing(m1, root / "m0", dt.date(2024, ML_MONTHS, 1))
     builds: dict = {"landing": {"m0": m0, "m1": m1}, "roots": {}}
     for name in ("m0", "m1"):
         build_root = tmp_path_factory.mktemp(f"ml_clean_{name}")
         write_config(build_root, ml=ML_SETTINGS)
-        build_ok(build_root / "config.yaml", builds["landing"][name], with_ml=True,
-                  with_reports=True)
+        build_ok(
+            build_root / "config.yaml", builds["landing"][name], with_ml=True, with_reports=True
+        )
         builds["roots"][name] = build_root
     builds["digests"] = {name: digest(warehouse_of(root)) for name, root in builds["roots"].items()}
     return builds
@@ -75,8 +82,9 @@ def test_a_build_killed_in_the_ml_write_back_or_the_site_step_converges(
     scores_before = ml_builds["digests"]["m0"]["ml.churn_scores"]
     assert scores_before[0] > 0  # the model trained and scored
     for point in ("ml", "site"):
-        killed = cli_build(config, ml_builds["landing"]["m1"], kill_at=point, with_ml=True,
-                           with_reports=True)
+        killed = cli_build(
+            config, ml_builds["landing"]["m1"], kill_at=point, with_ml=True, with_reports=True
+        )
         assert killed.returncode == -9, (point, killed.stdout[-2000:], killed.stderr[-2000:])
         assert BuildJournal(settings).recover() is not None
         restored = differences(digest(settings.warehouse_path), ml_builds["digests"]["m0"])
@@ -98,8 +106,14 @@ def test_a_build_killed_in_the_ml_write_back_or_the_site_step_converges(
 #: what a training records that is the run's, not the data's: timings and the creation time
 RUN_KEYS = {"fit_seconds", "created_at"}
 #: the registry files two runs on the same warehouse must write alike
-REGISTRY_FILES = ("metrics.json", "manifest.json", "calibration.json", "monitoring.json",
-                  "segmentation.json", "segmentation.md")
+REGISTRY_FILES = (
+    "metrics.json",
+    "manifest.json",
+    "calibration.json",
+    "monitoring.json",
+    "segmentation.json",
+    "segmentation.md",
+)
 
 
 def _without_run_keys(value: object) -> object:
@@ -117,15 +131,19 @@ def _ml_tables(warehouse: Path) -> dict[str, list[tuple]]:
 
     tables: dict[str, list[tuple]] = {}
     with duckdb.connect(str(warehouse), read_only=True) as con:
-        for (table,) in con.execute("select table_name from information_schema.tables "
-                                    "where table_schema = 'ml' order by 1").fetchall():
+        for (table,) in con.execute(
+            "select table_name from information_schema.tables where table_schema = 'ml' order by 1"
+        ).fetchall():
             columns = con.execute(
                 "select column_name, data_type from information_schema.columns "
                 "where table_schema = 'ml' and table_name = ? order by ordinal_position",
-                [table]).fetchall()
-            select = ", ".join(f"round({name}, 6)" if kind == "DOUBLE" else name
-                               for name, kind in columns if name not in WALL_CLOCK_COLUMNS
-                               or name == "model_version")
+                [table],
+            ).fetchall()
+            select = ", ".join(
+                f"round({name}, 6)" if kind == "DOUBLE" else name
+                for name, kind in columns
+                if name not in WALL_CLOCK_COLUMNS or name == "model_version"
+            )
             tables[table] = con.execute(f"select {select} from ml.{table} order by all").fetchall()
     return tables
 
@@ -136,13 +154,17 @@ def _shuffle_inputs(warehouse: Path) -> None:
     import duckdb
 
     with duckdb.connect(str(warehouse)) as con:
-        for table, order in (("marts.churn_prediction_features", "snapshot_date desc, "
-                              "customer_id desc"),
-                             ("marts.customer_churn_events", "hash(customer_id)"),
-                             ("warehouse.fact_order", "hash(order_id)")):
+        for table, order in (
+            ("marts.churn_prediction_features", "snapshot_date desc, customer_id desc"),
+            ("marts.customer_churn_events", "hash(customer_id)"),
+            ("warehouse.fact_order", "hash(order_id)"),
+        ):
             con.execute(f"create temp table shuffled as select * from {table} order by {order}")
-            kind = con.execute("select table_type from information_schema.tables where "
-                               "table_schema || '.' || table_name = ?", [table]).fetchone()[0]
+            kind = con.execute(
+                "select table_type from information_schema.tables where "
+                "table_schema || '.' || table_name = ?",
+                [table],
+            ).fetchone()[0]
             con.execute(f"drop {'view' if kind == 'VIEW' else 'table'} {table}")
             con.execute(f"create table {table} as select * from shuffled")
             con.execute("drop table shuffled")
@@ -165,8 +187,13 @@ def test_the_ml_step_writes_the_same_tables_in_two_processes(
             _shuffle_inputs(settings.warehouse_path)
         environ = {k: v for k, v in os.environ.items() if not k.startswith("CUSTINTEL_")}
         environ["CUSTINTEL_CONFIG"] = str(root / "config.yaml")
-        done = subprocess.run([sys.executable, "-m", "custintel", "ml", "pipeline"], env=environ,
-                              capture_output=True, text=True, timeout=1800)
+        done = subprocess.run(
+            [sys.executable, "-m", "custintel", "ml", "pipeline"],
+            env=environ,
+            capture_output=True,
+            text=True,
+            timeout=1800,
+        )
         assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
         runs.append(settings)
     first, second = (_ml_tables(s.warehouse_path) for s in runs)

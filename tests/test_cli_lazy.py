@@ -13,12 +13,15 @@ from custintel.app.cli import SUB_COMMANDS, app
 
 
 def test_help_lists_every_group_without_importing_them() -> None:
-    code = ("import sys; from typer.testing import CliRunner; from custintel.app.cli import app; "
-            "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
-            "print(r.output); print(sorted(m for m in sys.modules if m.split('.')[0] in "
-            "('ml', 'reports', 'semantic', 'pandas', 'sqlmesh', 'catboost', 'sklearn')))")
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            check=True)
+    code = (
+        "import sys; from typer.testing import CliRunner; from custintel.app.cli import app; "
+        "r = CliRunner().invoke(app, ['--help']); assert r.exit_code == 0, r.output; "
+        "print(r.output); print(sorted(m for m in sys.modules if m.split('.')[0] in "
+        "('ml', 'reports', 'semantic', 'pandas', 'sqlmesh', 'catboost', 'sklearn')))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
     assert result.stdout.rstrip().endswith("[]"), result.stdout
     for _module, _attribute, group, _help in SUB_COMMANDS:
         assert group in result.stdout

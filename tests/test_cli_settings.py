@@ -86,9 +86,19 @@ def test_the_environment_variable_names_the_file_when_no_option_is_given(
 def test_a_missing_root_config_is_one_line_naming_the_file(tmp_path: Path) -> None:
     environ = {k: v for k, v in os.environ.items() if not k.startswith("CUSTINTEL_")}
     result = subprocess.run(
-        [sys.executable, "-m", "custintel", "--config", str(tmp_path / "nope.yaml"), "ml",
-         "pipeline"],
-        capture_output=True, text=True, env=environ, timeout=120,
+        [
+            sys.executable,
+            "-m",
+            "custintel",
+            "--config",
+            str(tmp_path / "nope.yaml"),
+            "ml",
+            "pipeline",
+        ],
+        capture_output=True,
+        text=True,
+        env=environ,
+        timeout=120,
     )
     assert result.returncode == 2
     lines = [line for line in (result.stdout + result.stderr).splitlines() if line.strip()]

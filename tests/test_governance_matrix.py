@@ -54,8 +54,10 @@ CALLERS: dict[str, tuple[dict[str, Any] | None, str | None]] = {
     "account_manager_own": ({"role": "account_manager", "account_manager_id": OWN}, None),
     "account_manager_null_id": ({"role": "account_manager", "account_manager_id": None}, None),
     "account_manager_empty_list": ({"role": "account_manager", "account_manager_id": []}, None),
-    "analyst_and_account_manager": ({"roles": ["analyst", "account_manager"],
-                                     "account_manager_id": OWN}, None),
+    "analyst_and_account_manager": (
+        {"roles": ["analyst", "account_manager"], "account_manager_id": OWN},
+        None,
+    ),
     "executive": ({"role": "executive"}, None),
 }
 #: callers that get no data at all, and the error each path must name
@@ -98,8 +100,10 @@ def token_for(caller: str) -> str | None:
 @pytest.fixture(scope="module")
 def project(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     root = tmp_path_factory.mktemp("matrix")
-    config = write_config(root, semantic={"model_path": str(MODEL_PATH), "identity": "token",
-                                          "token_audience": AUDIENCE})
+    config = write_config(
+        root,
+        semantic={"model_path": str(MODEL_PATH), "identity": "token", "token_audience": AUDIENCE},
+    )
     build_warehouse(root / "warehouse" / "novacom.duckdb")
     return {"config": config, "settings": load_settings(config)}
 
@@ -112,6 +116,7 @@ def environment(project, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 # -- expected values, by plain SQL on the fixture warehouse ---------------------------------
+
 
 def sql(settings: Settings, text: str) -> pd.DataFrame:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
@@ -135,21 +140,32 @@ def email_shown(caller: str) -> str:
 def expected(settings: Settings, caller: str, kind: str) -> pd.DataFrame:
     where = visible(caller)
     if kind == "public":
-        return sql(settings, f"""select c.segment as "{V}.segment", count(*) as "{V}.count"
-            from marts.fixture_customers c where {where} group by 1""")
+        return sql(
+            settings,
+            f"""select c.segment as "{V}.segment", count(*) as "{V}.count"
+            from marts.fixture_customers c where {where} group by 1""",
+        )
     if kind == "masked":
-        return sql(settings, f"""select c.customer_id as "{V}.customer_id",
-            {email_shown(caller)} as "{V}.email" from marts.fixture_customers c where {where}""")
-    return sql(settings, f"""select sum(o.amount - o.discount_amount) as "{V}.revenue"
+        return sql(
+            settings,
+            f"""select c.customer_id as "{V}.customer_id",
+            {email_shown(caller)} as "{V}.email" from marts.fixture_customers c where {where}""",
+        )
+    return sql(
+        settings,
+        f"""select sum(o.amount - o.discount_amount) as "{V}.revenue"
         from marts.fixture_customers c join warehouse.fact_order o using (customer_id)
-        where {where}""")
+        where {where}""",
+    )
 
 
 def same_rows(actual: pd.DataFrame, wanted: pd.DataFrame) -> None:
     def rows(frame: pd.DataFrame) -> list[tuple]:
         frame = frame[sorted(frame.columns)]
-        values = [tuple(round(v, 6) if isinstance(v, float) else v for v in row)
-                  for row in frame.itertuples(index=False)]
+        values = [
+            tuple(round(v, 6) if isinstance(v, float) else v for v in row)
+            for row in frame.itertuples(index=False)
+        ]
         return sorted(values, key=str)
 
     assert sorted(actual.columns) == sorted(wanted.columns)
@@ -158,6 +174,7 @@ def same_rows(actual: pd.DataFrame, wanted: pd.DataFrame) -> None:
 
 
 # -- the paths --------------------------------------------------------------------------------
+
 
 def via_api(settings: Settings, caller: str, kind: str) -> pd.DataFrame:
     return load(QUERIES[kind], settings=settings, token=token_for(caller))
@@ -200,69 +217,98 @@ def test_cell(project, caller: str, kind: str, path: str) -> None:
 def test_analyst_and_account_manager_sees_pii_only_on_own_rows(project) -> None:
     """Per-row masking (Cube PR 10803): every row visible, e-mail clear only on own rows."""
     frame = via_api(project["settings"], "analyst_and_account_manager", "masked")
-    customers = sql(project["settings"], "select customer_id, email, account_manager_id "
-                                         "from marts.fixture_customers")
+    customers = sql(
+        project["settings"],
+        "select customer_id, email, account_manager_id from marts.fixture_customers",
+    )
     shown = dict(zip(frame[f"{V}.customer_id"], frame[f"{V}.email"], strict=True))
     own = customers[customers.account_manager_id == OWN]
     others = customers[customers.account_manager_id != OWN]
     assert len(shown) == len(customers)
     assert all(shown[row.customer_id] == row.email for row in own.itertuples())
-    assert all(shown[row.customer_id] != row.email and shown[row.customer_id].startswith("***@")
-               for row in others.itertuples())
+    assert all(
+        shown[row.customer_id] != row.email and shown[row.customer_id].startswith("***@")
+        for row in others.itertuples()
+    )
 
 
 # -- role arguments never override the token ----------------------------------------------------
+
 
 def test_role_that_disagrees_with_the_token_is_an_error(project) -> None:
     settings = project["settings"]
     with pytest.raises(RoleMismatch, match="role 'executive' is not in the token"):
         load(QUERIES["masked"], role="executive", settings=settings, token=token_for("analyst"))
     with pytest.raises(RoleMismatch, match="account_manager_id"):
-        load(QUERIES["row_filtered"], settings=settings,
-             token=token_for("account_manager_own"),
-             security_context={"account_manager_id": "am_1"})
+        load(
+            QUERIES["row_filtered"],
+            settings=settings,
+            token=token_for("account_manager_own"),
+            security_context={"account_manager_id": "am_1"},
+        )
     with pytest.raises(RoleMismatch, match="roles"):
-        load(QUERIES["masked"], settings=settings, token=token_for("analyst"),
-             security_context={"roles": ["executive"]})
-    result = CliRunner().invoke(app, ["query", *CLI_ARGS["masked"], "--role", "executive",
-                                      "--token", token_for("analyst")])
+        load(
+            QUERIES["masked"],
+            settings=settings,
+            token=token_for("analyst"),
+            security_context={"roles": ["executive"]},
+        )
+    result = CliRunner().invoke(
+        app, ["query", *CLI_ARGS["masked"], "--role", "executive", "--token", token_for("analyst")]
+    )
     assert result.exit_code == 1 and "is not in the token" in result.stderr
 
 
 def test_role_may_narrow_a_multi_role_token(project) -> None:
     """Narrowed to analyst, the two-role caller sees every e-mail masked."""
     settings = project["settings"]
-    frame = load(QUERIES["masked"], role="analyst", settings=settings,
-                 token=token_for("analyst_and_account_manager"))
+    frame = load(
+        QUERIES["masked"],
+        role="analyst",
+        settings=settings,
+        token=token_for("analyst_and_account_manager"),
+    )
     same_rows(frame, expected(settings, "analyst", "masked"))
 
 
 def test_token_from_the_environment(project, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("CUSTINTEL_TOKEN", token_for("account_manager_own"))
     settings = project["settings"]
-    same_rows(load(QUERIES["row_filtered"], settings=settings),
-              expected(settings, "account_manager_own", "row_filtered"))
+    same_rows(
+        load(QUERIES["row_filtered"], settings=settings),
+        expected(settings, "account_manager_own", "row_filtered"),
+    )
 
 
 # -- owner mode (the default): declared roles, same rules ----------------------------------------
 
+
 @pytest.fixture
 def owner_settings(project) -> Settings:
-    return project["settings"].model_copy(update={
-        "semantic": project["settings"].semantic.model_copy(update={"identity": "owner"})})
+    return project["settings"].model_copy(
+        update={"semantic": project["settings"].semantic.model_copy(update={"identity": "owner"})}
+    )
 
 
 def test_owner_mode_role_never_overridden_by_a_roles_claim(owner_settings) -> None:
     with pytest.raises(SemanticError, match="disagrees"):
-        load({"dimensions": [f"{V}.full_name"]}, role="analyst", settings=owner_settings,
-             security_context={"roles": ["executive"]})
+        load(
+            {"dimensions": [f"{V}.full_name"]},
+            role="analyst",
+            settings=owner_settings,
+            security_context={"roles": ["executive"]},
+        )
 
 
 @pytest.mark.parametrize("claim", [None, [], "", [None]])
 def test_owner_mode_row_filter_fails_closed(owner_settings, claim) -> None:
     with pytest.raises(SemanticError, match="fails closed"):
-        load(QUERIES["masked"], role="account_manager", settings=owner_settings,
-             security_context={"account_manager_id": claim})
+        load(
+            QUERIES["masked"],
+            role="account_manager",
+            settings=owner_settings,
+            security_context={"account_manager_id": claim},
+        )
 
 
 def test_owner_mode_token_is_still_verified(owner_settings) -> None:
@@ -272,24 +318,33 @@ def test_owner_mode_token_is_still_verified(owner_settings) -> None:
 
 # -- the verifier on its own (reused by a server) ------------------------------------------------
 
+
 def test_verifier_errors_are_distinct_and_rs256_works(tmp_path: Path) -> None:
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric import rsa
 
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-    pem = key.public_key().public_bytes(serialization.Encoding.PEM,
-                                        serialization.PublicFormat.SubjectPublicKeyInfo).decode()
+    pem = (
+        key.public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+        .decode()
+    )
     verifier = Verifier(algorithm="RS256", public_key=pem, audience=AUDIENCE)
-    good = jwt.encode({"role": "analyst", "aud": AUDIENCE, "exp": int(time.time()) + 60}, key,
-                      algorithm="RS256")
+    good = jwt.encode(
+        {"role": "analyst", "aud": AUDIENCE, "exp": int(time.time()) + 60}, key, algorithm="RS256"
+    )
     assert verify_token(good, verifier)["role"] == "analyst"
     # an HS256 token signed with the public key as secret (algorithm confusion) is refused
-    confused = jwt.encode({"role": "executive", "aud": AUDIENCE, "exp": int(time.time()) + 60},
-                          "x" * 32, algorithm="HS256")
+    confused = jwt.encode(
+        {"role": "executive", "aud": AUDIENCE, "exp": int(time.time()) + 60},
+        "x" * 32,
+        algorithm="HS256",
+    )
     with pytest.raises(SemanticError, match="not signed with RS256"):
         verify_token(confused, verifier)
-    unsigned = jwt.encode({"role": "executive", "aud": AUDIENCE, "exp": int(time.time()) + 60},
-                          None, algorithm="none")
+    unsigned = jwt.encode(
+        {"role": "executive", "aud": AUDIENCE, "exp": int(time.time()) + 60}, None, algorithm="none"
+    )
     with pytest.raises(SemanticError):
         verify_token(unsigned, verifier)
     no_expiry = jwt.encode({"role": "analyst", "aud": AUDIENCE}, key, algorithm="RS256")

@@ -90,8 +90,15 @@ def cdnow(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, pd.DataFr
     config = write_config(tmp_path, sqlmesh={"start": "1997-01-01"})
     result = CliRunner().invoke(
         app,
-        ["--config", str(config), "build", "--landing", str(landing), "--skip-ml",
-         "--skip-reports"],
+        [
+            "--config",
+            str(config),
+            "build",
+            "--landing",
+            str(landing),
+            "--skip-ml",
+            "--skip-reports",
+        ],
     )
     assert result.exit_code == 0, result.output
     return load_settings(config), transactions
@@ -109,8 +116,10 @@ def test_every_landed_row_is_loaded_or_quarantined(cdnow) -> None:
         "select source_table, landed_rows, loaded_rows, rejected_rows "
         "from quarantine.landing_reconciliation",
     ).set_index("source_table")
-    assert (reconciliation["landed_rows"]
-            == reconciliation["loaded_rows"] + reconciliation["rejected_rows"]).all()
+    assert (
+        reconciliation["landed_rows"]
+        == reconciliation["loaded_rows"] + reconciliation["rejected_rows"]
+    ).all()
     # CDNOW has no negative amount and no zero quantity: nothing breaks a rule
     assert reconciliation.loc["billing__orders", "landed_rows"] == len(transactions) == 69_659
     assert reconciliation.loc["billing__orders", "rejected_rows"] == 0
@@ -137,11 +146,15 @@ def test_order_fact_keeps_every_purchase_to_the_cent(cdnow) -> None:
 
 def test_customer_360_orders_and_revenue_match_pandas_for_every_customer(cdnow) -> None:
     settings, transactions = cdnow
-    mart = _query(
-        settings,
-        "select customer_id, lifetime_orders_count, lifetime_order_revenue_amount, "
-        "avg_order_value_amount from marts.customer_360_view",
-    ).set_index("customer_id").sort_index()
+    mart = (
+        _query(
+            settings,
+            "select customer_id, lifetime_orders_count, lifetime_order_revenue_amount, "
+            "avg_order_value_amount from marts.customer_360_view",
+        )
+        .set_index("customer_id")
+        .sort_index()
+    )
     expected = (
         transactions.groupby("customer_id")
         .agg(orders=("order_id", "size"), revenue=("dollar_value", "sum"))

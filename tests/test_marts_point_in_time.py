@@ -192,25 +192,36 @@ def test_retention_offer_features_use_only_entries_before_the_snapshot_day(
     expected = frame[["customer_id", "snapshot_date"]].copy()
     expected["days_since_retention_offer"] = expected.merge(
         before.groupby(["customer_id", "snapshot_date"], as_index=False)["days_back"].min(),
-        how="left", on=["customer_id", "snapshot_date"],
+        how="left",
+        on=["customer_id", "snapshot_date"],
     )["days_back"].to_numpy()
-    for column, arm in (("retention_offers_made_90d", True),
-                        ("retention_offers_held_out_90d", False)):
-        counts = window[window["is_treatment"] == arm].groupby(
-            ["customer_id", "snapshot_date"], as_index=False).size()
-        expected[column] = expected.merge(
-            counts, how="left", on=["customer_id", "snapshot_date"]
-        )["size"].fillna(0).to_numpy()
-    columns = ["days_since_retention_offer", "retention_offers_made_90d",
-               "retention_offers_held_out_90d"]
+    for column, arm in (
+        ("retention_offers_made_90d", True),
+        ("retention_offers_held_out_90d", False),
+    ):
+        counts = (
+            window[window["is_treatment"] == arm]
+            .groupby(["customer_id", "snapshot_date"], as_index=False)
+            .size()
+        )
+        expected[column] = (
+            expected.merge(counts, how="left", on=["customer_id", "snapshot_date"])["size"]
+            .fillna(0)
+            .to_numpy()
+        )
+    columns = [
+        "days_since_retention_offer",
+        "retention_offers_made_90d",
+        "retention_offers_held_out_90d",
+    ]
     pd.testing.assert_frame_equal(
         frame[columns].astype("float64"), expected[columns].astype("float64")
     )
     # the sample really has entries on snapshot days among the customers in the base, both arms
     keys = set(zip(frame["customer_id"], frame["snapshot_date"], strict=True))
-    on_snapshot_day = offers[[
-        (c, d) in keys for c, d in zip(offers["customer_id"], offers["offer_date"], strict=True)
-    ]]
+    on_snapshot_day = offers[
+        [(c, d) in keys for c, d in zip(offers["customer_id"], offers["offer_date"], strict=True)]
+    ]
     assert len(on_snapshot_day) > 50 and on_snapshot_day["is_treatment"].nunique() == 2
     assert frame["retention_offers_made_90d"].sum() > 0
     assert frame["retention_offers_held_out_90d"].sum() > 0

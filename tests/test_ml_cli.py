@@ -63,9 +63,7 @@ def test_train_evaluate_and_score_from_the_command_line(tmp_path) -> None:
     assert scores["model_version"].unique().tolist() == ["mlc/v0001"]
     given = scores[scores["reason_1"].notna()]
     assert len(given) > len(scores) / 2
-    assert (
-        given["reason_1"] == given["reason_1_feature"] + " = " + given["reason_1_value"]
-    ).all()
+    assert (given["reason_1"] == given["reason_1_feature"] + " = " + given["reason_1_value"]).all()
     # only risk-raising reasons, strongest first; none where no feature raises the risk
     assert (given["reason_1_contribution"] > 0).all()
     both = given[given["reason_2"].notna()]
@@ -112,11 +110,33 @@ def _mlc_with_frictions(tmp_path) -> tuple[pd.DataFrame, str]:
 def test_train_flags_roles_coercion_exclusion_capacity_and_positive_label(tmp_path) -> None:
     frame, path = _mlc_with_frictions(tmp_path)
     registry = tmp_path / "models"
-    result = runner.invoke(app, [
-        "train", "--file", path, "--id", "rownames", "--target", "churn",
-        "--positive-label", "YES", "--exclude", "period", "--exclude", "state",
-        "--capacity", "25", "--iterations", "40", "--registry", str(registry), "--name", "m",
-    ], terminal_width=80)
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--file",
+            path,
+            "--id",
+            "rownames",
+            "--target",
+            "churn",
+            "--positive-label",
+            "YES",
+            "--exclude",
+            "period",
+            "--exclude",
+            "state",
+            "--capacity",
+            "25",
+            "--iterations",
+            "40",
+            "--registry",
+            str(registry),
+            "--name",
+            "m",
+        ],
+        terminal_width=80,
+    )
     assert result.exit_code == 0, result.output
     out = result.output
     assert "excluded period, state" in out
@@ -128,7 +148,8 @@ def test_train_flags_roles_coercion_exclusion_capacity_and_positive_label(tmp_pa
     assert "total_day_minutes" in version.features
     assert "period" not in version.features and "state" not in version.features
     assert version.metrics["dataset"]["positive_rate"] == pytest.approx(
-        (frame["churn"] == "yes").mean())
+        (frame["churn"] == "yes").mean()
+    )
     test = version.metrics["models"]["catboost"]["test"]
     assert test["capacity"] == 25 and test["precision_at_capacity"] is not None
     assert version.spec.positive_label == "YES"
@@ -136,8 +157,17 @@ def test_train_flags_roles_coercion_exclusion_capacity_and_positive_label(tmp_pa
 
 def test_time_column_must_hold_dates_and_positive_label_must_occur(tmp_path) -> None:
     _, path = _mlc_with_frictions(tmp_path)
-    base = ["train", "--file", path, "--id", "rownames", "--target", "churn",
-            "--registry", str(tmp_path / "models")]
+    base = [
+        "train",
+        "--file",
+        path,
+        "--id",
+        "rownames",
+        "--target",
+        "churn",
+        "--registry",
+        str(tmp_path / "models"),
+    ]
     result = runner.invoke(app, [*base, "--time", "period"])
     assert result.exit_code == 1
     assert "time column 'period' holds numbers (int64), not dates" in result.output
@@ -149,10 +179,26 @@ def test_time_column_must_hold_dates_and_positive_label_must_occur(tmp_path) -> 
 def test_cross_validation_reports_mean_and_sd_across_folds(tmp_path) -> None:
     _, path = _mlc_with_frictions(tmp_path)
     registry = tmp_path / "models"
-    result = runner.invoke(app, [
-        "train", "--file", path, "--id", "rownames", "--target", "churn", "--cv", "3",
-        "--iterations", "40", "--registry", str(registry), "--name", "cv",
-    ])
+    result = runner.invoke(
+        app,
+        [
+            "train",
+            "--file",
+            path,
+            "--id",
+            "rownames",
+            "--target",
+            "churn",
+            "--cv",
+            "3",
+            "--iterations",
+            "40",
+            "--registry",
+            str(registry),
+            "--name",
+            "cv",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "3-fold cross-validation" in result.output
     cv = Registry(registry, "cv").latest().metrics["cross_validation"]
@@ -161,8 +207,22 @@ def test_cross_validation_reports_mean_and_sd_across_folds(tmp_path) -> None:
         assert len(folds) == 3
         assert cv["models"][model]["roc_auc_mean"] == pytest.approx(np.mean(folds))
         assert cv["models"][model]["roc_auc_sd"] == pytest.approx(np.std(folds, ddof=1))
-    bad = runner.invoke(app, ["train", "--file", path, "--id", "rownames", "--target", "churn",
-                              "--cv", "1", "--registry", str(registry)])
+    bad = runner.invoke(
+        app,
+        [
+            "train",
+            "--file",
+            path,
+            "--id",
+            "rownames",
+            "--target",
+            "churn",
+            "--cv",
+            "1",
+            "--registry",
+            str(registry),
+        ],
+    )
     assert bad.exit_code == 1 and "--cv 1: need 2 <= K" in bad.output
 
 

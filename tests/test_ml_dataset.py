@@ -119,13 +119,19 @@ def test_float_noise_of_a_warehouse_sum_is_settled_on_load() -> None:
     numbers ("24,102 MB") are the same whichever build summed it."""
     exact = 24102.5
     below, above = np.nextafter(exact, 0), np.nextafter(exact, np.inf)
-    frame = pd.DataFrame({"id": ["a", "b", "c", "d"], "churned": [0, 1, 0, 1],
-                          "volume_mb": [below, above, 0.1 + 0.2, 1e-300],
-                          "tickets": [1, 2, 3, 4]})
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b", "c", "d"],
+            "churned": [0, 1, 0, 1],
+            "volume_mb": [below, above, 0.1 + 0.2, 1e-300],
+            "tickets": [1, 2, 3, 4],
+        }
+    )
     loaded = build_dataset(frame, DatasetSpec("id", "churned"), "t").frame
     assert loaded["volume_mb"].tolist() == [24102.5, 24102.5, 0.3, 1e-300]
     assert f"{below:,.0f}" != f"{above:,.0f}"  # what the reasons quoted before
     assert loaded["tickets"].dtype.kind == "i"  # integers untouched
     np.testing.assert_array_equal(
         round_significant(np.array([-0.1234567890123, 123456789012.5, np.nan, -np.inf, 0.0])),
-        [-0.123456789, 123456789000.0, np.nan, -np.inf, 0.0])
+        [-0.123456789, 123456789000.0, np.nan, -np.inf, 0.0],
+    )

@@ -38,8 +38,11 @@ def test_top_three_reasons_are_the_largest_contributions_towards_churn(trained) 
     assert list(reasons.index) == list(rows.index)
     for position, (label, reason) in enumerate(reasons.iterrows()):
         raising = sorted(
-            [(f, c) for f, c in zip(dataset.feature_columns, contributions[position], strict=True)
-             if c > 0],
+            [
+                (f, c)
+                for f, c in zip(dataset.feature_columns, contributions[position], strict=True)
+                if c > 0
+            ],
             key=lambda item: -item[1],
         )[:3]
         for i, (feature, contribution) in enumerate(raising, start=1):

@@ -70,24 +70,50 @@ def test_a_constant_or_binary_column_gets_two_bins_and_nan_is_missing() -> None:
     assert list(table.index) == ["<= 0", "(0, 1]", MISSING_BIN]  # "> 1" empty on both sides
     assert table["training_share"].tolist() == [0.8, 0.2, 0.0]
     assert table["latest_share"].tolist() == [0.5, 0.4, 0.1]
-    expected = ((0.5 - 0.8) * math.log(0.5 / 0.8) + (0.4 - 0.2) * math.log(2)
-                + (0.1 - PSI_FLOOR) * math.log(0.1 / PSI_FLOOR))
+    expected = (
+        (0.5 - 0.8) * math.log(0.5 / 0.8)
+        + (0.4 - 0.2) * math.log(2)
+        + (0.1 - PSI_FLOOR) * math.log(0.1 / PSI_FLOOR)
+    )
     assert table["psi"].sum() == pytest.approx(expected, rel=1e-12)
 
 
 def test_verdicts_follow_the_documented_bounds() -> None:
     assert [shift_verdict(v) for v in (0.0, 0.099, 0.1, 0.249, 0.25, 3.0)] == [
-        "stable", "stable", "moderate shift", "moderate shift", "major shift", "major shift"]
+        "stable",
+        "stable",
+        "moderate shift",
+        "moderate shift",
+        "major shift",
+        "major shift",
+    ]
 
 
 def test_drift_report_ranks_features_by_psi() -> None:
     rng = np.random.default_rng(0)
-    training = pd.DataFrame({"steady": rng.normal(size=2000), "moved": rng.normal(size=2000),
-                             "plan": rng.choice(["x", "y"], 2000)})
-    latest = pd.DataFrame({"steady": rng.normal(size=500), "moved": rng.normal(1.0, 1, 500),
-                           "plan": rng.choice(["x", "y"], 500)})
-    report = drift_report(training, latest, ["steady", "moved", "plan"], ["plan"],
-                          rng.uniform(size=2000), rng.uniform(size=500), {})
+    training = pd.DataFrame(
+        {
+            "steady": rng.normal(size=2000),
+            "moved": rng.normal(size=2000),
+            "plan": rng.choice(["x", "y"], 2000),
+        }
+    )
+    latest = pd.DataFrame(
+        {
+            "steady": rng.normal(size=500),
+            "moved": rng.normal(1.0, 1, 500),
+            "plan": rng.choice(["x", "y"], 500),
+        }
+    )
+    report = drift_report(
+        training,
+        latest,
+        ["steady", "moved", "plan"],
+        ["plan"],
+        rng.uniform(size=2000),
+        rng.uniform(size=500),
+        {},
+    )
     assert [f["feature"] for f in report["features"]][0] == "moved"
     by_name = {f["feature"]: f for f in report["features"]}
     assert by_name["moved"]["verdict"] == "major shift"
@@ -101,17 +127,32 @@ def stored_scores() -> tuple[pd.DataFrame, pd.DataFrame]:
     """Scores of three dates (one still open) and the mart labels of the closed ones."""
     rng = np.random.default_rng(3)
     rows, labels = [], []
-    for date, version in ((dt.date(2024, 1, 1), "churn/v0001"), (dt.date(2024, 2, 1),
-                          "churn/v0002"), (dt.date(2024, 5, 1), "churn/v0003")):
+    for date, version in (
+        (dt.date(2024, 1, 1), "churn/v0001"),
+        (dt.date(2024, 2, 1), "churn/v0002"),
+        (dt.date(2024, 5, 1), "churn/v0003"),
+    ):
         for i in range(200):
             p = float(rng.uniform(0, 0.6))
             band = "high" if p > 0.45 else "medium" if p > 0.3 else "low"
-            rows.append({"customer_id": f"C{i:03d}", "score_date": date, "model_version": version,
-                         "churn_probability": p, "risk_band": band})
+            rows.append(
+                {
+                    "customer_id": f"C{i:03d}",
+                    "score_date": date,
+                    "model_version": version,
+                    "churn_probability": p,
+                    "risk_band": band,
+                }
+            )
             label = float(rng.uniform() < p) if date < dt.date(2024, 5, 1) else None
             if i != 7:  # one scored customer missing from the mart: no label
-                labels.append({"customer_id": f"C{i:03d}", "snapshot_date": pd.Timestamp(date),
-                               "churned_within_90d": label})
+                labels.append(
+                    {
+                        "customer_id": f"C{i:03d}",
+                        "snapshot_date": pd.Timestamp(date),
+                        "churned_within_90d": label,
+                    }
+                )
     return pd.DataFrame(rows), pd.DataFrame(labels)
 
 
@@ -119,24 +160,37 @@ def test_backtest_matches_pandas_and_sklearn() -> None:
     scores, labels = stored_scores()
     result = backtest(scores, labels, as_of=dt.date(2024, 6, 15))
     assert [d["score_date"] for d in result["dates"]] == ["2024-01-01", "2024-02-01"]
-    assert result["pending"] == [{"score_date": "2024-05-01", "model_version": "churn/v0003",
-                                  "customers": 200, "labels_mature_on": "2024-07-30"}]
+    assert result["pending"] == [
+        {
+            "score_date": "2024-05-01",
+            "model_version": "churn/v0003",
+            "customers": 200,
+            "labels_mature_on": "2024-07-30",
+        }
+    ]
     merged = scores.assign(snapshot_date=pd.to_datetime(scores["score_date"])).merge(
-        labels, on=["customer_id", "snapshot_date"])
+        labels, on=["customer_id", "snapshot_date"]
+    )
     for row in result["dates"]:
-        part = merged[(merged["score_date"].astype(str) == row["score_date"])
-                      & merged["churned_within_90d"].notna()]
+        part = merged[
+            (merged["score_date"].astype(str) == row["score_date"])
+            & merged["churned_within_90d"].notna()
+        ]
         assert row["customers"] == 200 and row["labelled"] == len(part) == 199
         assert row["churners"] == part["churned_within_90d"].sum()
         assert row["roc_auc"] == pytest.approx(
-            roc_auc_score(part["churned_within_90d"], part["churn_probability"]))
+            roc_auc_score(part["churned_within_90d"], part["churn_probability"])
+        )
         assert row["mean_predicted"] == pytest.approx(part["churn_probability"].mean())
         assert row["observed_rate"] == pytest.approx(part["churned_within_90d"].mean())
         assert row["brier"] == pytest.approx(
-            ((part["churn_probability"] - part["churned_within_90d"]) ** 2).mean())
+            ((part["churn_probability"] - part["churned_within_90d"]) ** 2).mean()
+        )
         expected_bands = part.groupby("risk_band").agg(
-            customers=("customer_id", "size"), predicted=("churn_probability", "mean"),
-            observed=("churned_within_90d", "mean"))
+            customers=("customer_id", "size"),
+            predicted=("churn_probability", "mean"),
+            observed=("churned_within_90d", "mean"),
+        )
         got = [b for b in result["bands"] if b["score_date"] == row["score_date"]]
         assert [b["band"] for b in got] == ["high", "medium", "low"]
         for band in got:

@@ -249,9 +249,11 @@ def test_monitoring_report_is_attached_with_drift_and_a_pending_backtest(built) 
     window = active[active["churned_within_90d"].notna()]
     latest = active[active["snapshot_date"] == LATEST]
     assert features["tickets_90d"]["psi"] == pytest.approx(
-        psi(window["tickets_90d"], latest["tickets_90d"]))
+        psi(window["tickets_90d"], latest["tickets_90d"])
+    )
     assert features["customer_segment"]["psi"] == pytest.approx(
-        psi(window["customer_segment"], latest["customer_segment"], categorical=True))
+        psi(window["customer_segment"], latest["customer_segment"], categorical=True)
+    )
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         latest_scores = con.execute("select churn_probability from ml.churn_scores").df()
     assert drift["score"]["latest_mean"] == pytest.approx(latest_scores["churn_probability"].mean())
@@ -270,30 +272,46 @@ def test_backtest_of_stored_scores_of_earlier_dates(built) -> None:
     for date in ("2024-08-01", "2024-09-01"):
         rows = frame[frame["snapshot_date"] <= pd.Timestamp(date)]
         scored = score_frame(version, rows[rows["snapshot_date"] == pd.Timestamp(date)], reasons=0)
-        scored = scored.assign(score_date=pd.Timestamp(date).date(),
-                               risk_band=np.where(scored["churn_probability"] > 0.3, "high", "low"))
+        scored = scored.assign(
+            score_date=pd.Timestamp(date).date(),
+            risk_band=np.where(scored["churn_probability"] > 0.3, "high", "low"),
+        )
         with duckdb.connect(str(settings.warehouse_path)) as con:
             con.register("scored", scored)
-            con.execute("insert into ml.churn_scores by name select customer_id, score_date, "
-                        "churn_probability, risk_band, model_version from scored")
+            con.execute(
+                "insert into ml.churn_scores by name select customer_id, score_date, "
+                "churn_probability, risk_band, model_version from scored"
+            )
     dataset = load_mart(attach_churn_dates(frame, events))
-    report = monitoring_report(settings, version, _train_result(version, dataset), dataset,
-                               result.scores, pd.Timestamp("2024-11-30"), 90)["backtest"]
+    report = monitoring_report(
+        settings,
+        version,
+        _train_result(version, dataset),
+        dataset,
+        result.scores,
+        pd.Timestamp("2024-11-30"),
+        90,
+    )["backtest"]
     assert [d["score_date"] for d in report["dates"]] == ["2024-08-01", "2024-09-01"]
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         joined = con.execute(
             "select s.score_date, s.churn_probability, s.risk_band, f.churned_within_90d "
             "from ml.churn_scores s join marts.churn_prediction_features f "
             "on f.customer_id = s.customer_id and f.snapshot_date = s.score_date "
-            "where s.score_date < date '2024-12-01'").df()
+            "where s.score_date < date '2024-12-01'"
+        ).df()
     for row in report["dates"]:
         part = joined[joined["score_date"].astype(str) == row["score_date"]]
         assert row["labelled"] == len(part) and row["churners"] == part["churned_within_90d"].sum()
         assert row["roc_auc"] == pytest.approx(
-            roc_auc_score(part["churned_within_90d"], part["churn_probability"]))
+            roc_auc_score(part["churned_within_90d"], part["churn_probability"])
+        )
         high = part[part["risk_band"] == "high"]
-        band = next(b for b in report["bands"]
-                    if b["score_date"] == row["score_date"] and b["band"] == "high")
+        band = next(
+            b
+            for b in report["bands"]
+            if b["score_date"] == row["score_date"] and b["band"] == "high"
+        )
         assert band["customers"] == len(high)
         assert band["observed_rate"] == pytest.approx(high["churned_within_90d"].mean())
         assert band["mean_predicted"] == pytest.approx(high["churn_probability"].mean())
@@ -313,7 +331,8 @@ def test_reliability_diagram_numbers_match_sklearn_calibration_curve(built) -> N
     test = test[test["snapshot_date"].isin(pd.to_datetime(["2024-08-01", "2024-09-01"]))]
     y = test["churned_within_90d"].astype(int).to_numpy()
     raw = version.load_model().predict_proba(
-        model_input(test, version.features, version.categorical))[:, 1]
+        model_input(test, version.features, version.categorical)
+    )[:, 1]
     calibrated = version.calibrator("evaluated").transform(raw)
     found = find_version(settings.registry_path, "churn")
     diagram = reliability_table(found)

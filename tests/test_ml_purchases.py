@@ -32,17 +32,25 @@ def test_gamma_gamma_on_cdnow_recovers_the_published_parameters() -> None:
 
 
 def test_rfm_summary_counts_repeat_days_in_weeks_before_the_reference() -> None:
-    orders = pd.DataFrame({
-        "customer_id": ["A", "A", "A", "A", "B", "C"],
-        "ordered_at": pd.to_datetime([
-            "2024-01-01 10:00", "2024-01-01 15:00",  # same day: one purchase
-            "2024-01-15 09:00", "2024-03-04 09:00",  # the second is on/after the reference
-            "2024-01-08 12:00", "2024-03-10 12:00",  # C only after the reference
-        ]),
-        "net_amount": [10.0, 20.0, 40.0, 999.0, 5.0, 7.0],
-    })
-    summary = rfm_summary(orders, "customer_id", "ordered_at", "net_amount",
-                          pd.Timestamp("2024-03-04"))
+    orders = pd.DataFrame(
+        {
+            "customer_id": ["A", "A", "A", "A", "B", "C"],
+            "ordered_at": pd.to_datetime(
+                [
+                    "2024-01-01 10:00",
+                    "2024-01-01 15:00",  # same day: one purchase
+                    "2024-01-15 09:00",
+                    "2024-03-04 09:00",  # the second is on/after the reference
+                    "2024-01-08 12:00",
+                    "2024-03-10 12:00",  # C only after the reference
+                ]
+            ),
+            "net_amount": [10.0, 20.0, 40.0, 999.0, 5.0, 7.0],
+        }
+    )
+    summary = rfm_summary(
+        orders, "customer_id", "ordered_at", "net_amount", pd.Timestamp("2024-03-04")
+    )
     assert sorted(summary.index) == ["A", "B"]
     a, b = summary.loc["A"], summary.loc["B"]
     # reference 2024-03-04: observation ends 2024-03-03, 62 days after A's first order

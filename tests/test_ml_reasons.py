@@ -37,7 +37,10 @@ def test_every_mart_column_is_in_a_family_or_explicitly_not_a_reason() -> None:
     # and the playbook names no column the mart does not have
     assert set(playbook.family_of()) - set(columns) == set()
     assert {f.name for f in playbook.families} >= {
-        "usage_decline", "service_problems", "price_discount", "contract_end",
+        "usage_decline",
+        "service_problems",
+        "price_discount",
+        "contract_end",
         "support_experience",
     }
     assert all(family.action for family in playbook.families)
@@ -115,8 +118,11 @@ def test_a_malformed_playbook_is_refused_naming_the_entry(tmp_path: Path) -> Non
         "families:\n  usage_decline:\n    label: Usage\n    action: Call\n"
         "    features:\n      sessions_30d:\n        - {when: {over: 1}, text: 'x'}\n"
     )
-    with pytest.raises(PlaybookError, match=r"families.usage_decline.features.sessions_30d: "
-                       r"unknown condition\(s\) \['over'\]"):
+    with pytest.raises(
+        PlaybookError,
+        match=r"families.usage_decline.features.sessions_30d: "
+        r"unknown condition\(s\) \['over'\]",
+    ):
         load_playbook(bad)
     bad.write_text("families:\n  usage_decline:\n    label: Usage\n    features: {}\n")
     with pytest.raises(PlaybookError, match="families.usage_decline: missing `action`"):

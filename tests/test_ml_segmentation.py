@@ -56,9 +56,12 @@ def test_well_separated_groups_are_found_stable_and_named_by_profile() -> None:
 
 def test_names_say_the_two_strongest_deviations_in_words_or_typical() -> None:
     centroids = pd.DataFrame(
-        {"revenue_3m_amount": [1.8, -0.1, 0.2, -1.2],
-         "discount_share_12m": [-0.9, 0.1, 1.5, 0.1],
-         "voice_minutes_30d": [0.1, 0.2, 0.1, -0.2]})
+        {
+            "revenue_3m_amount": [1.8, -0.1, 0.2, -1.2],
+            "discount_share_12m": [-0.9, 0.1, 1.5, 0.1],
+            "voice_minutes_30d": [0.1, 0.2, 0.1, -0.2],
+        }
+    )
     names = name_segments(centroids)
     assert names[0] == "High spenders, full-price payers"
     assert names[1] == "Typical usage"  # nothing beyond TYPICAL_WITHIN standard deviations

@@ -37,8 +37,7 @@ def _weibull_sample(n: int, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
     frame = pd.DataFrame({"x": rng.normal(size=n), "z": rng.integers(0, 2, n).astype(float)})
     gumbel = np.log(-np.log(rng.random(n)))
     time = np.exp(3.0 + 0.8 * frame["x"] - 0.5 * frame["z"] + 0.5 * gumbel)
-    lifetimes = pd.DataFrame({DURATION: np.minimum(time, 24.0),
-                              EVENT: (time <= 24.0).astype(int)})
+    lifetimes = pd.DataFrame({DURATION: np.minimum(time, 24.0), EVENT: (time <= 24.0).astype(int)})
     return frame, lifetimes
 
 
@@ -59,7 +58,8 @@ def test_remaining_months_and_clv_follow_the_weibull_survival_curve() -> None:
     params = model.fitter.params_
     scaled = (row - model.means) / model.scales
     log_lambda = params[("lambda_", "Intercept")] + sum(
-        params[("lambda_", c)] * scaled[c].iloc[0] for c in ("x", "z"))
+        params[("lambda_", c)] * scaled[c].iloc[0] for c in ("x", "z")
+    )
     rho = np.exp(params[("rho_", "Intercept")])
     months = np.arange(1, 37)
     by_hand = np.exp(-((months / np.exp(log_lambda)) ** rho))
@@ -81,14 +81,16 @@ def test_evaluation_concordance_and_time_dependent_auc_on_fresh_rows() -> None:
     # a fitted model ranks about as well as the true linear predictor
     from lifelines.utils import concordance_index
 
-    truth = concordance_index(test_lifetimes[DURATION], 0.8 * test["x"] - 0.5 * test["z"],
-                              test_lifetimes[EVENT])
+    truth = concordance_index(
+        test_lifetimes[DURATION], 0.8 * test["x"] - 0.5 * test["z"], test_lifetimes[EVENT]
+    )
     assert result["concordance"] == pytest.approx(truth, abs=0.01)
     assert result["concordance"] > 0.7
     duration, event = test_lifetimes[DURATION], test_lifetimes[EVENT]
     followed = (duration >= 3) | (event == 1)
-    expected = roc_auc_score(((duration <= 3) & (event == 1))[followed],
-                             model.risk(test, 3)[followed.to_numpy()])
+    expected = roc_auc_score(
+        ((duration <= 3) & (event == 1))[followed], model.risk(test, 3)[followed.to_numpy()]
+    )
     assert result["time_dependent_auc"]["3m"] == pytest.approx(expected)
 
 
@@ -102,27 +104,46 @@ def test_lifetime_value_is_out_of_time_and_adds_subscription_and_order_value() -
     risk = rng.normal(size=customers)
     # monthly hazard 2% x e^risk: churn month drawn once per customer
     churn_month = rng.geometric(np.clip(0.02 * np.exp(risk), 0, 0.9))
-    churn = pd.Series(pd.Timestamp("2024-01-01") + pd.to_timedelta(churn_month * 30.4, "D"),
-                      index=ids)
+    churn = pd.Series(
+        pd.Timestamp("2024-01-01") + pd.to_timedelta(churn_month * 30.4, "D"), index=ids
+    )
     rows = []
     for snapshot in pd.date_range("2024-01-01", periods=months, freq="MS"):
         alive = churn > snapshot
         for i in np.flatnonzero(alive.to_numpy()):
-            rows.append({"customer_id": ids[i], "snapshot_date": snapshot, "risk": risk[i],
-                         "noise": rng.normal(), "label": float(churn.iloc[i]
-                                                               < snapshot + pd.Timedelta(days=90))})
+            rows.append(
+                {
+                    "customer_id": ids[i],
+                    "snapshot_date": snapshot,
+                    "risk": risk[i],
+                    "noise": rng.normal(),
+                    "label": float(churn.iloc[i] < snapshot + pd.Timedelta(days=90)),
+                }
+            )
     frame = pd.DataFrame(rows)
     split = out_of_time_split(frame["snapshot_date"], n_valid_periods=1, n_test_periods=2)
     events = pd.DataFrame({"customer_id": ids, "churn_date": churn.to_numpy()})
-    orders = pd.DataFrame({
-        "customer_id": rng.choice(ids, 3000),
-        "ordered_at": pd.Timestamp("2023-06-01") + pd.to_timedelta(rng.integers(0, 500, 3000),
-                                                                    "D"),
-        "net_amount": rng.gamma(2.0, 30.0, 3000),
-    })
+    orders = pd.DataFrame(
+        {
+            "customer_id": rng.choice(ids, 3000),
+            "ordered_at": pd.Timestamp("2023-06-01")
+            + pd.to_timedelta(rng.integers(0, 500, 3000), "D"),
+            "net_amount": rng.gamma(2.0, 30.0, 3000),
+        }
+    )
     as_of = pd.Timestamp("2024-12-31")
-    models = fit_lifetime_value(frame, frame, split, events, as_of, ["risk", "noise"],
-                                "customer_id", "snapshot_date", orders, 0.5)
+    models = fit_lifetime_value(
+        frame,
+        frame,
+        split,
+        events,
+        as_of,
+        ["risk", "noise"],
+        "customer_id",
+        "snapshot_date",
+        orders,
+        0.5,
+    )
     subscription = models.metrics["subscription"]
     first_test = pd.to_datetime(frame.loc[split.test, "snapshot_date"]).min()
     assert subscription["train_censored_at"] == str(first_test.date())
@@ -130,10 +151,12 @@ def test_lifetime_value_is_out_of_time_and_adds_subscription_and_order_value() -
     assert models.metrics["orders"]["customers"] > 300
     latest = frame[frame["snapshot_date"] == frame["snapshot_date"].max()]
     values = models.values(latest, "customer_id", "snapshot_date", np.full(len(latest), 20.0))
-    np.testing.assert_allclose(values["predicted_clv_amount"],
-                               values["subscription_clv_amount"] + values["order_clv_amount"])
+    np.testing.assert_allclose(
+        values["predicted_clv_amount"],
+        values["subscription_clv_amount"] + values["order_clv_amount"],
+    )
     assert (values["order_clv_amount"] > 0).mean() > 0.5
     # riskier customers are expected to stay fewer months
     order = np.argsort(latest["risk"].to_numpy())
     remaining = values["expected_remaining_months"][order]
-    assert remaining[: len(order) // 4].mean() > remaining[-len(order) // 4:].mean()
+    assert remaining[: len(order) // 4].mean() > remaining[-len(order) // 4 :].mean()

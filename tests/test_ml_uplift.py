@@ -58,7 +58,8 @@ def test_qini_subtracts_random_targeting_and_keeps_input_order_on_ties() -> None
     # Q = 0, 0, 1 * 1 / 2, 1 * 2 / 2 ; random = 0.25, 0.5, 0.75, 1 -> mean(-.25, -.5, -.25, 0) / 4
     assert uplift.qini_curve(churned2, treated2, np.arange(4, 0, -1)).tolist() == [0, 0, 0.5, 1]
     assert uplift.qini_coefficient(churned2, treated2, np.arange(4, 0, -1)) == pytest.approx(
-        -0.25 / 4)
+        -0.25 / 4
+    )
 
 
 def test_observed_effect_and_verdict() -> None:
@@ -83,11 +84,19 @@ def _monthly_offers(rng: np.random.Generator, months: int, per_month: int) -> pd
         effect = np.select([segment == "A", segment == "B"], [0.18, 0.0], -0.03)
         churned = rng.random(per_month) < base - effect * treated
         for i in range(per_month):
-            rows.append({"customer_id": f"C{month:02d}{i:05d}", "snapshot_date": date,
-                         "segment": segment[i], "noise": noise[i],
-                         "churned_within_90d": int(churned[i]),
-                         "offer_id": f"O{month:02d}{i:05d}", "offer_date": date,
-                         "is_treatment": bool(treated[i]), "effect": effect[i]})
+            rows.append(
+                {
+                    "customer_id": f"C{month:02d}{i:05d}",
+                    "snapshot_date": date,
+                    "segment": segment[i],
+                    "noise": noise[i],
+                    "churned_within_90d": int(churned[i]),
+                    "offer_id": f"O{month:02d}{i:05d}",
+                    "offer_date": date,
+                    "is_treatment": bool(treated[i]),
+                    "effect": effect[i],
+                }
+            )
     return pd.DataFrame(rows)
 
 
@@ -95,11 +104,13 @@ def test_t_learner_beats_risk_ranking_on_a_hand_built_experiment() -> None:
     frame = _monthly_offers(np.random.default_rng(5), months=10, per_month=600)
     mart = frame[["customer_id", "snapshot_date", "segment", "noise", "churned_within_90d"]]
     offers_table = frame[["offer_id", "customer_id", "offer_date", "is_treatment"]]
-    planted = frame[["offer_id"]].assign(effect_group=frame["segment"],
-                                         planted_uplift=frame["effect"])
+    planted = frame[["offer_id"]].assign(
+        effect_group=frame["segment"], planted_uplift=frame["effect"]
+    )
     config = uplift.UpliftConfig(iterations=100, bootstraps=100)
-    _, metrics = uplift.uplift_analysis(mart, offers_table, ["segment", "noise"], ["segment"],
-                                        config, planted)
+    _, metrics = uplift.uplift_analysis(
+        mart, offers_table, ["segment", "noise"], ["segment"], config, planted
+    )
     # months 0..9: test = Aug, Sep, Oct; training = offers whose 90 days end before Aug 1:
     # Jan..May (May 1 + 90 days = Jul 30), 5 x 600
     assert metrics["offers"]["test"] == 1800 and metrics["offers"]["train"] == 3000
@@ -116,7 +127,8 @@ def test_t_learner_beats_risk_ranking_on_a_hand_built_experiment() -> None:
     assert effects["all offers"]["planted"] == pytest.approx(test["effect"].mean())
     treated, control = test[test["is_treatment"]], test[~test["is_treatment"]]
     assert effects["all offers"]["observed"] == pytest.approx(
-        control["churned_within_90d"].mean() - treated["churned_within_90d"].mean())
+        control["churned_within_90d"].mean() - treated["churned_within_90d"].mean()
+    )
     text = uplift.uplift_markdown(metrics)
     a_offers = int((test["segment"] == "A").sum())
     assert f"| A | {a_offers:,} | 18.0% |" in text
@@ -132,9 +144,13 @@ def test_too_few_offer_months_or_one_arm_is_a_clear_error() -> None:
     frame = _monthly_offers(np.random.default_rng(1), months=8, per_month=50)
     frame["is_treatment"] = True
     with pytest.raises(uplift.UpliftError, match="both arms"):
-        uplift.out_of_time_split(uplift.offer_rows(
-            frame[["customer_id", "snapshot_date", "noise", "churned_within_90d"]],
-            frame[["offer_id", "customer_id", "offer_date", "is_treatment"]]), 3)
+        uplift.out_of_time_split(
+            uplift.offer_rows(
+                frame[["customer_id", "snapshot_date", "noise", "churned_within_90d"]],
+                frame[["offer_id", "customer_id", "offer_date", "is_treatment"]],
+            ),
+            3,
+        )
     with pytest.raises(uplift.UpliftError, match="missing column"):
         uplift.offer_rows(mart, offers_table.drop(columns="is_treatment"))
 
@@ -145,21 +161,24 @@ START = dt.date(2024, 1, 1)
 MONTHS = 15
 
 
-def _window_sum(events: pd.DataFrame, keys: pd.DataFrame, time: str, value: str,
-                days: int) -> pd.Series:
+def _window_sum(
+    events: pd.DataFrame, keys: pd.DataFrame, time: str, value: str, days: int
+) -> pd.Series:
     """Per key row (customer_id, offer_date): sum of `value` of the customer's events in
     [offer_date - days, offer_date)."""
     merged = keys[["offer_id", "customer_id", "offer_date"]].merge(events, on="customer_id")
     inside = (merged[time] < merged["offer_date"]) & (
-        merged[time] >= merged["offer_date"] - pd.Timedelta(days=days))
+        merged[time] >= merged["offer_date"] - pd.Timedelta(days=days)
+    )
     sums = merged[inside].groupby("offer_id")[value].sum()
     return keys["offer_id"].map(sums).fillna(0.0)
 
 
 def _usage_vs_peak(root: Path, rows: pd.DataFrame) -> pd.Series:
     """Sessions of the month before the offer / the customer's highest earlier month."""
-    usage = pd.read_parquet(root / "network" / "usage", columns=["customer_id", "usage_date",
-                                                                 "session_count"])
+    usage = pd.read_parquet(
+        root / "network" / "usage", columns=["customer_id", "usage_date", "session_count"]
+    )
     usage["month"] = pd.to_datetime(usage["usage_date"]).dt.to_period("M")
     monthly = usage.groupby(["customer_id", "month"])["session_count"].sum().reset_index()
     keyed = rows[["offer_id", "customer_id", "offer_date"]].merge(monthly, on="customer_id")
@@ -188,12 +207,17 @@ def _features_at_offer(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     tickets["low_rating"] = (tickets["satisfaction_score"] <= 2).astype(float)
     rows = landed[["offer_id", "customer_id", "offer_date"]].copy()
     gross = _window_sum(invoices, rows, "invoice_date", "gross_amount", 92)
-    rows["discount_share_3m"] = _window_sum(invoices, rows, "invoice_date", "discount_amount",
-                                            92) / gross.replace(0, np.nan)
+    rows["discount_share_3m"] = _window_sum(
+        invoices, rows, "invoice_date", "discount_amount", 92
+    ) / gross.replace(0, np.nan)
     rows["credit_3m"] = _window_sum(invoices, rows, "invoice_date", "credit_amount", 92)
     billed = invoices.sort_values("invoice_date").merge(rows, on="customer_id")
-    last_invoice = billed[billed["invoice_date"] < billed["offer_date"]].groupby(
-        "offer_id").tail(1).set_index("offer_id")
+    last_invoice = (
+        billed[billed["invoice_date"] < billed["offer_date"]]
+        .groupby("offer_id")
+        .tail(1)
+        .set_index("offer_id")
+    )
     discount_end = pd.to_datetime(rows["offer_id"].map(last_invoice["discount_end_date"]))
     rows["days_to_discount_end"] = (discount_end - rows["offer_date"]).dt.days
     rows["discounted_orders_12m"] = _window_sum(orders, rows, "ordered_at", "discounted", 365)
@@ -205,22 +229,32 @@ def _features_at_offer(root: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
     contract_end = pd.to_datetime(rows["offer_id"].map(latest["contract_end_date"]))
     rows["days_to_contract_end"] = (contract_end - rows["offer_date"]).dt.days
     rows["segment"] = rows["offer_id"].map(latest["customer_segment"]).fillna("unknown")
-    rows["tenure_days"] = (rows["offer_date"] - pd.to_datetime(
-        rows["offer_id"].map(latest["signup_date"]))).dt.days
+    rows["tenure_days"] = (
+        rows["offer_date"] - pd.to_datetime(rows["offer_id"].map(latest["signup_date"]))
+    ).dt.days
     rows["usage_vs_peak"] = _usage_vs_peak(root, rows)
     churn = rows["customer_id"].map(churn_day)
-    rows["churned_within_90d"] = ((churn > rows["offer_date"]) & (
-        churn < rows["offer_date"] + pd.Timedelta(days=90))).astype(int)
+    rows["churned_within_90d"] = (
+        (churn > rows["offer_date"]) & (churn < rows["offer_date"] + pd.Timedelta(days=90))
+    ).astype(int)
     last_day = pd.Timestamp(START) + pd.DateOffset(months=MONTHS) - pd.Timedelta(days=1)
     labelled = rows["offer_date"] + pd.Timedelta(days=90) <= last_day
-    mart = rows[labelled].rename(columns={"offer_date": "snapshot_date"}).drop(
-        columns="offer_id")
+    mart = rows[labelled].rename(columns={"offer_date": "snapshot_date"}).drop(columns="offer_id")
     return mart, landed
 
 
-GENERATED_FEATURES = ["discount_share_3m", "credit_3m", "days_to_discount_end",
-                      "discounted_orders_12m", "escalated_90d", "low_rating_90d",
-                      "days_to_contract_end", "segment", "tenure_days", "usage_vs_peak"]
+GENERATED_FEATURES = [
+    "discount_share_3m",
+    "credit_3m",
+    "days_to_discount_end",
+    "discounted_orders_12m",
+    "escalated_90d",
+    "low_rating_90d",
+    "days_to_contract_end",
+    "segment",
+    "tenure_days",
+    "usage_vs_peak",
+]
 
 
 def test_uplift_model_on_the_generated_experiment(offer_sample: Path) -> None:
@@ -232,8 +266,9 @@ def test_uplift_model_on_the_generated_experiment(offer_sample: Path) -> None:
     comparison is checked for consistency here and reported on the model card."""
     mart, landed = _features_at_offer(offer_sample)
     planted = pd.read_parquet(offer_sample / offers.MANIFEST_PATH)
-    _, metrics = uplift.uplift_analysis(mart, landed, GENERATED_FEATURES, ["segment"],
-                                        uplift.UpliftConfig(), planted)
+    _, metrics = uplift.uplift_analysis(
+        mart, landed, GENERATED_FEATURES, ["segment"], uplift.UpliftConfig(), planted
+    )
     assert metrics["learner"] == "X-learner on CatBoost"
     effects = {row["group"]: row for row in metrics["effects"]}
     assert set(effects) == {"all offers", *offers.EFFECT_GROUPS}
@@ -253,6 +288,7 @@ def test_uplift_model_on_the_generated_experiment(offer_sample: Path) -> None:
 
 # --- the build's step ------------------------------------------------------------------------
 
+
 def test_build_step_reads_the_warehouse_and_the_planted_manifest(tmp_path: Path) -> None:
     """ml.uplift_step on a DuckDB warehouse with the mart and the offers fact: the metrics
     carry the manifest's planted effect; the model card renders them; without the offers table
@@ -269,16 +305,21 @@ def test_build_step_reads_the_warehouse_and_the_planted_manifest(tmp_path: Path)
     offers_table = frame[["offer_id", "customer_id", "offer_date", "is_treatment"]]
     landing = tmp_path / "landing"
     (landing / "_manifest").mkdir(parents=True)
-    frame[["offer_id"]].assign(effect_group="price_sensitive",
-                               planted_uplift=frame["effect"]).to_parquet(
-        landing / uplift.PLANTED_MANIFEST)
+    frame[["offer_id"]].assign(
+        effect_group="price_sensitive", planted_uplift=frame["effect"]
+    ).to_parquet(landing / uplift.PLANTED_MANIFEST)
     warehouse = tmp_path / "w.duckdb"
     # the project's config.yaml (a session fixture may point CUSTINTEL_CONFIG elsewhere)
-    settings = load_settings(DEFAULT_CONFIG_PATH,
-                             environ={"CUSTINTEL_WAREHOUSE__PATH": str(warehouse),
-                                      "CUSTINTEL_LANDING__PATH": str(landing)})
-    dataset = build_dataset(mart, DatasetSpec("customer_id", "churned_within_90d",
-                                              "snapshot_date"), "marts.features")
+    settings = load_settings(
+        DEFAULT_CONFIG_PATH,
+        environ={
+            "CUSTINTEL_WAREHOUSE__PATH": str(warehouse),
+            "CUSTINTEL_LANDING__PATH": str(landing),
+        },
+    )
+    dataset = build_dataset(
+        mart, DatasetSpec("customer_id", "churned_within_90d", "snapshot_date"), "marts.features"
+    )
     with duckdb.connect(str(warehouse)) as con:
         con.execute("create schema warehouse")
     assert "not readable" in retention_uplift(settings, dataset)["skipped"]
@@ -288,14 +329,18 @@ def test_build_step_reads_the_warehouse_and_the_planted_manifest(tmp_path: Path)
         con.execute("create table warehouse.fact_retention_offer as select * from offers")
     test_months = settings.ml.test_snapshots
     assert retention_uplift(settings, dataset) == {
-        "skipped": f"1 labelled offer dates: need more than the {test_months} test months"}
+        "skipped": f"1 labelled offer dates: need more than the {test_months} test months"
+    }
     with duckdb.connect(str(warehouse)) as con:
         con.register("offers", offers_table)
-        con.execute("create or replace table warehouse.fact_retention_offer as "
-                    "select * from offers")
+        con.execute(
+            "create or replace table warehouse.fact_retention_offer as select * from offers"
+        )
     metrics, learner = retention_uplift_model(settings, dataset)
     assert learner is not None and metrics["production"] == {
-        "scored_with": "refit on every labelled offer", "offers": len(frame)}
+        "scored_with": "refit on every labelled offer",
+        "offers": len(frame),
+    }
     assert learner.treated_share == pytest.approx(frame["is_treatment"].mean())
     overall = metrics["effects"][0]
     test = frame[frame["offer_date"] >= pd.Timestamp(2024, 6, 1)]
@@ -310,6 +355,7 @@ def test_build_step_reads_the_warehouse_and_the_planted_manifest(tmp_path: Path)
 
 
 # --- the offers file at the landing ----------------------------------------------------------
+
 
 def test_an_unreadable_treatment_flag_names_file_row_and_column(tmp_path: Path) -> None:
     """A retention-offers CSV whose arm flag is not a boolean stops the load with the file,
@@ -348,25 +394,33 @@ def test_production_learner_predicts_each_customers_uplift_and_the_contact() -> 
     mart = frame[["customer_id", "snapshot_date", "segment", "noise", "churned_within_90d"]]
     offers_table = frame[["offer_id", "customer_id", "offer_date", "is_treatment"]]
     config = uplift.UpliftConfig(iterations=100)
-    learner = uplift.production_learner(mart, offers_table, ["segment", "noise"], ["segment"],
-                                        config)
+    learner = uplift.production_learner(
+        mart, offers_table, ["segment", "noise"], ["segment"], config
+    )
     assert learner.kind == "X-learner"
     # every one of the 6,000 labelled offers, not only the out-of-time training months
     assert learner.treated_share == pytest.approx(frame["is_treatment"].mean())
     assert learner.control_model.tree_count_ == 100
-    rows = pd.DataFrame({"customer_id": ["a", "b", "c", "none"],
-                         "segment": ["A", "B", "C", "A"], "noise": [0.0, 0.0, 0.0, 0.0]})
+    rows = pd.DataFrame(
+        {
+            "customer_id": ["a", "b", "c", "none"],
+            "segment": ["A", "B", "C", "A"],
+            "noise": [0.0, 0.0, 0.0, 0.0],
+        }
+    )
     columns = uplift_columns(learner, rows)
     x = model_input(rows, ["segment", "noise"], ["segment"])
     share = frame["is_treatment"].mean()
-    by_hand = (share * learner.control_effect.predict(x)
-               + (1 - share) * learner.treated_effect.predict(x))
+    by_hand = share * learner.control_effect.predict(x) + (
+        1 - share
+    ) * learner.treated_effect.predict(x)
     np.testing.assert_allclose(columns["predicted_uplift"], by_hand)
     a, b, _, _ = columns["predicted_uplift"]
     assert a == pytest.approx(0.18, abs=0.06) and b == pytest.approx(0.0, abs=0.05)
     assert columns["recommended_contact"][0] == "offer"
     assert columns["recommended_contact"].tolist() == [
-        "offer" if value > 0 else "call" for value in by_hand]
+        "offer" if value > 0 else "call" for value in by_hand
+    ]
     # no uplift model (no experiment in the warehouse): both columns null
     empty = uplift_columns(None, rows)
     assert np.isnan(empty["predicted_uplift"]).all()

@@ -16,8 +16,15 @@ from tests.reports_support import EVIL_NAME, build_fixture_site, fixture_orders
 pytestmark = pytest.mark.browser
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 #: per chart: traces, points across traces (non-empty heatmap cells), SVG marks drawn
 CHART_STATE = """() => Array.from(document.querySelectorAll('figure.ci-chart')).map(f => {
@@ -63,8 +70,10 @@ def browser() -> Iterator[object]:
 def open_page(browser, url: str) -> tuple[object, list[str]]:
     page = browser.new_page(viewport={"width": 1280, "height": 900})
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-            if m.type == "error" else None)
+    page.on(
+        "console",
+        lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+    )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
     page.on("requestfailed", lambda r: problems.append(f"request failed: {r.url}"))
@@ -76,8 +85,9 @@ def site_pages(site: Path) -> list[str]:
     return sorted(str(p.relative_to(site)) for p in site.rglob("*.html") if p.name != "404.html")
 
 
-def test_every_page_loads_draws_its_charts_and_is_screenshotted(site: Path, base_url: str,
-                                                               browser) -> None:
+def test_every_page_loads_draws_its_charts_and_is_screenshotted(
+    site: Path, base_url: str, browser
+) -> None:
     pages = site_pages(site)
     assert len(pages) == 6
     for name in pages:
@@ -85,7 +95,8 @@ def test_every_page_loads_draws_its_charts_and_is_screenshotted(site: Path, base
         expected = page.locator("figure.ci-chart").count()
         page.wait_for_function(
             f"document.querySelectorAll('figure.ci-chart[data-drawn=true]').length === {expected}",
-            timeout=15000)
+            timeout=15000,
+        )
         for chart in page.evaluate(CHART_STATE):
             assert chart["traces"] >= 1 and chart["marks"] >= 1, (name, chart)
             assert chart["points"] == chart["rows"] > 0, (name, chart)
@@ -113,7 +124,8 @@ def test_overview_has_all_five_chart_types(site: Path, base_url: str, browser) -
 
 def _column(page, table, member: str) -> list[str]:
     index = table.locator("thead th").evaluate_all(
-        f"(ths) => ths.findIndex(th => th.dataset.member === {member!r})")
+        f"(ths) => ths.findIndex(th => th.dataset.member === {member!r})"
+    )
     return table.locator(f"tbody tr:not([hidden]) td:nth-child({index + 1})").all_inner_texts()
 
 
@@ -121,8 +133,7 @@ def test_table_sorts_by_value_and_filters_rows(base_url: str, browser) -> None:
     orders = fixture_orders()
     revenue = orders.groupby("customer_id")["revenue"].sum()
     page, problems = open_page(browser, f"{base_url}/index.html")
-    table = page.locator("div.ci-table").filter(
-        has=page.locator('th[data-member="sales.revenue"]'))
+    table = page.locator("div.ci-table").filter(has=page.locator('th[data-member="sales.revenue"]'))
     header = table.locator('th[data-member="sales.revenue"]')
     header.locator("button").click()
     assert header.get_attribute("aria-sort") == "ascending"
@@ -130,13 +141,13 @@ def test_table_sorts_by_value_and_filters_rows(base_url: str, browser) -> None:
     header.locator("button").click()
     assert header.get_attribute("aria-sort") == "descending"
     assert _column(page, table, "sales.customer_id") == list(
-        revenue.sort_values(ascending=False).index)
+        revenue.sort_values(ascending=False).index
+    )
 
     table.locator("input.ci-table-search").fill("enterprise")
     enterprise = orders[orders["segment"] == "Enterprise"]["customer_id"].nunique()
     assert table.locator("tbody tr:not([hidden])").count() == enterprise
-    assert table.locator(".ci-table-count").inner_text() == (
-        f"{enterprise} of {revenue.size} rows")
+    assert table.locator(".ci-table-count").inner_text() == (f"{enterprise} of {revenue.size} rows")
     table.locator("input.ci-table-search").fill("")
     assert table.locator("tbody tr:not([hidden])").count() == revenue.size
     assert problems == []

@@ -60,16 +60,22 @@ def test_chart_on_a_missing_column_names_the_chart_line(tmp_path: Path) -> None:
 
 
 def test_chart_on_an_unknown_query_lists_the_page_queries(tmp_path: Path) -> None:
-    text = FRONT + "```query total\nmeasures: [sales.revenue]\n```\n\n" + (
-        "```chart\ntype: line\ndata: totals\nx: a\ny: b\n```\n")
+    text = (
+        FRONT
+        + "```query total\nmeasures: [sales.revenue]\n```\n\n"
+        + ("```chart\ntype: line\ndata: totals\nx: a\ny: b\n```\n")
+    )
     error = build_error(tmp_path, text)
     assert error.line == line_of(text, "```chart")
     assert "no query named 'totals' on this page (queries: total)" in error.reason
 
 
 def test_invalid_setting_points_at_its_line(tmp_path: Path) -> None:
-    text = FRONT + "```query total\nmeasures: [sales.revenue]\n```\n\n" + (
-        "```chart\ndata: total\ntype: pie\nx: sales.revenue\ny: sales.revenue\n```\n")
+    text = (
+        FRONT
+        + "```query total\nmeasures: [sales.revenue]\n```\n\n"
+        + ("```chart\ndata: total\ntype: pie\nx: sales.revenue\ny: sales.revenue\n```\n")
+    )
     error = build_error(tmp_path, text)
     assert error.line == line_of(text, "type: pie")
     assert "`type`" in error.reason and "'bar'" in error.reason
@@ -90,16 +96,22 @@ def test_unknown_query_key_points_at_its_line(tmp_path: Path) -> None:
 
 
 def test_inline_value_of_an_unknown_query(tmp_path: Path) -> None:
-    text = FRONT + "Revenue: {{ totl.sales.revenue }}\n\n" + (
-        "```query total\nmeasures: [sales.revenue]\n```\n")
+    text = (
+        FRONT
+        + "Revenue: {{ totl.sales.revenue }}\n\n"
+        + ("```query total\nmeasures: [sales.revenue]\n```\n")
+    )
     error = build_error(tmp_path, text)
     assert error.line == line_of(text, "Revenue: {{")
     assert "inline value: no query named 'totl'" in error.reason
 
 
 def test_a_query_name_used_twice(tmp_path: Path) -> None:
-    text = FRONT + "```query t\nmeasures: [sales.revenue]\n```\n\n" + (
-        "```query t\nmeasures: [sales.customers]\n```\n")
+    text = (
+        FRONT
+        + "```query t\nmeasures: [sales.revenue]\n```\n\n"
+        + ("```query t\nmeasures: [sales.customers]\n```\n")
+    )
     error = build_error(tmp_path, text)
     assert error.line == 10 and "query 't' is defined twice" in error.reason
 
@@ -125,8 +137,10 @@ def test_template_with_a_bad_pages_from_query(tmp_path: Path) -> None:
 
 
 def test_error_on_a_generated_page_names_the_template_and_parameter(tmp_path: Path) -> None:
-    text = ("---\npages_from:\n  dimensions: [sales.segment]\n---\n"
-            "# {{ params.segment }}\n\n```query q\nmeasures: [sales.nope]\n```\n")
+    text = (
+        "---\npages_from:\n  dimensions: [sales.segment]\n---\n"
+        "# {{ params.segment }}\n\n```query q\nmeasures: [sales.nope]\n```\n"
+    )
     error = build_error(tmp_path, text, name="segments/[segment].md")
     template = tmp_path / "docs" / "segments" / "[segment].md"
     assert error.page.startswith(f"{template} [segment=")

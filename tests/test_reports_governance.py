@@ -51,13 +51,20 @@ def vendored(site: Path) -> dict[str, Path]:
     import material
 
     theme = Path(material.__file__).parent / "templates"
-    found = {str(p.relative_to(site)): theme / p.relative_to(site)
-             for p in (site / "assets").rglob("*") if p.is_file()
-             and (theme / p.relative_to(site)).is_file()}
+    found = {
+        str(p.relative_to(site)): theme / p.relative_to(site)
+        for p in (site / "assets").rglob("*")
+        if p.is_file() and (theme / p.relative_to(site)).is_file()
+    }
     from reports.plugin import ASSETS
 
-    found.update({f"assets/custintel/{name}": source for name, source in ASSETS.items()
-                  if name.startswith("plotly") and (site / "assets/custintel" / name).is_file()})
+    found.update(
+        {
+            f"assets/custintel/{name}": source
+            for name, source in ASSETS.items()
+            if name.startswith("plotly") and (site / "assets/custintel" / name).is_file()
+        }
+    )
     return found
 
 
@@ -71,17 +78,24 @@ def as_published(source: Path) -> bytes:
 
 
 def site_texts(site: Path) -> dict[str, str]:
-    return {str(path.relative_to(site)): path.read_text(errors="replace")
-            for path in site.rglob("*") if path.is_file() and path.suffix in TEXT_SUFFIXES}
+    return {
+        str(path.relative_to(site)): path.read_text(errors="replace")
+        for path in site.rglob("*")
+        if path.is_file() and path.suffix in TEXT_SUFFIXES
+    }
 
 
 def pii(settings: Settings) -> dict[str, set[str]]:
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        rows = con.execute("select distinct email, phone, customer_name "
-                           "from warehouse.dim_customer").fetchall()
-    return {"email": {r[0] for r in rows if r[0]}, "phone": {r[1] for r in rows if r[1]},
-            # the generated name without the hostile suffix the fixture appends
-            "name": {r[2].split(" <script>")[0] for r in rows if r[2]}}
+        rows = con.execute(
+            "select distinct email, phone, customer_name from warehouse.dim_customer"
+        ).fetchall()
+    return {
+        "email": {r[0] for r in rows if r[0]},
+        "phone": {r[1] for r in rows if r[1]},
+        # the generated name without the hostile suffix the fixture appends
+        "name": {r[2].split(" <script>")[0] for r in rows if r[2]},
+    }
 
 
 def test_default_site_role_is_analyst_and_the_footer_says_so(analyst_site) -> None:
@@ -123,8 +137,9 @@ def test_customer_360_shows_masked_contacts_computed_from_the_warehouse(analyst_
     assert pages
     customer = pages[0].stem
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        email, = con.execute("select email from marts.customer_360_view where customer_id = ?",
-                             [customer]).fetchone()
+        (email,) = con.execute(
+            "select email from marts.customer_360_view where customer_id = ?", [customer]
+        ).fetchone()
     text = pages[0].read_text()
     domain = email.split("@")[1] if email else None
     if domain:  # the model's analyst mask keeps the domain only
@@ -134,6 +149,7 @@ def test_customer_360_shows_masked_contacts_computed_from_the_warehouse(analyst_
 
 
 # -- in the browser ---------------------------------------------------------------------------
+
 
 class QuietHandler(http.server.SimpleHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 (the base's name)
@@ -177,8 +193,9 @@ FOREIGN_LINKS = """(origin) => Array.from(document.querySelectorAll('[href], [sr
 
 
 @pytest.mark.browser
-def test_no_request_leaves_the_site_and_no_share_control_exists(analyst_site, base_url,
-                                                                browser) -> None:
+def test_no_request_leaves_the_site_and_no_share_control_exists(
+    analyst_site, base_url, browser
+) -> None:
     site = analyst_site[1]
     origin = urlparse(base_url)
     foreign: list[str] = []
@@ -192,14 +209,16 @@ def test_no_request_leaves_the_site_and_no_share_control_exists(analyst_site, ba
             foreign.append(request.url)
 
     page.on("request", record)
-    page.route(re.compile(r"^(?!" + re.escape(base_url) + r")https?://.*"),
-               lambda route: route.abort())  # record, never reach the network
+    page.route(
+        re.compile(r"^(?!" + re.escape(base_url) + r")https?://.*"), lambda route: route.abort()
+    )  # record, never reach the network
     hovered = 0
     pages = sorted(str(p.relative_to(site)) for p in site.rglob("*.html"))
     for relative in pages:
         page.goto(f"{base_url}/{relative}", wait_until="load")
-        page.wait_for_function("document.querySelectorAll("
-                               "'figure.ci-chart:not([data-drawn=true])').length === 0")
+        page.wait_for_function(
+            "document.querySelectorAll('figure.ci-chart:not([data-drawn=true])').length === 0"
+        )
         for figure in page.locator("figure.ci-chart .ci-plot:visible").all():
             figure.scroll_into_view_if_needed()
             box = figure.bounding_box()
@@ -209,9 +228,11 @@ def test_no_request_leaves_the_site_and_no_share_control_exists(analyst_site, ba
             hovered += 1
         assert page.evaluate(SHARE_CONTROLS) == [], relative
         assert page.evaluate(FOREIGN_LINKS, base_url) == [], relative
-        modebar = page.evaluate("() => Array.from(document.querySelectorAll('.modebar-btn'))"
-                                ".map(b => b.getAttribute('data-attr') + ':' + "
-                                "b.getAttribute('data-val'))")
+        modebar = page.evaluate(
+            "() => Array.from(document.querySelectorAll('.modebar-btn'))"
+            ".map(b => b.getAttribute('data-attr') + ':' + "
+            "b.getAttribute('data-val'))"
+        )
         assert not [b for b in modebar if "cloud" in b.lower() or "studio" in b.lower()]
     page.close()
     assert hovered > 0
@@ -240,8 +261,11 @@ def fixture_settings(tmp_path: Path, role: str) -> Settings:
     docs = tmp_path / "pages"
     docs.mkdir(parents=True, exist_ok=True)
     (docs / "index.md").write_text(textwrap.dedent(PAGE))
-    config = write_config(tmp_path, semantic={"model_path": str(MODEL_PATH)},
-                          reports={"pages_path": str(docs), "site_role": role})
+    config = write_config(
+        tmp_path,
+        semantic={"model_path": str(MODEL_PATH)},
+        reports={"pages_path": str(docs), "site_role": role},
+    )
     settings = load_settings(config)
     build_warehouse(settings.warehouse_path)
     return settings

@@ -35,8 +35,10 @@ def page(site: Path, name: str) -> str:
 
 
 def chart(text: str, query: str, kind: str) -> dict:
-    pattern = (rf'<figure class="ci-chart" data-chart-type="{kind}" data-query="{query}"'
-               r'.*?<script type="application/json" class="ci-chart-spec">(.*?)</script>')
+    pattern = (
+        rf'<figure class="ci-chart" data-chart-type="{kind}" data-query="{query}"'
+        r'.*?<script type="application/json" class="ci-chart-spec">(.*?)</script>'
+    )
     match = re.search(pattern, text, re.S)
     assert match, f"no {kind} chart of {query}"
     return json.loads(match[1])
@@ -45,13 +47,23 @@ def chart(text: str, query: str, kind: str) -> dict:
 def table_rows(text: str, after: str) -> list[dict[str, str]]:
     """Rows of the first data table after `after`: result column -> cell text (unescaped)."""
     start = text.index(after)
-    head = text[text.index("<thead>", start): text.index("</thead>", start)]
+    head = text[text.index("<thead>", start) : text.index("</thead>", start)]
     names = re.findall(r'<th [^>]*data-member="([^"]+)"', head)
-    body = text[text.index("<tbody>", start): text.index("</tbody>", start)]
+    body = text[text.index("<tbody>", start) : text.index("</tbody>", start)]
     rows = re.findall(r"<tr(?: [^>]*)?>(.*?)</tr>", body, re.S)
-    return [dict(zip(names, [html.unescape(re.sub(r"<[^>]+>", "", cell))
-                             for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)],
-                     strict=True)) for row in rows]
+    return [
+        dict(
+            zip(
+                names,
+                [
+                    html.unescape(re.sub(r"<[^>]+>", "", cell))
+                    for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+                ],
+                strict=True,
+            )
+        )
+        for row in rows
+    ]
 
 
 def test_inline_values_show_the_first_row_formatted(site: Path, orders: pd.DataFrame) -> None:
@@ -72,7 +84,8 @@ def test_bar_chart_holds_the_query_result(site: Path, orders: pd.DataFrame) -> N
     # each segment in its theme colour; the axis in business order (reports/theme.yml)
     assert trace["marker"]["color"] == [color_of("segment", s) for s in expected.index]
     assert spec["layout"]["xaxis"]["categoryarray"] == [
-        s for s in palettes()["segment"].order if s in expected.index]
+        s for s in palettes()["segment"].order if s in expected.index
+    ]
     # the site's one template is not copied into figures: it is chart-theme.js, once
     assert "template" not in spec["layout"]
     theme = (site / "assets/custintel/chart-theme.js").read_text()
@@ -80,8 +93,9 @@ def test_bar_chart_holds_the_query_result(site: Path, orders: pd.DataFrame) -> N
 
 
 @pytest.mark.parametrize("kind", ["line", "area"])
-def test_series_charts_have_one_trace_per_segment(site: Path, orders: pd.DataFrame,
-                                                  kind: str) -> None:
+def test_series_charts_have_one_trace_per_segment(
+    site: Path, orders: pd.DataFrame, kind: str
+) -> None:
     spec = chart(page(site, "index.html"), "segment_month", kind)
     monthly = orders.groupby(["segment", orders["ordered_at"].dt.month])["revenue"].sum()
     assert sorted(t["name"] for t in spec["data"]) == sorted(orders["segment"].unique())
@@ -93,8 +107,9 @@ def test_series_charts_have_one_trace_per_segment(site: Path, orders: pd.DataFra
 
 def test_heatmap_is_a_segment_by_month_grid(site: Path, orders: pd.DataFrame) -> None:
     (trace,) = chart(page(site, "index.html"), "segment_month", "heatmap")["data"]
-    grid = orders.pivot_table(index="segment", columns=orders["ordered_at"].dt.month,
-                              values="revenue", aggfunc="sum").sort_index()
+    grid = orders.pivot_table(
+        index="segment", columns=orders["ordered_at"].dt.month, values="revenue", aggfunc="sum"
+    ).sort_index()
     assert trace["y"] == ["Residential", "SMB", "Enterprise"]  # business order (theme.yml)
     grid = grid.reindex(trace["y"])
     assert trace["x"] == [f"2024-{m:02d}" for m in grid.columns]
@@ -103,7 +118,8 @@ def test_heatmap_is_a_segment_by_month_grid(site: Path, orders: pd.DataFrame) ->
 
 
 def test_scatter_sizes_follow_order_counts_and_labels_are_escaped(
-        site: Path, orders: pd.DataFrame) -> None:
+    site: Path, orders: pd.DataFrame
+) -> None:
     spec = chart(page(site, "index.html"), "customers", "scatter")
     points = sum(len(t["x"]) for t in spec["data"])
     assert points == orders["customer_id"].nunique()
@@ -111,12 +127,12 @@ def test_scatter_sizes_follow_order_counts_and_labels_are_escaped(
     assert html.escape(EVIL_NAME) in labels and EVIL_NAME not in labels
 
 
-def test_kpi_compares_the_last_period_with_the_one_before(site: Path,
-                                                          orders: pd.DataFrame) -> None:
+def test_kpi_compares_the_last_period_with_the_one_before(site: Path, orders: pd.DataFrame) -> None:
     monthly = orders.groupby(orders["ordered_at"].dt.month)["revenue"].sum()
     june, may = monthly[6], monthly[5]
-    tile = re.search(r'<div class="ci-kpi-title">Revenue</div>(.*?)</div></div>',
-                     page(site, "index.html"), re.S)[1]
+    tile = re.search(
+        r'<div class="ci-kpi-title">Revenue</div>(.*?)</div></div>', page(site, "index.html"), re.S
+    )[1]
     assert f"${june:,.2f}" in tile
     assert f"{(june - may) / may * 100:+.1f}%" in tile and "vs 2024-05" in tile
     assert ("ci-good" if june >= may else "ci-bad") in tile
@@ -125,8 +141,11 @@ def test_kpi_compares_the_last_period_with_the_one_before(site: Path,
 def test_kpi_where_down_is_good_marks_a_rise_as_bad(site: Path, orders: pd.DataFrame) -> None:
     monthly = orders.groupby(orders["ordered_at"].dt.month)["churn_probability"].mean()
     june, may = monthly[6], monthly[5]
-    tile = re.search(r'<div class="ci-kpi-title">Churn risk</div>(.*?)</div></div>',
-                     page(site, "index.html"), re.S)[1]
+    tile = re.search(
+        r'<div class="ci-kpi-title">Churn risk</div>(.*?)</div></div>',
+        page(site, "index.html"),
+        re.S,
+    )[1]
     assert f"{june * 100:.1f}%" in tile
     assert f"{(june - may) * 100:+.1f} pp" in tile
     assert ("ci-bad" if june > may else "ci-good") in tile
@@ -134,8 +153,9 @@ def test_kpi_where_down_is_good_marks_a_rise_as_bad(site: Path, orders: pd.DataF
 
 def test_table_formats_cells_by_member_format(site: Path, orders: pd.DataFrame) -> None:
     rows = table_rows(page(site, "index.html"), 'data-query="customers"')
-    by_id = orders.groupby("customer_id").agg(revenue=("revenue", "sum"),
-                                             churn=("churn_probability", "mean"))
+    by_id = orders.groupby("customer_id").agg(
+        revenue=("revenue", "sum"), churn=("churn_probability", "mean")
+    )
     assert len(rows) == len(by_id)
     row = next(r for r in rows if r["sales.customer_id"] == "C07")
     assert row["sales.order_count"] == str(len(orders[orders["customer_id"] == "C07"]))
@@ -151,16 +171,20 @@ def test_table_links_segments_to_their_generated_pages(site: Path) -> None:
     assert links == {f"segments/{s}.html" for s in ("Enterprise", "SMB", "Residential")}
 
 
-def test_csv_download_holds_the_unformatted_query_result(site: Path,
-                                                         orders: pd.DataFrame) -> None:
+def test_csv_download_holds_the_unformatted_query_result(site: Path, orders: pd.DataFrame) -> None:
     assert 'href="downloads/index/customers.csv" download' in page(site, "index.html")
     csv = pd.read_csv(site / "downloads" / "index" / "customers.csv")
     expected = orders.groupby("customer_id")["revenue"].sum()
     # a reader's CSV: columns by title (the member ids are in the queries panel)
-    assert list(csv.columns) == ["Customer ID", "Customer name", "Segment", "Revenue",
-                                 "Average churn probability", "Orders"]
-    assert csv.set_index("Customer ID")["Revenue"].to_dict() == pytest.approx(
-        expected.to_dict())
+    assert list(csv.columns) == [
+        "Customer ID",
+        "Customer name",
+        "Segment",
+        "Revenue",
+        "Average churn probability",
+        "Orders",
+    ]
+    assert csv.set_index("Customer ID")["Revenue"].to_dict() == pytest.approx(expected.to_dict())
 
 
 def test_templated_page_per_segment_shows_that_segment(site: Path, orders: pd.DataFrame) -> None:
@@ -213,7 +237,8 @@ def test_site_is_offline_with_plotly_bundled(site: Path) -> None:
     full = (Path(plotly.__file__).parent / "package_data" / "plotly.min.js").read_bytes()
     version = re.search(rb"plotly\.js v([\d.]+)", full)[1]
     assert shipped.startswith(
-        b"/**\n* plotly.js (custintel: bar, heatmap, scatter - minified) v" + version + b"\n")
+        b"/**\n* plotly.js (custintel: bar, heatmap, scatter - minified) v" + version + b"\n"
+    )
     assert PLOTLY_BUNDLE.name == f"plotly-custintel-{version.decode()}.min.js"
     assert len(shipped) < len(full) / 4
     assert [p.name for p in (site / "assets/custintel").glob("plotly*")] == ["plotly.min.js"]

@@ -43,8 +43,9 @@ def settings_with(tmp_path: Path, pages: dict[str, str]) -> Settings:
     for name, text in pages.items():
         (docs / name).parent.mkdir(parents=True, exist_ok=True)
         (docs / name).write_text(textwrap.dedent(text))
-    config = write_config(tmp_path, semantic={"model_path": str(MODEL_PATH)},
-                          reports={"pages_path": str(docs)})
+    config = write_config(
+        tmp_path, semantic={"model_path": str(MODEL_PATH)}, reports={"pages_path": str(docs)}
+    )
     settings = load_settings(config)
     build_warehouse(settings.warehouse_path)
     return settings
@@ -52,9 +53,12 @@ def settings_with(tmp_path: Path, pages: dict[str, str]) -> Settings:
 
 def catalogue_rows(text: str) -> dict[str, list[str]]:
     """Catalogue rows by member (the row id): cell texts without tags."""
-    return {member: [re.sub(r"<[^>]+>", "", cell)
-                     for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
-            for member, row in re.findall(r'<tr id="([^"]+)">(.*?)</tr>', text, re.S)}
+    return {
+        member: [
+            re.sub(r"<[^>]+>", "", cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+        ]
+        for member, row in re.findall(r'<tr id="([^"]+)">(.*?)</tr>', text, re.S)
+    }
 
 
 def test_pages_query_the_semantic_layer(tmp_path: Path) -> None:
@@ -91,7 +95,8 @@ def test_catalogue_traces_each_member_to_its_sqlmesh_models(tmp_path: Path) -> N
     assert rows["customer_360.segment"] == "marts.fixture_customers"
     assert rows["customer_360.order_count"] == "warehouse.fact_order"
     assert rows["customer_360.revenue_per_customer"] == (
-        "warehouse.fact_order, marts.fixture_customers")
+        "warehouse.fact_order, marts.fixture_customers"
+    )
 
 
 PROJECT_MODEL = Path(__file__).resolve().parents[1] / "semantic" / "model"
@@ -129,18 +134,23 @@ def test_display_formats_follow_format_type_and_meta() -> None:
     assert shown["support.csat"] == "number"
 
 
-@pytest.mark.parametrize(("meta", "reason"), [
-    ("{unit: weeks}", "unknown meta.unit 'weeks' (expected days, months, hours)"),
-    ("{decimals: two}", "meta.decimals must be a whole number 0..6, not 'two'"),
-    ("{decimals: 9}", "meta.decimals must be a whole number 0..6, not 9"),
-])
-def test_a_bad_display_meta_is_a_model_error_naming_the_member(tmp_path: Path, meta: str,
-                                                               reason: str) -> None:
+@pytest.mark.parametrize(
+    ("meta", "reason"),
+    [
+        ("{unit: weeks}", "unknown meta.unit 'weeks' (expected days, months, hours)"),
+        ("{decimals: two}", "meta.decimals must be a whole number 0..6, not 'two'"),
+        ("{decimals: 9}", "meta.decimals must be a whole number 0..6, not 9"),
+    ],
+)
+def test_a_bad_display_meta_is_a_model_error_naming_the_member(
+    tmp_path: Path, meta: str, reason: str
+) -> None:
     from semantic.errors import ModelError
     from semantic.model_loader import load_model
 
     (tmp_path / "cubes").mkdir()
-    (tmp_path / "cubes" / "things.yml").write_text(textwrap.dedent(f"""\
+    (tmp_path / "cubes" / "things.yml").write_text(
+        textwrap.dedent(f"""\
         cubes:
           - name: things
             sql_table: main.things
@@ -155,7 +165,8 @@ def test_a_bad_display_meta_is_a_model_error_naming_the_member(tmp_path: Path, m
                 sql: waiting_days
                 format: number
                 meta: {meta}
-        """))
+        """)
+    )
     with pytest.raises(ModelError) as caught:
         load_model(tmp_path)
     assert "measure waiting" in str(caught.value) and reason in str(caught.value)

@@ -36,9 +36,19 @@ pytestmark = pytest.mark.browser
 
 PAGES = Path(__file__).resolve().parents[1] / "reports" / "pages"
 ROLE = "executive"  # the role this module builds the site with (names in clear, hostile ones)
-MAIN_PAGES = ["index", "executive-overview", "engagement-activity", "risk-revenue-prioritisation",
-              "segmentation", "churn-model", "support-knowledge-base", "campaigns",
-              "sales-pipeline", "data-quality", "metric-catalogue"]
+MAIN_PAGES = [
+    "index",
+    "executive-overview",
+    "engagement-activity",
+    "risk-revenue-prioritisation",
+    "segmentation",
+    "churn-model",
+    "support-knowledge-base",
+    "campaigns",
+    "sales-pipeline",
+    "data-quality",
+    "metric-catalogue",
+]
 
 #: per chart: traces, points across traces (non-empty heatmap cells), points left out (series
 #: of zeros, twin series), SVG marks drawn
@@ -101,14 +111,24 @@ def watch(page) -> list[str]:
     or 4xx/5xx requests; a request aborted because the tab moved on (the browser's own favicon
     fetch, say) is not a problem of the next page."""
     problems: list[str] = []
-    page.on("console", lambda m: problems.append(f"console {m.type}: {m.text}")
-            if m.type == "error" else None)
+    page.on(
+        "console",
+        lambda m: problems.append(f"console {m.type}: {m.text}") if m.type == "error" else None,
+    )
     page.on("pageerror", lambda e: problems.append(f"page error: {e}"))
     page.on("dialog", lambda d: (problems.append(f"dialog: {d.message}"), d.dismiss()))
-    page.on("requestfailed", lambda r: None if r.failure == "net::ERR_ABORTED"
-            else problems.append(f"request failed: {r.url} ({r.failure})"))
-    page.on("response", lambda r: problems.append(f"HTTP {r.status}: {r.url}")
-            if r.status >= 400 else None)
+    page.on(
+        "requestfailed",
+        lambda r: (
+            None
+            if r.failure == "net::ERR_ABORTED"
+            else problems.append(f"request failed: {r.url} ({r.failure})")
+        ),
+    )
+    page.on(
+        "response",
+        lambda r: problems.append(f"HTTP {r.status}: {r.url}") if r.status >= 400 else None,
+    )
     return problems
 
 
@@ -138,18 +158,23 @@ def warehouse(built: BuiltSite, sql: str) -> pd.DataFrame:
 
 def action_list_ids(built: BuiltSite) -> list[str]:
     """The action list's customers by plain SQL: at risk, highest 90-day revenue, top 50."""
-    return warehouse(built, """
+    return warehouse(
+        built,
+        """
         select customer_id from marts.customer_360_view where is_at_risk
-        order by revenue_90d_amount desc, customer_id limit 50""")["customer_id"].tolist()
+        order by revenue_90d_amount desc, customer_id limit 50""",
+    )["customer_id"].tolist()
 
 
 def test_site_has_every_page_a_page_per_segment_and_per_action_list_customer(
-        built: BuiltSite) -> None:
+    built: BuiltSite,
+) -> None:
     pages = {str(p.relative_to(built.site)) for p in built.site.rglob("*.html")}
     assert {f"{name}.html" for name in MAIN_PAGES} <= pages
     segments = warehouse(built, "select distinct customer_segment from marts.customer_360_view")
     assert {p for p in pages if p.startswith("segments/")} == {
-        f"segments/{s}.html" for s in segments["customer_segment"]}
+        f"segments/{s}.html" for s in segments["customer_segment"]
+    }
     ids = action_list_ids(built)
     assert 0 < len(ids) <= 50
     assert {p for p in pages if p.startswith("customers/")} == {f"customers/{i}.html" for i in ids}
@@ -225,8 +250,9 @@ def _palette_titles() -> dict[str, dict[str, str]]:
     return found
 
 
-def test_every_page_reads_without_help_at_1440_and_390_px(built: BuiltSite, base_url: str,
-                                                         browser) -> None:
+def test_every_page_reads_without_help_at_1440_and_390_px(
+    built: BuiltSite, base_url: str, browser
+) -> None:
     """Every page: loads without a problem, draws each chart with its rows, KPI tiles on one
     line at 1440 px, no horizontal scroll at 390 px, no member id where a reader looks, no
     serious or critical axe-core violation; one colour per value across the site; screenshots
@@ -235,8 +261,9 @@ def test_every_page_reads_without_help_at_1440_and_390_px(built: BuiltSite, base
 
     axe = axe_script().read_text()
     ids = member_id_pattern()
-    names = sorted(str(p.relative_to(built.site)) for p in built.site.rglob("*.html")
-                   if p.name != "404.html")
+    names = sorted(
+        str(p.relative_to(built.site)) for p in built.site.rglob("*.html") if p.name != "404.html"
+    )
     shots = built.site / "screenshots"
     shots.mkdir(exist_ok=True)
     page = browser.new_page(viewport={"width": 1440, "height": 900})  # one tab: assets cached
@@ -249,7 +276,8 @@ def test_every_page_reads_without_help_at_1440_and_390_px(built: BuiltSite, base
         expected = page.locator("figure.ci-chart").count()
         page.wait_for_function(
             f"document.querySelectorAll('figure.ci-chart[data-drawn=true]').length === {expected}",
-            timeout=30000)
+            timeout=30000,
+        )
         for chart in page.evaluate(CHART_STATE):
             assert chart["rows"] > 0 and chart["traces"] >= 1 and chart["marks"] >= 1, (name, chart)
             if chart["type"] == "heatmap":
@@ -297,16 +325,18 @@ def _plotly_bundle(path: Path) -> str:
     return found[0] if found else "no charts"
 
 
-def test_first_visit_of_the_heaviest_pages_is_under_2_mb(built: BuiltSite, base_url: str,
-                                                        browser) -> None:
+def test_first_visit_of_the_heaviest_pages_is_under_2_mb(
+    built: BuiltSite, base_url: str, browser
+) -> None:
     """Bytes a first visit downloads (empty cache), on the largest page of each kind: pages
     load the same assets but for plotly.js (the site's partial bundle with charts, none
     without), so these pages bound the others."""
     heaviest: dict[str, Path] = {}
     for path in built.site.rglob("*.html"):
         kind = _plotly_bundle(path)
-        if path.name != "404.html" and (kind not in heaviest or
-                                        path.stat().st_size > heaviest[kind].stat().st_size):
+        if path.name != "404.html" and (
+            kind not in heaviest or path.stat().st_size > heaviest[kind].stat().st_size
+        ):
             heaviest[kind] = path
     assert set(heaviest) == {"plotly.min.js", "no charts"}
     for kind, path in sorted(heaviest.items()):
@@ -321,13 +351,15 @@ def test_first_visit_of_the_heaviest_pages_is_under_2_mb(built: BuiltSite, base_
         page.goto(f"{base_url}/{path.relative_to(built.site)}", wait_until="networkidle")
         # the test server sends files as they are (no compression): a file's bytes on disk
         # are its bytes on the wire (a worker's request reports no body size)
-        on_disk = {url: (built.site / url.removeprefix(base_url + "/")).stat().st_size
-                   for url in sizes}
+        on_disk = {
+            url: (built.site / url.removeprefix(base_url + "/")).stat().st_size for url in sizes
+        }
         assert all(sizes[url] in (0, size) for url, size in on_disk.items()), sizes
         # Material's search worker fetches the index on every first visit, sometimes after
         # the network went idle: counted either way
         on_disk[f"{base_url}/search/search_index.json"] = (
-            built.site / "search" / "search_index.json").stat().st_size
+            (built.site / "search" / "search_index.json").stat().st_size
+        )
         total = sum(on_disk.values())
         plotly = [u.rsplit("/", 1)[1] for u in sizes if "/plotly" in u]
         assert plotly == ([] if kind == "no charts" else [kind]), (path.name, plotly)
@@ -337,16 +369,21 @@ def test_first_visit_of_the_heaviest_pages_is_under_2_mb(built: BuiltSite, base_
 
 
 def test_two_builds_from_the_same_warehouse_are_byte_identical(
-        built: BuiltSite, tmp_path: Path) -> None:
+    built: BuiltSite, tmp_path: Path
+) -> None:
     from reports.site import build_site
 
     again = build_site(built.settings, site_dir=tmp_path / "again")
-    first = {p.relative_to(built.site): p for p in built.site.rglob("*")
-             if p.is_file() and "screenshots" not in p.parts}
+    first = {
+        p.relative_to(built.site): p
+        for p in built.site.rglob("*")
+        if p.is_file() and "screenshots" not in p.parts
+    }
     second = {p.relative_to(again): p for p in again.rglob("*") if p.is_file()}
     assert sorted(first) == sorted(second)
-    different = [str(name) for name, path in first.items()
-                 if path.read_bytes() != second[name].read_bytes()]
+    different = [
+        str(name) for name, path in first.items() if path.read_bytes() != second[name].read_bytes()
+    ]
     assert different == []
 
 
@@ -359,8 +396,7 @@ def _shown_number(text: str) -> tuple[float, float]:
     return number, 0.5 * 10 ** -len(match[3] or "") * scale
 
 
-def test_executive_kpis_equal_the_semantic_layer(built: BuiltSite, base_url: str,
-                                                 browser) -> None:
+def test_executive_kpis_equal_the_semantic_layer(built: BuiltSite, base_url: str, browser) -> None:
     parsed = parse_markdown((PAGES / "executive-overview.md").read_text())
     queries = page_queries("executive-overview.md")
     specs = [parse_spec("kpi", b.body) for b in parsed.blocks if b.kind == "kpi"]
@@ -386,14 +422,17 @@ def test_executive_kpis_equal_the_semantic_layer(built: BuiltSite, base_url: str
 def _column(table, member: str) -> list[str]:
     """A column's cells in every row the search keeps, on all pages of the table."""
     index = table.locator("thead th").evaluate_all(
-        f"(ths) => ths.findIndex(th => th.dataset.member === {member!r})")
+        f"(ths) => ths.findIndex(th => th.dataset.member === {member!r})"
+    )
     assert index >= 0, member
-    return table.locator(f'tbody tr:not([data-match="no"]) td:nth-child({index + 1})'
-                         ).all_inner_texts()
+    return table.locator(
+        f'tbody tr:not([data-match="no"]) td:nth-child({index + 1})'
+    ).all_inner_texts()
 
 
-def test_action_table_sorts_filters_links_and_downloads(built: BuiltSite, base_url: str,
-                                                        browser) -> None:
+def test_action_table_sorts_filters_links_and_downloads(
+    built: BuiltSite, base_url: str, browser
+) -> None:
     frame = load(built, page_queries("risk-revenue-prioritisation.md")["action_list"])
     ids = "customer_health.customer_id"
     revenue = "customer_health.revenue_90d_amount"
@@ -401,7 +440,8 @@ def test_action_table_sorts_filters_links_and_downloads(built: BuiltSite, base_u
     page, problems = open_tab(browser, f"{base_url}/risk-revenue-prioritisation.html")
     # the action list shown (its tier variants are hidden; the search table has revenue too)
     table = page.locator("div.ci-table:visible").filter(
-        has=page.locator('th[data-member="customer_health.churn_action_1"]'))
+        has=page.locator('th[data-member="customer_health.churn_action_1"]')
+    )
     assert _column(table, ids) == frame[ids].tolist()
 
     header = table.locator(f'th[data-member="{revenue}"]')
@@ -410,8 +450,10 @@ def test_action_table_sorts_filters_links_and_downloads(built: BuiltSite, base_u
     assert _column(table, ids) == frame.sort_values(revenue, kind="stable")[ids].tolist()
     header.locator("button").click()
     assert header.get_attribute("aria-sort") == "descending"
-    assert _column(table, ids) == frame.sort_values(
-        revenue, ascending=False, kind="stable")[ids].tolist()
+    assert (
+        _column(table, ids)
+        == frame.sort_values(revenue, ascending=False, kind="stable")[ids].tolist()
+    )
 
     needle = frame["customer_health.segment"].iloc[-1].lower()
     text = frame.select_dtypes(include="object").astype(str).apply(lambda c: c.str.lower())
@@ -433,14 +475,12 @@ def test_action_table_sorts_filters_links_and_downloads(built: BuiltSite, base_u
     # a reader's CSV: columns by title, no member id
     assert not [c for c in downloaded.columns if member_id_pattern().search(c)]
     assert downloaded["Customer ID"].tolist() == frame[ids].tolist()
-    assert downloaded["Revenue, last 90 days"].tolist() == pytest.approx(
-        frame[revenue].tolist())
+    assert downloaded["Revenue, last 90 days"].tolist() == pytest.approx(frame[revenue].tolist())
     assert problems == []
     page.close()
 
 
-def test_hostile_customer_names_render_as_text(built: BuiltSite, base_url: str,
-                                               browser) -> None:
+def test_hostile_customer_names_render_as_text(built: BuiltSite, base_url: str, browser) -> None:
     names = warehouse(built, "select customer_id, customer_name from marts.customer_360_view")
     name_of = dict(zip(names["customer_id"], names["customer_name"], strict=True))
     ids = action_list_ids(built)
@@ -450,8 +490,9 @@ def test_hostile_customer_names_render_as_text(built: BuiltSite, base_url: str,
     assert _column(table, "customer_health.full_name") == [name_of[i] for i in ids]
     for customer in ids[:3]:
         page.goto(f"{base_url}/customers/{customer}.html")
-        assert page.locator("article h1").inner_text().startswith(
-            f"Customer 360: {name_of[customer]}")
+        assert (
+            page.locator("article h1").inner_text().startswith(f"Customer 360: {name_of[customer]}")
+        )
         assert page.title().startswith(f"Customer 360: {name_of[customer]}")
     executable = page.evaluate("""() => Array.from(document.scripts)
         .filter(s => s.type !== 'application/json' && s.textContent.includes('alert(')).length""")
@@ -466,29 +507,40 @@ USAGE_TRACES = """() => Array.from(document.querySelectorAll('figure.ci-chart'))
 
 
 def test_customer_360_shows_the_customers_services_and_usage_history(
-        built: BuiltSite, base_url: str, browser) -> None:
+    built: BuiltSite, base_url: str, browser
+) -> None:
     customer = action_list_ids(built)[0]
-    services = warehouse(built, f"""
+    services = warehouse(
+        built,
+        f"""
         select s.service_name, a.monthly_charge_amount
         from warehouse.fact_service_assignment a join warehouse.dim_service s using (service_id)
         where a.customer_id = '{customer}'
-        order by a.is_active desc, a.start_date desc, s.service_name""")
-    usage = warehouse(built, f"""
+        order by a.is_active desc, a.start_date desc, s.service_name""",
+    )
+    usage = warehouse(
+        built,
+        f"""
         select strftime(date_trunc('month', usage_date), '%Y-%m') as month,
                sum(data_volume_mb) as data_volume_mb, sum(outage_minutes) as outage_minutes
         from warehouse.fact_network_usage where customer_id = '{customer}'
-        group by all order by month""")
+        group by all order by month""",
+    )
     assert len(services) > 0 and len(usage) > 0
     page, problems = open_tab(browser, f"{base_url}/customers/{customer}.html")
     table = page.locator("div.ci-table").filter(
-        has=page.locator('th[data-member="subscriptions.service_name"]'))
+        has=page.locator('th[data-member="subscriptions.service_name"]')
+    )
     assert _column(table, "subscriptions.service_name") == services["service_name"].tolist()
-    charges = [float(text.replace("$", "").replace(",", ""))
-               for text in _column(table, "subscriptions.monthly_charge_amount")]
+    charges = [
+        float(text.replace("$", "").replace(",", ""))
+        for text in _column(table, "subscriptions.monthly_charge_amount")
+    ]
     # currency shows cents below $1,000 and whole dollars from there
     assert charges == pytest.approx(services["monthly_charge_amount"].tolist(), abs=0.5)
-    page.wait_for_function("document.querySelectorAll("
-                           "'figure.ci-chart:not([data-drawn=true])').length === 0")
+    page.wait_for_function(
+        "document.querySelectorAll('figure.ci-chart:not([data-drawn=true])').length === 0"
+    )
     traces = {t["name"]: t for t in page.evaluate(USAGE_TRACES)}
     data = traces["Data volume (MB)"]
     assert [x[:7] for x in data["x"]] == usage["month"].tolist()
@@ -517,7 +569,8 @@ PRINT_WIDTHS = """() => matchMedia('print').addEventListener('change', query => 
 
 
 def test_pages_print_on_a4_landscape_with_no_chart_wider_than_the_paper(
-        built: BuiltSite, base_url: str, browser) -> None:
+    built: BuiltSite, base_url: str, browser
+) -> None:
     """Printing a page to PDF (A4 landscape, the site's @page rule): every chart is redrawn at
     the paper's width and no chart or table is wider than the printed page (a chart drawn for
     the 1440 px screen would be cut off at the right margin)."""
@@ -526,17 +579,23 @@ def test_pages_print_on_a4_landscape_with_no_chart_wider_than_the_paper(
     for name in ["engagement-activity", "risk-revenue-prioritisation", f"customers/{customer}"]:
         page, problems = open_tab(browser, f"{base_url}/{name}.html")
         page.set_viewport_size({"width": 1440, "height": 900})
-        page.wait_for_function("document.querySelectorAll("
-                               "'figure.ci-chart:not([data-drawn=true])').length === 0")
-        screen = page.evaluate("Array.from(document.querySelectorAll('figure.ci-chart "
-                               "svg.main-svg:first-child')).map(s => s.width.baseVal.value)")
+        page.wait_for_function(
+            "document.querySelectorAll('figure.ci-chart:not([data-drawn=true])').length === 0"
+        )
+        screen = page.evaluate(
+            "Array.from(document.querySelectorAll('figure.ci-chart "
+            "svg.main-svg:first-child')).map(s => s.width.baseVal.value)"
+        )
         page.evaluate(PRINT_WIDTHS)
-        pdf = page.pdf(format="A4", landscape=True, prefer_css_page_size=True,
-                       print_background=True)
+        pdf = page.pdf(
+            format="A4", landscape=True, prefer_css_page_size=True, print_background=True
+        )
         printed = page.evaluate("window.printed")
         assert pdf.startswith(b"%PDF")
-        boxes = {tuple(round(float(v)) for v in box.split()) for box in
-                 re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+ [\d.]+)\s*\]", pdf)}
+        boxes = {
+            tuple(round(float(v)) for v in box.split())
+            for box in re.findall(rb"/MediaBox\s*\[\s*0 0 ([\d.]+ [\d.]+)\s*\]", pdf)
+        }
         assert boxes == {(842, 595)}, (name, boxes)  # A4 landscape in points, every page
         paper = printed["page"]
         assert 1000 < paper < 1040, (name, paper)  # 297 mm - 2 x 12 mm margins at 96 px/inch
@@ -550,7 +609,8 @@ def test_pages_print_on_a4_landscape_with_no_chart_wider_than_the_paper(
 
 
 def test_action_list_reads_at_1440_px_without_a_sideways_scroll(
-        built: BuiltSite, base_url: str, browser) -> None:
+    built: BuiltSite, base_url: str, browser
+) -> None:
     """The action list at 1440 px: the navigation leaves the content most of the window, every
     column fits (no scroll box), the reasons are sentences wrapped in their cell, and each
     customer's playbook action sits beside them."""

@@ -43,21 +43,43 @@ HOSTILE_GROUP = "<b>Price</b>"
 
 def uplift_metrics() -> dict[str, Any]:
     def ranking(uplift: float, risk: float) -> dict[str, Any]:
-        return {"uplift": uplift, "uplift_interval": [uplift - 0.002, uplift + 0.002],
-                "risk": risk, "risk_interval": [risk - 0.002, risk + 0.002],
-                "difference": uplift - risk, "difference_interval": [0.001, 0.01],
-                "verdict": "beats"}
+        return {
+            "uplift": uplift,
+            "uplift_interval": [uplift - 0.002, uplift + 0.002],
+            "risk": risk,
+            "risk_interval": [risk - 0.002, risk + 0.002],
+            "difference": uplift - risk,
+            "difference_interval": [0.001, 0.01],
+            "verdict": "beats",
+        }
 
     return {
-        "ranking": {"qini": ranking(0.0125, 0.004), "auuc": ranking(0.02, 0.01),
-                    "top": {"share": 0.3, "offers": 90, "uplift": 0.12, "risk": 0.03}},
+        "ranking": {
+            "qini": ranking(0.0125, 0.004),
+            "auuc": ranking(0.02, 0.01),
+            "top": {"share": 0.3, "offers": 90, "uplift": 0.12, "risk": 0.03},
+        },
         "effects": [
-            {"group": "all offers", "group_title": "All offers", "offers": 300, "treated": 150,
-             "planted": None, "observed": 0.04, "observed_interval": [0.01, 0.07],
-             "predicted": 0.035},
-            {"group": "price_sensitive", "group_title": HOSTILE_GROUP, "offers": 60,
-             "treated": 31, "planted": 0.09, "observed": 0.1, "observed_interval": [0.02, 0.2],
-             "predicted": 0.08},
+            {
+                "group": "all offers",
+                "group_title": "All offers",
+                "offers": 300,
+                "treated": 150,
+                "planted": None,
+                "observed": 0.04,
+                "observed_interval": [0.01, 0.07],
+                "predicted": 0.035,
+            },
+            {
+                "group": "price_sensitive",
+                "group_title": HOSTILE_GROUP,
+                "offers": 60,
+                "treated": 31,
+                "planted": 0.09,
+                "observed": 0.1,
+                "observed_interval": [0.02, 0.2],
+                "predicted": 0.08,
+            },
         ],
     }
 
@@ -72,10 +94,16 @@ def tables(text: str) -> list[list[list[str]]]:
     """The cells of every data table of a page, in page order."""
     found = []
     for table in text.split('<table class="ci-data">')[1:]:
-        body = table[table.index("<tbody>"): table.index("</tbody>")]
-        found.append([[html.unescape(re.sub(r"<[^>]+>", "", cell))
-                       for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)]
-                      for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)])
+        body = table[table.index("<tbody>") : table.index("</tbody>")]
+        found.append(
+            [
+                [
+                    html.unescape(re.sub(r"<[^>]+>", "", cell))
+                    for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S)
+                ]
+                for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+            ]
+        )
     return found
 
 

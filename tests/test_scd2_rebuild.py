@@ -67,9 +67,12 @@ def changed_project(target: Path) -> Path:
     model = target / "models" / "warehouse" / "dim_customer.sql"
     text = model.read_text()
     assert "  version_number\nfrom history" in text
-    model.write_text(text.replace(
-        "  version_number\nfrom history", "  version_number,\n  1 as model_revision\nfrom history"
-    ))
+    model.write_text(
+        text.replace(
+            "  version_number\nfrom history",
+            "  version_number,\n  1 as model_revision\nfrom history",
+        )
+    )
     return target
 
 
@@ -81,12 +84,16 @@ def test_a_new_model_version_rebuilds_the_history_of_the_build_from_scratch(
     assert (versions > 1).sum() > 10  # the sample has customers with changes to keep
     old_tables = physical_tables(built)
 
-    changed = load_settings(write_config(
-        tmp_path / "changed",
-        warehouse={"path": str(built.warehouse_path)},
-        sqlmesh={"state_path": str(built.state_path),
-                 "project_path": str(changed_project(tmp_path / "project"))},
-    ))
+    changed = load_settings(
+        write_config(
+            tmp_path / "changed",
+            warehouse={"path": str(built.warehouse_path)},
+            sqlmesh={
+                "state_path": str(built.state_path),
+                "project_path": str(changed_project(tmp_path / "project")),
+            },
+        )
+    )
     summary = build_warehouse(landing, changed)
 
     assert ("dim_customer", "directly modified") in {

@@ -24,8 +24,10 @@ def test_load_runs_embedded_by_default(settings_path):
     query = Query(measures=["customer_360.count"], dimensions=["customer_360.status"])
     frame = load(query, role="executive", settings=load_settings(settings_path))
     customers = fixture_frames()["customers"]
-    assert dict(zip(frame["customer_360.status"], frame["customer_360.count"], strict=True)) \
+    assert (
+        dict(zip(frame["customer_360.status"], frame["customer_360.count"], strict=True))
         == customers.groupby("status").size().to_dict()
+    )
 
 
 def test_backend_follows_environment_override(settings_path, monkeypatch):
@@ -38,11 +40,21 @@ def test_backend_follows_environment_override(settings_path, monkeypatch):
 
 def test_compile_query_and_catalog(settings_path):
     settings = load_settings(settings_path)
-    compiled = compile_query({"measures": ["customer_360.count"], "timeDimensions": [{
-        "dimension": "customer_360.signup_date", "dateRange": "last month"}]},
-        role="executive", settings=settings, as_of=AS_OF)
-    assert [p.isoformat() for p in compiled.params] == ["2024-05-01T00:00:00",
-                                                        "2024-05-31T23:59:59.999999"]
+    compiled = compile_query(
+        {
+            "measures": ["customer_360.count"],
+            "timeDimensions": [
+                {"dimension": "customer_360.signup_date", "dateRange": "last month"}
+            ],
+        },
+        role="executive",
+        settings=settings,
+        as_of=AS_OF,
+    )
+    assert [p.isoformat() for p in compiled.params] == [
+        "2024-05-01T00:00:00",
+        "2024-05-31T23:59:59.999999",
+    ]
     names = {entry.name for entry in catalog(settings)}
     assert {"customer_360.revenue", "order_lines.customers_count"} <= names
     assert not any(name.startswith("customers.") for name in names)  # cubes are private
@@ -68,14 +80,18 @@ def test_a_session_runs_every_query_on_the_connection_it_is_handed(settings_path
     customers = fixture_frames()["customers"]
     expected = customers.groupby("segment").size().to_dict()
     for frame in (first, again):
-        assert dict(zip(frame["customer_360.segment"], frame["customer_360.count"],
-                        strict=True)) == expected
+        assert (
+            dict(zip(frame["customer_360.segment"], frame["customer_360.count"], strict=True))
+            == expected
+        )
     assert len(opened) == 2 and session._engine is not None  # one engine, one connection
     connection.close()
-    assert session.cube_tables() == {"customers": "marts.fixture_customers",
-                                     "orders": "warehouse.fact_order",
-                                     "tickets": "warehouse.fact_support_ticket",
-                                     "activity": "warehouse.fact_activity"}
+    assert session.cube_tables() == {
+        "customers": "marts.fixture_customers",
+        "orders": "warehouse.fact_order",
+        "tickets": "warehouse.fact_support_ticket",
+        "activity": "warehouse.fact_activity",
+    }
     assert {e.name for e in session.catalog()} == {e.name for e in catalog(settings)}
 
 
@@ -99,5 +115,7 @@ def test_a_callers_context_needs_the_embedded_engine(settings_path, monkeypatch)
     monkeypatch.setenv("CUSTINTEL_SEMANTIC__BACKEND", "cube")
     session = semantic.session(load_settings(settings_path))
     with pytest.raises(ValueError, match="needs the embedded engine on DuckDB"):
-        session.load({"measures": ["customer_360.count"]},
-                     context=semantic.SecurityContext(claims={"role": "executive"}))
+        session.load(
+            {"measures": ["customer_360.count"]},
+            context=semantic.SecurityContext(claims={"role": "executive"}),
+        )

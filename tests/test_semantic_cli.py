@@ -41,9 +41,22 @@ def test_list_shows_catalogue_with_owner_and_sql(project):
 
 
 def test_query_csv_matches_pandas(project):
-    result = runner.invoke(app, ["query", "-m", f"{V}.count", "-d", f"{V}.segment",
-                                 "--filter", f"{V}.status equals Active", "--role", "analyst",
-                                 "--format", "csv"])
+    result = runner.invoke(
+        app,
+        [
+            "query",
+            "-m",
+            f"{V}.count",
+            "-d",
+            f"{V}.segment",
+            "--filter",
+            f"{V}.status equals Active",
+            "--role",
+            "analyst",
+            "--format",
+            "csv",
+        ],
+    )
     assert result.exit_code == 0, result.output
     frame = pd.read_csv(io.StringIO(result.output))
     customers = project["customers"]
@@ -60,20 +73,42 @@ def test_table_cells_show_floats_without_binary_noise():
 
 
 def test_query_time_dimension_and_sql_flag(project):
-    result = runner.invoke(app, ["query", "-m", f"{V}.order_count", "-t",
-                                 f"{V}.ordered_at:month:2024-01-01,2024-03-31", "--sql",
-                                 "--role", "executive"])
+    result = runner.invoke(
+        app,
+        [
+            "query",
+            "-m",
+            f"{V}.order_count",
+            "-t",
+            f"{V}.ordered_at:month:2024-01-01,2024-03-31",
+            "--sql",
+            "--role",
+            "executive",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert "DATE_TRUNC('MONTH'" in result.output
     assert "-- $1 = datetime.datetime(2024, 1, 1, 0, 0)" in result.output
-    table = runner.invoke(app, ["query", "-m", f"{V}.order_count", "-t",
-                                f"{V}.ordered_at:month:2024-01-01,2024-03-31",
-                                "--role", "executive", "--format", "json"])
+    table = runner.invoke(
+        app,
+        [
+            "query",
+            "-m",
+            f"{V}.order_count",
+            "-t",
+            f"{V}.ordered_at:month:2024-01-01,2024-03-31",
+            "--role",
+            "executive",
+            "--format",
+            "json",
+        ],
+    )
     rows = json.loads(table.output)
     orders = project["orders"]
     first_quarter = orders[orders.ordered_at < "2024-04-01"]
-    assert [row[f"{V}.order_count"] for row in rows] == \
-        first_quarter.groupby(first_quarter.ordered_at.dt.month).size().tolist()
+    assert [row[f"{V}.order_count"] for row in rows] == first_quarter.groupby(
+        first_quarter.ordered_at.dt.month
+    ).size().tolist()
 
 
 def test_query_errors_exit_1_with_message(project):

@@ -58,8 +58,9 @@ class Built:
         with duckdb.connect(str(self.settings.warehouse_path), read_only=True) as con:
             return con.execute(query).df()
 
-    def load(self, query: dict, role: str | None = "executive",
-             context: dict | None = None) -> pd.DataFrame:
+    def load(
+        self, query: dict, role: str | None = "executive", context: dict | None = None
+    ) -> pd.DataFrame:
         return self.engine.load(query, role=role, security_context=context)
 
 
@@ -74,17 +75,35 @@ ACTION = {
 
 
 def _write_scores(path: Path) -> None:
-    rows = [(customer, dt.date.fromisoformat(day), probability, band, f"reason_{n}", 0.5,
-             None, None, None, None, clv, *ACTION.get((customer, day), (None, None, None)),
-             "churn_catboost/v1", dt.datetime(2024, 4, 1, 6))
-            for n, (customer, day, probability, band, clv) in enumerate(SCORES)]
+    rows = [
+        (
+            customer,
+            dt.date.fromisoformat(day),
+            probability,
+            band,
+            f"reason_{n}",
+            0.5,
+            None,
+            None,
+            None,
+            None,
+            clv,
+            *ACTION.get((customer, day), (None, None, None)),
+            "churn_catboost/v1",
+            dt.datetime(2024, 4, 1, 6),
+        )
+        for n, (customer, day, probability, band, clv) in enumerate(SCORES)
+    ]
     with duckdb.connect(str(path)) as con:
-        con.executemany("insert into ml.churn_scores (customer_id, score_date, "
-                        "churn_probability, risk_band, reason_1, reason_1_contribution, "
-                        "reason_2, reason_2_contribution, reason_3, reason_3_contribution, "
-                        "predicted_clv_amount, value_rank, predicted_uplift, "
-                        "recommended_contact, model_version, scored_at) values "
-                        "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+        con.executemany(
+            "insert into ml.churn_scores (customer_id, score_date, "
+            "churn_probability, risk_band, reason_1, reason_1_contribution, "
+            "reason_2, reason_2_contribution, reason_3, reason_3_contribution, "
+            "predicted_clv_amount, value_rank, predicted_uplift, "
+            "recommended_contact, model_version, scored_at) values "
+            "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            rows,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -103,6 +122,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
 
 # -- comparing ------------------------------------------------------------------------------
 
+
 def _key(value: object) -> object:
     if value is None or (isinstance(value, float) and math.isnan(value)) or value is pd.NaT:
         return None
@@ -111,9 +131,11 @@ def _key(value: object) -> object:
     return value
 
 
-def assert_same(actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str],
-                tolerance: float = 1e-9) -> None:
+def assert_same(
+    actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str], tolerance: float = 1e-9
+) -> None:
     """Same key combinations; every other column equal (None == None) within `tolerance`."""
+
     def indexed(frame: pd.DataFrame) -> dict[tuple, dict]:
         rows = {}
         for record in frame.to_dict("records"):
@@ -133,25 +155,36 @@ def assert_same(actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str],
                 assert got == pytest.approx(want, rel=tolerance, abs=tolerance), (key, column)
 
 
-def semantic(built: Built, view: str, measures: list[str], dimensions: list[str] = (),
-             month: str | None = None, date_range: tuple[str, str] = MONTHS) -> pd.DataFrame:
+def semantic(
+    built: Built,
+    view: str,
+    measures: list[str],
+    dimensions: list[str] = (),
+    month: str | None = None,
+    date_range: tuple[str, str] = MONTHS,
+) -> pd.DataFrame:
     """A query through the engine (by `month` of that time dimension, within `date_range`),
     with columns renamed to the bare member names and `month`."""
-    body: dict = {"measures": [f"{view}.{m}" for m in measures],
-                  "dimensions": [f"{view}.{d}" for d in dimensions]}
+    body: dict = {
+        "measures": [f"{view}.{m}" for m in measures],
+        "dimensions": [f"{view}.{d}" for d in dimensions],
+    }
     if month:
-        body["timeDimensions"] = [{"dimension": f"{view}.{month}", "granularity": "month",
-                                   "dateRange": list(date_range)}]
+        body["timeDimensions"] = [
+            {"dimension": f"{view}.{month}", "granularity": "month", "dateRange": list(date_range)}
+        ]
     frame = built.load(body)
     frame.columns = [c.split(".")[1] if c.count(".") == 1 else "month" for c in frame.columns]
     return frame
 
 
-CURRENT = "(select customer_id, customer_segment as segment from warehouse.dim_customer " \
-          "where is_current)"
+CURRENT = (
+    "(select customer_id, customer_segment as segment from warehouse.dim_customer where is_current)"
+)
 
 
 # -- revenue, orders, AOV -------------------------------------------------------------------
+
 
 def test_revenue_by_segment_and_month_is_billed_net_of_credits_and_discounts(built):
     expected = built.sql(f"""
@@ -175,8 +208,9 @@ def test_orders_and_aov_by_segment_and_month_count_completed_orders(built):
                  / nullif(count(*) filter (where o.order_status = 'Completed'), 0) as aov
         from warehouse.fact_order o join {CURRENT} c using (customer_id)
         group by all""")
-    actual = semantic(built, "revenue", ["orders", "order_revenue", "aov"], ["segment"],
-                      month="ordered_at")
+    actual = semantic(
+        built, "revenue", ["orders", "order_revenue", "aov"], ["segment"], month="ordered_at"
+    )
     assert_same(actual, expected, ["segment", "month"], CENT)
 
 
@@ -192,9 +226,11 @@ def test_arpu_by_segment_and_month_is_revenue_per_month_end_active_customer(buil
         group by all""")
     expected = revenue.merge(active, on=["segment", "month"], how="outer")
     expected["arpu"] = expected.revenue / expected.active_customers.where(
-        expected.active_customers > 0)
-    actual = semantic(built, "engagement", ["revenue", "active_customers", "arpu"], ["segment"],
-                      month="month")
+        expected.active_customers > 0
+    )
+    actual = semantic(
+        built, "engagement", ["revenue", "active_customers", "arpu"], ["segment"], month="month"
+    )
     assert_same(actual, expected, ["segment", "month"], CENT)
 
 
@@ -228,6 +264,7 @@ def test_arpu_over_the_whole_period_divides_by_average_active_customers(built):
 
 # -- customers, activity, churn, risk -------------------------------------------------------
 
+
 def test_customers_and_active_customers_now_by_segment_from_the_facts(built):
     expected = built.sql("""
         with as_of as (select as_of_date from marts.data_as_of),
@@ -256,10 +293,14 @@ def test_customers_and_active_customers_by_month_match_the_segmentation_mart(bui
                sum(customers) as customers, sum(active_customers_30d) as active_customers,
                sum(at_risk_customers) as at_risk_customers
         from marts.customer_segmentation_analysis group by all""")
-    actual = semantic(built, "engagement", ["customers", "active_customers"],
-                      ["segment_at_month_end"], month="month")
-    risk = semantic(built, "churn", ["at_risk_customers"], ["segment_at_month_end"],
-                    month="month")
+    actual = semantic(
+        built,
+        "engagement",
+        ["customers", "active_customers"],
+        ["segment_at_month_end"],
+        month="month",
+    )
+    risk = semantic(built, "churn", ["at_risk_customers"], ["segment_at_month_end"], month="month")
     actual = actual.merge(risk, on=["segment_at_month_end", "month"])
     assert_same(actual, expected, ["segment_at_month_end", "month"])
 
@@ -299,8 +340,13 @@ def test_churn_by_segment_and_month_from_dim_customer_history(built):
     expected["churn_rate"] = expected.churned_from_base / expected.base.where(expected.base > 0)
     expected = expected.rename(columns={"base": "customers_in_base_at_month_start"})
     expected = expected.drop(columns="churned_from_base")
-    actual = semantic(built, "churn", ["churned_customers", "customers_in_base_at_month_start",
-                                       "churn_rate"], ["segment"], month="month")
+    actual = semantic(
+        built,
+        "churn",
+        ["churned_customers", "customers_in_base_at_month_start", "churn_rate"],
+        ["segment"],
+        month="month",
+    )
     assert_same(actual, expected, ["segment", "month"])
     assert actual.churned_customers.sum() == 1  # C003 churned on 2024-03-15
 
@@ -326,7 +372,8 @@ def test_risk_pages_offer_or_call_list_is_the_latest_run_by_value_rank(built):
     assert frame["churn_risk.customer_id"].tolist() == ["C002", "C004", "C001", "C003"]
     assert frame["churn_risk.value_rank"].tolist() == [1, 2, 3, 4]
     assert frame["churn_risk.predicted_uplift"].tolist() == pytest.approx(
-        [-0.004, 0.035, 0.021, 0.0])
+        [-0.004, 0.035, 0.021, 0.0]
+    )
     assert frame["churn_risk.recommended_contact"].tolist() == ["call", "offer", "offer", "call"]
     expected = built.sql("""
         select s.customer_id, v.customer_tier, s.churn_probability
@@ -335,7 +382,8 @@ def test_risk_pages_offer_or_call_list_is_the_latest_run_by_value_rank(built):
         order by s.value_rank""")
     assert frame["churn_risk.tier"].tolist() == expected["customer_tier"].tolist()
     assert frame["churn_risk.churn_probability"].tolist() == pytest.approx(
-        expected["churn_probability"].tolist())
+        expected["churn_probability"].tolist()
+    )
 
 
 AT_RISK_SQL = """
@@ -371,9 +419,18 @@ AT_RISK_SQL = """
 
 def test_at_risk_revenue_at_risk_and_clv_now_by_segment(built):
     expected = built.sql(AT_RISK_SQL)
-    actual = semantic(built, "customer_health", ["at_risk_customers", "at_risk_rate",
-                                                 "revenue_at_risk", "predicted_clv",
-                                                 "avg_predicted_clv"], ["segment"])
+    actual = semantic(
+        built,
+        "customer_health",
+        [
+            "at_risk_customers",
+            "at_risk_rate",
+            "revenue_at_risk",
+            "predicted_clv",
+            "avg_predicted_clv",
+        ],
+        ["segment"],
+    )
     assert_same(actual, expected, ["segment"], CENT)
     smb = actual.set_index("segment").loc["SMB"]
     # C002: high band, invoices of 2024-02-01 and 2024-03-01 (80 each) in the 90 days
@@ -390,11 +447,12 @@ def test_historical_clv_and_health_score_by_segment(built):
           where order_status = 'Completed' group by all)
         select c.segment, sum(value.amount) as historical_clv
         from {CURRENT} c left join value using (customer_id) group by all""")
-    health = built.sql("select customer_segment as segment, avg(health_score) as avg_health_score "
-                       "from marts.customer_360_view group by all")
+    health = built.sql(
+        "select customer_segment as segment, avg(health_score) as avg_health_score "
+        "from marts.customer_360_view group by all"
+    )
     expected = expected.merge(health, on="segment")
-    actual = semantic(built, "customer_health", ["historical_clv", "avg_health_score"],
-                      ["segment"])
+    actual = semantic(built, "customer_health", ["historical_clv", "avg_health_score"], ["segment"])
     assert_same(actual, expected, ["segment"], CENT)
 
 
@@ -451,15 +509,25 @@ SUPPORT_SQL = f"""
 
 def test_support_quality_by_segment_and_month(built):
     expected = built.sql(SUPPORT_SQL)
-    actual = semantic(built, "support", ["tickets", "tickets_per_100_customers", "csat",
-                                         "first_contact_resolution_rate",
-                                         "mean_time_to_resolve_hours"], ["segment"],
-                      month="month")
+    actual = semantic(
+        built,
+        "support",
+        [
+            "tickets",
+            "tickets_per_100_customers",
+            "csat",
+            "first_contact_resolution_rate",
+            "mean_time_to_resolve_hours",
+        ],
+        ["segment"],
+        month="month",
+    )
     assert_same(actual, expected, ["segment", "month"])
     assert actual.tickets.sum() == 4
 
 
 # -- marketing and sales ------------------------------------------------------------------
+
 
 def test_campaign_response_rate_and_roi_by_segment_and_start_month(built):
     expected = built.sql(f"""
@@ -482,8 +550,9 @@ def test_campaign_response_rate_and_roi_by_segment_and_start_month(built):
         select segment, month, responses * 1.0 / targets as response_rate,
                attributed_revenue / nullif(budget, 0) as roi, budget
         from targets join budgets using (segment, month)""")
-    actual = semantic(built, "marketing", ["response_rate", "roi", "budget"], ["segment"],
-                      month="start_date")
+    actual = semantic(
+        built, "marketing", ["response_rate", "roi", "budget"], ["segment"], month="start_date"
+    )
     assert_same(actual, expected, ["segment", "month"], CENT)
 
 
@@ -496,12 +565,19 @@ def test_pipeline_value_and_win_rate_by_segment_and_close_month(built):
                  / nullif(count(*) filter (where o.is_closed), 0) as win_rate
         from warehouse.dim_opportunity o join {CURRENT} c using (customer_id)
         group by all""")
-    actual = semantic(built, "sales", ["pipeline_value", "win_rate"], ["segment"],
-                      month="close_date", date_range=("2024-01-01", "2024-12-31"))
+    actual = semantic(
+        built,
+        "sales",
+        ["pipeline_value", "win_rate"],
+        ["segment"],
+        month="close_date",
+        date_range=("2024-01-01", "2024-12-31"),
+    )
     assert_same(actual, expected, ["segment", "month"], CENT)
 
 
 # -- fan-out ---------------------------------------------------------------------------------
+
 
 def test_service_adoption_and_recurring_charge_by_segment_and_service_type(built):
     expected = built.sql(f"""
@@ -515,12 +591,17 @@ def test_service_adoption_and_recurring_charge_by_segment_and_service_type(built
         join {CURRENT} c using (customer_id)
         join warehouse.dim_service s using (service_id)
         group by all""")
-    actual = semantic(built, "subscriptions", ["assignments", "active_assignments",
-                                                "subscribed_customers", "monthly_recurring_charge"],
-                      ["segment", "service_type"])
+    actual = semantic(
+        built,
+        "subscriptions",
+        ["assignments", "active_assignments", "subscribed_customers", "monthly_recurring_charge"],
+        ["segment", "service_type"],
+    )
     assert_same(actual, expected, ["segment", "service_type"], CENT)
-    assert actual.assignments.sum() == built.sql(
-        "select count(*) as n from warehouse.fact_service_assignment").n[0]
+    assert (
+        actual.assignments.sum()
+        == built.sql("select count(*) as n from warehouse.fact_service_assignment").n[0]
+    )
 
 
 def test_a_customers_usage_history_by_month_from_the_fact(built):
@@ -529,11 +610,15 @@ def test_a_customers_usage_history_by_month_from_the_fact(built):
                sum(outage_minutes) as outage_minutes
         from warehouse.fact_network_usage where customer_id = 'C001' group by all""")
     assert len(expected) > 0
-    frame = built.load({
-        "measures": ["usage.data_volume_mb", "usage.outage_minutes"],
-        "timeDimensions": [{"dimension": "usage.usage_date", "granularity": "month",
-                            "dateRange": list(MONTHS)}],
-        "filters": [{"member": "usage.customer_id", "operator": "equals", "values": ["C001"]}]})
+    frame = built.load(
+        {
+            "measures": ["usage.data_volume_mb", "usage.outage_minutes"],
+            "timeDimensions": [
+                {"dimension": "usage.usage_date", "granularity": "month", "dateRange": list(MONTHS)}
+            ],
+            "filters": [{"member": "usage.customer_id", "operator": "equals", "values": ["C001"]}],
+        }
+    )
     frame.columns = ["month", "data_volume_mb", "outage_minutes"]
     assert_same(frame, expected, ["month"])
 
@@ -541,10 +626,13 @@ def test_a_customers_usage_history_by_month_from_the_fact(built):
 def test_mixing_customer_and_ticket_measures_keeps_revenue(built):
     alone = semantic(built, "customer_health", ["revenue"], ["segment"])
     tickets_alone = semantic(built, "customer_health", ["tickets", "csat"], ["segment"])
-    customers_alone = semantic(built, "customer_health", ["customers", "at_risk_rate"],
-                               ["segment"])
-    mixed = semantic(built, "customer_health", ["revenue", "customers", "at_risk_rate",
-                                                "tickets", "csat"], ["segment"])
+    customers_alone = semantic(built, "customer_health", ["customers", "at_risk_rate"], ["segment"])
+    mixed = semantic(
+        built,
+        "customer_health",
+        ["revenue", "customers", "at_risk_rate", "tickets", "csat"],
+        ["segment"],
+    )
     expected = alone.merge(tickets_alone, on="segment").merge(customers_alone, on="segment")
     assert_same(mixed, expected, ["segment"], CENT)
     # C003 (Enterprise) has 2 tickets and 3 invoices: a fanned-out join would triple count
@@ -572,12 +660,21 @@ MANAGER = {"account_manager_id": "AM02"}  # owns C003 and C004
 @pytest.mark.parametrize("view", sorted(VIEW_MEASURES))
 def test_account_manager_sees_only_their_customers_in_every_view(built, view):
     measures = [f"{view}.{m}" for m in VIEW_MEASURES[view]]
-    own = built.load({"measures": measures, "dimensions": [f"{view}.account_manager_id"]},
-                     role="account_manager", context=MANAGER)
+    own = built.load(
+        {"measures": measures, "dimensions": [f"{view}.account_manager_id"]},
+        role="account_manager",
+        context=MANAGER,
+    )
     assert own[f"{view}.account_manager_id"].tolist() == ["AM02"]
     everyone = built.load({"measures": measures})
-    filtered = built.load({"measures": measures, "filters": [
-        {"member": f"{view}.account_manager_id", "operator": "equals", "values": ["AM02"]}]})
+    filtered = built.load(
+        {
+            "measures": measures,
+            "filters": [
+                {"member": f"{view}.account_manager_id", "operator": "equals", "values": ["AM02"]}
+            ],
+        }
+    )
     mine = built.load({"measures": measures}, role="account_manager", context=MANAGER)
     assert_same(mine.assign(k=1), filtered.assign(k=1), ["k"], CENT)
     assert (everyone.fillna(0).to_numpy() != mine.fillna(0).to_numpy()).any()
@@ -589,11 +686,19 @@ def test_account_manager_without_an_id_is_refused(built):
 
 
 def test_pii_is_masked_for_analysts_and_callers_without_a_role(built):
-    query = {"dimensions": ["customer_health.customer_id", "customer_health.full_name",
-                            "customer_health.email", "customer_health.phone"],
-             "order": {"customer_health.customer_id": "asc"}}
-    real = built.sql("select customer_id, customer_name, email, phone "
-                     "from warehouse.dim_customer where is_current order by customer_id")
+    query = {
+        "dimensions": [
+            "customer_health.customer_id",
+            "customer_health.full_name",
+            "customer_health.email",
+            "customer_health.phone",
+        ],
+        "order": {"customer_health.customer_id": "asc"},
+    }
+    real = built.sql(
+        "select customer_id, customer_name, email, phone "
+        "from warehouse.dim_customer where is_current order by customer_id"
+    )
     executive = built.load(query)
     assert executive["customer_health.email"].tolist() == real.email.tolist()
     domains = ["***@" + email.split("@")[1] for email in real.email]
@@ -640,8 +745,10 @@ def test_rolling_30_day_active_customers(built):
           where a.customer_id = o.customer_id and a.is_activity_day
             and a.activity_date between o.calendar_date - interval 29 day and o.calendar_date)
         group by all""")
-    mart = built.sql("select calendar_date, customer_segment, active_customers_30d "
-                     "from marts.active_customers_30d")
+    mart = built.sql(
+        "select calendar_date, customer_segment, active_customers_30d "
+        "from marts.active_customers_30d"
+    )
     first, last = mart.calendar_date.min(), mart.calendar_date.max()
     assert mart.calendar_date.nunique() == (last - first).days + 1 >= 60
     changed = built.sql("""
@@ -652,13 +759,26 @@ def test_rolling_30_day_active_customers(built):
           and v.valid_from > (select min(valid_from) from warehouse.dim_customer w
                               where w.customer_id = v.customer_id)""")
     assert changed.cells[0] > 0, "the fixture has no version change inside a 30-day window"
-    frame = built.load({
-        "measures": ["activity.active_customers_30d"], "dimensions": ["activity.segment_on_day"],
-        "timeDimensions": [{"dimension": "activity.calendar_date", "granularity": "day",
-                            "dateRange": [str(first.date()), str(last.date())]}]})
-    got = frame.rename(columns={
-        "activity.calendar_date.day": "calendar_date", "activity.segment_on_day":
-        "customer_segment", "activity.active_customers_30d": "active_customers_30d"})
+    frame = built.load(
+        {
+            "measures": ["activity.active_customers_30d"],
+            "dimensions": ["activity.segment_on_day"],
+            "timeDimensions": [
+                {
+                    "dimension": "activity.calendar_date",
+                    "granularity": "day",
+                    "dateRange": [str(first.date()), str(last.date())],
+                }
+            ],
+        }
+    )
+    got = frame.rename(
+        columns={
+            "activity.calendar_date.day": "calendar_date",
+            "activity.segment_on_day": "customer_segment",
+            "activity.active_customers_30d": "active_customers_30d",
+        }
+    )
     got = got[got.customer_segment.notna()]
     keys = ["calendar_date", "customer_segment"]
     # every (day, segment) of the mart; the measure has no row where nobody is active

@@ -12,43 +12,68 @@ import yaml
 
 from semantic.engine import Engine
 
-ROWS = [("c1", "2024-01-01", True, "SMB"), ("c1", "2024-02-01", False, "SMB"),
-        ("c2", "2024-01-01", True, "Enterprise"), ("c2", None, True, "Enterprise"),
-        (None, "2024-01-01", True, "SMB"), ("c3", "2024-02-01", True, None)]
+ROWS = [
+    ("c1", "2024-01-01", True, "SMB"),
+    ("c1", "2024-02-01", False, "SMB"),
+    ("c2", "2024-01-01", True, "Enterprise"),
+    ("c2", None, True, "Enterprise"),
+    (None, "2024-01-01", True, "SMB"),
+    ("c3", "2024-02-01", True, None),
+]
 
 
 @pytest.fixture
 def engine(tmp_path: Path) -> Engine:
-    model = {"cubes": [{
-        "name": "months", "sql_table": "main.months",
-        "dimensions": [
-            {"name": "month_id", "type": "string", "primary_key": True,
-             "sql": "{CUBE}.customer_id || '/' || CAST({CUBE}.month_start AS VARCHAR)"},
-            {"name": "segment", "type": "string", "sql": "segment"},
-            {"name": "month", "type": "time", "sql": "month_start"}],
-        "measures": [
-            {"name": "count", "type": "count"},
-            {"name": "active", "type": "count", "filters": [{"sql": "{CUBE}.is_active"}]},
-            {"name": "active_ids", "type": "count_distinct", "sql": "customer_id",
-             "filters": [{"sql": "{CUBE}.is_active"}]}]}]}
+    model = {
+        "cubes": [
+            {
+                "name": "months",
+                "sql_table": "main.months",
+                "dimensions": [
+                    {
+                        "name": "month_id",
+                        "type": "string",
+                        "primary_key": True,
+                        "sql": "{CUBE}.customer_id || '/' || CAST({CUBE}.month_start AS VARCHAR)",
+                    },
+                    {"name": "segment", "type": "string", "sql": "segment"},
+                    {"name": "month", "type": "time", "sql": "month_start"},
+                ],
+                "measures": [
+                    {"name": "count", "type": "count"},
+                    {"name": "active", "type": "count", "filters": [{"sql": "{CUBE}.is_active"}]},
+                    {
+                        "name": "active_ids",
+                        "type": "count_distinct",
+                        "sql": "customer_id",
+                        "filters": [{"sql": "{CUBE}.is_active"}],
+                    },
+                ],
+            }
+        ]
+    }
     root = tmp_path / "model"
     (root / "cubes").mkdir(parents=True)
     (root / "cubes" / "months.yml").write_text(yaml.safe_dump(model))
     con = duckdb.connect()
-    con.execute("create table months (customer_id varchar, month_start date, "
-                "is_active boolean, segment varchar)")
+    con.execute(
+        "create table months (customer_id varchar, month_start date, "
+        "is_active boolean, segment varchar)"
+    )
     con.executemany("insert into months values (?, ?, ?, ?)", ROWS)
     return Engine(root, con, allow_private=True)
 
 
 def test_counts_skip_rows_with_a_null_key_column(engine: Engine) -> None:
-    query = {"measures": ["months.count", "months.active"], "dimensions": ["months.segment"],
-             "order": {"months.segment": "asc"}}
+    query = {
+        "measures": ["months.count", "months.active"],
+        "dimensions": ["months.segment"],
+        "order": {"months.segment": "asc"},
+    }
     compiled = engine.compile(query)
     assert "||" not in compiled.sql.split("FROM")[0]  # no key string built to count
     frame = engine.load(query)
-    got = {(s if s == s else None): (c, a) for s, c, a in
-           frame.itertuples(index=False, name=None)}
+    got = {(s if s == s else None): (c, a) for s, c, a in frame.itertuples(index=False, name=None)}
     expected: dict[str | None, tuple[int, int]] = {}
     for customer, month, active, segment in ROWS:
         counted = customer is not None and month is not None

@@ -46,8 +46,10 @@ def _canonical(rows: list[dict[str, Any]]) -> list[list[tuple[str, Any]]]:
 
 
 def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    return [{column: _value(value) for column, value in row.items()}
-            for row in frame.astype(object).to_dict("records")]
+    return [
+        {column: _value(value) for column, value in row.items()}
+        for row in frame.astype(object).to_dict("records")
+    ]
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case["name"] for case in CASES])

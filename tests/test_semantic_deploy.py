@@ -55,8 +55,7 @@ def test_cube_reads_a_snapshot_of_the_warehouse_mounted_read_only(compose):
     database = PurePosixPath(cube["environment"]["CUBEJS_DB_DUCKDB_DATABASE_PATH"])
     volume, _ = _mounts(cube)[str(database.parent)]
     assert volume in compose["volumes"]
-    assert cube["depends_on"]["warehouse-snapshot"]["condition"] == \
-        "service_completed_successfully"
+    assert cube["depends_on"]["warehouse-snapshot"]["condition"] == "service_completed_successfully"
     snapshot_mounts = _mounts(snapshot)
     source, mode = snapshot_mounts["/warehouse"]
     assert mode == "ro" and source.endswith("../../build/warehouse}")
@@ -73,6 +72,7 @@ def cube_config(tmp_path_factory) -> types.SimpleNamespace:
         def register(function):
             registered[name] = function
             return function
+
         return register
 
     stand_in = types.ModuleType("cube")
@@ -88,8 +88,10 @@ def cube_config(tmp_path_factory) -> types.SimpleNamespace:
 def test_context_to_groups_maps_the_role_claim_to_policy_groups(cube_config):
     to_groups = cube_config.registered["context_to_groups"]
     assert to_groups({"securityContext": {"role": "analyst", "iat": 1}}) == ["analyst"]
-    assert to_groups({"securityContext": {"roles": ["executive", "analyst"]}}) == \
-        ["executive", "analyst"]
+    assert to_groups({"securityContext": {"roles": ["executive", "analyst"]}}) == [
+        "executive",
+        "analyst",
+    ]
     assert to_groups({"securityContext": {"account_manager_id": "AM01"}}) == []
     assert to_groups({}) == []
 
@@ -104,7 +106,8 @@ def test_every_view_policy_group_is_a_role_the_client_sends():
         # callers without a role: a '*' policy that cannot widen a restricted role's rows,
         # whether the token names it in `role` or in a `roles` list
         assert [policy.conditions for policy in defaults] == [
-            ("{ not securityContext.role }", "{ not securityContext.roles }")]
+            ("{ not securityContext.role }", "{ not securityContext.roles }")
+        ]
 
 
 def test_cube_image_is_pinned_and_checks_tokens_like_custintel(compose):
@@ -120,5 +123,7 @@ def test_cube_image_is_pinned_and_checks_tokens_like_custintel(compose):
 
 def test_groups_are_the_roles_list_and_the_role_claim_together(cube_config):
     to_groups = cube_config.registered["context_to_groups"]
-    assert to_groups({"securityContext": {"roles": ["analyst"], "role": "account_manager"}}) \
-        == ["analyst", "account_manager"]
+    assert to_groups({"securityContext": {"roles": ["analyst"], "role": "account_manager"}}) == [
+        "analyst",
+        "account_manager",
+    ]

@@ -21,14 +21,24 @@ from tests.semantic_support import AS_OF, MODEL_PATH, build_warehouse
 
 V = "customer_360"
 QUERIES = [
-    {"measures": [f"{V}.revenue", f"{V}.order_count", f"{V}.aov"],
-     "dimensions": [f"{V}.segment"],
-     "timeDimensions": [{"dimension": f"{V}.ordered_at", "granularity": "month",
-                         "dateRange": ["2024-01-01", "2024-06-30"]}]},
+    {
+        "measures": [f"{V}.revenue", f"{V}.order_count", f"{V}.aov"],
+        "dimensions": [f"{V}.segment"],
+        "timeDimensions": [
+            {
+                "dimension": f"{V}.ordered_at",
+                "granularity": "month",
+                "dateRange": ["2024-01-01", "2024-06-30"],
+            }
+        ],
+    },
     {"measures": [f"{V}.avg_csat", f"{V}.count"], "dimensions": [f"{V}.status"]},
-    {"measures": [f"{V}.active_customers"],
-     "timeDimensions": [{"dimension": f"{V}.activity_date", "granularity": "day",
-                         "dateRange": "last 7 days"}]},
+    {
+        "measures": [f"{V}.active_customers"],
+        "timeDimensions": [
+            {"dimension": f"{V}.activity_date", "granularity": "day", "dateRange": "last 7 days"}
+        ],
+    },
     {"dimensions": [f"{V}.customer_id", f"{V}.signup_date"], "limit": 5},
 ]
 
@@ -54,8 +64,7 @@ def test_rows_hold_the_values_of_the_frame(settings, query):
     result = api.load_rows(query, role="executive", settings=settings, as_of=AS_OF)
     assert result.names == list(frame.columns)
     assert len(result.rows) == len(frame) > 0
-    for row, expected in zip(result.rows, frame.itertuples(index=False, name=None),
-                             strict=True):
+    for row, expected in zip(result.rows, frame.itertuples(index=False, name=None), strict=True):
         assert all(_same(a, b) for a, b in zip(row, expected, strict=True)), (row, expected)
     for column, values in zip(result.columns, zip(*result.rows, strict=True), strict=True):
         present = [v for v in values if v is not None]
@@ -94,13 +103,15 @@ def test_an_edited_model_file_is_parsed_again(tmp_path):
     root, cache = _copy_model(tmp_path), tmp_path / "cache"
     model_cache.load_cached_model(root, cache)
     view = root / "views" / "customer_360.yml"
-    view.write_text(view.read_text().replace("Customers with their orders",
-                                             "Customers and their orders"))
+    view.write_text(
+        view.read_text().replace("Customers with their orders", "Customers and their orders")
+    )
     edited = model_cache.load_cached_model(root, cache)
     assert edited.views[V].description.startswith("Customers and their orders")
     assert len(list(cache.glob("model-*.pickle"))) == 2
-    view.write_text(view.read_text().replace("join_path: customers.orders",
-                                             "join_path: customers.nowhere"))
+    view.write_text(
+        view.read_text().replace("join_path: customers.orders", "join_path: customers.nowhere")
+    )
     with pytest.raises(ModelError, match="nowhere"):
         model_cache.load_cached_model(root, cache)
     assert len(list(cache.glob("model-*.pickle"))) == 2  # an invalid model is never cached
@@ -112,8 +123,9 @@ def test_foreign_damaged_or_shared_cache_files_are_not_read(tmp_path, monkeypatc
     (written,) = cache.glob("model-*.pickle")
     parsed: list[Path] = []
     real_load = model_cache.load_model
-    monkeypatch.setattr(model_cache, "load_model",
-                        lambda path: parsed.append(path) or real_load(path))
+    monkeypatch.setattr(
+        model_cache, "load_model", lambda path: parsed.append(path) or real_load(path)
+    )
     written.chmod(0o666)  # others may write it: a planted pickle would run their code
     model_cache.load_cached_model(root, cache)
     assert parsed == [root]
@@ -134,24 +146,40 @@ def test_a_read_only_cache_folder_still_loads(tmp_path):
 
 
 # ---------------------------------------------------------------- what the CLI imports
-HEAVY = ("pandas", "numpy", "pyarrow", "sqlmesh", "catboost", "sklearn", "jwt", "cryptography",
-         "httpx", "mkdocs", "plotly", "ml", "reports")
+HEAVY = (
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "sqlmesh",
+    "catboost",
+    "sklearn",
+    "jwt",
+    "cryptography",
+    "httpx",
+    "mkdocs",
+    "plotly",
+    "ml",
+    "reports",
+)
 
 
 def test_metrics_query_imports_no_heavy_library(settings, tmp_path):
-    code = ("import sys\n"
-            "from custintel.app.cli import app\n"
-            "try:\n"
-            "    app(['metrics', 'query', '-m', 'customer_360.count', '-d',\n"
-            "         'customer_360.segment', '--role', 'analyst', '--format', 'csv'])\n"
-            "except SystemExit as exc:\n"
-            "    assert not exc.code, exc.code\n"
-            f"heavy = {HEAVY!r}\n"
-            "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n")
+    code = (
+        "import sys\n"
+        "from custintel.app.cli import app\n"
+        "try:\n"
+        "    app(['metrics', 'query', '-m', 'customer_360.count', '-d',\n"
+        "         'customer_360.segment', '--role', 'analyst', '--format', 'csv'])\n"
+        "except SystemExit as exc:\n"
+        "    assert not exc.code, exc.code\n"
+        f"heavy = {HEAVY!r}\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & set(heavy)))\n"
+    )
     env = {**os.environ, "CUSTINTEL_CONFIG": str(settings.root / "config.yaml")}
     env.pop("CUSTINTEL_TOKEN", None)
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                            env=env, check=False)
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, check=False
+    )
     assert result.returncode == 0, result.stderr
     lines = result.stdout.strip().splitlines()
     assert lines[0] == f"{V}.segment,{V}.count"
@@ -167,9 +195,23 @@ def test_cli_csv_and_json_read_as_pandas_wrote_them(settings, monkeypatch):
     from semantic.cli import app
 
     monkeypatch.setenv("CUSTINTEL_CONFIG", str(settings.root / "config.yaml"))
-    args = ["query", "-m", f"{V}.revenue", "-m", f"{V}.order_count", "-m", f"{V}.aov", "-d",
-            f"{V}.segment", "-t", f"{V}.ordered_at:month:2024-01-01,2024-06-30", "--role",
-            "executive", "--as-of", AS_OF.isoformat()]
+    args = [
+        "query",
+        "-m",
+        f"{V}.revenue",
+        "-m",
+        f"{V}.order_count",
+        "-m",
+        f"{V}.aov",
+        "-d",
+        f"{V}.segment",
+        "-t",
+        f"{V}.ordered_at:month:2024-01-01,2024-06-30",
+        "--role",
+        "executive",
+        "--as-of",
+        AS_OF.isoformat(),
+    ]
     frame = api.load(QUERIES[0], role="executive", settings=settings, as_of=AS_OF)
     csv = CliRunner().invoke(app, [*args, "--format", "csv"])
     assert csv.exit_code == 0, csv.output

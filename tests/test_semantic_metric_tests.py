@@ -23,8 +23,10 @@ PROJECT_MODEL = PROJECT_ROOT / "semantic" / "model"
 
 def test_fixture_metric_tests_pass():
     results = run_metric_tests(METRIC_TESTS_PATH, MODEL_PATH)
-    assert [r.test.name for r in results] == ["revenue_nets_discounts_by_segment",
-                                              "active_customers_trailing_30_days"]
+    assert [r.test.name for r in results] == [
+        "revenue_nets_discounts_by_segment",
+        "active_customers_trailing_30_days",
+    ]
     assert [r.message for r in results if not r.passed] == []
 
 
@@ -43,9 +45,20 @@ def test_wrong_expectation_fails_with_expected_and_actual(tmp_path):
 
 def test_query_errors_fail_the_test_with_the_reason(tmp_path):
     path = tmp_path / "bad_member.yml"
-    path.write_text(yaml.safe_dump({"tests": [{
-        "name": "unknown", "inputs": {}, "query": {"measures": ["customer_360.revenu"]},
-        "expected": []}]}))
+    path.write_text(
+        yaml.safe_dump(
+            {
+                "tests": [
+                    {
+                        "name": "unknown",
+                        "inputs": {},
+                        "query": {"measures": ["customer_360.revenu"]},
+                        "expected": [],
+                    }
+                ]
+            }
+        )
+    )
     [result] = run_metric_tests(path, MODEL_PATH)
     assert not result.passed and "unknown member 'customer_360.revenu'" in result.message
 

@@ -25,10 +25,19 @@ def _model() -> DataModel:
     customers = Cube(name="customers", file=Path("customers.yml"), sql_table="dim_customer")
     orders.dimensions = {
         "status": Dimension("status", "orders", "string", "status"),
-        "region": Dimension("region", "orders", "string", None, case={
-            "when": [{"sql": "{customers}.region = 'EU'", "label": "EU"},
-                     "not a mapping", {"label": "no sql"}],
-        }),
+        "region": Dimension(
+            "region",
+            "orders",
+            "string",
+            None,
+            case={
+                "when": [
+                    {"sql": "{customers}.region = 'EU'", "label": "EU"},
+                    "not a mapping",
+                    {"label": "no sql"},
+                ],
+            },
+        ),
     }
     orders.measures = {
         "count": Measure("count", "orders", "count", None),
@@ -63,9 +72,13 @@ def test_direct_references_resolve_the_owning_cube_and_skip_unparsable_sql():
     model = _model()
     orders = model.cubes["orders"]
     assert referenced_members(orders.measures["aov"], "orders") == [
-        ("orders", "revenue"), ("orders", "count")]
+        ("orders", "revenue"),
+        ("orders", "count"),
+    ]
     assert referenced_members(orders.measures["net"], "orders") == [
-        ("customers", "discount"), ("orders", "revenue")]
+        ("customers", "discount"),
+        ("orders", "revenue"),
+    ]
     assert referenced_members(orders.measures["revenue"], "orders") == [("orders", "status")]
     # `{customers}.region` is a table reference, not a member
     assert referenced_members(orders.dimensions["region"], "orders") == []
@@ -76,12 +89,20 @@ def test_direct_references_resolve_the_owning_cube_and_skip_unparsable_sql():
 def test_reachable_members_are_transitive_each_once_and_stop_at_unknown_cubes():
     model = _model()
     assert list(reachable_members(model, "orders", "net")) == [
-        ("customers", "discount"), ("orders", "revenue"), ("orders", "status")]
+        ("customers", "discount"),
+        ("orders", "revenue"),
+        ("orders", "status"),
+    ]
     assert sorted(reachable_members(model, "orders", "aov")) == [
-        ("orders", "count"), ("orders", "revenue"), ("orders", "status")]
+        ("orders", "count"),
+        ("orders", "revenue"),
+        ("orders", "status"),
+    ]
     # a cycle leads back to the member itself, which is yielded once
     assert list(reachable_members(model, "orders", "loop_a")) == [
-        ("orders", "loop_b"), ("orders", "loop_a")]
+        ("orders", "loop_b"),
+        ("orders", "loop_a"),
+    ]
     assert list(reachable_members(model, "orders", "ghost")) == [("missing_cube", "x")]
     assert list(reachable_members(model, "nowhere", "x")) == []
 

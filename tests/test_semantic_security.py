@@ -12,8 +12,10 @@ from semantic.errors import AccessDenied
 from tests.semantic_support import AS_OF, MODEL_PATH, build_warehouse, fixture_frames
 
 V = "customer_360"
-PII_QUERY = {"dimensions": [f"{V}.customer_id", f"{V}.full_name", f"{V}.email", f"{V}.phone"],
-             "order": {f"{V}.customer_id": "asc"}}
+PII_QUERY = {
+    "dimensions": [f"{V}.customer_id", f"{V}.full_name", f"{V}.email", f"{V}.phone"],
+    "order": {f"{V}.customer_id": "asc"},
+}
 
 
 @pytest.fixture(scope="module")
@@ -46,31 +48,41 @@ def test_analyst_sees_masked_pii_with_each_members_mask(engine, frames):
 
 def test_analyst_filters_see_the_masked_value_only(engine, frames):
     real_email = frames["customers"].email.iloc[0]
-    query = {"measures": [f"{V}.count"],
-             "filters": [{"member": f"{V}.email", "operator": "equals", "values": [real_email]}]}
+    query = {
+        "measures": [f"{V}.count"],
+        "filters": [{"member": f"{V}.email", "operator": "equals", "values": [real_email]}],
+    }
     assert engine.load(query, role="executive")[f"{V}.count"].tolist() == [1]
     assert engine.load(query, role="analyst")[f"{V}.count"].tolist() == [0]
 
 
 def test_account_manager_sees_only_own_customers_unmasked(engine, frames):
-    result = engine.load({"measures": [f"{V}.count", f"{V}.revenue", f"{V}.ticket_count"]},
-                         role="account_manager", security_context={"account_manager_id": "am_2"})
+    result = engine.load(
+        {"measures": [f"{V}.count", f"{V}.revenue", f"{V}.ticket_count"]},
+        role="account_manager",
+        security_context={"account_manager_id": "am_2"},
+    )
     customers = frames["customers"]
     own = customers[customers.account_manager_id == "am_2"]
     orders = frames["orders"][frames["orders"].customer_id.isin(own.customer_id)]
     tickets = frames["tickets"][frames["tickets"].customer_id.isin(own.customer_id)]
     assert result[f"{V}.count"].tolist() == [len(own)]
     assert result[f"{V}.revenue"].iloc[0] == pytest.approx(
-        (orders.amount - orders.discount_amount).sum())
+        (orders.amount - orders.discount_amount).sum()
+    )
     assert result[f"{V}.ticket_count"].tolist() == [len(tickets)]
-    emails = engine.load(PII_QUERY, role="account_manager",
-                         security_context={"account_manager_id": "am_2"})
+    emails = engine.load(
+        PII_QUERY, role="account_manager", security_context={"account_manager_id": "am_2"}
+    )
     assert sorted(emails[f"{V}.email"]) == sorted(own.email)
 
 
 def test_row_filter_value_from_context_is_data_not_sql(engine):
-    result = engine.load({"measures": [f"{V}.count"]}, role="account_manager",
-                         security_context={"account_manager_id": "am_1' OR '1'='1"})
+    result = engine.load(
+        {"measures": [f"{V}.count"]},
+        role="account_manager",
+        security_context={"account_manager_id": "am_1' OR '1'='1"},
+    )
     assert result[f"{V}.count"].tolist() == [0]
 
 
@@ -87,14 +99,17 @@ def test_unknown_or_missing_role_is_refused(engine):
 
 
 def test_member_level_includes_deny_other_members(engine, frames):
-    allowed = engine.load({"measures": [f"{V}.count"], "dimensions": [f"{V}.segment"]},
-                          role="marketing")
+    allowed = engine.load(
+        {"measures": [f"{V}.count"], "dimensions": [f"{V}.segment"]}, role="marketing"
+    )
     assert allowed[f"{V}.count"].sum() == len(frames["customers"])
     with pytest.raises(AccessDenied, match=r"may not query 'customer_360\.revenue'"):
         engine.load({"measures": [f"{V}.revenue"]}, role="marketing")
     with pytest.raises(AccessDenied, match="email"):
-        engine.load({"measures": [f"{V}.count"], "filters": [
-            {"member": f"{V}.email", "operator": "set"}]}, role="marketing")
+        engine.load(
+            {"measures": [f"{V}.count"], "filters": [{"member": f"{V}.email", "operator": "set"}]},
+            role="marketing",
+        )
 
 
 def test_roles_list_in_context_unions_policies(engine, frames):
@@ -104,8 +119,13 @@ def test_roles_list_in_context_unions_policies(engine, frames):
 
 
 def test_negated_condition_applies_only_to_callers_without_the_claim():
-    own_rows = (PolicyFilter(member="account_manager_id", operator="equals",
-                             values=("{ securityContext.account_manager_id }",)),)
+    own_rows = (
+        PolicyFilter(
+            member="account_manager_id",
+            operator="equals",
+            values=("{ securityContext.account_manager_id }",),
+        ),
+    )
     policies = [
         AccessPolicy(roles=("account_manager",), row_filters=own_rows, index=0),
         AccessPolicy(roles=("*",), conditions=("{ not securityContext.role }",), index=1),

@@ -101,19 +101,33 @@ def _queries(engine: Engine) -> list[dict]:
     queries = []
     for member in glossary_members():
         view = member.split(".", 1)[0]
-        queries.append({"measures": [member], "dimensions": [f"{view}.segment"],
-                        "order": {f"{view}.segment": "asc"}})
-        queries.append({"measures": [member], "timeDimensions": [
-            {"dimension": _view_time(engine, view), "granularity": "month"}],
-            "order": [[_view_time(engine, view), "asc"]]})
+        queries.append(
+            {
+                "measures": [member],
+                "dimensions": [f"{view}.segment"],
+                "order": {f"{view}.segment": "asc"},
+            }
+        )
+        queries.append(
+            {
+                "measures": [member],
+                "timeDimensions": [{"dimension": _view_time(engine, view), "granularity": "month"}],
+                "order": [[_view_time(engine, view), "asc"]],
+            }
+        )
     return queries
 
 
 def _same(expected: pd.DataFrame, got: pd.DataFrame) -> None:
     assert list(got.columns) == list(expected.columns)
     assert len(got) == len(expected)
-    pd.testing.assert_frame_equal(got.reset_index(drop=True), expected.reset_index(drop=True),
-                                  check_dtype=False, check_exact=False, rtol=1e-12)
+    pd.testing.assert_frame_equal(
+        got.reset_index(drop=True),
+        expected.reset_index(drop=True),
+        check_dtype=False,
+        check_exact=False,
+        rtol=1e-12,
+    )
 
 
 def test_glossary_parsed() -> None:
@@ -139,10 +153,10 @@ def test_get_and_post_agree_and_row_filters_apply(served: Served, generated_ware
             "select account_manager_id, count(*) from warehouse.dim_customer "
             "where is_current and customer_status = 'Active' "
             "and account_manager_id is not null group by 1 "
-            "order by 2 desc, 1 limit 1").fetchone()
+            "order by 2 desc, 1 limit 1"
+        ).fetchone()
     claims = {"role": "account_manager", "account_manager_id": manager}
-    query = {"measures": ["customer_health.customers"],
-             "dimensions": ["customer_health.segment"]}
+    query = {"measures": ["customer_health.customers"], "dimensions": ["customer_health.segment"]}
     context = SecurityContext(claims=claims)
     expected = served.engine.load(query, context=context)
     with served.client(claims, method="GET") as get, served.client(claims) as post:
@@ -152,11 +166,17 @@ def test_get_and_post_agree_and_row_filters_apply(served: Served, generated_ware
 
 
 def test_wire_format_is_cubes(served: Served) -> None:
-    query = {"measures": ["revenue.revenue", "revenue.orders"],
-             "timeDimensions": [{"dimension": "revenue.invoice_date", "granularity": "month"}],
-             "order": {"revenue.invoice_date": "asc"}, "limit": 3}
-    response = httpx.post(f"{served.url}/cubejs-api/v1/load", json={"query": query},
-                          headers={"Authorization": token(EXECUTIVE)})
+    query = {
+        "measures": ["revenue.revenue", "revenue.orders"],
+        "timeDimensions": [{"dimension": "revenue.invoice_date", "granularity": "month"}],
+        "order": {"revenue.invoice_date": "asc"},
+        "limit": 3,
+    }
+    response = httpx.post(
+        f"{served.url}/cubejs-api/v1/load",
+        json={"query": query},
+        headers={"Authorization": token(EXECUTIVE)},
+    )
     assert response.status_code == 200
     body = response.json()
     row = body["data"][0]
@@ -181,32 +201,49 @@ def test_meta_sql_and_dry_run(served: Served) -> None:
     assert {"revenue", "customer_health", "churn"} <= names
     health = next(cube for cube in meta["cubes"] if cube["name"] == "customer_health")
     assert all(cube["type"] == "view" for cube in meta["cubes"])
-    assert any(m["name"] == "customer_health.customers" and m["type"] == "number"
-               for m in health["measures"])
-    denied = httpx.get(f"{served.url}/cubejs-api/v1/meta",
-                       headers={"Authorization": token({"role": "intern"})}).json()
+    assert any(
+        m["name"] == "customer_health.customers" and m["type"] == "number"
+        for m in health["measures"]
+    )
+    denied = httpx.get(
+        f"{served.url}/cubejs-api/v1/meta", headers={"Authorization": token({"role": "intern"})}
+    ).json()
     assert denied["cubes"] == []
 
-    query = {"measures": ["revenue.revenue"],
-             "filters": [{"member": "revenue.segment", "operator": "equals",
-                          "values": ["SMB'; drop table x; --"]}]}
-    sql = httpx.get(f"{served.url}/cubejs-api/v1/sql", headers=headers,
-                    params={"query": json.dumps(query)}).json()["sql"]
+    query = {
+        "measures": ["revenue.revenue"],
+        "filters": [
+            {
+                "member": "revenue.segment",
+                "operator": "equals",
+                "values": ["SMB'; drop table x; --"],
+            }
+        ],
+    }
+    sql = httpx.get(
+        f"{served.url}/cubejs-api/v1/sql", headers=headers, params={"query": json.dumps(query)}
+    ).json()["sql"]
     text, params = sql["sql"]
     assert "SMB'; drop" not in text and "SMB'; drop table x; --" in params
     compiled = served.engine.compile(query, context=SecurityContext(claims=ANALYST))
     assert text == compiled.sql
-    dry = httpx.post(f"{served.url}/cubejs-api/v1/dry-run", headers=headers,
-                     json={"query": {**query, "order": {"revenue.revenue": "desc"}}}).json()
+    dry = httpx.post(
+        f"{served.url}/cubejs-api/v1/dry-run",
+        headers=headers,
+        json={"query": {**query, "order": {"revenue.revenue": "desc"}}},
+    ).json()
     assert dry["queryType"] == "regularQuery"
     assert dry["normalizedQueries"][0]["measures"] == ["revenue.revenue"]
     assert dry["queryOrder"] == [{"revenue.revenue": "desc"}]
 
 
 def test_client_sql_and_dry_run_against_the_server(served: Served) -> None:
-    query = {"measures": ["revenue.revenue"], "dimensions": ["revenue.segment"],
-             "filters": [{"member": "revenue.segment", "operator": "equals",
-                          "values": ["SMB"]}], "order": {"revenue.revenue": "desc"}}
+    query = {
+        "measures": ["revenue.revenue"],
+        "dimensions": ["revenue.segment"],
+        "filters": [{"member": "revenue.segment", "operator": "equals", "values": ["SMB"]}],
+        "order": {"revenue.revenue": "desc"},
+    }
     compiled = served.engine.compile(query, context=SecurityContext(claims=ANALYST))
     with served.client(ANALYST) as client:
         sql = client.sql(query)
@@ -225,43 +262,63 @@ def test_continue_wait_then_result(generated_warehouse, tmp_path: Path) -> None:
         settings = _settings(generated_warehouse.settings)
         engine = served_engine(settings)
         app = create_app(settings, site_dir=tmp_path, wait_seconds=0.0, engine=engine)
-        query = {"measures": ["churn.churn_rate"], "dimensions": ["churn.segment"],
-                 "timeDimensions": [{"dimension": "churn.month", "granularity": "month"}],
-                 "order": [["churn.month", "asc"], ["churn.segment", "asc"]]}
+        query = {
+            "measures": ["churn.churn_rate"],
+            "dimensions": ["churn.segment"],
+            "timeDimensions": [{"dimension": "churn.month", "granularity": "month"}],
+            "order": [["churn.month", "asc"], ["churn.segment", "asc"]],
+        }
         with running(app) as url:
             headers = {"Authorization": token(EXECUTIVE)}
-            first = httpx.post(f"{url}/cubejs-api/v1/load", json={"query": query},
-                               headers=headers)
+            first = httpx.post(f"{url}/cubejs-api/v1/load", json={"query": query}, headers=headers)
             assert first.status_code == 200 and first.json() == {"error": "Continue wait"}
             for _ in range(200):
-                polled = httpx.post(f"{url}/cubejs-api/v1/load", json={"query": query},
-                                    headers=headers).json()
+                polled = httpx.post(
+                    f"{url}/cubejs-api/v1/load", json={"query": query}, headers=headers
+                ).json()
                 if polled.get("error") != "Continue wait":
                     break
             assert "data" in polled and polled["data"]
-            with CubeClient(f"{url}/cubejs-api", token=token(EXECUTIVE),
-                            poll_interval_seconds=0.01) as client:
-                _same(engine.load(query, context=SecurityContext(claims=EXECUTIVE)),
-                      client.load(query))
+            with CubeClient(
+                f"{url}/cubejs-api", token=token(EXECUTIVE), poll_interval_seconds=0.01
+            ) as client:
+                _same(
+                    engine.load(query, context=SecurityContext(claims=EXECUTIVE)),
+                    client.load(query),
+                )
 
 
-@pytest.mark.parametrize("header, status, reason", [
-    (None, 401, "Authorization header"),
-    (token(EXECUTIVE, secret="another-secret-another-secret-0123456789"), 403, "signature"),
-    (token(EXECUTIVE, expires_in=-60), 403, "expired"),
-    (token(EXECUTIVE, audience="someone-else"), 403, "audience"),
-    ("not-a-jwt", 403, "Invalid token"),
-    ("Bearer", 403, "Invalid token"),
-    (f"Bearer {token({'role': 'executive'}, audience=None)}", 403, "no `aud`"),
-], ids=["missing", "wrong-signature", "expired", "wrong-audience", "garbage", "bare-bearer",
-        "no-audience"])
+@pytest.mark.parametrize(
+    "header, status, reason",
+    [
+        (None, 401, "Authorization header"),
+        (token(EXECUTIVE, secret="another-secret-another-secret-0123456789"), 403, "signature"),
+        (token(EXECUTIVE, expires_in=-60), 403, "expired"),
+        (token(EXECUTIVE, audience="someone-else"), 403, "audience"),
+        ("not-a-jwt", 403, "Invalid token"),
+        ("Bearer", 403, "Invalid token"),
+        (f"Bearer {token({'role': 'executive'}, audience=None)}", 403, "no `aud`"),
+    ],
+    ids=[
+        "missing",
+        "wrong-signature",
+        "expired",
+        "wrong-audience",
+        "garbage",
+        "bare-bearer",
+        "no-audience",
+    ],
+)
 def test_auth(served: Served, header: str | None, status: int, reason: str) -> None:
     headers = {} if header is None else {"Authorization": header}
     for method, path in (("GET", "/v1/meta"), ("POST", "/v1/load"), ("GET", "/v1/sql")):
-        response = httpx.request(method, f"{served.url}/cubejs-api{path}", headers=headers,
-                                 json={"query": {"measures": ["revenue.revenue"]}}
-                                 if method == "POST" else None,
-                                 params={"query": '{"measures": ["revenue.revenue"]}'})
+        response = httpx.request(
+            method,
+            f"{served.url}/cubejs-api{path}",
+            headers=headers,
+            json={"query": {"measures": ["revenue.revenue"]}} if method == "POST" else None,
+            params={"query": '{"measures": ["revenue.revenue"]}'},
+        )
         assert response.status_code == status, (path, response.text)
         assert reason.lower() in response.json()["error"].lower()
         assert "data" not in response.json()
@@ -270,24 +327,41 @@ def test_auth(served: Served, header: str | None, status: int, reason: str) -> N
 def test_bearer_and_bare_tokens_both_work(served: Served) -> None:
     bare = token(EXECUTIVE)
     for header in (bare, f"Bearer {bare}", f"bearer {bare}"):
-        response = httpx.get(f"{served.url}/cubejs-api/v1/meta",
-                             headers={"Authorization": header})
+        response = httpx.get(f"{served.url}/cubejs-api/v1/meta", headers={"Authorization": header})
         assert response.status_code == 200 and response.json()["cubes"]
 
 
-@pytest.mark.parametrize("body, message", [
-    ({"query": {"measures": ["revenue.nope"]}}, "nope"),
-    ({"query": [{"measures": ["revenue.revenue"]}]}, "data blending"),
-    ({"query": {"measures": ["revenue.revenue"], "limitt": 3}}, "limitt"),
-    ({"nothing": 1}, '{"query"'),
-    ({"query": {"measures": ["customer_health.customers"],
-                "filters": [{"member": "customer_health.full_name", "operator": "contains",
-                             "values": ["a"]}]}}, None),
-], ids=["unknown-member", "array", "misspelt-key", "no-query", "masked-filter-ok"])
-def test_bad_queries_are_400_with_the_reason(served: Served, body: dict,
-                                             message: str | None) -> None:
-    response = httpx.post(f"{served.url}/cubejs-api/v1/load", json=body,
-                          headers={"Authorization": token(ANALYST)})
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ({"query": {"measures": ["revenue.nope"]}}, "nope"),
+        ({"query": [{"measures": ["revenue.revenue"]}]}, "data blending"),
+        ({"query": {"measures": ["revenue.revenue"], "limitt": 3}}, "limitt"),
+        ({"nothing": 1}, '{"query"'),
+        (
+            {
+                "query": {
+                    "measures": ["customer_health.customers"],
+                    "filters": [
+                        {
+                            "member": "customer_health.full_name",
+                            "operator": "contains",
+                            "values": ["a"],
+                        }
+                    ],
+                }
+            },
+            None,
+        ),
+    ],
+    ids=["unknown-member", "array", "misspelt-key", "no-query", "masked-filter-ok"],
+)
+def test_bad_queries_are_400_with_the_reason(
+    served: Served, body: dict, message: str | None
+) -> None:
+    response = httpx.post(
+        f"{served.url}/cubejs-api/v1/load", json=body, headers={"Authorization": token(ANALYST)}
+    )
     if message is None:
         assert response.status_code == 200
         return
@@ -296,12 +370,13 @@ def test_bad_queries_are_400_with_the_reason(served: Served, body: dict,
 
 
 def test_not_json_and_client_error_naming(served: Served) -> None:
-    response = httpx.post(f"{served.url}/cubejs-api/v1/load", content=b"{nope",
-                          headers={"Authorization": token(ANALYST),
-                                   "Content-Type": "application/json"})
+    response = httpx.post(
+        f"{served.url}/cubejs-api/v1/load",
+        content=b"{nope",
+        headers={"Authorization": token(ANALYST), "Content-Type": "application/json"},
+    )
     assert response.status_code == 400 and "not JSON" in response.json()["error"]
     with served.client(ANALYST) as client, pytest.raises(CubeApiError, match="HTTP 400"):
         client.load({"measures": ["revenue.nope"]})
     with pytest.raises(SemanticError):
-        served.engine.load({"measures": ["revenue.nope"]},
-                           context=SecurityContext(claims=ANALYST))
+        served.engine.load({"measures": ["revenue.nope"]}, context=SecurityContext(claims=ANALYST))

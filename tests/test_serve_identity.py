@@ -36,13 +36,15 @@ class Served:
     settings: Settings
     local: LocalLogin
 
-    def get(self, path: str, claims: dict | None = None, *, raw_token: str | None = None,
-            **options) -> httpx.Response:
+    def get(
+        self, path: str, claims: dict | None = None, *, raw_token: str | None = None, **options
+    ) -> httpx.Response:
         headers = {}
         if claims is not None or raw_token is not None:
             headers["Authorization"] = f"Bearer {raw_token or token(claims)}"
-        return httpx.get(f"{self.url}{path}", headers=headers, timeout=120,
-                         follow_redirects=False, **options)
+        return httpx.get(
+            f"{self.url}{path}", headers=headers, timeout=120, follow_redirects=False, **options
+        )
 
 
 @pytest.fixture(scope="module")
@@ -53,8 +55,9 @@ def served(generated_warehouse, default_site) -> Iterator[Served]:
     local = LocalLogin(settings.reports.site_role)
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CUBEJS_API_SECRET", SECRET)
-        app = create_app(settings, site_dir=folder, engine=served_engine(settings),
-                         local_login=local)
+        app = create_app(
+            settings, site_dir=folder, engine=served_engine(settings), local_login=local
+        )
         with running(app) as url:
             yield Served(url, settings, local)
 
@@ -62,10 +65,11 @@ def served(generated_warehouse, default_site) -> Iterator[Served]:
 @pytest.fixture(scope="module")
 def customers(generated_warehouse) -> list[tuple[str, str, str | None]]:
     """(id, name, account manager) of every current customer, from the warehouse."""
-    with duckdb.connect(str(generated_warehouse.settings.warehouse_path),
-                        read_only=True) as con:
-        return con.execute("select customer_id, customer_name, account_manager_id "
-                           "from marts.customer_360_view order by customer_id").fetchall()
+    with duckdb.connect(str(generated_warehouse.settings.warehouse_path), read_only=True) as con:
+        return con.execute(
+            "select customer_id, customer_name, account_manager_id "
+            "from marts.customer_360_view order by customer_id"
+        ).fetchall()
 
 
 def _forged(claims: dict) -> str:
@@ -75,15 +79,23 @@ def _forged(claims: dict) -> str:
 def _unsigned(claims: dict) -> str:
     def part(body: dict) -> str:
         return base64.urlsafe_b64encode(json.dumps(body).encode()).rstrip(b"=").decode()
+
     import time
 
     body = {**claims, "aud": AUDIENCE, "exp": int(time.time()) + 600}
     return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part(body)}."
 
 
-PATHS = ["/executive-overview.html", "/", "/_app/render?page=/executive-overview.html",
-         "/_app/customers?q=C", "/_app/info", "/customers/C0001.html",
-         "/search/search_index.json", "/sitemap.xml"]
+PATHS = [
+    "/executive-overview.html",
+    "/",
+    "/_app/render?page=/executive-overview.html",
+    "/_app/customers?q=C",
+    "/_app/info",
+    "/customers/C0001.html",
+    "/search/search_index.json",
+    "/sitemap.xml",
+]
 
 
 @pytest.mark.parametrize("path", PATHS)
@@ -93,18 +105,23 @@ def test_no_token_is_401(served: Served, path: str) -> None:
     assert "sign in" in response.text.lower()
 
 
-@pytest.mark.parametrize("spoiled, reason", [
-    (lambda: _forged(EXECUTIVE), "signature"),
-    (lambda: token(EXECUTIVE, expires_in=-60), "expired"),
-    (lambda: token(EXECUTIVE, audience="someone-else"), "audience"),
-    (lambda: token(EXECUTIVE, audience=None), "aud"),
-    (lambda: _unsigned(EXECUTIVE), "Invalid token"),
-    (lambda: "garbage.not.ajwt", "Invalid token"),
-])
-@pytest.mark.parametrize("path", ["/executive-overview.html", "/_app/customers?q=C",
-                                  "/_app/render?page=/index.html"])
-def test_bad_tokens_are_403_in_a_header_or_a_cookie(served: Served, spoiled, reason: str,
-                                                    path: str) -> None:
+@pytest.mark.parametrize(
+    "spoiled, reason",
+    [
+        (lambda: _forged(EXECUTIVE), "signature"),
+        (lambda: token(EXECUTIVE, expires_in=-60), "expired"),
+        (lambda: token(EXECUTIVE, audience="someone-else"), "audience"),
+        (lambda: token(EXECUTIVE, audience=None), "aud"),
+        (lambda: _unsigned(EXECUTIVE), "Invalid token"),
+        (lambda: "garbage.not.ajwt", "Invalid token"),
+    ],
+)
+@pytest.mark.parametrize(
+    "path", ["/executive-overview.html", "/_app/customers?q=C", "/_app/render?page=/index.html"]
+)
+def test_bad_tokens_are_403_in_a_header_or_a_cookie(
+    served: Served, spoiled, reason: str, path: str
+) -> None:
     bad = spoiled()
     by_header = served.get(path, raw_token=bad)
     by_cookie = httpx.get(f"{served.url}{path}", cookies={COOKIE: bad}, timeout=60)
@@ -115,21 +132,26 @@ def test_bad_tokens_are_403_in_a_header_or_a_cookie(served: Served, spoiled, rea
 
 def test_login_sets_an_httponly_cookie_and_never_redirects_off_site(served: Served) -> None:
     good = token(EXECUTIVE)
-    response = httpx.get(f"{served.url}/_app/login", params={
-        "token": good, "next": "/executive-overview.html?segment=SMB"}, timeout=60)
+    response = httpx.get(
+        f"{served.url}/_app/login",
+        params={"token": good, "next": "/executive-overview.html?segment=SMB"},
+        timeout=60,
+    )
     assert response.status_code == 303
     assert response.headers["location"] == "/executive-overview.html?segment=SMB"
     cookie = response.headers["set-cookie"].lower()
     assert f"{COOKIE}=" in cookie and "httponly" in cookie and "samesite=strict" in cookie
     for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
-        away = httpx.get(f"{served.url}/_app/login", params={"token": good, "next": target},
-                         timeout=60)
+        away = httpx.get(
+            f"{served.url}/_app/login", params={"token": good, "next": target}, timeout=60
+        )
         assert away.headers["location"] == "/"
     with httpx.Client(base_url=served.url, timeout=120) as browser:
         browser.get("/_app/login", params={"token": good}, follow_redirects=False)
         assert browser.get("/_app/info").json() == {"served": True, "roles": ["executive"]}
-    refused = httpx.get(f"{served.url}/_app/login", params={"token": _forged(EXECUTIVE)},
-                        timeout=60)
+    refused = httpx.get(
+        f"{served.url}/_app/login", params={"token": _forged(EXECUTIVE)}, timeout=60
+    )
     assert refused.status_code == 403 and "set-cookie" not in refused.headers
 
 
@@ -154,8 +176,7 @@ def test_role_in_a_query_parameter_is_ignored_or_refused(served: Served, custome
     assert render.status_code == 400 and "no input 'role'" in render.json()["error"]
 
 
-def test_customer_search_gives_names_only_to_roles_that_see_them(served: Served,
-                                                                 customers) -> None:
+def test_customer_search_gives_names_only_to_roles_that_see_them(served: Served, customers) -> None:
     customer, name, _ = customers[1]
     executive = served.get(f"/_app/customers?q={customer}", EXECUTIVE).json()["customers"]
     assert executive == [{"id": customer, "name": name, "url": f"/customers/{customer}.html"}]
@@ -164,8 +185,7 @@ def test_customer_search_gives_names_only_to_roles_that_see_them(served: Served,
     fragment = name.split()[0]
     by_name = served.get("/_app/customers", EXECUTIVE, params={"q": fragment}).json()
     assert customer in [row["id"] for row in by_name["customers"]]
-    assert served.get("/_app/customers", ANALYST,
-                      params={"q": fragment}).json()["customers"] == []
+    assert served.get("/_app/customers", ANALYST, params={"q": fragment}).json()["customers"] == []
     masked = served.get("/_app/customers", ANALYST, params={"q": "masked"}).json()
     assert masked["customers"] == []  # the search never reads names for an analyst
 
@@ -181,8 +201,10 @@ def test_account_manager_sees_only_their_customers(served: Served, customers) ->
     theirs = served.get(f"/customers/{other[0]}.html", claims)
     assert theirs.status_code == 404
     assert other[1].split("<")[0].strip() not in theirs.text
-    assert served.get(f"/customers/{other[0]}.html?account_manager_id={other[2]}",
-                      claims).status_code == 404
+    assert (
+        served.get(f"/customers/{other[0]}.html?account_manager_id={other[2]}", claims).status_code
+        == 404
+    )
     prefix = own[0][0][:2]
     found = served.get("/_app/customers", claims, params={"q": prefix}).json()["customers"]
     expected = sorted(row[0] for row in own if prefix in row[0])[:20]
@@ -190,8 +212,9 @@ def test_account_manager_sees_only_their_customers(served: Served, customers) ->
     assert served.get(f"/_app/customers?q={other[0]}", claims).json()["customers"] == []
 
 
-def test_other_roles_get_pages_rendered_for_them_not_the_built_files(served: Served,
-                                                                     customers) -> None:
+def test_other_roles_get_pages_rendered_for_them_not_the_built_files(
+    served: Served, customers
+) -> None:
     claims = {"role": "account_manager", "account_manager_id": customers[0][2] or "none"}
     page = served.get("/risk-revenue-prioritisation.html", claims)
     assert page.status_code == 200
@@ -203,8 +226,10 @@ def test_other_roles_get_pages_rendered_for_them_not_the_built_files(served: Ser
     assert served.get("/search/search_index.json", ANALYST).json()["docs"]
     csv = served.get("/downloads/risk-revenue-prioritisation/action_list.csv", claims)
     assert csv.status_code == 403
-    assert served.get("/downloads/risk-revenue-prioritisation/action_list.csv",
-                      ANALYST).status_code == 200
+    assert (
+        served.get("/downloads/risk-revenue-prioritisation/action_list.csv", ANALYST).status_code
+        == 200
+    )
 
 
 def test_the_sign_in_form_posts_a_token(served: Served) -> None:

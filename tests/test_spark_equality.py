@@ -108,8 +108,9 @@ def gateways(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Gateways]:
 
     root = tmp_path_factory.mktemp("gateways")
     landing = root / "landing"
-    generate_landing(landing, customers=300, months=6, start_date=dt.date(2024, 1, 1), seed=17,
-                     defect_rate=0.01)
+    generate_landing(
+        landing, customers=300, months=6, start_date=dt.date(2024, 1, 1), seed=17, defect_rate=0.01
+    )
     on_duckdb = _settings(root / "duckdb", landing, "duckdb")
     on_spark = _settings(root / "spark", landing, "spark")
     for settings in (on_duckdb, on_spark):
@@ -155,7 +156,8 @@ def _unequal_rows(expected: list[tuple], actual: list[tuple], tolerance: float) 
     if len(expected) != len(actual):
         return [(len(expected), len(actual))]
     return [
-        (want, got) for want, got in zip(expected, actual, strict=True)
+        (want, got)
+        for want, got in zip(expected, actual, strict=True)
         if len(want) != len(got)
         or not all(_close(w, g, tolerance) for w, g in zip(want, got, strict=True))
     ]
@@ -173,8 +175,10 @@ def _duckdb_tables(settings: Settings) -> dict[str, pd.DataFrame]:
 def _differences(table: str, expected: list[tuple], actual: list[tuple]) -> str:
     missing = sorted(set(expected) - set(actual), key=str)[:3]
     extra = sorted(set(actual) - set(expected), key=str)[:3]
-    return (f"{table}: {len(expected)} rows on DuckDB, {len(actual)} on Spark; "
-            f"only on DuckDB e.g. {missing}; only on Spark e.g. {extra}")
+    return (
+        f"{table}: {len(expected)} rows on DuckDB, {len(actual)} on Spark; "
+        f"only on DuckDB e.g. {missing}; only on Spark e.g. {extra}"
+    )
 
 
 def test_every_dimension_fact_quarantine_and_mart_is_equal_row_for_row(gateways) -> None:
@@ -232,14 +236,18 @@ def _view_queries(model: DataModel) -> list[dict]:
     for view in model.views.values():
         if not view.public:
             continue
-        measures = [f"{view.name}.{m.name}" for m in view.members.values()
-                    if m.kind == "measure"]
+        measures = [f"{view.name}.{m.name}" for m in view.members.values() if m.kind == "measure"]
         if not measures:
             continue
         queries.append({"measures": measures})
         if "segment" in view.members and view.members["segment"].kind == "dimension":
-            queries.append({"measures": measures, "dimensions": [f"{view.name}.segment"],
-                            "order": {f"{view.name}.segment": "asc"}})
+            queries.append(
+                {
+                    "measures": measures,
+                    "dimensions": [f"{view.name}.segment"],
+                    "order": {f"{view.name}.segment": "asc"},
+                }
+            )
     return queries
 
 
@@ -265,12 +273,15 @@ def test_semantic_api_uses_the_spark_executor_on_the_spark_gateway(gateways) -> 
 
     engine = api.engine(gateways.spark, as_of=gateways.as_of)
     assert isinstance(engine.database, SparkExecutor)
-    frame = api.load({"measures": ["revenue.revenue"]}, role="executive",
-                     settings=gateways.spark, as_of=gateways.as_of)
+    frame = api.load(
+        {"measures": ["revenue.revenue"]},
+        role="executive",
+        settings=gateways.spark,
+        as_of=gateways.as_of,
+    )
     with duckdb.connect(str(gateways.duckdb.warehouse_path), read_only=True) as con:
         billed = con.execute(
-            "select sum(gross_amount - credit_amount - discount_amount) "
-            "from warehouse.fact_invoice"
+            "select sum(gross_amount - credit_amount - discount_amount) from warehouse.fact_invoice"
         ).fetchone()[0]
     assert frame["revenue.revenue"].iloc[0] == pytest.approx(billed, abs=0.005)
 
@@ -279,20 +290,36 @@ def _scores(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
     from ml.writeback import CHURN_SCORES
 
     frame = pd.DataFrame(
-        [{"customer_id": customer, "score_date": dt.date.fromisoformat(day),
-          "churn_probability": probability, "risk_band": "high" if probability > 0.5 else "low",
-          "churn_probability_raw": probability,
-          "reason_1": "usage_change_30d_pct", "reason_1_driver": "usage_change_30d_pct",
-          "reason_1_action": "check the network", "reason_1_contribution": 0.25,
-          **{f"reason_{i}{suffix}": None for i in (2, 3)
-             for suffix in ("", "_driver", "_action", "_contribution")},
-          "monthly_margin_amount": 20.0, "monthly_churn_hazard": 0.05,
-          "predicted_clv_amount": 100.0, "expected_remaining_months": 5.0,
-          "subscription_clv_amount": 90.0, "order_clv_amount": 10.0,
-          "expected_retained_value_amount": 100.0 * probability,
-          "risk_rank": rank, "value_rank": rank,
-          "model_version": "churn_catboost/v1", "scored_at": dt.datetime(2024, 7, 1, 6)}
-         for rank, (customer, day, probability) in enumerate(rows, start=1)]
+        [
+            {
+                "customer_id": customer,
+                "score_date": dt.date.fromisoformat(day),
+                "churn_probability": probability,
+                "risk_band": "high" if probability > 0.5 else "low",
+                "churn_probability_raw": probability,
+                "reason_1": "usage_change_30d_pct",
+                "reason_1_driver": "usage_change_30d_pct",
+                "reason_1_action": "check the network",
+                "reason_1_contribution": 0.25,
+                **{
+                    f"reason_{i}{suffix}": None
+                    for i in (2, 3)
+                    for suffix in ("", "_driver", "_action", "_contribution")
+                },
+                "monthly_margin_amount": 20.0,
+                "monthly_churn_hazard": 0.05,
+                "predicted_clv_amount": 100.0,
+                "expected_remaining_months": 5.0,
+                "subscription_clv_amount": 90.0,
+                "order_clv_amount": 10.0,
+                "expected_retained_value_amount": 100.0 * probability,
+                "risk_rank": rank,
+                "value_rank": rank,
+                "model_version": "churn_catboost/v1",
+                "scored_at": dt.datetime(2024, 7, 1, 6),
+            }
+            for rank, (customer, day, probability) in enumerate(rows, start=1)
+        ]
     )
     return frame[list(CHURN_SCORES)]
 
@@ -304,11 +331,18 @@ def test_ml_reads_features_and_writes_scores_through_the_spark_gateway(gateways)
     on_duckdb = gateway.read_table(gateways.duckdb, "marts.churn_prediction_features")
     assert sorted(on_spark.columns) == sorted(on_duckdb.columns)
     assert len(on_spark) == len(on_duckdb) > 0
-    gateway.write_churn_scores(gateways.spark, _scores(
-        [("C1", "2024-06-01", 0.9), ("C2", "2024-06-01", 0.2), ("C1", "2024-05-01", 0.4)]))
+    gateway.write_churn_scores(
+        gateways.spark,
+        _scores([("C1", "2024-06-01", 0.9), ("C2", "2024-06-01", 0.2), ("C1", "2024-05-01", 0.4)]),
+    )
     # a rerun of the 2024-06-01 scoring replaces that date's rows only
     gateway.write_churn_scores(gateways.spark, _scores([("C3", "2024-06-01", 0.7)]))
     stored = gateways.spark_session().table("ml.churn_scores").toPandas()
-    assert sorted(zip(stored["customer_id"], stored["score_date"].astype(str),
-                      stored["churn_probability"], strict=True)) == [
-        ("C1", "2024-05-01", 0.4), ("C3", "2024-06-01", 0.7)]
+    assert sorted(
+        zip(
+            stored["customer_id"],
+            stored["score_date"].astype(str),
+            stored["churn_probability"],
+            strict=True,
+        )
+    ) == [("C1", "2024-05-01", 0.4), ("C3", "2024-06-01", 0.7)]

@@ -67,8 +67,10 @@ def test_config_follows_the_settings_named_by_custintel_config(
 def test_warehouse_memory_limit_reaches_the_sqlmesh_duckdb_connection(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    config_path = write_config(tmp_path, warehouse={
-        "path": str(tmp_path / "warehouse" / "novacom.duckdb"), "memory_limit": "1GiB"})
+    config_path = write_config(
+        tmp_path,
+        warehouse={"path": str(tmp_path / "warehouse" / "novacom.duckdb"), "memory_limit": "1GiB"},
+    )
     (tmp_path / "warehouse").mkdir()
     monkeypatch.setenv("CUSTINTEL_CONFIG", str(config_path))
     config = _load_project_config_module("config_with_memory_limit").config
@@ -99,8 +101,9 @@ def test_only_the_configured_gateway_is_configured(tmp_path: Path) -> None:
     """SQLMesh connects to every gateway of a config: a DuckDB build must not start Spark."""
     module = _load_project_config_module("config_gateways_under_test")
     for gateway in ("duckdb", "spark"):
-        settings = load_settings(write_config(tmp_path / gateway, sqlmesh={"gateway": gateway}),
-                                 environ={})
+        settings = load_settings(
+            write_config(tmp_path / gateway, sqlmesh={"gateway": gateway}), environ={}
+        )
         if gateway == "spark" and importlib.util.find_spec("pyspark") is None:
             continue
         config = module.build_config(settings)
@@ -111,12 +114,16 @@ def test_only_the_configured_gateway_is_configured(tmp_path: Path) -> None:
 def test_a_shared_state_connection_replaces_the_state_file(tmp_path: Path) -> None:
     module = _load_project_config_module("config_state_under_test")
     shared = tmp_path / "team_state.duckdb"
-    settings = load_settings(write_config(tmp_path), environ={
-        "CUSTINTEL_SQLMESH__STATE_CONNECTION": f"{{type: duckdb, database: '{shared}'}}"})
+    settings = load_settings(
+        write_config(tmp_path),
+        environ={"CUSTINTEL_SQLMESH__STATE_CONNECTION": f"{{type: duckdb, database: '{shared}'}}"},
+    )
     state = module.build_config(settings).gateways["duckdb"].state_connection
     assert state.database == str(shared)
-    unknown = load_settings(write_config(tmp_path), environ={
-        "CUSTINTEL_SQLMESH__STATE_CONNECTION": "{type: carrier_pigeon}"})
+    unknown = load_settings(
+        write_config(tmp_path),
+        environ={"CUSTINTEL_SQLMESH__STATE_CONNECTION": "{type: carrier_pigeon}"},
+    )
     with pytest.raises(ConfigError, match="carrier_pigeon"):
         module.build_config(unknown)
 

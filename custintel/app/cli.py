@@ -20,8 +20,12 @@ from custintel.core.settings import CONFIG_ENV
 #: They are imported only when invoked (ml pulls in CatBoost and scikit-learn, reports MkDocs),
 #: so `custintel --help` and `custintel metrics query` start fast.
 SUB_COMMANDS = (
-    ("semantic.cli", "app", "metrics",
-     "Governed metrics: list, query, test and diff the semantic layer."),
+    (
+        "semantic.cli",
+        "app",
+        "metrics",
+        "Governed metrics: list, query, test and diff the semantic layer.",
+    ),
     ("ml.cli", "app", "ml", "Churn model: train against baselines, evaluate, score."),
     ("reports.cli", "app", "reports", "Report site: build or serve the pages in reports/pages."),
 )
@@ -178,15 +182,24 @@ def plan(
 def serve(
     ctx: typer.Context,
     port: Annotated[int, typer.Option(help="port to listen on")] = 8000,
-    host: Annotated[str, typer.Option(help="address to listen on (keep 127.0.0.1 unless a "
-                                            "proxy in front authenticates users)")] = "127.0.0.1",
-    site: Annotated[Path | None, typer.Option(help="built site folder (default: "
-                                                   "reports.site_path)")] = None,
-    wait_seconds: Annotated[float, typer.Option(help="Cube API: answer 'Continue wait' after "
-                                                     "this long")] = 5.0,
-    local_login: Annotated[bool, typer.Option(help="on a loopback address: print a sign-in "
-                                                    "link for reports.site_role (single "
-                                                    "user)")] = True,
+    host: Annotated[
+        str,
+        typer.Option(
+            help="address to listen on (keep 127.0.0.1 unless a proxy in front authenticates users)"
+        ),
+    ] = "127.0.0.1",
+    site: Annotated[
+        Path | None, typer.Option(help="built site folder (default: reports.site_path)")
+    ] = None,
+    wait_seconds: Annotated[
+        float, typer.Option(help="Cube API: answer 'Continue wait' after this long")
+    ] = 5.0,
+    local_login: Annotated[
+        bool,
+        typer.Option(
+            help="on a loopback address: print a sign-in link for reports.site_role (single user)"
+        ),
+    ] = True,
 ) -> None:
     """The interactive report site: pages, inputs and any customer's 360 answered live, plus a
     Cube-compatible REST API at /cubejs-api. Every request needs a verified JWT (API: the
@@ -197,19 +210,22 @@ def serve(
     from reports.serve.session import LOOPBACK, LocalLogin
 
     settings = cli_settings(ctx)
-    local = LocalLogin(settings.reports.site_role) if local_login and host in LOOPBACK \
-        else None
+    local = LocalLogin(settings.reports.site_role) if local_login and host in LOOPBACK else None
     try:
-        application = create_app(settings, site_dir=site, wait_seconds=wait_seconds,
-                                 local_login=local)
+        application = create_app(
+            settings, site_dir=site, wait_seconds=wait_seconds, local_login=local
+        )
     except ServeError as exc:
         console.print(f"[red]{exc}[/red]")
         raise typer.Exit(1) from exc
     base = f"http://{host}:{port}"
     console.print(f"[green]custintel serve:[/green] {base}/ (Cube API: {base}/cubejs-api/v1)")
     if local is not None:
-        console.print(f"Sign in as {local.role} (this link is your key; keep it to yourself): "
-                      f"{local.login_url(base)}", soft_wrap=True)
+        console.print(
+            f"Sign in as {local.role} (this link is your key; keep it to yourself): "
+            f"{local.login_url(base)}",
+            soft_wrap=True,
+        )
     else:
         console.print(f"Sign in with a token of your identity provider: {base}/_app/login")
     uvicorn.run(application, host=host, port=port, log_level="warning")
@@ -290,13 +306,18 @@ def bench_serve(
     ctx: typer.Context,
     clients: Annotated[int, typer.Option(help="concurrent clients")] = 50,
     seconds: Annotated[float, typer.Option(help="how long to load the server")] = 30.0,
-    page: Annotated[Path | None, typer.Option(help="dashboard page whose queries are sent "
-                                                   "(default: executive-overview.md)")] = None,
+    page: Annotated[
+        Path | None,
+        typer.Option(help="dashboard page whose queries are sent (default: executive-overview.md)"),
+    ] = None,
     role: Annotated[str, typer.Option(help="role claim of the clients' token")] = "executive",
-    renew: Annotated[bool, typer.Option(help="renewQuery: bypass the result cache, every "
-                                             "request runs on the engine")] = False,
-    site: Annotated[Path | None, typer.Option(help="built site folder (default: "
-                                                   "reports.site_path)")] = None,
+    renew: Annotated[
+        bool,
+        typer.Option(help="renewQuery: bypass the result cache, every request runs on the engine"),
+    ] = False,
+    site: Annotated[
+        Path | None, typer.Option(help="built site folder (default: reports.site_path)")
+    ] = None,
     out: Annotated[Path, typer.Option(help="result file")] = Path("build/bench/serve.json"),
 ) -> None:
     """Load-test `custintel serve` on 127.0.0.1 (needs a built warehouse and site): throughput,
@@ -305,10 +326,20 @@ def bench_serve(
 
     from reports.serve.bench import run_load_test, write_result
 
-    result = run_load_test(cli_settings(ctx), invocation(ctx).config_file, clients=clients,
-                           seconds=seconds, page=page, role=role, site=site, renew=renew)
-    table = Table(title=f"custintel bench serve: {clients} clients x {seconds:g} s"
-                  f"{' (renewQuery)' if renew else ''}")
+    result = run_load_test(
+        cli_settings(ctx),
+        invocation(ctx).config_file,
+        clients=clients,
+        seconds=seconds,
+        page=page,
+        role=role,
+        site=site,
+        renew=renew,
+    )
+    table = Table(
+        title=f"custintel bench serve: {clients} clients x {seconds:g} s"
+        f"{' (renewQuery)' if renew else ''}"
+    )
     table.add_column("figure")
     table.add_column("value")
     for key, value in result.as_dict().items():
@@ -318,4 +349,3 @@ def bench_serve(
     console.print(f"written {out}")
     if result.errors:
         raise typer.Exit(1)
-

@@ -60,8 +60,9 @@ def stored_versions(model_folder: Path) -> list[str]:
     """The version folders of one model, oldest first (none when the folder is missing)."""
     if not model_folder.is_dir():
         return []
-    found = [p.name for p in model_folder.iterdir()
-             if p.is_dir() and version_number(p.name) is not None]
+    found = [
+        p.name for p in model_folder.iterdir() if p.is_dir() and version_number(p.name) is not None
+    ]
     return sorted(found, key=lambda name: version_number(name) or 0)
 
 

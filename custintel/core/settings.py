@@ -207,8 +207,9 @@ def _env_value(section: str, key: str, value: str) -> Any:
         try:
             parsed = yaml.safe_load(value)
         except yaml.YAMLError as exc:
-            raise SettingsError(f"{ENV_PREFIX}{section.upper()}__{key.upper()}: not a "
-                                f"mapping: {exc}") from exc
+            raise SettingsError(
+                f"{ENV_PREFIX}{section.upper()}__{key.upper()}: not a mapping: {exc}"
+            ) from exc
         if isinstance(parsed, dict):
             return parsed
     return value

@@ -36,10 +36,15 @@ from reports.specs import ChartSpec, SpecError
 from reports.theme import color_of, in_business_order, palette_for
 
 #: no control that sends a chart's data off the site: no Chart Studio link or cloud button
-PLOTLY_CONFIG = {"displaylogo": False, "responsive": True, "showLink": False,
-                 "showSendToCloud": False, "showEditInChartStudio": False,
-                 "plotlyServerURL": "",
-                 "modeBarButtonsToRemove": ["sendDataToCloud", "editInChartStudio"]}
+PLOTLY_CONFIG = {
+    "displaylogo": False,
+    "responsive": True,
+    "showLink": False,
+    "showSendToCloud": False,
+    "showEditInChartStudio": False,
+    "plotlyServerURL": "",
+    "modeBarButtonsToRemove": ["sendDataToCloud", "editInChartStudio"],
+}
 _EMPTY_TEMPLATE = go.layout.Template()
 #: half a period in days, by granularity: the x range around a time axis's only period
 HALF_PERIOD_DAYS = {"year": 183, "quarter": 46, "month": 15, "week": 4, "day": 1}
@@ -55,37 +60,53 @@ def _values(series: pd.Series) -> list[Any]:
 
 def _hover(spec: ChartSpec, columns: dict[str, str], y: str, runner: QueryRunner) -> str:
     x = columns["x"]
-    lines = [f"{html.escape(runner.title_of(x))}: {hover_format(runner.format_of(x), 'x')}",
-             f"{html.escape(runner.title_of(y))}: {hover_format(runner.format_of(y), 'y')}"]
+    lines = [
+        f"{html.escape(runner.title_of(x))}: {hover_format(runner.format_of(x), 'x')}",
+        f"{html.escape(runner.title_of(y))}: {hover_format(runner.format_of(y), 'y')}",
+    ]
     if spec.size:
         size = columns["size"]
-        lines.append(f"{html.escape(runner.title_of(size))}: "
-                     f"{hover_format(runner.format_of(size), 'customdata')}")
+        lines.append(
+            f"{html.escape(runner.title_of(size))}: "
+            f"{hover_format(runner.format_of(size), 'customdata')}"
+        )
     if spec.label:
         lines.insert(0, "%{hovertext}")
     return "<br>".join(lines)
 
 
-def _trace(spec: ChartSpec, frame: pd.DataFrame, y: str, name: str, color: str | None,
-           columns: dict[str, str], runner: QueryRunner) -> go.BaseTraceType:
+def _trace(
+    spec: ChartSpec,
+    frame: pd.DataFrame,
+    y: str,
+    name: str,
+    color: str | None,
+    columns: dict[str, str],
+    runner: QueryRunner,
+) -> go.BaseTraceType:
     """One trace; a single bar series over palette values (segments) takes their colours."""
     x = columns["x"]
-    common: dict[str, Any] = {"x": _values(frame[x]), "y": _values(frame[y]), "name": name,
-                              "hovertemplate": _hover(spec, columns, y, runner)}
+    common: dict[str, Any] = {
+        "x": _values(frame[x]),
+        "y": _values(frame[y]),
+        "name": name,
+        "hovertemplate": _hover(spec, columns, y, runner),
+    }
     if spec.label:
         common["hovertext"] = _values(frame[columns["label"]])
     if spec.type == "bar":
         single = "series" not in columns and len(spec.y_columns) == 1
         colors = [color_of(x, v) for v in frame[x]] if color is None and single else None
-        marker: dict[str, Any] = ({"color": color} if color else
-                                  {"color": colors} if colors and all(colors) else {})
+        marker: dict[str, Any] = (
+            {"color": color} if color else {"color": colors} if colors and all(colors) else {}
+        )
         return go.Bar(marker=marker, **common)
     if spec.type == "line":
-        return go.Scatter(mode="lines+markers", line={"color": color} if color else {},
-                          **common)
+        return go.Scatter(mode="lines+markers", line={"color": color} if color else {}, **common)
     if spec.type == "area":
-        return go.Scatter(mode="lines", stackgroup="area",
-                          line={"color": color} if color else {}, **common)
+        return go.Scatter(
+            mode="lines", stackgroup="area", line={"color": color} if color else {}, **common
+        )
     marker = {"opacity": 0.8, "line": {"width": 1, "color": "#ffffff"}}
     if color:
         marker["color"] = color
@@ -97,18 +118,28 @@ def _trace(spec: ChartSpec, frame: pd.DataFrame, y: str, name: str, color: str |
     return go.Scatter(mode="markers", marker=marker, **common)
 
 
-def _traces(spec: ChartSpec, frame: pd.DataFrame, columns: dict[str, str],
-            runner: QueryRunner) -> list[go.BaseTraceType]:
+def _traces(
+    spec: ChartSpec, frame: pd.DataFrame, columns: dict[str, str], runner: QueryRunner
+) -> list[go.BaseTraceType]:
     ys = [columns[f"y{i}"] for i in range(len(spec.y_columns))]
     if "series" not in columns:
-        return [_trace(spec, frame, y, html.escape(runner.title_of(y)), None, columns, runner)
-                for y in ys]
+        return [
+            _trace(spec, frame, y, html.escape(runner.title_of(y)), None, columns, runner)
+            for y in ys
+        ]
     series = columns["series"]
     fmt = runner.format_of(series)
     groups = dict(list(frame.groupby(series, sort=False, dropna=False)))
     return [
-        _trace(spec, groups[value], ys[0], html.escape(format_value(value, fmt)),
-               color_of(series, value), columns, runner)
+        _trace(
+            spec,
+            groups[value],
+            ys[0],
+            html.escape(format_value(value, fmt)),
+            color_of(series, value),
+            columns,
+            runner,
+        )
         for value in in_business_order(groups, series)
     ]
 
@@ -125,20 +156,27 @@ def _heatmap(data: Dataset, columns: dict[str, str], runner: QueryRunner) -> go.
     # own min..max, which makes a 0.1 pp dip look like a hole)
     peak = max((v for row in z for v in row if v is not None), default=0.0)
     zmax = 1.0 if fmt == "percent" else max(peak, 1e-9)
-    hover = (f"{html.escape(runner.title_of(x))}: %{{x}}<br>"
-             f"{html.escape(runner.title_of(y))}: %{{y}}<br>"
-             f"{html.escape(runner.title_of(value))}: {hover_format(fmt, 'z')}<extra></extra>")
+    hover = (
+        f"{html.escape(runner.title_of(x))}: %{{x}}<br>"
+        f"{html.escape(runner.title_of(y))}: %{{y}}<br>"
+        f"{html.escape(runner.title_of(value))}: {hover_format(fmt, 'z')}<extra></extra>"
+    )
     return go.Heatmap(
         z=z,
         x=[html.escape(format_value(v, x_fmt)) for v in grid.columns],
         y=[html.escape(format_value(v, y_fmt)) for v in grid.index],
-        zmin=0, zmax=stable(zmax),
+        zmin=0,
+        zmax=stable(zmax),
         colorscale=[[0, "#f7fbff"], [0.5, "#6baed6"], [1, "#08306b"]],
-        colorbar={"title": {"text": html.escape(runner.title_of(value)), "side": "right"},
-                  **plotly_axis_format(fmt), "thickness": 12},
+        colorbar={
+            "title": {"text": html.escape(runner.title_of(value)), "side": "right"},
+            **plotly_axis_format(fmt),
+            "thickness": 12,
+        },
         hovertemplate=hover,
         hoverongaps=False,
-        xgap=1, ygap=1,
+        xgap=1,
+        ygap=1,
     )
 
 
@@ -163,20 +201,21 @@ def _category_order(frame: pd.DataFrame, column: str) -> dict[str, Any]:
     return {"categoryorder": "array", "categoryarray": [html.escape(v) for v in order]}
 
 
-def _layout(spec: ChartSpec, frame: pd.DataFrame, columns: dict[str, str],
-            runner: QueryRunner) -> dict[str, Any]:
+def _layout(
+    spec: ChartSpec, frame: pd.DataFrame, columns: dict[str, str], runner: QueryRunner
+) -> dict[str, Any]:
     x, y = columns["x"], columns["y0"]
-    y_title = (runner.title_of(y) if len(spec.y_columns) == 1 or spec.type == "heatmap"
-               else "")
+    y_title = runner.title_of(y) if len(spec.y_columns) == 1 or spec.type == "heatmap" else ""
     layout: dict[str, Any] = {
         "height": spec.height,
         "autosize": True,
         "margin": {"l": 10, "r": 10, "t": 10, "b": 10},
-        "xaxis": {"title": {"text": html.escape(runner.title_of(x))},
-                  **plotly_axis_format(runner.format_of(x))},
+        "xaxis": {
+            "title": {"text": html.escape(runner.title_of(x))},
+            **plotly_axis_format(runner.format_of(x)),
+        },
         "yaxis": {"title": {"text": html.escape(y_title)}},
-        "showlegend": spec.type != "heatmap" and ("series" in columns
-                                                  or len(spec.y_columns) > 1),
+        "showlegend": spec.type != "heatmap" and ("series" in columns or len(spec.y_columns) > 1),
     }
     if "series" in columns:
         layout["legend"] = {"title": {"text": html.escape(runner.title_of(columns["series"]))}}
@@ -202,14 +241,18 @@ def chart_columns(spec: ChartSpec, data: Dataset) -> dict[str, str]:
     return {key: resolve_column(data, column) for key, column in named.items()}
 
 
-def _extremes(frame: pd.DataFrame, columns: dict[str, str], value: str,
-              runner: QueryRunner, spec_type: str) -> str:
+def _extremes(
+    frame: pd.DataFrame, columns: dict[str, str], value: str, runner: QueryRunner, spec_type: str
+) -> str:
     """'highest: Enterprise, 2024-06 (12.5%); lowest: ...' for one value column."""
     rows = frame.dropna(subset=[value])
     if rows.empty:
         return ""
-    labels = [c for k, c in columns.items() if k in ("x", "series", "label")
-              or (k == "y0" and spec_type == "heatmap")]
+    labels = [
+        c
+        for k, c in columns.items()
+        if k in ("x", "series", "label") or (k == "y0" and spec_type == "heatmap")
+    ]
 
     def describe(row: pd.Series) -> str:
         where = ", ".join(format_value(row[c], runner.format_of(c)) for c in labels)
@@ -219,12 +262,12 @@ def _extremes(frame: pd.DataFrame, columns: dict[str, str], value: str,
     top, bottom = ordered.iloc[-1], ordered.iloc[0]
     if len(ordered) == 1:
         return f"{runner.title_of(value)}: {describe(top)}."
-    return (f"{runner.title_of(value)}: highest {describe(top)}; "
-            f"lowest {describe(bottom)}.")
+    return f"{runner.title_of(value)}: highest {describe(top)}; lowest {describe(bottom)}."
 
 
-def chart_summary(spec: ChartSpec, frame: pd.DataFrame, columns: dict[str, str],
-                  runner: QueryRunner) -> str:
+def chart_summary(
+    spec: ChartSpec, frame: pd.DataFrame, columns: dict[str, str], runner: QueryRunner
+) -> str:
     """The chart's text alternative: what it plots and its key numbers."""
     if spec.type == "heatmap":
         values = [columns["value"]]
@@ -236,12 +279,16 @@ def chart_summary(spec: ChartSpec, frame: pd.DataFrame, columns: dict[str, str],
 
 def _single_period(spec: ChartSpec, frame: pd.DataFrame, columns: dict[str, str]) -> bool:
     x = columns["x"]
-    return (spec.type in ("line", "area") and pd.api.types.is_datetime64_any_dtype(frame[x])
-            and frame[x].nunique(dropna=True) == 1)
+    return (
+        spec.type in ("line", "area")
+        and pd.api.types.is_datetime64_any_dtype(frame[x])
+        and frame[x].nunique(dropna=True) == 1
+    )
 
 
-def _values_list(spec: ChartSpec, frame: pd.DataFrame, columns: dict[str, str],
-                 runner: QueryRunner) -> str:
+def _values_list(
+    spec: ChartSpec, frame: pd.DataFrame, columns: dict[str, str], runner: QueryRunner
+) -> str:
     """A line over one period: its values as a short list instead of a one-dot chart."""
     x = columns["x"]
     period = format_value(frame[x].dropna().iloc[0], runner.format_of(x))
@@ -249,13 +296,20 @@ def _values_list(spec: ChartSpec, frame: pd.DataFrame, columns: dict[str, str],
     for _, row in frame.iterrows():
         for i in range(len(spec.y_columns)):
             y = columns[f"y{i}"]
-            label = (format_value(row[columns["series"]], runner.format_of(columns["series"]))
-                     if "series" in columns else runner.title_of(y))
-            items.append(f"<li>{html.escape(label)}: <strong>"
-                         f"{html.escape(format_value(row[y], runner.format_of(y)))}"
-                         "</strong></li>")
-    return (f'<p class="ci-chart-note">Only one period so far ({html.escape(period)}), so '
-            f'there is no trend to draw yet:</p><ul class="ci-values">{"".join(items)}</ul>')
+            label = (
+                format_value(row[columns["series"]], runner.format_of(columns["series"]))
+                if "series" in columns
+                else runner.title_of(y)
+            )
+            items.append(
+                f"<li>{html.escape(label)}: <strong>"
+                f"{html.escape(format_value(row[y], runner.format_of(y)))}"
+                "</strong></li>"
+            )
+    return (
+        f'<p class="ci-chart-note">Only one period so far ({html.escape(period)}), so '
+        f'there is no trend to draw yet:</p><ul class="ci-values">{"".join(items)}</ul>'
+    )
 
 
 def _value_columns(spec: ChartSpec, columns: dict[str, str]) -> list[str]:
@@ -264,20 +318,26 @@ def _value_columns(spec: ChartSpec, columns: dict[str, str]) -> list[str]:
     return [columns[f"y{i}"] for i in range(len(spec.y_columns))]
 
 
-def _constant_value(spec: ChartSpec, frame: pd.DataFrame, columns: dict[str, str],
-                    runner: QueryRunner) -> str | None:
+def _constant_value(
+    spec: ChartSpec, frame: pd.DataFrame, columns: dict[str, str], runner: QueryRunner
+) -> str | None:
     """The one displayed value of a chart whose points all show the same value (two points or
     more; scatter charts place points by two values and are left alone), else None."""
     if spec.type == "scatter":
         return None
-    shown = {format_value(v, runner.format_of(c)) for c in _value_columns(spec, columns)
-             for v in frame[c] if not is_missing(v)}
+    shown = {
+        format_value(v, runner.format_of(c))
+        for c in _value_columns(spec, columns)
+        for v in frame[c]
+        if not is_missing(v)
+    }
     points = sum(int(frame[c].notna().sum()) for c in _value_columns(spec, columns))
     return shown.pop() if len(shown) == 1 and points >= 2 else None
 
 
-def _constant_sentence(spec: ChartSpec, columns: dict[str, str], runner: QueryRunner,
-                       value: str) -> str:
+def _constant_sentence(
+    spec: ChartSpec, columns: dict[str, str], runner: QueryRunner, value: str
+) -> str:
     what = " and ".join(runner.title_of(c) for c in _value_columns(spec, columns))
     axes = [columns["x"]]
     if spec.type == "heatmap":
@@ -285,13 +345,14 @@ def _constant_sentence(spec: ChartSpec, columns: dict[str, str], runner: QueryRu
     elif "series" in columns:
         axes.append(columns["series"])
     where = " and ".join(runner.title_of(c).lower() for c in axes)
-    return (f'<p class="ci-chart-note">{html.escape(what)}: <strong>{html.escape(value)}'
-            f"</strong> for every {html.escape(where)}, so there is nothing to compare in a "
-            "chart.</p>")
+    return (
+        f'<p class="ci-chart-note">{html.escape(what)}: <strong>{html.escape(value)}'
+        f"</strong> for every {html.escape(where)}, so there is nothing to compare in a "
+        "chart.</p>"
+    )
 
 
-def _informative(traces: list[go.BaseTraceType]
-                 ) -> tuple[list[go.BaseTraceType], list[str]]:
+def _informative(traces: list[go.BaseTraceType]) -> tuple[list[go.BaseTraceType], list[str]]:
     """Traces worth drawing: of several, one that is 0 throughout or repeats an earlier trace
     point for point is left out, with a note for the caption (names are escaped already)."""
     if len(traces) < 2:
@@ -303,8 +364,9 @@ def _informative(traces: list[go.BaseTraceType]
         if ys and all(v == 0 for v in ys):
             notes.append(f"{trace.name}: 0 throughout (not drawn).")
             continue
-        twin = next((k for k in kept if tuple(k.x) == tuple(trace.x)
-                     and tuple(k.y) == tuple(trace.y)), None)
+        twin = next(
+            (k for k in kept if tuple(k.x) == tuple(trace.x) and tuple(k.y) == tuple(trace.y)), None
+        )
         if twin is not None:
             notes.append(f"{trace.name}: the same as {twin.name} throughout (drawn once).")
             continue
@@ -314,39 +376,55 @@ def _informative(traces: list[go.BaseTraceType]
 
 def chart_html(spec: ChartSpec, data: Dataset, runner: QueryRunner, element_id: str) -> str:
     columns = chart_columns(spec, data)
-    title = (f'<div class="ci-chart-title" id="{element_id}-title">'
-             f"{html.escape(spec.title)}</div>" if spec.title else "")
+    title = (
+        f'<div class="ci-chart-title" id="{element_id}-title">{html.escape(spec.title)}</div>'
+        if spec.title
+        else ""
+    )
     if data.frame.empty:
         sentence = spec.empty or "No data to show for the period covered."
-        return (f'{ungoverned_badge(data)}<div class="ci-empty-state" '
-                f'data-query="{html.escape(data.name, quote=True)}">{title}'
-                f'<p class="ci-empty">{html.escape(sentence)}</p></div>')
+        return (
+            f'{ungoverned_badge(data)}<div class="ci-empty-state" '
+            f'data-query="{html.escape(data.name, quote=True)}">{title}'
+            f'<p class="ci-empty">{html.escape(sentence)}</p></div>'
+        )
     frame = data.frame
     if spec.type in ("line", "area") and pd.api.types.is_datetime64_any_dtype(frame[columns["x"]]):
         frame = frame.sort_values(columns["x"], kind="stable")
     if _single_period(spec, frame, columns):
-        return (f'{ungoverned_badge(data)}<figure class="ci-chart-values">{title}'
-                f"{_values_list(spec, frame, columns, runner)}</figure>")
+        return (
+            f'{ungoverned_badge(data)}<figure class="ci-chart-values">{title}'
+            f"{_values_list(spec, frame, columns, runner)}</figure>"
+        )
     constant = _constant_value(spec, frame, columns, runner)
     if constant is not None:
-        return (f'{ungoverned_badge(data)}<figure class="ci-chart-values">{title}'
-                f"{_constant_sentence(spec, columns, runner, constant)}</figure>")
-    traces, notes = (([_heatmap(data, columns, runner)], []) if spec.type == "heatmap"
-                     else _informative(_traces(spec, frame, columns, runner)))
+        return (
+            f'{ungoverned_badge(data)}<figure class="ci-chart-values">{title}'
+            f"{_constant_sentence(spec, columns, runner, constant)}</figure>"
+        )
+    traces, notes = (
+        ([_heatmap(data, columns, runner)], [])
+        if spec.type == "heatmap"
+        else _informative(_traces(spec, frame, columns, runner))
+    )
     layout = _layout(spec, frame, columns, runner)
     # an empty template here (Plotly's default would be validated into every figure); the
     # site's one template is applied by reports.js
     figure = go.Figure(data=traces, layout={**layout, "template": _EMPTY_TEMPLATE}).to_plotly_json()
     figure["layout"].pop("template", None)
-    payload = to_json_plotly({"data": figure["data"], "layout": figure["layout"],
-                              "config": PLOTLY_CONFIG})
+    payload = to_json_plotly(
+        {"data": figure["data"], "layout": figure["layout"], "config": PLOTLY_CONFIG}
+    )
     # the figcaption (the key numbers) is the chart's text alternative; the plot keeps its
     # interactive parts (legend, hover), so it is not an image role
     summary = " ".join([html.escape(chart_summary(spec, frame, columns, runner)), *notes])
     drawn = sum(len(trace.x or ()) for trace in traces) if spec.type != "heatmap" else 0
     every = len(frame) * (1 if "series" in columns else len(spec.y_columns))
-    left_out = (f' data-points-left-out="{every - drawn}"'
-                if spec.type != "heatmap" and drawn < every else "")
+    left_out = (
+        f' data-points-left-out="{every - drawn}"'
+        if spec.type != "heatmap" and drawn < every
+        else ""
+    )
     labelled = f' aria-labelledby="{element_id}-title"' if spec.title else ""
     return (
         f'{ungoverned_badge(data)}<figure class="ci-chart" data-chart-type="{spec.type}" '

@@ -34,19 +34,21 @@ def resolve_column(data: Dataset, column: str) -> str:
     columns = [str(c) for c in data.frame.columns]
     if column in columns:
         return column
-    granular = [c for c in columns if c.rpartition(".")[0] == column
-                and c.rpartition(".")[2] in GRANULARITIES]
+    granular = [
+        c
+        for c in columns
+        if c.rpartition(".")[0] == column and c.rpartition(".")[2] in GRANULARITIES
+    ]
     if len(granular) == 1:
         return granular[0]
-    raise SpecError(
-        f"query {data.name!r} has no column {column!r} (columns: {', '.join(columns)})"
-    )
+    raise SpecError(f"query {data.name!r} has no column {column!r} (columns: {', '.join(columns)})")
 
 
 def time_columns(data: Dataset) -> list[str]:
     """Columns holding time: a granularity suffix or a datetime dtype."""
     return [
-        str(c) for c in data.frame.columns
+        str(c)
+        for c in data.frame.columns
         if str(c).rpartition(".")[2] in GRANULARITIES
         or pd.api.types.is_datetime64_any_dtype(data.frame[c])
     ]

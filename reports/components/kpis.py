@@ -65,8 +65,10 @@ def kpi_values(spec: KpiSpec, datasets: Mapping[str, Dataset]) -> KpiValues:
     if frame.empty:
         return KpiValues(None, None, None, None)
     if time is None and len(frame) != 1 and not spec.previous:
-        raise SpecError(f"kpi: query {data.name!r} returns {len(frame)} rows; a kpi without a "
-                        "time column needs a one-row query")
+        raise SpecError(
+            f"kpi: query {data.name!r} returns {len(frame)} rows; a kpi without a "
+            "time column needs a one-row query"
+        )
     if time is not None:
         frame = frame.sort_values(time)
     current, period = frame[column].iloc[-1], None
@@ -88,8 +90,12 @@ def _no_definition(member: str) -> str | None:
     return None
 
 
-def kpi_html(spec: KpiSpec, datasets: Mapping[str, Dataset], runner: QueryRunner,
-             definition_url: Callable[[str], str | None] = _no_definition) -> str:
+def kpi_html(
+    spec: KpiSpec,
+    datasets: Mapping[str, Dataset],
+    runner: QueryRunner,
+    definition_url: Callable[[str], str | None] = _no_definition,
+) -> str:
     """The tile; its title links to the metric's row in the Metric Catalogue
     (`definition_url(member)`) when the value is a governed member."""
     data = dataset(datasets, spec.data)
@@ -100,8 +106,10 @@ def kpi_html(spec: KpiSpec, datasets: Mapping[str, Dataset], runner: QueryRunner
     info = runner.member(column) if data.governed else None
     url = definition_url(info.name) if info is not None else None
     if url is not None:
-        title = (f'<a href="{html.escape(url, quote=True)}" title="How this number is defined">'
-                 f"{title}</a>")
+        title = (
+            f'<a href="{html.escape(url, quote=True)}" title="How this number is defined">'
+            f"{title}</a>"
+        )
     parts = [
         f'<div class="ci-kpi-title">{title}</div>',
         f'<div class="ci-kpi-value">{html.escape(format_value(values.current, fmt, True))}</div>',
@@ -115,14 +123,17 @@ def kpi_html(spec: KpiSpec, datasets: Mapping[str, Dataset], runner: QueryRunner
         arrow = "▲" if delta > 0 else "▼" if delta < 0 else "■"
         change = "" if values.change is None else f" ({values.change * 100:+.1f}%)"
         versus = f" vs {values.previous_period}" if values.previous_period else " vs previous"
-        parts.append(f'<div class="ci-kpi-delta {tone}">{arrow} '
-                     f"{html.escape(format_delta(delta, fmt) + change + versus)}</div>")
-    raw = "".join(f' data-{name}="{html.escape(_raw(value), quote=True)}"'
-                   for name, value in (("value", values.current), ("previous", values.previous))
-                   if not is_missing(value))
+        parts.append(
+            f'<div class="ci-kpi-delta {tone}">{arrow} '
+            f"{html.escape(format_delta(delta, fmt) + change + versus)}</div>"
+        )
+    raw = "".join(
+        f' data-{name}="{html.escape(_raw(value), quote=True)}"'
+        for name, value in (("value", values.current), ("previous", values.previous))
+        if not is_missing(value)
+    )
     member = f' data-member="{html.escape(info.name, quote=True)}"' if info else ""
-    return (f'{ungoverned_badge(data)}<div class="ci-kpi"{member}{raw}>{"".join(parts)}'
-            "</div>")
+    return f'{ungoverned_badge(data)}<div class="ci-kpi"{member}{raw}>{"".join(parts)}</div>'
 
 
 def _raw(value: Any) -> str:

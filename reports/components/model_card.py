@@ -25,8 +25,18 @@ _HEADING = re.compile(r"<(/?)h([1-5])\b")
 _FIGURE = re.compile(r"^!\[([^\]\n]*)\]\(([A-Za-z0-9_.-]+\.svg)\)$", re.M)
 #: Python-Markdown parts that would pass raw HTML or make links: all switched off
 _RAW_HTML = ("html_block",)
-_INLINE_OFF = ("html", "entity", "link", "image_link", "image_reference", "reference",
-               "short_reference", "short_image_ref", "autolink", "automail")
+_INLINE_OFF = (
+    "html",
+    "entity",
+    "link",
+    "image_link",
+    "image_reference",
+    "reference",
+    "short_reference",
+    "short_image_ref",
+    "autolink",
+    "automail",
+)
 
 
 def _figures(text: str, folder: Path | None) -> tuple[str, dict[str, str]]:
@@ -41,8 +51,10 @@ def _figures(text: str, folder: Path | None) -> tuple[str, dict[str, str]]:
         key = f"CIFIGURE{len(figures)}"
         if path is not None and path.is_file():
             data = base64.b64encode(path.read_bytes()).decode("ascii")
-            figures[key] = (f'<figure class="ci-card-figure"><img alt="{alt}" '
-                            f'src="data:image/svg+xml;base64,{data}"></figure>')
+            figures[key] = (
+                f'<figure class="ci-card-figure"><img alt="{alt}" '
+                f'src="data:image/svg+xml;base64,{data}"></figure>'
+            )
         else:
             figures[key] = f'<p class="ci-empty">{alt} (no {html.escape(name)} stored)</p>'
         return key
@@ -73,12 +85,16 @@ def model_card_html(spec: ModelCardSpec, registry: Path | None) -> str:
     except NoModelYet:
         if spec.version != "latest":
             raise
-        return (f'<p class="ci-empty">No version of model <code>{html.escape(spec.model)}'
-                "</code> in the model registry yet: the build that made this site did not "
-                "train it.</p>")
+        return (
+            f'<p class="ci-empty">No version of model <code>{html.escape(spec.model)}'
+            "</code> in the model registry yet: the build that made this site did not "
+            "train it.</p>"
+        )
     label = html.escape(found.label)
-    badge = ('<span class="ci-badge ci-registry" title="Read from the ML model registry, not '
-             'from the semantic layer">model registry</span> ')
+    badge = (
+        '<span class="ci-badge ci-registry" title="Read from the ML model registry, not '
+        'from the semantic layer">model registry</span> '
+    )
     opened = " open" if spec.open else ""
     body = card_html(found.text(CARD_FILE), found.path)
     return (

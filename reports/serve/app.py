@@ -57,16 +57,16 @@ def served_engine(settings: Settings) -> Engine:
     from semantic.api import model as semantic_model
 
     if not settings.warehouse_path.exists():
-        raise ServeError(f"warehouse not found: {settings.warehouse_path} (run `custintel "
-                         "build` first)")
+        raise ServeError(
+            f"warehouse not found: {settings.warehouse_path} (run `custintel build` first)"
+        )
     return Engine(semantic_model(settings), settings.warehouse_path, as_of=data_as_of(settings))
 
 
 def site_folder(settings: Settings, site_dir: Path | None) -> Path:
     site = (site_dir or settings.site_path).resolve()
     if not (site / "index.html").is_file():
-        raise ServeError(f"no built report site in {site} (run `custintel reports build` "
-                         "first)")
+        raise ServeError(f"no built report site in {site} (run `custintel reports build` first)")
     return site
 
 
@@ -130,26 +130,37 @@ class SessionGate:
         is_page = path.endswith((".html", "/")) or path.startswith("/_app/")
         if not is_page and not self.pages.is_site_context(context):
             if path == SEARCH_INDEX:  # the index holds the site role's page text
-                answer = JSONResponse({"config": {"lang": ["en"], "separator": r"[\s\-]+"},
-                                       "docs": []})
+                answer = JSONResponse(
+                    {"config": {"lang": ["en"], "separator": r"[\s\-]+"}, "docs": []}
+                )
             else:
-                answer = JSONResponse({"error": f"{path} was built for the role "
-                                       f"{self.pages.role}; it is not served to yours"},
-                                      status_code=403)
+                answer = JSONResponse(
+                    {
+                        "error": f"{path} was built for the role "
+                        f"{self.pages.role}; it is not served to yours"
+                    },
+                    status_code=403,
+                )
             await answer(scope, receive, send)
             return
         await self.app(scope, receive, send)
 
 
-def create_app(settings: Settings, *, site_dir: Path | None = None,
-               wait_seconds: float = 5.0, engine: Engine | None = None,
-               local_login: LocalLogin | None = None) -> Starlette:
+def create_app(
+    settings: Settings,
+    *,
+    site_dir: Path | None = None,
+    wait_seconds: float = 5.0,
+    engine: Engine | None = None,
+    local_login: LocalLogin | None = None,
+) -> Starlette:
     """The app: `/cubejs-api/v1/*` (token required), the login and the site under `/`, all
     for a verified caller. `local_login`: also accept the local single-user token."""
     site = site_folder(settings, site_dir)
     if engine is None and not settings.warehouse_path.exists():
-        raise ServeError(f"warehouse not found: {settings.warehouse_path} (run `custintel "
-                         "build` first)")
+        raise ServeError(
+            f"warehouse not found: {settings.warehouse_path} (run `custintel build` first)"
+        )
     state: dict[str, Any] = {"engine": engine}
 
     def build_api() -> ASGIApp:

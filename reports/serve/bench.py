@@ -70,20 +70,27 @@ def _free_port() -> int:
 
 
 def _rss_mb(process: psutil.Process) -> float:
-    return sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]) \
-        / 2**20
+    return sum(p.memory_info().rss for p in [process, *process.children(recursive=True)]) / 2**20
 
 
-def start_server(config: Path, site: Path | None, port: int,
-                 env: dict[str, str]) -> tuple[subprocess.Popen[bytes], float]:
+def start_server(
+    config: Path, site: Path | None, port: int, env: dict[str, str]
+) -> tuple[subprocess.Popen[bytes], float]:
     """`custintel serve` in a child process; returns it and the seconds until it answered."""
-    command = [sys.executable, "-m", "custintel", "--config", str(config), "serve",
-               "--port", str(port)]
+    command = [
+        sys.executable,
+        "-m",
+        "custintel",
+        "--config",
+        str(config),
+        "serve",
+        "--port",
+        str(port),
+    ]
     if site is not None:
         command += ["--site", str(site)]
     started = time.perf_counter()
-    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE,
-                               stderr=subprocess.STDOUT)
+    process = subprocess.Popen(command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     deadline = started + 60
     while time.perf_counter() < deadline:
         if process.poll() is not None:
@@ -98,9 +105,16 @@ def start_server(config: Path, site: Path | None, port: int,
     raise RuntimeError("custintel serve did not answer within 60 s")
 
 
-async def _client(url: str, token: str, queries: list[dict[str, Any]], stop: float,
-                  latencies: list[float], errors: list[str], waits: list[int],
-                  offset: int) -> None:
+async def _client(
+    url: str,
+    token: str,
+    queries: list[dict[str, Any]],
+    stop: float,
+    latencies: list[float],
+    errors: list[str],
+    waits: list[int],
+    offset: int,
+) -> None:
     headers = {"Authorization": token}
     async with httpx.AsyncClient(timeout=60) as http:
         n = offset
@@ -125,15 +139,17 @@ async def _client(url: str, token: str, queries: list[dict[str, Any]], stop: flo
             latencies.append(time.perf_counter() - began)
 
 
-async def _load(url: str, token: str, queries: list[dict[str, Any]], clients: int,
-                seconds: float) -> tuple[list[float], list[str], int, float]:
+async def _load(
+    url: str, token: str, queries: list[dict[str, Any]], clients: int, seconds: float
+) -> tuple[list[float], list[str], int, float]:
     latencies: list[float] = []
     errors: list[str] = []
     waits: list[int] = []
     began = time.perf_counter()
     stop = began + seconds
-    await asyncio.gather(*(_client(url, token, queries, stop, latencies, errors, waits, i)
-                           for i in range(clients)))
+    await asyncio.gather(
+        *(_client(url, token, queries, stop, latencies, errors, waits, i) for i in range(clients))
+    )
     return latencies, errors, len(waits), time.perf_counter() - began
 
 
@@ -144,8 +160,9 @@ def _percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, int(round(share * (len(ordered) - 1))))]
 
 
-def engine_baseline(settings: Settings, queries: list[dict[str, Any]], claims: dict[str, Any],
-                    repeats: int = 5) -> float:
+def engine_baseline(
+    settings: Settings, queries: list[dict[str, Any]], claims: dict[str, Any], repeats: int = 5
+) -> float:
     """Median seconds of one query on the embedded engine in this process (warm)."""
     from reports.serve.app import served_engine
     from semantic import SecurityContext
@@ -163,9 +180,17 @@ def engine_baseline(settings: Settings, queries: list[dict[str, Any]], claims: d
     return statistics.median(timings)
 
 
-def run_load_test(settings: Settings, config: Path, *, clients: int = 50,
-                  seconds: float = 30.0, page: Path | None = None, site: Path | None = None,
-                  role: str = "executive", renew: bool = False) -> LoadResult:
+def run_load_test(
+    settings: Settings,
+    config: Path,
+    *,
+    clients: int = 50,
+    seconds: float = 30.0,
+    page: Path | None = None,
+    site: Path | None = None,
+    role: str = "executive",
+    renew: bool = False,
+) -> LoadResult:
     """Start the server, load it, stop it; every figure measured in this run. `renew` sends
     `renewQuery: true` (every request runs on the engine; default: Cube's result cache)."""
     queries = dashboard_queries(page or settings.pages_path / "executive-overview.md")
@@ -175,10 +200,14 @@ def run_load_test(settings: Settings, config: Path, *, clients: int = 50,
         raise ValueError(f"{page}: no governed queries to load the server with")
     secret = secrets.token_hex(32)
     claims = {"role": role}
-    token = jwt.encode({**claims, "aud": AUDIENCE, "exp": int(time.time()) + 3600}, secret,
-                       algorithm="HS256")
-    env = {**os.environ, "CUBEJS_API_SECRET": secret,
-           "CUSTINTEL_SEMANTIC__TOKEN_AUDIENCE": AUDIENCE}
+    token = jwt.encode(
+        {**claims, "aud": AUDIENCE, "exp": int(time.time()) + 3600}, secret, algorithm="HS256"
+    )
+    env = {
+        **os.environ,
+        "CUBEJS_API_SECRET": secret,
+        "CUSTINTEL_SEMANTIC__TOKEN_AUDIENCE": AUDIENCE,
+    }
     baseline = engine_baseline(settings, queries, claims)
     port = _free_port()
     process, startup = start_server(config, site, port, env)
@@ -186,11 +215,13 @@ def run_load_test(settings: Settings, config: Path, *, clients: int = 50,
         server = psutil.Process(process.pid)
         url = f"http://{HOST}:{port}/cubejs-api/v1/load"
         for query in queries:  # warm-up, as the baseline was
-            httpx.post(url, json={"query": query}, headers={"Authorization": token},
-                       timeout=60).raise_for_status()
+            httpx.post(
+                url, json={"query": query}, headers={"Authorization": token}, timeout=60
+            ).raise_for_status()
         rss_before = _rss_mb(server)
         latencies, errors, waits, elapsed = asyncio.run(
-            _load(url, token, queries, clients, seconds))
+            _load(url, token, queries, clients, seconds)
+        )
         rss_after = _rss_mb(server)
     finally:
         process.terminate()
@@ -200,14 +231,23 @@ def run_load_test(settings: Settings, config: Path, *, clients: int = 50,
             process.kill()
     p50 = _percentile(latencies, 0.5)
     return LoadResult(
-        renew=renew, clients=clients, seconds=round(elapsed, 2), startup_seconds=round(startup, 2),
-        requests=len(latencies), errors=len(errors), continue_waits=waits,
+        renew=renew,
+        clients=clients,
+        seconds=round(elapsed, 2),
+        startup_seconds=round(startup, 2),
+        requests=len(latencies),
+        errors=len(errors),
+        continue_waits=waits,
         throughput_per_second=round(len(latencies) / elapsed, 1),
-        p50_ms=round(p50 * 1000, 1), p95_ms=round(_percentile(latencies, 0.95) * 1000, 1),
+        p50_ms=round(p50 * 1000, 1),
+        p95_ms=round(_percentile(latencies, 0.95) * 1000, 1),
         max_ms=round(max(latencies, default=float("nan")) * 1000, 1),
-        engine_p50_ms=round(baseline * 1000, 2), p50_ratio=round(p50 / baseline, 1),
-        rss_before_mb=round(rss_before, 1), rss_after_mb=round(rss_after, 1),
-        error_samples=sorted(set(errors))[:5])
+        engine_p50_ms=round(baseline * 1000, 2),
+        p50_ratio=round(p50 / baseline, 1),
+        rss_before_mb=round(rss_before, 1),
+        rss_after_mb=round(rss_after, 1),
+        error_samples=sorted(set(errors))[:5],
+    )
 
 
 def write_result(result: LoadResult, path: Path) -> None:

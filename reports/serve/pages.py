@@ -43,8 +43,9 @@ if TYPE_CHECKING:  # pandas, MkDocs and the renderer load with the first page re
 
 CUSTOMER_TEMPLATE = "customers/[customer_id].md"  # reports.templates.CUSTOMER_TEMPLATE
 RESERVED = {"page", "xf"}
-_ARTICLE = re.compile(r'(<article class="md-content__inner md-typeset">)(.*?)(</article>)',
-                      re.DOTALL)
+_ARTICLE = re.compile(
+    r'(<article class="md-content__inner md-typeset">)(.*?)(</article>)', re.DOTALL
+)
 _TITLE = re.compile(r"<title>.*?</title>", re.DOTALL)
 _ROLE_FOOTER = re.compile(r'<span class="ci-site-role"[^>]*>.*?</span>', re.DOTALL)
 _SAFE_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -134,9 +135,17 @@ class LivePages:
             return None
         base = pages_query(template)
         view = base["dimensions"][0].split(".", 1)[0]
-        query = {"dimensions": base["dimensions"], "limit": 1,
-                 "filters": [{"member": f"{view}.{template_parameter(CUSTOMER_TEMPLATE)}",
-                              "operator": "equals", "values": [customer_id]}]}
+        query = {
+            "dimensions": base["dimensions"],
+            "limit": 1,
+            "filters": [
+                {
+                    "member": f"{view}.{template_parameter(CUSTOMER_TEMPLATE)}",
+                    "operator": "equals",
+                    "values": [customer_id],
+                }
+            ],
+        }
         frame = runner.run(query)
         if frame.empty:
             return None
@@ -155,8 +164,11 @@ class LivePages:
         return "data:text/csv;charset=utf-8," + urllib.parse.quote(_csv_text(frame))
 
     def _definition_url(self, member: str) -> str | None:
-        return f"/metric-catalogue.html#{member}" if (self.site / "metric-catalogue.html"
-                                                       ).is_file() else None
+        return (
+            f"/metric-catalogue.html#{member}"
+            if (self.site / "metric-catalogue.html").is_file()
+            else None
+        )
 
     def _context(self, source: str, runner: Any, **extra: Any) -> PageContext:
         from reports.page import PageContext
@@ -164,11 +176,21 @@ class LivePages:
         from reports.templates import key_columns
 
         template = self.pages / CUSTOMER_TEMPLATE
-        key_links = (key_columns(runner, {CUSTOMER_TEMPLATE: template.read_text()})
-                     if template.is_file() else (lambda column: None))
-        return PageContext(source=source, runner=runner, link_for=self.link_for,
-                           download=self.download, slug=_slug(source), key_links=key_links,
-                           definition_url=self._definition_url, **extra)
+        key_links = (
+            key_columns(runner, {CUSTOMER_TEMPLATE: template.read_text()})
+            if template.is_file()
+            else (lambda column: None)
+        )
+        return PageContext(
+            source=source,
+            runner=runner,
+            link_for=self.link_for,
+            download=self.download,
+            slug=_slug(source),
+            key_links=key_links,
+            definition_url=self._definition_url,
+            **extra,
+        )
 
     @staticmethod
     def _chosen(params: dict[str, str]) -> tuple[dict[str, str], tuple[str, str] | None]:
@@ -184,8 +206,9 @@ class LivePages:
         return chosen, cross
 
     # ------------------------------------------------------------------ live pages
-    def render(self, url_path: str, params: dict[str, str],
-               context: SecurityContext) -> dict[str, Any]:
+    def render(
+        self, url_path: str, params: dict[str, str], context: SecurityContext
+    ) -> dict[str, Any]:
         from mkdocs.utils.meta import get_data
 
         from reports.page import render_page
@@ -195,22 +218,30 @@ class LivePages:
             runner = self.runner_for(context)
             source, raw, page_params = self._source(url_path, runner)
             text, _meta = get_data(raw)
-            rendered = render_page(text, self._context(source, runner, chosen=chosen,
-                                                       params=page_params, cross_filter=cross))
-        return {"page": source, "chosen": rendered.chosen,
-                "filter": {"member": cross[0], "value": cross[1]} if cross else None,
-                "slots": {str(n): html_text for n, html_text in rendered.slots.items()
-                          if n not in rendered.input_slots}}
+            rendered = render_page(
+                text,
+                self._context(
+                    source, runner, chosen=chosen, params=page_params, cross_filter=cross
+                ),
+            )
+        return {
+            "page": source,
+            "chosen": rendered.chosen,
+            "filter": {"member": cross[0], "value": cross[1]} if cross else None,
+            "slots": {
+                str(n): html_text
+                for n, html_text in rendered.slots.items()
+                if n not in rendered.input_slots
+            },
+        }
 
     def sees_names(self, context: SecurityContext) -> bool:
         """Whether the caller sees customer names in clear (no masking at all)."""
         import semantic
 
-        return semantic.session(self.settings).sees_plain("customer_health", "full_name",
-                                                          context)
+        return semantic.session(self.settings).sees_plain("customer_health", "full_name", context)
 
-    def search(self, text: str, context: SecurityContext,
-               limit: int = 20) -> list[dict[str, Any]]:
+    def search(self, text: str, context: SecurityContext, limit: int = 20) -> list[dict[str, Any]]:
         """Customers whose id contains `text`, or whose name does for a caller who sees
         names (others get no name, and their search never reads names)."""
         import pandas as pd
@@ -218,23 +249,41 @@ class LivePages:
         text = text.strip()[:64]
         if not text:
             return []
-        by_id = {"member": "customer_health.customer_id", "operator": "contains",
-                 "values": [text]}
+        by_id = {"member": "customer_health.customer_id", "operator": "contains", "values": [text]}
         if self.sees_names(context):
-            query = {"dimensions": ["customer_health.customer_id", "customer_health.full_name"],
-                     "filters": [{"or": [by_id, {"member": "customer_health.full_name",
-                                                 "operator": "contains", "values": [text]}]}]}
+            query = {
+                "dimensions": ["customer_health.customer_id", "customer_health.full_name"],
+                "filters": [
+                    {
+                        "or": [
+                            by_id,
+                            {
+                                "member": "customer_health.full_name",
+                                "operator": "contains",
+                                "values": [text],
+                            },
+                        ]
+                    }
+                ],
+            }
         else:
             query = {"dimensions": ["customer_health.customer_id"], "filters": [by_id]}
         query |= {"order": {"customer_health.customer_id": "asc"}, "limit": limit}
         with self._lock:
             frame = self.runner_for(context).run(query)
-        names = (frame["customer_health.full_name"] if "customer_health.full_name" in frame
-                 else [None] * len(frame))
-        return [{"id": str(customer), "name": None if pd.isna(name) else str(name),
-                 "url": self.link_for(CUSTOMER_TEMPLATE, customer)}
-                for customer, name in zip(frame["customer_health.customer_id"], names,
-                                          strict=True)]
+        names = (
+            frame["customer_health.full_name"]
+            if "customer_health.full_name" in frame
+            else [None] * len(frame)
+        )
+        return [
+            {
+                "id": str(customer),
+                "name": None if pd.isna(name) else str(name),
+                "url": self.link_for(CUSTOMER_TEMPLATE, customer),
+            }
+            for customer, name in zip(frame["customer_health.customer_id"], names, strict=True)
+        ]
 
     def _to_html(self, text: str) -> str:
         import markdown as markdown_lib
@@ -259,11 +308,11 @@ class LivePages:
             return own
         if not own.is_relative_to(root):
             return None
-        return next(iter(sorted(own.parent.glob("*.html"))), None) if own.parent.is_dir() \
-            else None
+        return next(iter(sorted(own.parent.glob("*.html"))), None) if own.parent.is_dir() else None
 
-    def page_html(self, url_path: str, params: dict[str, str],
-                  context: SecurityContext) -> str | None:
+    def page_html(
+        self, url_path: str, params: dict[str, str], context: SecurityContext
+    ) -> str | None:
         """The page rendered for the caller inside the built page's shell; None if there is
         no such page for the caller."""
         from mkdocs.utils.meta import get_data
@@ -283,20 +332,28 @@ class LivePages:
             except FileNotFoundError:
                 return None
             text, meta = get_data(raw)
-            rendered = render_page(text, self._context(source, runner, chosen=chosen,
-                                                       params=page_params, cross_filter=cross))
+            rendered = render_page(
+                text,
+                self._context(
+                    source, runner, chosen=chosen, params=page_params, cross_filter=cross
+                ),
+            )
             body = fill_slots(self._to_html(rendered.markdown), rendered.slots)
             body += plotly_script(body, url_path.lstrip("/"))
-            title = html.escape(substitute_text(str(meta.get("title", "")), page_params)
-                                if page_params else str(meta.get("title", "")))
+            title = html.escape(
+                substitute_text(str(meta.get("title", "")), page_params)
+                if page_params
+                else str(meta.get("title", ""))
+            )
             as_of = as_of_html(runner.as_of)
         heading = body.find("</h1>")
-        body = body[: heading + 5] + as_of + body[heading + 5:] if heading >= 0 else \
-            as_of + body
+        body = body[: heading + 5] + as_of + body[heading + 5 :] if heading >= 0 else as_of + body
         roles = html.escape(", ".join(context.roles) or "no role")
-        footer = (f'<span class="ci-site-role" data-role="{roles}">Shown for the role '
-                  f"<strong>{roles}</strong>: governed figures show what this role may see "
-                  "(access policies of the semantic model).</span>")
+        footer = (
+            f'<span class="ci-site-role" data-role="{roles}">Shown for the role '
+            f"<strong>{roles}</strong>: governed figures show what this role may see "
+            "(access policies of the semantic model).</span>"
+        )
         shell = shell_path.read_text()
         if title:
             shell = _TITLE.sub(lambda _m: f"<title>{title}</title>", shell, count=1)
@@ -317,8 +374,9 @@ class LivePages:
         async def render(request: Request) -> Response:
             params = dict(request.query_params)
             try:
-                body = await run_in_threadpool(self.render, params.get("page", "/"), params,
-                                               identity(request))
+                body = await run_in_threadpool(
+                    self.render, params.get("page", "/"), params, identity(request)
+                )
             except FileNotFoundError as exc:
                 return JSONResponse({"error": str(exc)}, status_code=404)
             except (ReportError, SpecError) as exc:
@@ -326,35 +384,49 @@ class LivePages:
             return JSONResponse(body)
 
         async def customers(request: Request) -> Response:
-            found = await run_in_threadpool(self.search, request.query_params.get("q", ""),
-                                            identity(request))
+            found = await run_in_threadpool(
+                self.search, request.query_params.get("q", ""), identity(request)
+            )
             return JSONResponse({"customers": found})
 
         async def page(request: Request) -> Response:
             context = identity(request)
             path = request.url.path
-            built = (self.site / path.strip("/")).resolve() if path.strip("/") else \
-                self.site / "index.html"
+            built = (
+                (self.site / path.strip("/")).resolve()
+                if path.strip("/")
+                else self.site / "index.html"
+            )
             if path.endswith("/"):
                 built = built / "index.html"
-            if self.is_site_context(context) and not path.startswith("/customers/") and \
-                    built.is_relative_to(self.site.resolve()) and built.is_file():
+            if (
+                self.is_site_context(context)
+                and not path.startswith("/customers/")
+                and built.is_relative_to(self.site.resolve())
+                and built.is_file()
+            ):
                 return FileResponse(built)
             try:
-                rendered = await run_in_threadpool(self.page_html, path,
-                                                   dict(request.query_params), context)
+                rendered = await run_in_threadpool(
+                    self.page_html, path, dict(request.query_params), context
+                )
             except (ReportError, SpecError):
                 # a refused URL state (unknown input, value outside its options): the page
                 # as it opens; the page script asks /_app/render again and shows the refusal
                 rendered = await run_in_threadpool(self.page_html, path, {}, context)
             if rendered is None:
                 roles = html.escape(", ".join(context.roles) or "no role")
-                return HTMLResponse(f"<p>No page {html.escape(path)} for the role {roles}."
-                                    "</p>", status_code=404)
+                return HTMLResponse(
+                    f"<p>No page {html.escape(path)} for the role {roles}.</p>", status_code=404
+                )
             return HTMLResponse(rendered)
 
-        return [Route("/_app/info", info), Route("/assets/custintel/mode.json", mode),
-                Route("/_app/render", render),
-                Route("/_app/customers", customers),
-                Route("/{path:path}.html", page), Route("/", page),
-                Route("/{path:path}/", page)]
+        return [
+            Route("/_app/info", info),
+            Route("/assets/custintel/mode.json", mode),
+            Route("/_app/render", render),
+            Route("/_app/customers", customers),
+            Route("/{path:path}.html", page),
+            Route("/", page),
+            Route("/{path:path}/", page),
+        ]

@@ -69,8 +69,11 @@ class LocalLogin:
     def token(self) -> str:
         import jwt
 
-        claims = {"role": self.role, "aud": LOCAL_AUDIENCE,
-                  "exp": int(time.time() + self.hours * 3600)}
+        claims = {
+            "role": self.role,
+            "aud": LOCAL_AUDIENCE,
+            "exp": int(time.time() + self.hours * 3600),
+        }
         return jwt.encode(claims, self.secret, algorithm="HS256")
 
     def login_url(self, base: str) -> str:
@@ -98,8 +101,11 @@ class Sessions:
         from semantic.server.auth import AuthFailure, verified
 
         if token is None or not token.strip():
-            raise Refused(401, "sign in first: open /_app/login?token=<your token> (or "
-                               "send 'Authorization: Bearer <token>')")
+            raise Refused(
+                401,
+                "sign in first: open /_app/login?token=<your token> (or "
+                "send 'Authorization: Bearer <token>')",
+            )
         token = token.strip().removeprefix("Bearer ").strip()
         verifier = self.verifier
         if self.local is not None and _audience(token) == LOCAL_AUDIENCE:
@@ -122,40 +128,49 @@ def is_public(path: str) -> bool:
 
 def wants_html(request: Request) -> bool:
     path = request.url.path
-    return (path.endswith((".html", "/")) or "text/html" in request.headers.get("accept", "")) \
-        and not path.startswith("/_app/")
+    return (
+        path.endswith((".html", "/")) or "text/html" in request.headers.get("accept", "")
+    ) and not path.startswith("/_app/")
 
 
 def refusal(request: Request, failure: Refused) -> Response:
     if not wants_html(request):
         return JSONResponse({"error": failure.message}, status_code=failure.status)
-    target = urllib.parse.quote(request.url.path + (f"?{request.url.query}"
-                                                     if request.url.query else ""), safe="")
+    target = urllib.parse.quote(
+        request.url.path + (f"?{request.url.query}" if request.url.query else ""), safe=""
+    )
     return HTMLResponse(login_page(failure.message, target), status_code=failure.status)
 
 
 def login_page(message: str, target: str = "%2F") -> str:
     import html
 
-    return ("<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>Sign in"
-            "</title></head><body><main><h1>Sign in to the custintel reports</h1>"
-            f'<p class="ci-login-reason">{html.escape(message)}</p>'
-            f'<form method="post" action="/_app/login?next={html.escape(target, quote=True)}">'
-            '<label>Token <input type="password" name="token" autocomplete="off"></label> '
-            '<button type="submit">Sign in</button></form></main></body></html>')
+    return (
+        '<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Sign in'
+        "</title></head><body><main><h1>Sign in to the custintel reports</h1>"
+        f'<p class="ci-login-reason">{html.escape(message)}</p>'
+        f'<form method="post" action="/_app/login?next={html.escape(target, quote=True)}">'
+        '<label>Token <input type="password" name="token" autocomplete="off"></label> '
+        '<button type="submit">Sign in</button></form></main></body></html>'
+    )
 
 
 def safe_next(raw: str | None) -> str:
     """A path of this site to go on to (never another host: `//x`, `https://x`, `/\\x`)."""
     target = raw or "/"
-    if not target.startswith("/") or target.startswith(("//", "/\\")) or "\n" in target \
-            or "\r" in target:
+    if (
+        not target.startswith("/")
+        or target.startswith(("//", "/\\"))
+        or "\n" in target
+        or "\r" in target
+    ):
         return "/"
     return target
 
 
 def login_endpoint(sessions: Callable[[], Sessions]) -> Any:
     """`/_app/login` (GET `?token=`, or the form's POST) and `/_app/logout`."""
+
     async def login(request: Request) -> Response:
         token = request.query_params.get("token")
         if request.method == "POST":  # the form: urlencoded (no multipart parser needed)
@@ -163,18 +178,30 @@ def login_endpoint(sessions: Callable[[], Sessions]) -> Any:
             token = (urllib.parse.parse_qs(body).get("token") or [""])[0] or token
         target = safe_next(request.query_params.get("next"))
         if not token:
-            return HTMLResponse(login_page("Paste the token your administrator gave you.",
-                                           urllib.parse.quote(target, safe="")))
+            return HTMLResponse(
+                login_page(
+                    "Paste the token your administrator gave you.",
+                    urllib.parse.quote(target, safe=""),
+                )
+            )
         try:
             claims = sessions().context(token).claims
         except Refused as failure:
-            return HTMLResponse(login_page(failure.message, urllib.parse.quote(target, safe="")),
-                                status_code=failure.status)
+            return HTMLResponse(
+                login_page(failure.message, urllib.parse.quote(target, safe="")),
+                status_code=failure.status,
+            )
         response = RedirectResponse(target, status_code=303)
         max_age = max(1, int(claims["exp"] - time.time()))
-        response.set_cookie(COOKIE, token.strip().removeprefix("Bearer ").strip(),
-                            max_age=max_age, httponly=True, samesite="strict", path="/",
-                            secure=request.url.scheme == "https")
+        response.set_cookie(
+            COOKIE,
+            token.strip().removeprefix("Bearer ").strip(),
+            max_age=max_age,
+            httponly=True,
+            samesite="strict",
+            path="/",
+            secure=request.url.scheme == "https",
+        )
         return response
 
     async def logout(_request: Request) -> Response:

@@ -47,9 +47,16 @@ class Engine:
 
     CACHE_SIZE = 256
 
-    def __init__(self, model: DataModel | Path | str, database: Database, *,
-                 as_of: dt.date | None = None, table_mapper: TableMapper | None = None,
-                 allow_private: bool = False, max_limit: int = MAX_LIMIT):
+    def __init__(
+        self,
+        model: DataModel | Path | str,
+        database: Database,
+        *,
+        as_of: dt.date | None = None,
+        table_mapper: TableMapper | None = None,
+        allow_private: bool = False,
+        max_limit: int = MAX_LIMIT,
+    ):
         self.model = model if isinstance(model, DataModel) else load_model(model)
         self.database = database
         self.as_of = as_of or dt.date.today()
@@ -60,9 +67,13 @@ class Engine:
         self._lock = threading.Lock()
         self._compiled: OrderedDict[str, CompiledQuery] = OrderedDict()
 
-    def compile(self, query: Query | dict[str, Any], role: str | None = None,
-                security_context: dict[str, Any] | None = None,
-                context: SecurityContext | None = None) -> CompiledQuery:
+    def compile(
+        self,
+        query: Query | dict[str, Any],
+        role: str | None = None,
+        security_context: dict[str, Any] | None = None,
+        context: SecurityContext | None = None,
+    ) -> CompiledQuery:
         """The SQL (and parameters) of a query for this caller (cached per shape and caller)."""
         parsed = Query.parse(query)
         context = context or SecurityContext.build(role, security_context)
@@ -72,9 +83,14 @@ class Engine:
             if cached is not None:
                 self._compiled.move_to_end(key)
                 return cached
-        compiler = QueryCompiler(self.model, context, as_of=self.as_of,
-                                 table_mapper=self.table_mapper,
-                                 allow_private=self.allow_private, max_limit=self.max_limit)
+        compiler = QueryCompiler(
+            self.model,
+            context,
+            as_of=self.as_of,
+            table_mapper=self.table_mapper,
+            allow_private=self.allow_private,
+            max_limit=self.max_limit,
+        )
         compiled = compiler.compile(parsed)
         with self._lock:
             self._compiled[key] = compiled
@@ -82,9 +98,13 @@ class Engine:
                 self._compiled.popitem(last=False)
         return compiled
 
-    def load(self, query: Query | dict[str, Any], role: str | None = None,
-             security_context: dict[str, Any] | None = None,
-             context: SecurityContext | None = None) -> pd.DataFrame:
+    def load(
+        self,
+        query: Query | dict[str, Any],
+        role: str | None = None,
+        security_context: dict[str, Any] | None = None,
+        context: SecurityContext | None = None,
+    ) -> pd.DataFrame:
         """Run a query; columns are Cube member names (time dimensions `view.member.grain`)."""
         compiled = self.compile(query, role, security_context, context)
         return self.execute(compiled)
@@ -99,18 +119,28 @@ class Engine:
                 raise QueryError(f"the warehouse rejected the query: {exc}") from exc
         return _typed(frame, compiled.columns)
 
-    def load_rows(self, query: Query | dict[str, Any], role: str | None = None,
-                  security_context: dict[str, Any] | None = None,
-                  context: SecurityContext | None = None) -> ResultRows:
+    def load_rows(
+        self,
+        query: Query | dict[str, Any],
+        role: str | None = None,
+        security_context: dict[str, Any] | None = None,
+        context: SecurityContext | None = None,
+    ) -> ResultRows:
         """Run a query; plain Python rows (no pandas): the same values as `load`, with time
         columns as datetimes and numbers as int/float."""
         compiled = self.compile(query, role, security_context, context)
         if isinstance(self.database, QueryExecutor):
             frame = self.execute(compiled)
-            return ResultRows(compiled.columns, _typed_rows(
-                [tuple(None if value != value else value for value in row)  # NaN -> None
-                 for row in frame.astype(object).itertuples(index=False, name=None)],
-                compiled.columns))
+            return ResultRows(
+                compiled.columns,
+                _typed_rows(
+                    [
+                        tuple(None if value != value else value for value in row)  # NaN -> None
+                        for row in frame.astype(object).itertuples(index=False, name=None)
+                    ],
+                    compiled.columns,
+                ),
+            )
         with self.connection() as con:
             try:
                 rows = con.execute(compiled.sql, compiled.params).fetchall()
@@ -154,8 +184,11 @@ class Engine:
 
 def _cache_key(query: Query, context: SecurityContext) -> str:
     """The query's shape (every field, values included) and the caller's claims."""
-    return json.dumps([query.model_dump(mode="json"), context.claims, context.enforce],
-                      sort_keys=True, default=str)
+    return json.dumps(
+        [query.model_dump(mode="json"), context.claims, context.enforce],
+        sort_keys=True,
+        default=str,
+    )
 
 
 @dataclass(frozen=True)
@@ -187,15 +220,23 @@ def _number_value(value: Any) -> Any:
     return value
 
 
-def _typed_rows(rows: list[tuple[Any, ...]],
-                columns: tuple[OutputColumn, ...]) -> list[tuple[Any, ...]]:
+def _typed_rows(
+    rows: list[tuple[Any, ...]], columns: tuple[OutputColumn, ...]
+) -> list[tuple[Any, ...]]:
     """Rows typed as `_typed` types a frame: time -> datetime, number -> int/float."""
-    convert = [_time_value if c.type == "time" else _number_value if c.type == "number"
-               else None for c in columns]
+    convert = [
+        _time_value if c.type == "time" else _number_value if c.type == "number" else None
+        for c in columns
+    ]
     if not any(convert):
         return rows
-    return [tuple(value if fn is None or value is None else fn(value)
-                  for fn, value in zip(convert, row, strict=True)) for row in rows]
+    return [
+        tuple(
+            value if fn is None or value is None else fn(value)
+            for fn, value in zip(convert, row, strict=True)
+        )
+        for row in rows
+    ]
 
 
 def _typed(frame: pd.DataFrame, columns: tuple[OutputColumn, ...]) -> pd.DataFrame:

@@ -110,22 +110,31 @@ def _shift(anchor: exp.Expr, text: str, sign: int) -> exp.Expr:
     return node(this=anchor, expression=exp.Literal.number(count), unit=exp.var(unit.upper()))
 
 
-def window_condition(window: RollingWindow, time: exp.Expr, date_from: exp.Expr,
-                     date_to: exp.Expr, range_from: exp.Expr,
-                     from_start_to_end: bool = False) -> exp.Expr:
+def window_condition(
+    window: RollingWindow,
+    time: exp.Expr,
+    date_from: exp.Expr,
+    date_to: exp.Expr,
+    range_from: exp.Expr,
+    from_start_to_end: bool = False,
+) -> exp.Expr:
     """Rows of the bucket [date_from, date_to] (date_to its last instant) under a window, as
     Cube's `rollingWindowDateJoinCondition` / `runningTotalDateJoinCondition` /
     `rollingWindowToDateJoinCondition` write it. A missing trailing or leading interval is
     zero; offset `end` (the default) anchors at the bucket's last instant: (to - trailing,
     to + leading]; offset `start` at its first: [from - trailing, from + leading)."""
     if window.type == "running_total":
-        return exp.and_(exp.GTE(this=time.copy(), expression=range_from.copy()),
-                        exp.LTE(this=time.copy(), expression=date_to.copy()))
+        return exp.and_(
+            exp.GTE(this=time.copy(), expression=range_from.copy()),
+            exp.LTE(this=time.copy(), expression=date_to.copy()),
+        )
     if window.type == "to_date":
         unit = exp.var((window.granularity or "day").upper())
         start = exp.TimestampTrunc(this=date_from.copy(), unit=unit)
-        return exp.and_(exp.GTE(this=time.copy(), expression=start),
-                        exp.LTE(this=time.copy(), expression=date_to.copy()))
+        return exp.and_(
+            exp.GTE(this=time.copy(), expression=start),
+            exp.LTE(this=time.copy(), expression=date_to.copy()),
+        )
     conditions: list[exp.Expr] = []
     at_start = window.offset == "start"
     node: type[exp.Binary]
@@ -142,8 +151,9 @@ def window_condition(window: RollingWindow, time: exp.Expr, date_from: exp.Expr,
     return exp.and_(*conditions) if conditions else exp.true()
 
 
-def _referenced_columns(expressions: list[exp.Expr], aliases: set[str]
-                        ) -> dict[tuple[str, str], str]:
+def _referenced_columns(
+    expressions: list[exp.Expr], aliases: set[str]
+) -> dict[tuple[str, str], str]:
     found: dict[tuple[str, str], str] = {}
     for expression in expressions:
         for column in expression.find_all(exp.Column):
@@ -162,15 +172,17 @@ def _rewrite(expression: exp.Expr, columns: dict[tuple[str, str], str]) -> exp.E
     return expression.copy().transform(swap)
 
 
-def _series(binder: ParamBinder, buckets: list[tuple[dt.datetime, dt.datetime]]
-            ) -> exp.Expr:
-    rows = [exp.tuple_(binder.bind(start, "TIMESTAMP"), binder.bind(last, "TIMESTAMP"))
-            for start, last in buckets]
+def _series(binder: ParamBinder, buckets: list[tuple[dt.datetime, dt.datetime]]) -> exp.Expr:
+    rows = [
+        exp.tuple_(binder.bind(start, "TIMESTAMP"), binder.bind(last, "TIMESTAMP"))
+        for start, last in buckets
+    ]
     return exp.Values(expressions=rows)
 
 
-def _window_where(group: Group, rolling: RollingSpec, binder: ParamBinder,
-                  from_start_to_end: bool) -> exp.Expr:
+def _window_where(
+    group: Group, rolling: RollingSpec, binder: ParamBinder, from_start_to_end: bool
+) -> exp.Expr:
     """The window as a condition on the rows: over the whole series (Cube's pre-filter of a
     rolling query's base rows), or, without a granularity, anchored at the date range."""
     assert group.window is not None
@@ -178,9 +190,14 @@ def _window_where(group: Group, rolling: RollingSpec, binder: ParamBinder,
         date_from, date_to = rolling.buckets[0][0], rolling.buckets[-1][1]
     else:
         date_from, date_to = rolling.range_from, rolling.range_to
-    return window_condition(group.window, rolling.raw_time, binder.bind(date_from, "TIMESTAMP"),
-                            binder.bind(date_to, "TIMESTAMP"),
-                            binder.bind(rolling.range_from, "TIMESTAMP"), from_start_to_end)
+    return window_condition(
+        group.window,
+        rolling.raw_time,
+        binder.bind(date_from, "TIMESTAMP"),
+        binder.bind(date_to, "TIMESTAMP"),
+        binder.bind(rolling.range_from, "TIMESTAMP"),
+        from_start_to_end,
+    )
 
 
 def group_ctes(
@@ -194,8 +211,11 @@ def group_ctes(
 ) -> list[tuple[str, exp.Expr]]:
     """The CTEs computing one group: (name, query) pairs, the last one named `group.name`."""
     windowed = group.window is not None and rolling is not None
-    where = [c.copy() for key, c in conditions.items()
-             if not (windowed and rolling is not None and key in rolling.range_condition_keys)]
+    where = [
+        c.copy()
+        for key, c in conditions.items()
+        if not (windowed and rolling is not None and key in rolling.range_condition_keys)
+    ]
     series = rolling if windowed and rolling is not None and rolling.granularity else None
     if windowed and rolling is not None:
         where.append(_window_where(group, rolling, binder, from_start_to_end=series is not None))
@@ -213,10 +233,15 @@ def group_ctes(
     return _grouped_from_base(group, dims, source, where, cube_aliases, series, binder)
 
 
-def _grouped_from_base(group: Group, dims: list[DimColumn], source: exp.Select,
-                       where: list[exp.Expr], cube_aliases: set[str],
-                       rolling: RollingSpec | None, binder: ParamBinder
-                       ) -> list[tuple[str, exp.Expr]]:
+def _grouped_from_base(
+    group: Group,
+    dims: list[DimColumn],
+    source: exp.Select,
+    where: list[exp.Expr],
+    cube_aliases: set[str],
+    rolling: RollingSpec | None,
+    binder: ParamBinder,
+) -> list[tuple[str, exp.Expr]]:
     """Aggregation over base rows: de-duplicated rows of a multiplied cube, and/or a rolling
     window's time series LEFT JOINed to the rows (Cube's `overTimeSeriesQuery`)."""
     base_name, series_name = f"{group.name}_rows", f"{group.name}_series"
@@ -249,25 +274,37 @@ def _grouped_from_base(group: Group, dims: list[DimColumn], source: exp.Select,
     group_by: list[exp.Expr] = []
     if rolling is not None:
         assert group.window is not None
-        ctes.append((series_name, exp.select("__from", "__to").from_(
-            exp.Subquery(this=_series(binder, rolling.buckets),
-                         alias=exp.TableAlias(this=exp.to_identifier("v"),
-                                              columns=[exp.to_identifier("__from"),
-                                                       exp.to_identifier("__to")])))))
+        ctes.append(
+            (
+                series_name,
+                exp.select("__from", "__to").from_(
+                    exp.Subquery(
+                        this=_series(binder, rolling.buckets),
+                        alias=exp.TableAlias(
+                            this=exp.to_identifier("v"),
+                            columns=[exp.to_identifier("__from"), exp.to_identifier("__to")],
+                        ),
+                    )
+                ),
+            )
+        )
         condition = window_condition(
-            group.window, exp.column("__t", table=BASE_ALIAS),
-            exp.column("__from", table=SERIES_ALIAS), exp.column("__to", table=SERIES_ALIAS),
-            binder.bind(rolling.range_from, "TIMESTAMP"))
+            group.window,
+            exp.column("__t", table=BASE_ALIAS),
+            exp.column("__from", table=SERIES_ALIAS),
+            exp.column("__to", table=SERIES_ALIAS),
+            binder.bind(rolling.range_from, "TIMESTAMP"),
+        )
         aggregated = aggregated.from_(exp.to_table(series_name).as_(SERIES_ALIAS)).join(
-            exp.to_table(base_name).as_(BASE_ALIAS), on=condition, join_type="left")
+            exp.to_table(base_name).as_(BASE_ALIAS), on=condition, join_type="left"
+        )
     else:
         aggregated = aggregated.from_(exp.to_table(base_name).as_(BASE_ALIAS))
     for dim in dims:
         if dim.alias in series_dims:
             value: exp.Expr = exp.column("__from", table=SERIES_ALIAS)
             if rolling is not None and series_dims[dim.alias] != rolling.granularity:
-                value = exp.TimestampTrunc(this=value,
-                                           unit=exp.var(series_dims[dim.alias].upper()))
+                value = exp.TimestampTrunc(this=value, unit=exp.var(series_dims[dim.alias].upper()))
         else:
             value = exp.column(dim.alias, table=BASE_ALIAS)
         aggregated = aggregated.select(exp.alias_(value, dim.alias))
@@ -277,8 +314,7 @@ def _grouped_from_base(group: Group, dims: list[DimColumn], source: exp.Select,
         if rolling is not None and group.types.get(key) == "count":
             # Cube sums per-bucket counts: a window without rows is NULL, not 0
             matched = exp.Count(this=exp.column("__t", table=BASE_ALIAS))
-            value = exp.Case().when(exp.GT(this=matched, expression=exp.Literal.number(0)),
-                                    value)
+            value = exp.Case().when(exp.GT(this=matched, expression=exp.Literal.number(0)), value)
         aggregated = aggregated.select(exp.alias_(value, group.aliases[key]))
     if group_by:
         aggregated = aggregated.group_by(*group_by)
@@ -286,8 +322,9 @@ def _grouped_from_base(group: Group, dims: list[DimColumn], source: exp.Select,
     return ctes
 
 
-def combined_source(groups: list[str], dims: list[DimColumn]
-                    ) -> tuple[list[tuple[str, exp.Expr]], exp.Select, str]:
+def combined_source(
+    groups: list[str], dims: list[DimColumn]
+) -> tuple[list[tuple[str, exp.Expr]], exp.Select, str]:
     """FROM clause joining group results, as Cube's `fullKeyQueryAggregate` does: INNER JOINs
     on the dimensions (NULL matching NULL), or a cross join of one-row results without
     dimensions; returns (extra CTEs, select, alias holding the dimension columns)."""
@@ -296,8 +333,14 @@ def combined_source(groups: list[str], dims: list[DimColumn]
         if not dims:
             select = select.join(exp.to_table(name), join_type="cross")
             continue
-        on = exp.and_(*[exp.NullSafeEQ(this=exp.column(dim.alias, table=previous),
-                                       expression=exp.column(dim.alias, table=name))
-                        for dim in dims])
+        on = exp.and_(
+            *[
+                exp.NullSafeEQ(
+                    this=exp.column(dim.alias, table=previous),
+                    expression=exp.column(dim.alias, table=name),
+                )
+                for dim in dims
+            ]
+        )
         select = select.join(exp.to_table(name), on=on, join_type="inner")
     return [], select, groups[0]

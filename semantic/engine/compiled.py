@@ -37,6 +37,7 @@ class CompiledQuery:
 
     def printable(self, dialect: str = ENGINE_DIALECT) -> str:
         """SQL with the parameter values inlined as literals: for reading, never for running."""
+
         def inline(node: exp.Expr) -> exp.Expr:
             if isinstance(node, exp.Placeholder) and str(node.this).isdigit():
                 return _literal(self.params[int(node.this) - 1])
@@ -50,6 +51,7 @@ class CompiledQuery:
 
 def _literal(value: Any) -> exp.Expr:
     if hasattr(value, "isoformat"):
-        return exp.Literal.string(value.isoformat(sep=" ") if hasattr(value, "hour")
-                                  else value.isoformat())
+        return exp.Literal.string(
+            value.isoformat(sep=" ") if hasattr(value, "hour") else value.isoformat()
+        )
     return exp.convert(value)

@@ -71,9 +71,16 @@ class _TimeDim:
 class QueryCompiler:
     """Compiles queries against one model for one security context."""
 
-    def __init__(self, model: DataModel, context: SecurityContext, *, as_of: dt.date,
-                 table_mapper: TableMapper | None = None, allow_private: bool = False,
-                 max_limit: int = MAX_LIMIT):
+    def __init__(
+        self,
+        model: DataModel,
+        context: SecurityContext,
+        *,
+        as_of: dt.date,
+        table_mapper: TableMapper | None = None,
+        allow_private: bool = False,
+        max_limit: int = MAX_LIMIT,
+    ):
         self.model = model
         self.max_limit = max_limit
         self.context = context
@@ -97,27 +104,48 @@ class QueryCompiler:
         measures = [self.resolver.resolve(path, ("measure",)) for path in q.measures]
         segments = [self.resolver.resolve(path, ("segment",)) for path in q.segments]
         filter_members = self._filter_members(q.filters)
-        used = [*measures, *dims, *(t.member for t in time_dims), *segments,
-                *filter_members.values()]  # measures first: their cube roots a cube query
+        used = [
+            *measures,
+            *dims,
+            *(t.member for t in time_dims),
+            *segments,
+            *filter_members.values(),
+        ]  # measures first: their cube roots a cube query
         if not dims and not time_dims and not measures:
             raise QueryError("a query needs at least one measure, dimension or time dimension")
         self._one_owner(used)
         masked = self._member_access(used)
         tree, security_conditions = self._plan(used)
-        return self._assemble(q, binder, tree, dims, time_dims, measures, segments,
-                              filter_members, masked, security_conditions)
+        return self._assemble(
+            q,
+            binder,
+            tree,
+            dims,
+            time_dims,
+            measures,
+            segments,
+            filter_members,
+            masked,
+            security_conditions,
+        )
 
     def _reject_unsupported(self, q: Query) -> None:
         if q.ungrouped:
-            raise QueryError("`ungrouped` queries are not supported by the embedded engine; "
-                             "group by the primary key instead")
+            raise QueryError(
+                "`ungrouped` queries are not supported by the embedded engine; "
+                "group by the primary key instead"
+            )
         if q.total:
-            raise QueryError("`total` is not supported by the embedded engine; run the query "
-                             "without a limit and count its rows")
+            raise QueryError(
+                "`total` is not supported by the embedded engine; run the query "
+                "without a limit and count its rows"
+            )
         for td in q.time_dimensions:
             if td.compare_date_range is not None:
-                raise QueryError("`compareDateRange` is not supported by the embedded engine; "
-                                 "run one query per date range")
+                raise QueryError(
+                    "`compareDateRange` is not supported by the embedded engine; "
+                    "run one query per date range"
+                )
         self.timezone = None if q.timezone in UTC_NAMES else q.timezone
         if self.timezone is not None:
             check_timezone(self.timezone)
@@ -135,8 +163,9 @@ class QueryCompiler:
                 dims.append(self.resolver.resolve(path, ("dimension",)))
         for td in q.time_dimensions:
             member = self._time_member(td.dimension)
-            date_range = (resolve_range(td.date_range, self.as_of)
-                          if td.date_range is not None else None)
+            date_range = (
+                resolve_range(td.date_range, self.as_of) if td.date_range is not None else None
+            )
             output = f"{td.dimension}.{td.granularity}" if td.granularity else None
             time_dims.append(_TimeDim(member, td.granularity, date_range, output))
         return dims, time_dims
@@ -144,8 +173,9 @@ class QueryCompiler:
     def _time_member(self, path: str) -> ResolvedMember:
         member = self.resolver.resolve(path, ("dimension",))
         if member.type != "time":
-            raise QueryError(f"'{path}' is a {member.type} dimension; time dimensions need "
-                             "type time")
+            raise QueryError(
+                f"'{path}' is a {member.type} dimension; time dimensions need type time"
+            )
         return member
 
     def _filter_members(self, filters: tuple[Filter, ...]) -> dict[str, ResolvedMember]:
@@ -154,8 +184,7 @@ class QueryCompiler:
             if isinstance(item, LogicalFilter):
                 found.update(self._filter_members(item.items))
             else:
-                found[item.member] = self.resolver.resolve(item.member, ("dimension",
-                                                                         "measure"))
+                found[item.member] = self.resolver.resolve(item.member, ("dimension", "measure"))
         return found
 
     def _one_owner(self, members: list[ResolvedMember]) -> None:
@@ -164,8 +193,10 @@ class QueryCompiler:
         if len(views) > 1:
             raise QueryError(f"a query reads one view at a time; got {', '.join(sorted(views))}")
         if views and cubes:
-            raise QueryError(f"a query cannot mix view {next(iter(views))} with cube(s) "
-                             f"{', '.join(sorted(cubes))}")
+            raise QueryError(
+                f"a query cannot mix view {next(iter(views))} with cube(s) "
+                f"{', '.join(sorted(cubes))}"
+            )
 
     # ------------------------------------------------------------------ security
     def _member_access(self, members: list[ResolvedMember]) -> dict[str, Access]:
@@ -187,8 +218,9 @@ class QueryCompiler:
                     self._unmask[member.path] = (member.owner, access.unmask_when)
         return masked
 
-    def _policy_members(self, owner: str, is_view: bool,
-                        groups: list[tuple[PolicyFilter, ...]]) -> list[ResolvedMember]:
+    def _policy_members(
+        self, owner: str, is_view: bool, groups: list[tuple[PolicyFilter, ...]]
+    ) -> list[ResolvedMember]:
         found: list[ResolvedMember] = []
 
         def walk(item: PolicyFilter) -> None:
@@ -206,17 +238,17 @@ class QueryCompiler:
         local = name.strip()
         for prefix in ("{CUBE}.", "{ CUBE }.", f"{owner}."):
             if local.startswith(prefix):
-                local = local[len(prefix):]
+                local = local[len(prefix) :]
         return self.internal.resolve(f"{owner}.{local}", ("dimension",))
 
-    def _plan(self, used: list[ResolvedMember]
-              ) -> tuple[JoinTree, list[tuple[str, list[tuple[PolicyFilter, ...]]]]]:
+    def _plan(
+        self, used: list[ResolvedMember]
+    ) -> tuple[JoinTree, list[tuple[str, list[tuple[PolicyFilter, ...]]]]]:
         view = next((m.owner for m in used if m.owner_is_view), None)
         rules: list[tuple[str, list[tuple[PolicyFilter, ...]]]] = []
         extra: list[ResolvedMember] = []
         if view is not None:
-            groups = row_filters(self.model.views[view].access_policy, self.context,
-                                 f"view {view}")
+            groups = row_filters(self.model.views[view].access_policy, self.context, f"view {view}")
             if groups is not None:
                 rules.append((view, groups))
                 extra += self._policy_members(view, True, groups)
@@ -227,16 +259,18 @@ class QueryCompiler:
         while set(tree.cubes) - checked:
             for cube in [c for c in tree.cubes if c not in checked]:
                 checked.add(cube)
-                groups = row_filters(self.model.cubes[cube].access_policy, self.context,
-                                     f"cube {cube}")
+                groups = row_filters(
+                    self.model.cubes[cube].access_policy, self.context, f"cube {cube}"
+                )
                 if groups is not None:
                     rules.append((cube, groups))
                     extra += self._policy_members(cube, False, groups)
             tree = self._tree([*used, *extra], view, anchor=tree)
         return tree, rules
 
-    def _tree(self, members: list[ResolvedMember], view: str | None,
-              anchor: JoinTree | None = None) -> JoinTree:
+    def _tree(
+        self, members: list[ResolvedMember], view: str | None, anchor: JoinTree | None = None
+    ) -> JoinTree:
         if view is not None:
             root = self.model.views[view].cubes[0].join_path[0]
             hints = [(root,)] + [self._hint_in_view(m, anchor) for m in members]
@@ -264,8 +298,7 @@ class QueryCompiler:
         return member.join_hint
 
     # ------------------------------------------------------------------ expressions
-    def _dimension_expr(self, member: ResolvedMember, masked: dict[str, Access]
-                        ) -> exp.Expr:
+    def _dimension_expr(self, member: ResolvedMember, masked: dict[str, Access]) -> exp.Expr:
         definition = member.definition
         assert isinstance(definition, Dimension)
         if member.path in masked:
@@ -275,12 +308,24 @@ class QueryCompiler:
             if member.path in self._unmask:
                 owner, groups = self._unmask[member.path]
                 label = f"{'view' if owner in self.model.views else 'cube'} {owner}"
-                clear = exp.paren(exp.or_(*[
-                    exp.and_(*[self._policy_condition(owner, f, self._binder, label)
-                               for f in group]) if group else exp.true()
-                    for group in groups]))
-                return exp.Case().when(clear, self.sql.dimension(member.cube, member.name)
-                                       ).else_(mask)
+                clear = exp.paren(
+                    exp.or_(
+                        *[
+                            exp.and_(
+                                *[
+                                    self._policy_condition(owner, f, self._binder, label)
+                                    for f in group
+                                ]
+                            )
+                            if group
+                            else exp.true()
+                            for group in groups
+                        ]
+                    )
+                )
+                return (
+                    exp.Case().when(clear, self.sql.dimension(member.cube, member.name)).else_(mask)
+                )
             return mask
         return self.sql.dimension(member.cube, member.name)
 
@@ -289,14 +334,17 @@ class QueryCompiler:
         expression = self._dimension_expr(member, masked)
         return to_timezone(expression, self.timezone) if self.timezone else expression
 
-    def _condition(self, item: Filter, binder: ParamBinder, masked: dict[str, Access],
-                   members: dict[str, ResolvedMember],
-                   measure_expr: Callable[[ResolvedMember], exp.Expr] | None
-                   ) -> exp.Expr:
+    def _condition(
+        self,
+        item: Filter,
+        binder: ParamBinder,
+        masked: dict[str, Access],
+        members: dict[str, ResolvedMember],
+        measure_expr: Callable[[ResolvedMember], exp.Expr] | None,
+    ) -> exp.Expr:
         """A query filter; dimension filters when measure_expr is None, else measure ones."""
         if isinstance(item, LogicalFilter):
-            parts = [self._condition(i, binder, masked, members, measure_expr)
-                     for i in item.items]
+            parts = [self._condition(i, binder, masked, members, measure_expr) for i in item.items]
             if not parts:
                 return exp.true()
             return exp.paren(exp.and_(*parts) if item.operator == "and" else exp.or_(*parts))
@@ -304,14 +352,28 @@ class QueryCompiler:
         if member.kind == "measure":
             assert measure_expr is not None, "measure filters are compiled with measure_expr"
             expression = measure_expr(member)
-            return member_condition(expression, "number", item.operator, item.values, binder,
-                                    item.member, is_measure=True)
-        return member_condition(self._dimension_expr(member, masked), member.type,
-                                item.operator, item.values, binder, item.member,
-                                timezone=self.timezone)
+            return member_condition(
+                expression,
+                "number",
+                item.operator,
+                item.values,
+                binder,
+                item.member,
+                is_measure=True,
+            )
+        return member_condition(
+            self._dimension_expr(member, masked),
+            member.type,
+            item.operator,
+            item.values,
+            binder,
+            item.member,
+            timezone=self.timezone,
+        )
 
-    def _split_filters(self, filters: tuple[Filter, ...], members: dict[str, ResolvedMember]
-                       ) -> tuple[list[Filter], list[Filter]]:
+    def _split_filters(
+        self, filters: tuple[Filter, ...], members: dict[str, ResolvedMember]
+    ) -> tuple[list[Filter], list[Filter]]:
         dimension_filters: list[Filter] = []
         measure_filters: list[Filter] = []
         for item in filters:
@@ -321,8 +383,10 @@ class QueryCompiler:
             elif kinds <= {"dimension"}:
                 dimension_filters.append(item)
             else:
-                raise QueryError("a logical filter cannot mix dimension and measure filters "
-                                 "(Cube rule); split it into separate filters")
+                raise QueryError(
+                    "a logical filter cannot mix dimension and measure filters "
+                    "(Cube rule); split it into separate filters"
+                )
         return dimension_filters, measure_filters
 
     def _filter_kinds(self, item: Filter, members: dict[str, ResolvedMember]) -> set[str]:
@@ -333,43 +397,64 @@ class QueryCompiler:
             kinds |= self._filter_kinds(nested, members)
         return kinds
 
-    def _security_conditions(self, rules: list[tuple[str, list[tuple[PolicyFilter, ...]]]],
-                             binder: ParamBinder) -> list[exp.Expr]:
+    def _security_conditions(
+        self, rules: list[tuple[str, list[tuple[PolicyFilter, ...]]]], binder: ParamBinder
+    ) -> list[exp.Expr]:
         conditions: list[exp.Expr] = []
         for owner, groups in rules:
             label = f"{'view' if owner in self.model.views else 'cube'} {owner}"
-            alternatives = [exp.and_(*[self._policy_condition(owner, f, binder, label)
-                                       for f in group]) if group else exp.true()
-                            for group in groups]
-            conditions.append(exp.paren(exp.or_(*alternatives)) if alternatives
-                              else exp.false())
+            alternatives = [
+                exp.and_(*[self._policy_condition(owner, f, binder, label) for f in group])
+                if group
+                else exp.true()
+                for group in groups
+            ]
+            conditions.append(exp.paren(exp.or_(*alternatives)) if alternatives else exp.false())
         return conditions
 
-    def _policy_condition(self, owner: str, item: PolicyFilter, binder: ParamBinder,
-                          label: str) -> exp.Expr:
+    def _policy_condition(
+        self, owner: str, item: PolicyFilter, binder: ParamBinder, label: str
+    ) -> exp.Expr:
         if item.and_ is not None or item.or_ is not None:
-            parts = [self._policy_condition(owner, nested, binder, label)
-                     for nested in (item.and_ or item.or_ or ())]
+            parts = [
+                self._policy_condition(owner, nested, binder, label)
+                for nested in (item.and_ or item.or_ or ())
+            ]
             if not parts:
                 return exp.true() if item.and_ is not None else exp.false()
             return exp.paren(exp.and_(*parts) if item.and_ is not None else exp.or_(*parts))
         member = self._policy_member(owner, item.member or "")
         values = resolve_values(item.values, self.context, label)
-        return member_condition(self.sql.dimension(member.cube, member.name), member.type,
-                                item.operator or "", values, binder, member.path)
+        return member_condition(
+            self.sql.dimension(member.cube, member.name),
+            member.type,
+            item.operator or "",
+            values,
+            binder,
+            member.path,
+        )
 
     # ------------------------------------------------------------------ assembly
-    def _assemble(self, q: Query, binder: ParamBinder, tree: JoinTree,
-                  dims: list[ResolvedMember], time_dims: list[_TimeDim],
-                  measures: list[ResolvedMember], segments: list[ResolvedMember],
-                  filter_members: dict[str, ResolvedMember], masked: dict[str, Access],
-                  rules: list[tuple[str, list[tuple[PolicyFilter, ...]]]]) -> CompiledQuery:
+    def _assemble(
+        self,
+        q: Query,
+        binder: ParamBinder,
+        tree: JoinTree,
+        dims: list[ResolvedMember],
+        time_dims: list[_TimeDim],
+        measures: list[ResolvedMember],
+        segments: list[ResolvedMember],
+        filter_members: dict[str, ResolvedMember],
+        masked: dict[str, Access],
+        rules: list[tuple[str, list[tuple[PolicyFilter, ...]]]],
+    ) -> CompiledQuery:
         dim_columns, outputs = self._dim_columns(dims, time_dims, masked)
         dimension_filters, measure_filters = self._split_filters(q.filters, filter_members)
         conditions: dict[int, exp.Expr] = {}
         for item in dimension_filters:
-            conditions[len(conditions)] = self._condition(item, binder, masked, filter_members,
-                                                          None)
+            conditions[len(conditions)] = self._condition(
+                item, binder, masked, filter_members, None
+            )
         for segment in segments:
             conditions[len(conditions)] = self.sql.segment(segment.cube, segment.name)
         for condition in self._security_conditions(rules, binder):
@@ -392,42 +477,52 @@ class QueryCompiler:
         for group in groups:
             pruned = self._pruned(tree, [*shared, *group.measures.values()], group.cube)
             group.multiplied = pruned.multiplied(group.cube)
-            ctes += agg.group_ctes(group, dim_columns, self._from(pruned), conditions, aliases,
-                                   rolling, binder)
+            ctes += agg.group_ctes(
+                group, dim_columns, self._from(pruned), conditions, aliases, rolling, binder
+            )
         extra, select, dims_from = agg.combined_source([g.name for g in groups], dim_columns)
         ctes += extra
-        leaf_columns = {key: exp.column(group.aliases[key], table=group.name)
-                        for group in groups for key in group.aliases}
+        leaf_columns = {
+            key: exp.column(group.aliases[key], table=group.name)
+            for group in groups
+            for key in group.aliases
+        }
 
         def measure_expr(member: ResolvedMember) -> exp.Expr:
             definition = member.definition
             assert isinstance(definition, Measure)
             if member.path in masked:
                 if definition.mask is not None and definition.mask.sql is not None:
-                    raise QueryError(f"'{member.path}' is masked with SQL; measures support "
-                                     "static masks only")
-                return self.sql.mask(member.cube, definition.mask,
-                                     measure_result_type(definition))
-            return self.sql.calculated(member.cube, member.name,
-                                       lambda c, n: leaf_columns[(c, n)].copy())
+                    raise QueryError(
+                        f"'{member.path}' is masked with SQL; measures support static masks only"
+                    )
+                return self.sql.mask(member.cube, definition.mask, measure_result_type(definition))
+            return self.sql.calculated(
+                member.cube, member.name, lambda c, n: leaf_columns[(c, n)].copy()
+            )
 
         for column, (name, _kind, _type) in zip(dim_columns, outputs, strict=True):
-            select = select.select(exp.alias_(exp.column(column.alias, table=dims_from), name,
-                                              quoted=True))
+            select = select.select(
+                exp.alias_(exp.column(column.alias, table=dims_from), name, quoted=True)
+            )
         for member in measures:
             select = select.select(exp.alias_(measure_expr(member), member.path, quoted=True))
             definition = member.definition
             assert isinstance(definition, Measure)
             outputs.append((member.path, "measure", measure_result_type(definition)))
         for item in measure_filters:
-            select = select.where(self._condition(item, binder, masked, filter_members,
-                                                  measure_expr))
+            select = select.where(
+                self._condition(item, binder, masked, filter_members, measure_expr)
+            )
         select = self._order(select, q, outputs, dims, time_dims, measures)
         if q.limit is not None and q.limit > self.max_limit:
-            raise QueryError(f"limit {q.limit} exceeds the query limit of {self.max_limit} rows "
-                             "(as Cube's CUBEJS_DB_QUERY_LIMIT; setting semantic.query_limit)")
-        select = select.limit(q.limit if q.limit is not None else min(DEFAULT_LIMIT,
-                                                                       self.max_limit))
+            raise QueryError(
+                f"limit {q.limit} exceeds the query limit of {self.max_limit} rows "
+                "(as Cube's CUBEJS_DB_QUERY_LIMIT; setting semantic.query_limit)"
+            )
+        select = select.limit(
+            q.limit if q.limit is not None else min(DEFAULT_LIMIT, self.max_limit)
+        )
         if q.offset:
             select = select.offset(q.offset)
         for name, cte in ctes:
@@ -436,14 +531,13 @@ class QueryCompiler:
         expression, params = compact(select, binder.values)
         return CompiledQuery(expression=expression, params=params, columns=columns)
 
-    def _dim_columns(self, dims: list[ResolvedMember], time_dims: list[_TimeDim],
-                     masked: dict[str, Access]
-                     ) -> tuple[list[agg.DimColumn], list[tuple[str, str, str]]]:
+    def _dim_columns(
+        self, dims: list[ResolvedMember], time_dims: list[_TimeDim], masked: dict[str, Access]
+    ) -> tuple[list[agg.DimColumn], list[tuple[str, str, str]]]:
         columns: list[agg.DimColumn] = []
         outputs: list[tuple[str, str, str]] = []
         for member in dims:
-            columns.append(agg.DimColumn(f"d{len(columns)}", self._dimension_expr(member,
-                                                                                   masked)))
+            columns.append(agg.DimColumn(f"d{len(columns)}", self._dimension_expr(member, masked)))
             outputs.append((member.path, "dimension", member.type))
         seen: set[str] = set()
         for td in time_dims:
@@ -460,12 +554,18 @@ class QueryCompiler:
         assert td.date_range is not None
         expression = self._dimension_expr(td.member, {})
         start, end = (local_to_utc(value, self.timezone) for value in td.date_range)
-        return exp.and_(exp.GTE(this=expression.copy(),
-                                expression=binder.bind(start, "TIMESTAMP")),
-                        exp.LTE(this=expression.copy(), expression=binder.bind(end, "TIMESTAMP")))
+        return exp.and_(
+            exp.GTE(this=expression.copy(), expression=binder.bind(start, "TIMESTAMP")),
+            exp.LTE(this=expression.copy(), expression=binder.bind(end, "TIMESTAMP")),
+        )
 
-    def _groups(self, tree: JoinTree, measures: list[ResolvedMember],
-                masked: dict[str, Access], time_dims: list[_TimeDim]) -> list[agg.Group]:
+    def _groups(
+        self,
+        tree: JoinTree,
+        measures: list[ResolvedMember],
+        masked: dict[str, Access],
+        time_dims: list[_TimeDim],
+    ) -> list[agg.Group]:
         has_time = any(td.granularity or td.date_range for td in time_dims)
         groups: dict[tuple[str, RollingWindow | None, bool], agg.Group] = {}
         for member in measures:
@@ -473,8 +573,10 @@ class QueryCompiler:
                 continue
             for cube, name in self.sql.leaves(member.cube, member.name):
                 if cube not in tree.cubes:
-                    raise QueryError(f"measure '{member.path}' needs cube '{cube}', which the "
-                                     "query's join tree does not reach")
+                    raise QueryError(
+                        f"measure '{member.path}' needs cube '{cube}', which the "
+                        "query's join tree does not reach"
+                    )
                 definition = self.model.cubes[cube].measures[name]
                 window = definition.rolling_window
                 if definition.type == "running_total":
@@ -485,11 +587,15 @@ class QueryCompiler:
                 if key not in groups:
                     cube_def = self.model.cubes[cube]
                     groups[key] = agg.Group(
-                        name=f"g{len(groups)}", cube=cube, window=window,
+                        name=f"g{len(groups)}",
+                        cube=cube,
+                        window=window,
                         multiplied=tree.multiplied(cube),
-                        primary_keys=[self.sql.dimension(cube, pk.name)
-                                      for pk in cube_def.primary_keys],
-                        additive=additive)
+                        primary_keys=[
+                            self.sql.dimension(cube, pk.name) for pk in cube_def.primary_keys
+                        ],
+                        additive=additive,
+                    )
                 group = groups[key]
                 if (cube, name) not in group.measures:
                     group.aliases[(cube, name)] = f"m{len(group.aliases)}"
@@ -497,13 +603,20 @@ class QueryCompiler:
                     group.types[(cube, name)] = definition.type
         for group in groups.values():
             if group.multiplied and not group.primary_keys:
-                raise QueryError(f"cube '{group.cube}' needs a primary_key: the joins in this "
-                                 "query multiply its rows")
+                raise QueryError(
+                    f"cube '{group.cube}' needs a primary_key: the joins in this "
+                    "query multiply its rows"
+                )
         return list(groups.values())
 
-    def _rolling(self, groups: list[agg.Group], time_dims: list[_TimeDim],
-                 dim_columns: list[agg.DimColumn], outputs: list[tuple[str, str, str]],
-                 range_keys: dict[int, int]) -> agg.RollingSpec | None:
+    def _rolling(
+        self,
+        groups: list[agg.Group],
+        time_dims: list[_TimeDim],
+        dim_columns: list[agg.DimColumn],
+        outputs: list[tuple[str, str, str]],
+        range_keys: dict[int, int],
+    ) -> agg.RollingSpec | None:
         """The time dimension rolling windows run over (Cube: the one with the finest
         granularity, all of them sharing one date range), or None without windows."""
         if not any(group.window is not None for group in groups):
@@ -511,36 +624,50 @@ class QueryCompiler:
         granular = [td for td in time_dims if td.granularity]
         members = {td.member.path for td in granular}
         if len(members) > 1:
-            raise QueryError("rolling window measures run over one time dimension; the query "
-                             f"groups by {', '.join(sorted(members))}")
+            raise QueryError(
+                "rolling window measures run over one time dimension; the query "
+                f"groups by {', '.join(sorted(members))}"
+            )
         if any(td.date_range is None for td in granular):
-            raise QueryError("rolling window measures need a dateRange on time dimension "
-                             f"'{granular[0].member.path}' (as in Cube: time series queries "
-                             "without dateRange are not supported)")
+            raise QueryError(
+                "rolling window measures need a dateRange on time dimension "
+                f"'{granular[0].member.path}' (as in Cube: time series queries "
+                "without dateRange are not supported)"
+            )
         ranged = [td for td in (granular or time_dims) if td.date_range is not None]
         if not ranged:
-            raise QueryError(f"rolling window measures need a dateRange on time dimension "
-                             f"'{time_dims[0].member.path}' (as in Cube)")
+            raise QueryError(
+                f"rolling window measures need a dateRange on time dimension "
+                f"'{time_dims[0].member.path}' (as in Cube)"
+            )
         if len({td.date_range for td in ranged}) > 1:
-            raise QueryError("rolling window measures need one dateRange: the time dimensions "
-                             "of this query have different ones (Cube refuses them too)")
+            raise QueryError(
+                "rolling window measures need one dateRange: the time dimensions "
+                "of this query have different ones (Cube refuses them too)"
+            )
         td = ranged[0]
         assert td.date_range is not None
         start, end = td.date_range
-        keys = {range_keys[index] for index, other in enumerate(time_dims)
-                if index in range_keys and other.member.path == td.member.path}
+        keys = {
+            range_keys[index]
+            for index, other in enumerate(time_dims)
+            if index in range_keys and other.member.path == td.member.path
+        }
         raw = self._time_expr(td.member, {})
         if not granular:
             return agg.RollingSpec(raw, None, [], start, end, keys)
         names = [name for name, _kind, _type in outputs]
-        series_dims = {dim_columns[names.index(g.output or "")].alias: g.granularity or ""
-                       for g in granular}
+        series_dims = {
+            dim_columns[names.index(g.output or "")].alias: g.granularity or "" for g in granular
+        }
         finest = granular[0].granularity
         for g in granular[1:]:
             finest = agg.min_granularity(finest, g.granularity)
         assert finest is not None
-        series = [(first, following - dt.timedelta(microseconds=1))
-                  for first, following in buckets(start, end, finest)]
+        series = [
+            (first, following - dt.timedelta(microseconds=1))
+            for first, following in buckets(start, end, finest)
+        ]
         return agg.RollingSpec(raw, finest, series, start, end, keys, series_dims)
 
     def _pruned(self, tree: JoinTree, expressions: list[exp.Expr], cube: str) -> JoinTree:
@@ -559,8 +686,11 @@ class QueryCompiler:
                 join = parent.get(name)
                 if join is None:
                     continue
-                reads = {c.table for c in self.sql.join_condition(join).find_all(exp.Column)
-                         if c.table in tree.cubes}
+                reads = {
+                    c.table
+                    for c in self.sql.join_condition(join).find_all(exp.Column)
+                    if c.table in tree.cubes
+                }
                 if not (reads | {join.cube}) <= needed:
                     needed |= reads | {join.cube}
                     changed = True
@@ -569,13 +699,20 @@ class QueryCompiler:
     def _from(self, tree: JoinTree) -> exp.Select:
         select = exp.select().from_(self.sql.table(tree.root))
         for join in tree.joins:
-            select = select.join(self.sql.table(join.name), on=self.sql.join_condition(join),
-                                 join_type="left")
+            select = select.join(
+                self.sql.table(join.name), on=self.sql.join_condition(join), join_type="left"
+            )
         return select
 
-    def _order(self, select: exp.Select, q: Query, outputs: list[tuple[str, str, str]],
-               dims: list[ResolvedMember], time_dims: list[_TimeDim],
-               measures: list[ResolvedMember]) -> exp.Select:
+    def _order(
+        self,
+        select: exp.Select,
+        q: Query,
+        outputs: list[tuple[str, str, str]],
+        dims: list[ResolvedMember],
+        time_dims: list[_TimeDim],
+        measures: list[ResolvedMember],
+    ) -> exp.Select:
         names = {name for name, _kind, _type in outputs}
         aliases = {td.member.path: td.output for td in time_dims if td.output}
         if q.order is not None:
@@ -592,8 +729,11 @@ class QueryCompiler:
             # Cube leaves ties of its default order unordered; the embedded engine breaks them on
             # the other grouped columns so that two runs of one query return rows in one order
             ordered = {member for member, _direction in order}
-            order += [(name, "asc") for name, kind, _type in outputs
-                      if kind != "measure" and name not in ordered]
+            order += [
+                (name, "asc")
+                for name, kind, _type in outputs
+                if kind != "measure" and name not in ordered
+            ]
         terms = []
         ungrouped = {td.member.path for td in time_dims if not td.output}
         for member, direction in order:
@@ -601,8 +741,13 @@ class QueryCompiler:
             if name is None and member in ungrouped:
                 continue  # a time dimension without granularity has no column (Cube skips it)
             if name is None:
-                raise QueryError(f"cannot order by '{member}': it is not a measure, dimension "
-                                 "or grouped time dimension of the query")
-            terms.append(exp.Ordered(this=exp.column(exp.to_identifier(name, quoted=True)),
-                                     desc=direction == "desc"))
+                raise QueryError(
+                    f"cannot order by '{member}': it is not a measure, dimension "
+                    "or grouped time dimension of the query"
+                )
+            terms.append(
+                exp.Ordered(
+                    this=exp.column(exp.to_identifier(name, quoted=True)), desc=direction == "desc"
+                )
+            )
         return select.order_by(*terms) if terms else select

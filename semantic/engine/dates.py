@@ -32,8 +32,9 @@ def parse_instant(text: str, *, end: bool) -> dt.datetime:
             return dt.datetime.combine(day, END_OF_DAY if end else dt.time())
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError as exc:
-        raise QueryError(f"cannot read date '{text}' (expected YYYY-MM-DD or "
-                         "YYYY-MM-DDTHH:MM:SS)") from exc
+        raise QueryError(
+            f"cannot read date '{text}' (expected YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS)"
+        ) from exc
     if parsed.tzinfo is not None:
         parsed = parsed.astimezone(dt.UTC).replace(tzinfo=None)
     return parsed
@@ -112,15 +113,18 @@ def _chrono_instant(text: str, now: dt.datetime) -> dt.datetime:
         return shift(now, match.group(2), -int(match.group(1)))
     match = _CHRONO_AHEAD.fullmatch(phrase)
     if match:
-        count, unit = (match.group(1), match.group(2)) if match.group(1) else (match.group(3),
-                                                                              match.group(4))
+        count, unit = (
+            (match.group(1), match.group(2)) if match.group(1) else (match.group(3), match.group(4))
+        )
         return shift(now, unit, int(count))
     try:
         return parse_instant(phrase, end=False)
     except QueryError:
-        raise QueryError(f"cannot read date '{text}' in a `from ... to ...` range; use a date "
-                         "(YYYY-MM-DD), now, today, yesterday, tomorrow, 'N days ago' or "
-                         "'in N days'") from None
+        raise QueryError(
+            f"cannot read date '{text}' in a `from ... to ...` range; use a date "
+            "(YYYY-MM-DD), now, today, yesterday, tomorrow, 'N days ago' or "
+            "'in N days'"
+        ) from None
 
 
 def relative_range(text: str, as_of: dt.date | dt.datetime) -> tuple[dt.datetime, dt.datetime]:
@@ -159,7 +163,8 @@ def relative_range(text: str, as_of: dt.date | dt.datetime) -> tuple[dt.datetime
             f"cannot read relative date range '{text}'; supported (as in Cube): today, "
             "yesterday, tomorrow, this|last|next day|week|month|quarter|year, last|next N "
             "days|weeks|months|quarters|years, from A to B (A, B: a date, now, today, 'N days "
-            "ago', 'in N days')") from None
+            "ago', 'in N days')"
+        ) from None
     return truncate(day, "day"), _end_of(day, "day")
 
 
@@ -168,8 +173,9 @@ def check_timezone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError) as exc:
-        raise QueryError(f"unknown timezone '{name}' (expected an IANA name such as "
-                         "'America/Los_Angeles')") from exc
+        raise QueryError(
+            f"unknown timezone '{name}' (expected an IANA name such as 'America/Los_Angeles')"
+        ) from exc
 
 
 def local_to_utc(value: dt.datetime, timezone: str | None) -> dt.datetime:
@@ -202,8 +208,9 @@ def resolve_range(
     return start, end
 
 
-def buckets(start: dt.datetime, end: dt.datetime, unit: str) -> list[tuple[dt.datetime,
-                                                                         dt.datetime]]:
+def buckets(
+    start: dt.datetime, end: dt.datetime, unit: str
+) -> list[tuple[dt.datetime, dt.datetime]]:
     """(bucket start, next bucket start) for every period of `unit` touching [start, end]."""
     series = []
     current = truncate(start, unit)
@@ -212,6 +219,7 @@ def buckets(start: dt.datetime, end: dt.datetime, unit: str) -> list[tuple[dt.da
         series.append((current, following))
         current = following
         if len(series) > 100_000:
-            raise QueryError("the date range holds more than 100000 buckets; use a coarser "
-                             "granularity")
+            raise QueryError(
+                "the date range holds more than 100000 buckets; use a coarser granularity"
+            )
     return series

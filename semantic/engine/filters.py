@@ -19,27 +19,46 @@ from semantic.engine.dates import local_to_utc, parse_instant
 from semantic.engine.params import ParamBinder
 from semantic.errors import QueryError
 
-STRING_OPERATORS = {"contains", "notContains", "startsWith", "notStartsWith", "endsWith",
-                    "notEndsWith"}
-DATE_OPERATORS = {"inDateRange", "notInDateRange", "beforeDate", "beforeOrOnDate", "afterDate",
-                  "afterOrOnDate"}
+STRING_OPERATORS = {
+    "contains",
+    "notContains",
+    "startsWith",
+    "notStartsWith",
+    "endsWith",
+    "notEndsWith",
+}
+DATE_OPERATORS = {
+    "inDateRange",
+    "notInDateRange",
+    "beforeDate",
+    "beforeOrOnDate",
+    "afterDate",
+    "afterOrOnDate",
+}
 COMPARISON_OPERATORS = {"gt", "gte", "lt", "lte"}
 NEGATIVE = {"notEquals", "notContains", "notStartsWith", "notEndsWith"}
 
 
 def _check_operator(operator: str, member_type: str, label: str, is_measure: bool) -> None:
     if operator not in FILTER_OPERATORS:
-        raise QueryError(f"unknown operator '{operator}' in the filter on '{label}'; valid "
-                         f"operators: {', '.join(FILTER_OPERATORS)}")
+        raise QueryError(
+            f"unknown operator '{operator}' in the filter on '{label}'; valid "
+            f"operators: {', '.join(FILTER_OPERATORS)}"
+        )
     if operator in STRING_OPERATORS and (is_measure or member_type != "string"):
-        raise QueryError(f"operator '{operator}' needs a string dimension; '{label}' is "
-                         f"{'a measure' if is_measure else member_type}")
+        raise QueryError(
+            f"operator '{operator}' needs a string dimension; '{label}' is "
+            f"{'a measure' if is_measure else member_type}"
+        )
     if operator in DATE_OPERATORS and (is_measure or member_type != "time"):
-        raise QueryError(f"operator '{operator}' needs a time dimension; '{label}' is "
-                         f"{'a measure' if is_measure else member_type}")
+        raise QueryError(
+            f"operator '{operator}' needs a time dimension; '{label}' is "
+            f"{'a measure' if is_measure else member_type}"
+        )
     if operator in COMPARISON_OPERATORS and member_type not in ("number", "time"):
-        raise QueryError(f"operator '{operator}' needs a number or time member; '{label}' "
-                         f"is {member_type}")
+        raise QueryError(
+            f"operator '{operator}' needs a number or time member; '{label}' is {member_type}"
+        )
 
 
 def convert_value(value: Any, member_type: str, label: str, *, end: bool = False) -> Any:
@@ -131,8 +150,9 @@ def member_condition(
     return exp.or_(condition, null_match) if null_match else condition
 
 
-def _equals(expression: exp.Expr, member_type: str, values: list[Any],
-            binder: ParamBinder, label: str) -> exp.Expr | None:
+def _equals(
+    expression: exp.Expr, member_type: str, values: list[Any], binder: ParamBinder, label: str
+) -> exp.Expr | None:
     if not values:
         return None
     bound = [binder.bind(convert_value(value, member_type, label)) for value in values]
@@ -141,8 +161,9 @@ def _equals(expression: exp.Expr, member_type: str, values: list[Any],
     return exp.In(this=expression.copy(), expressions=bound)
 
 
-def _like(expression: exp.Expr, operator: str, values: list[Any],
-          binder: ParamBinder) -> exp.Expr | None:
+def _like(
+    expression: exp.Expr, operator: str, values: list[Any], binder: ParamBinder
+) -> exp.Expr | None:
     if not values:
         return None
     conditions = [
@@ -152,9 +173,14 @@ def _like(expression: exp.Expr, operator: str, values: list[Any],
     return exp.or_(*conditions) if len(conditions) > 1 else conditions[0]
 
 
-def _date_condition(expression: exp.Expr, operator: str, items: list[Any],
-                    binder: ParamBinder, label: str, timezone: str | None = None
-                    ) -> exp.Expr:
+def _date_condition(
+    expression: exp.Expr,
+    operator: str,
+    items: list[Any],
+    binder: ParamBinder,
+    label: str,
+    timezone: str | None = None,
+) -> exp.Expr:
     def instant(value: Any, end: bool = False) -> exp.Expr:
         converted = convert_value(value, "time", label, end=end)
         return binder.bind(local_to_utc(converted, timezone), "TIMESTAMP")
@@ -165,14 +191,22 @@ def _date_condition(expression: exp.Expr, operator: str, items: list[Any],
         start = instant(items[0])
         end = instant(items[-1], end=True)
         if operator == "inDateRange":
-            return exp.and_(exp.GTE(this=expression.copy(), expression=start),
-                            exp.LTE(this=expression.copy(), expression=end))
-        return exp.or_(exp.LT(this=expression.copy(), expression=start),
-                       exp.GT(this=expression.copy(), expression=end))
+            return exp.and_(
+                exp.GTE(this=expression.copy(), expression=start),
+                exp.LTE(this=expression.copy(), expression=end),
+            )
+        return exp.or_(
+            exp.LT(this=expression.copy(), expression=start),
+            exp.GT(this=expression.copy(), expression=end),
+        )
     if len(items) != 1:
         raise QueryError(f"operator '{operator}' on '{label}' takes exactly one date")
     pad_to_end = operator in ("beforeOrOnDate", "afterDate")
     value = instant(items[0], end=pad_to_end)
-    node = {"beforeDate": exp.LT, "beforeOrOnDate": exp.LTE, "afterDate": exp.GT,
-            "afterOrOnDate": exp.GTE}[operator]
+    node = {
+        "beforeDate": exp.LT,
+        "beforeOrOnDate": exp.LTE,
+        "afterDate": exp.GT,
+        "afterOrOnDate": exp.GTE,
+    }[operator]
     return node(this=expression.copy(), expression=value)

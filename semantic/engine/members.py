@@ -57,17 +57,25 @@ class MemberSql:
         except TemplateError as exc:
             raise QueryError(f"{where}: {exc}") from exc
 
-    def _render(self, cube: Cube, sql: str, where: str,
-                member_sql: Callable[[str | None, str], exp.Expr] | None = None
-                ) -> exp.Expr:
+    def _render(
+        self,
+        cube: Cube,
+        sql: str,
+        where: str,
+        member_sql: Callable[[str | None, str], exp.Expr] | None = None,
+    ) -> exp.Expr:
         template = self._template(sql, where)
 
         def default_member(ref_cube: str | None, name: str) -> exp.Expr:
             return self.dimension(ref_cube or cube.name, name)
 
         try:
-            return render(template, table_alias=lambda ref: ref or cube.name,
-                          member_sql=member_sql or default_member, self_alias=cube.name)
+            return render(
+                template,
+                table_alias=lambda ref: ref or cube.name,
+                member_sql=member_sql or default_member,
+                self_alias=cube.name,
+            )
         except TemplateError as exc:
             raise QueryError(f"{where}: {exc}") from exc
 
@@ -87,8 +95,9 @@ class MemberSql:
         query = parse_query_template(cube.sql or "").expression.copy()
         if self.table_mapper:
             mapper = self.table_mapper
-            query = query.transform(lambda node: mapper(node) if isinstance(node, exp.Table)
-                                    else node)
+            query = query.transform(
+                lambda node: mapper(node) if isinstance(node, exp.Table) else node
+            )
         return exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier(cube.name)))
 
     def join_condition(self, join: Join) -> exp.Expr:
@@ -118,8 +127,9 @@ class MemberSql:
             return self._render(cube, dimension.sql or "", where)
         case = exp.Case()
         for item in dimension.case.get("when", []):
-            case = case.when(self._render(cube, str(item["sql"]), where),
-                             self._label(cube, item["label"], where))
+            case = case.when(
+                self._render(cube, str(item["sql"]), where), self._label(cube, item["label"], where)
+            )
         otherwise = dimension.case.get("else")
         if isinstance(otherwise, dict) and "label" in otherwise:
             case = case.else_(self._label(cube, otherwise["label"], where))
@@ -189,11 +199,15 @@ class MemberSql:
             value = exp.Literal.number(1)
         if conditions:
             value = exp.Case().when(exp.and_(*conditions), value)
-        return _aggregate(measure.type, value, star=measure.sql is None and not conditions
-                          and not cube.primary_keys)
+        return _aggregate(
+            measure.type,
+            value,
+            star=measure.sql is None and not conditions and not cube.primary_keys,
+        )
 
-    def calculated(self, cube_name: str, name: str,
-                   leaf: Callable[[str, str], exp.Expr]) -> exp.Expr:
+    def calculated(
+        self, cube_name: str, name: str, leaf: Callable[[str, str], exp.Expr]
+    ) -> exp.Expr:
         """A measure over other measures, with `leaf(cube, measure)` for aggregated values."""
         if self.is_leaf(cube_name, name):
             return leaf(cube_name, name)
@@ -204,14 +218,17 @@ class MemberSql:
             target = ref_cube or cube_name
             if member in self.model.cubes[target].measures:
                 return self.calculated(target, member, leaf)
-            raise QueryError(f"cube {cube_name} measure {name}: calculated measures may only "
-                             f"reference measures, not '{target}.{member}'")
+            raise QueryError(
+                f"cube {cube_name} measure {name}: calculated measures may only "
+                f"reference measures, not '{target}.{member}'"
+            )
 
         self._guard(cube_name, name)
         self._stack.append((cube_name, name))
         try:
-            return self._render(cube, measure.sql or "", f"cube {cube_name} measure {name}",
-                                member_sql)
+            return self._render(
+                cube, measure.sql or "", f"cube {cube_name} measure {name}", member_sql
+            )
         finally:
             self._stack.pop()
 
@@ -229,8 +246,7 @@ class MemberSql:
 _NULL_PROPAGATING = (exp.DPipe, exp.Cast, exp.Column, exp.Paren, exp.Identifier)
 
 
-def _counted_key(key: exp.Expr, conditions: list[exp.Expr]
-                 ) -> tuple[exp.Expr, list[exp.Expr]]:
+def _counted_key(key: exp.Expr, conditions: list[exp.Expr]) -> tuple[exp.Expr, list[exp.Expr]]:
     """`count` without `sql` counts rows with a non-null primary key (Cube: `count(pk)`). A key
     built with `||` and casts from columns (`{CUBE}.id || '/' || CAST(month AS VARCHAR)`) is
     null exactly when one of its columns is, so the count tests those columns instead of
@@ -239,11 +255,15 @@ def _counted_key(key: exp.Expr, conditions: list[exp.Expr]
     literals = [n for n in nodes if isinstance(n, exp.Literal)]
     others = [n for n in nodes if not isinstance(n, exp.Literal | exp.DataType)]
     columns = [n for n in nodes if isinstance(n, exp.Column)]
-    if (len(columns) < 2 or not all(isinstance(n, _NULL_PROPAGATING) for n in others)
-            or any(not isinstance(n.parent, exp.DPipe | exp.Paren) for n in literals)):
+    if (
+        len(columns) < 2
+        or not all(isinstance(n, _NULL_PROPAGATING) for n in others)
+        or any(not isinstance(n.parent, exp.DPipe | exp.Paren) for n in literals)
+    ):
         return key, conditions
-    present = [exp.Not(this=exp.Is(this=column.copy(), expression=exp.Null()))
-               for column in columns]
+    present = [
+        exp.Not(this=exp.Is(this=column.copy(), expression=exp.Null())) for column in columns
+    ]
     return exp.Literal.number(1), [*conditions, *present]
 
 

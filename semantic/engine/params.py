@@ -21,8 +21,13 @@ class ParamBinder:
 
 def compact(expression: exp.Expr, values: list[Any]) -> tuple[exp.Expr, list[Any]]:
     """Renumber placeholders in order of use and drop values no placeholder refers to."""
-    used = sorted({int(node.this) for node in expression.find_all(exp.Placeholder)
-                   if str(node.this).isdigit()})
+    used = sorted(
+        {
+            int(node.this)
+            for node in expression.find_all(exp.Placeholder)
+            if str(node.this).isdigit()
+        }
+    )
     mapping = {old: new for new, old in enumerate(used, start=1)}
 
     def renumber(node: exp.Expr) -> exp.Expr:

@@ -57,10 +57,12 @@ class MemberResolver:
         self.allow_private = allow_private
 
     def _all_paths(self) -> list[str]:
-        paths = [f"{view.name}.{name}" for view in self.model.views.values()
-                 for name in view.members]
-        return paths + [f"{cube.name}.{m.name}" for cube in self.model.cubes.values()
-                        for m in cube.members()]
+        paths = [
+            f"{view.name}.{name}" for view in self.model.views.values() for name in view.members
+        ]
+        return paths + [
+            f"{cube.name}.{m.name}" for cube in self.model.cubes.values() for m in cube.members()
+        ]
 
     def _unknown(self, path: str, reason: str) -> QueryError:
         close = difflib.get_close_matches(path, self._all_paths(), n=3, cutoff=0.75)
@@ -79,8 +81,9 @@ class MemberResolver:
         else:
             raise self._unknown(path, f"there is no view or cube named '{owner}'")
         if kinds is not None and resolved.kind not in kinds:
-            raise QueryError(f"'{path}' is a {resolved.kind}; it cannot be used as a "
-                             f"{' or '.join(kinds)} here")
+            raise QueryError(
+                f"'{path}' is a {resolved.kind}; it cannot be used as a {' or '.join(kinds)} here"
+            )
         return resolved
 
     def _from_view(self, path: str, owner: str, local: str) -> ResolvedMember:
@@ -92,8 +95,9 @@ class MemberResolver:
             raise self._unknown(path, f"view '{owner}' has no member '{local}'")
         definition = self.model.cubes[member.cube].member(member.member)
         assert definition is not None
-        return ResolvedMember(path, owner, True, local, member.cube, member.member, definition,
-                              member.join_path)
+        return ResolvedMember(
+            path, owner, True, local, member.cube, member.member, definition, member.join_path
+        )
 
     def _from_cube(self, path: str, owner: str, local: str) -> ResolvedMember:
         cube = self.model.cubes[owner]
@@ -155,8 +159,9 @@ def build_tree(model: DataModel, hints: list[tuple[str, ...]]) -> JoinTree:
     roots = {hint[0] for hint in hints}
     if len(roots) != 1:
         listed = ", ".join(sorted(roots))
-        raise QueryError(f"members come from cubes with different roots ({listed}); query "
-                         "them through one view")
+        raise QueryError(
+            f"members come from cubes with different roots ({listed}); query them through one view"
+        )
     tree = JoinTree(root=hints[0][0])
     parent: dict[str, str] = {tree.root: ""}
     for hint in hints:
@@ -166,9 +171,11 @@ def build_tree(model: DataModel, hints: list[tuple[str, ...]]) -> JoinTree:
                 raise QueryError(f"cube '{source}' declares no join to '{target}'")
             if target in parent:
                 if parent[target] != source:
-                    raise QueryError(f"cube '{target}' is reached through two join paths "
-                                     f"(from '{parent[target]}' and from '{source}'); this is "
-                                     "not supported")
+                    raise QueryError(
+                        f"cube '{target}' is reached through two join paths "
+                        f"(from '{parent[target]}' and from '{source}'); this is "
+                        "not supported"
+                    )
                 continue
             parent[target] = source
             tree.joins.append(join)
@@ -182,12 +189,15 @@ def cube_hints(model: DataModel, cubes: list[str]) -> list[tuple[str, ...]]:
         paths = [directed_path(model, root, other) for other in ordered]
         if all(path is not None for path in paths):
             return [path_cubes(path or [], root) for path in paths]
-    raise QueryError(f"no join path connects cubes {', '.join(ordered)}: declare joins from one "
-                     "of them to the others")
+    raise QueryError(
+        f"no join path connects cubes {', '.join(ordered)}: declare joins from one "
+        "of them to the others"
+    )
 
 
-def extend_hint(model: DataModel, hint: tuple[str, ...], cube: str,
-                targets: set[str]) -> list[tuple[str, ...]]:
+def extend_hint(
+    model: DataModel, hint: tuple[str, ...], cube: str, targets: set[str]
+) -> list[tuple[str, ...]]:
     """Hints reaching the cubes a member's SQL references, continuing from `hint`."""
     extended = []
     for target in sorted(targets):
@@ -195,7 +205,9 @@ def extend_hint(model: DataModel, hint: tuple[str, ...], cube: str,
             continue
         path = directed_path(model, cube, target)
         if path is None:
-            raise QueryError(f"a member of cube '{cube}' references cube '{target}', but no join "
-                             f"path leads from '{cube}' to '{target}'")
+            raise QueryError(
+                f"a member of cube '{cube}' references cube '{target}', but no join "
+                f"path leads from '{cube}' to '{target}'"
+            )
         extended.append(hint + path_cubes(path, cube)[1:])
     return extended

@@ -39,7 +39,8 @@ from semantic.errors import AccessDenied
 
 CONTEXT_REFERENCE = re.compile(r"^\{\s*securityContext\.([A-Za-z_][A-Za-z0-9_.]*)\s*\}$")
 CONDITION = re.compile(
-    r"^\{\s*(?P<negate>not\s+)?securityContext\.(?P<path>[A-Za-z_][A-Za-z0-9_.]*)\s*\}$")
+    r"^\{\s*(?P<negate>not\s+)?securityContext\.(?P<path>[A-Za-z_][A-Za-z0-9_.]*)\s*\}$"
+)
 
 
 class Access(Enum):
@@ -56,16 +57,19 @@ class SecurityContext:
     enforce: bool = True
 
     @classmethod
-    def build(cls, role: str | None = None,
-              security_context: dict[str, Any] | None = None) -> SecurityContext:
+    def build(
+        cls, role: str | None = None, security_context: dict[str, Any] | None = None
+    ) -> SecurityContext:
         """A declared context; `role` must agree with the claims' `role`/`roles`."""
         claims = dict(security_context or {})
         if role is None:
             return cls(claims=claims)
         claimed = cls(claims=claims).roles
         if claimed and role not in claimed:
-            raise AccessDenied(f"role '{role}' disagrees with the security context's role(s) "
-                               f"{', '.join(claimed)}; a role argument never overrides them")
+            raise AccessDenied(
+                f"role '{role}' disagrees with the security context's role(s) "
+                f"{', '.join(claimed)}; a role argument never overrides them"
+            )
         claims["role"] = role
         if "roles" in claims:
             claims["roles"] = [role]  # narrowed to the one role asked for
@@ -94,25 +98,30 @@ class SecurityContext:
         value: Any = self.claims
         for part in path.split("."):
             if not isinstance(value, dict) or part not in value:
-                raise AccessDenied(f"the security context has no '{path}', which the access "
-                                   f"policy of {needed_by} needs")
+                raise AccessDenied(
+                    f"the security context has no '{path}', which the access "
+                    f"policy of {needed_by} needs"
+                )
             value = value[part]
         return value
 
 
-def applicable(policies: list[AccessPolicy], context: SecurityContext,
-               owner: str) -> list[AccessPolicy]:
+def applicable(
+    policies: list[AccessPolicy], context: SecurityContext, owner: str
+) -> list[AccessPolicy]:
     """The policies that apply to the context; AccessDenied when none does."""
     roles = set(context.roles)
     matching = [
-        policy for policy in policies
+        policy
+        for policy in policies
         if ("*" in policy.roles or roles & set(policy.roles))
         and all(_condition_holds(condition, context, owner) for condition in policy.conditions)
     ]
     if not matching:
         who = ", ".join(sorted(roles)) or "no role"
-        raise AccessDenied(f"access to {owner} is denied: no access policy applies to "
-                           f"role(s) {who}")
+        raise AccessDenied(
+            f"access to {owner} is denied: no access policy applies to role(s) {who}"
+        )
     return matching
 
 
@@ -140,16 +149,18 @@ def _grants(policy: AccessPolicy, member: str) -> bool:
     return policy.member_level is None or policy.member_level.contains(member)
 
 
-def member_access(policies: list[AccessPolicy] | None, member: str, context: SecurityContext,
-                  owner: str) -> MemberAccess:
+def member_access(
+    policies: list[AccessPolicy] | None, member: str, context: SecurityContext, owner: str
+) -> MemberAccess:
     if policies is None or not context.enforce:
         return MemberAccess(Access.PLAIN)
     matching = applicable(policies, context, owner)
     granting = [p for p in matching if _grants(p, member)]
     if any(p.row_filters is None for p in granting):
         return MemberAccess(Access.PLAIN)
-    masking = any(p.member_masking is not None and p.member_masking.contains(member)
-                  for p in matching)
+    masking = any(
+        p.member_masking is not None and p.member_masking.contains(member) for p in matching
+    )
     if granting and not masking and len(granting) == len(matching):
         return MemberAccess(Access.PLAIN)  # the row filters already limit every row shown
     if granting:
@@ -157,8 +168,9 @@ def member_access(policies: list[AccessPolicy] | None, member: str, context: Sec
     return MemberAccess(Access.MASKED if masking else Access.DENIED)
 
 
-def row_filters(policies: list[AccessPolicy] | None, context: SecurityContext,
-                owner: str) -> list[tuple[PolicyFilter, ...]] | None:
+def row_filters(
+    policies: list[AccessPolicy] | None, context: SecurityContext, owner: str
+) -> list[tuple[PolicyFilter, ...]] | None:
     """None when every row is allowed, else OR-groups of AND-ed filters."""
     if policies is None or not context.enforce:
         return None
@@ -168,8 +180,9 @@ def row_filters(policies: list[AccessPolicy] | None, context: SecurityContext,
     return [policy.row_filters or () for policy in matching]
 
 
-def resolve_values(values: tuple[Any, ...] | str | None, context: SecurityContext,
-                   owner: str) -> tuple[Any, ...] | None:
+def resolve_values(
+    values: tuple[Any, ...] | str | None, context: SecurityContext, owner: str
+) -> tuple[Any, ...] | None:
     """Filter values with `{ securityContext.x }` references replaced by the context's values."""
     if values is None:
         return None
@@ -185,7 +198,9 @@ def resolve_values(values: tuple[Any, ...] | str | None, context: SecurityContex
         values_of_claim = list(value) if isinstance(value, list | tuple) else [value]
         if not values_of_claim or any(v is None or v == "" for v in values_of_claim):
             shown = "an empty list" if not values_of_claim else repr(value)
-            raise AccessDenied(f"the security context's '{claim}' is {shown}; the row filter "
-                               f"of {owner} needs a value and fails closed")
+            raise AccessDenied(
+                f"the security context's '{claim}' is {shown}; the row filter "
+                f"of {owner} needs a value and fails closed"
+            )
         resolved += values_of_claim
     return tuple(resolved)

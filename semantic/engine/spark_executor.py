@@ -28,6 +28,7 @@ SPARK_DIALECT = "spark"
 
 def spark_sql(compiled: CompiledQuery) -> tuple[str, dict[str, Any]]:
     """The query in Spark SQL with named parameter markers, and the values they take."""
+
     def named(node: exp.Expr) -> exp.Expr:
         if isinstance(node, exp.Placeholder) and str(node.this).isdigit():
             return exp.Placeholder(this=f"p{node.this}")

@@ -35,8 +35,11 @@ def authenticate(request: Request, verifier: Verifier) -> SecurityContext:
     """The verified security context of the request's token; AuthFailure otherwise."""
     token = request_token(request)
     if token is None:
-        raise AuthFailure(401, "Authorization header isn't set: send a JWT as "
-                               "'Authorization: <token>' or 'Authorization: Bearer <token>'")
+        raise AuthFailure(
+            401,
+            "Authorization header isn't set: send a JWT as "
+            "'Authorization: <token>' or 'Authorization: Bearer <token>'",
+        )
     return verified(token, verifier)
 
 

@@ -13,8 +13,9 @@ from semantic.errors import AccessDenied
 
 def titleize(name: str) -> str:
     """`total_revenue` -> `Total Revenue` (Cube's default titles)."""
-    return " ".join(word[:1].upper() + word[1:] for word in name.replace(".", "_").split("_")
-                    if word)
+    return " ".join(
+        word[:1].upper() + word[1:] for word in name.replace(".", "_").split("_") if word
+    )
 
 
 @dataclass(frozen=True)
@@ -32,8 +33,11 @@ class MemberDescription:
     agg_type: str | None
 
     def annotation(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"title": self.title, "shortTitle": self.short_title,
-                                "type": self.type}
+        body: dict[str, Any] = {
+            "title": self.title,
+            "shortTitle": self.short_title,
+            "type": self.type,
+        }
         if self.description:
             body["description"] = self.description
         if self.format:
@@ -46,8 +50,13 @@ class MemberDescription:
         return body
 
     def meta_entry(self) -> dict[str, Any]:
-        body = {"name": self.name, **self.annotation(), "aliasName": self.name,
-                "isVisible": True, "public": True}
+        body = {
+            "name": self.name,
+            **self.annotation(),
+            "aliasName": self.name,
+            "isVisible": True,
+            "public": True,
+        }
         if self.kind == "measure":
             body["aggType"] = self.agg_type
             body["cumulative"] = False
@@ -66,20 +75,27 @@ def describe(model: DataModel, view: View, member: ViewMember) -> MemberDescript
     short = member.title or getattr(definition, "title", None) or titleize(member.name)
     member_type = "boolean" if member.kind == "segment" else getattr(definition, "type", "string")
     if isinstance(definition, Measure):
-        member_type = definition.type if definition.type in ("string", "time", "boolean") \
-            else "number"
+        member_type = (
+            definition.type if definition.type in ("string", "time", "boolean") else "number"
+        )
     return MemberDescription(
-        name=f"{view.name}.{member.name}", kind=member.kind, type=member_type,
-        title=f"{view_title(view)} {short}", short_title=short,
+        name=f"{view.name}.{member.name}",
+        kind=member.kind,
+        type=member_type,
+        title=f"{view_title(view)} {short}",
+        short_title=short,
         description=member.description or getattr(definition, "description", None),
-        format=getattr(definition, "format", None) if isinstance(definition, Measure | Dimension)
+        format=getattr(definition, "format", None)
+        if isinstance(definition, Measure | Dimension)
         else None,
         meta=dict(getattr(definition, "meta", {}) or {}),
-        agg_type=definition.type if isinstance(definition, Measure) else None)
+        agg_type=definition.type if isinstance(definition, Measure) else None,
+    )
 
 
-def visible_members(model: DataModel, view: View,
-                    context: SecurityContext) -> list[MemberDescription] | None:
+def visible_members(
+    model: DataModel, view: View, context: SecurityContext
+) -> list[MemberDescription] | None:
     """The view's members the caller may query (plain or masked); None if the view is denied."""
     if view.access_policy is not None and context.enforce:
         try:
@@ -106,14 +122,28 @@ def meta_cubes(model: DataModel, context: SecurityContext) -> list[dict[str, Any
         members = visible_members(model, view, context)
         if not members:
             continue
-        by_kind = {kind: [m.meta_entry() for m in members if m.kind == kind]
-                   for kind in ("measure", "dimension", "segment")}
-        cubes.append({"name": view.name, "title": view_title(view), "type": "view",
-                      "description": view.description, "meta": view.meta or None,
-                      "isVisible": True, "public": True, "connectedComponent": None,
-                      "measures": by_kind["measure"], "dimensions": by_kind["dimension"],
-                      "segments": by_kind["segment"], "hierarchies": [], "folders": [],
-                      "nestedFolders": []})
+        by_kind = {
+            kind: [m.meta_entry() for m in members if m.kind == kind]
+            for kind in ("measure", "dimension", "segment")
+        }
+        cubes.append(
+            {
+                "name": view.name,
+                "title": view_title(view),
+                "type": "view",
+                "description": view.description,
+                "meta": view.meta or None,
+                "isVisible": True,
+                "public": True,
+                "connectedComponent": None,
+                "measures": by_kind["measure"],
+                "dimensions": by_kind["dimension"],
+                "segments": by_kind["segment"],
+                "hierarchies": [],
+                "folders": [],
+                "nestedFolders": [],
+            }
+        )
     return cubes
 
 
@@ -129,6 +159,15 @@ def lookup(model: DataModel, name: str) -> MemberDescription | None:
     if cube is None or definition is None:
         return None
     as_view = View(name=cube.name, file=cube.file, title=cube.title)
-    return describe(model, as_view, ViewMember(view=cube.name, name=member_name,
-                                               kind=definition.kind, cube=cube.name,
-                                               member=member_name, join_path=(cube.name,)))
+    return describe(
+        model,
+        as_view,
+        ViewMember(
+            view=cube.name,
+            name=member_name,
+            kind=definition.kind,
+            cube=cube.name,
+            member=member_name,
+            join_path=(cube.name,),
+        ),
+    )

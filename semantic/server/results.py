@@ -76,8 +76,9 @@ def normalized_query(query: Query) -> dict[str, Any]:
     body = query.to_cube_json()
     for key in ("measures", "dimensions", "timeDimensions", "filters", "segments"):
         body.setdefault(key, [])
-    body["order"] = [{"id": member, "desc": direction == "desc"}
-                     for member, direction in (query.order or ())]
+    body["order"] = [
+        {"id": member, "desc": direction == "desc"} for member, direction in (query.order or ())
+    ]
     limit = query.limit if query.limit is not None else DEFAULT_LIMIT
     body["limit"] = min(limit, MAX_LIMIT)
     body["rowLimit"] = body["limit"]
@@ -88,15 +89,22 @@ def normalized_query(query: Query) -> dict[str, Any]:
 
 def annotation(model: DataModel, query: Query, compiled: CompiledQuery) -> dict[str, Any]:
     """Cube's `annotation`: each result member's title, short title, type and format."""
-    sections: dict[str, dict[str, Any]] = {"measures": {}, "dimensions": {}, "segments": {},
-                                           "timeDimensions": {}}
+    sections: dict[str, dict[str, Any]] = {
+        "measures": {},
+        "dimensions": {},
+        "segments": {},
+        "timeDimensions": {},
+    }
     for column in compiled.columns:
         base = column.name
         if column.kind == "time_dimension":
             base = column.name.rpartition(".")[0]
         description = lookup(model, base)
-        body = description.annotation() if description else \
-            {"title": column.name, "shortTitle": column.name, "type": column.type}
+        body = (
+            description.annotation()
+            if description
+            else {"title": column.name, "shortTitle": column.name, "type": column.type}
+        )
         body["type"] = column.type
         if column.kind == "measure":
             sections["measures"][column.name] = body
@@ -105,8 +113,14 @@ def annotation(model: DataModel, query: Query, compiled: CompiledQuery) -> dict[
         else:
             granularity = column.name.rpartition(".")[2]
             sections["timeDimensions"][column.name] = {
-                **body, "granularity": {"name": granularity, "title": granularity.title(),
-                                        "interval": f"1 {granularity}", "type": "built-in"}}
+                **body,
+                "granularity": {
+                    "name": granularity,
+                    "title": granularity.title(),
+                    "interval": f"1 {granularity}",
+                    "type": "built-in",
+                },
+            }
             if base not in query.dimensions:
                 sections["timeDimensions"][base] = body
     for segment in query.segments:
@@ -137,13 +151,19 @@ def rows(query: Query, compiled: CompiledQuery, frame: pd.DataFrame) -> list[dic
     return data
 
 
-def load_response(model: DataModel, query: Query, compiled: CompiledQuery,
-                  frame: pd.DataFrame, refreshed: dt.datetime) -> dict[str, Any]:
+def load_response(
+    model: DataModel,
+    query: Query,
+    compiled: CompiledQuery,
+    frame: pd.DataFrame,
+    refreshed: dt.datetime,
+) -> dict[str, Any]:
     """The body of a finished `/v1/load`."""
     return {
         "query": normalized_query(query),
         "data": rows(query, compiled, frame),
-        "lastRefreshTime": refreshed.astimezone(dt.UTC).isoformat(timespec="milliseconds")
+        "lastRefreshTime": refreshed.astimezone(dt.UTC)
+        .isoformat(timespec="milliseconds")
         .replace("+00:00", "Z"),
         "annotation": annotation(model, query, compiled),
         "dataSource": "default",
@@ -169,16 +189,19 @@ def json_param(value: Any) -> Any:
 def sql_response(query: Query, compiled: CompiledQuery) -> dict[str, Any]:
     """The body of `/v1/sql`: the SQL with placeholders and its parameters, as Cube's
     `{"sql": {"sql": [text, params], ...}}`."""
-    return {"dataSource": "default", "sql": {
-        "status": "ok",
-        "sql": [compiled.sql, [json_param(value) for value in compiled.params]],
-        "order": {member: direction for member, direction in (query.order or ())},
-        "aliasNameToMember": {column.name: column.name for column in compiled.columns},
+    return {
         "dataSource": "default",
-        "external": False,
-        "preAggregations": [],
-        "rollupMatchResults": [],
-    }}
+        "sql": {
+            "status": "ok",
+            "sql": [compiled.sql, [json_param(value) for value in compiled.params]],
+            "order": {member: direction for member, direction in (query.order or ())},
+            "aliasNameToMember": {column.name: column.name for column in compiled.columns},
+            "dataSource": "default",
+            "external": False,
+            "preAggregations": [],
+            "rollupMatchResults": [],
+        },
+    }
 
 
 def dry_run_response(query: Query) -> dict[str, Any]:

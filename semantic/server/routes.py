@@ -103,31 +103,38 @@ class CubeApi:
             return JSONResponse({"error": str(exc), "type": "UserError"}, status_code=400)
         except Exception as exc:  # an engine bug must not kill the server; say so
             LOG.exception("request %s failed", request.url.path)
-            return JSONResponse({"error": f"internal error: {type(exc).__name__}"},
-                                status_code=500)
+            return JSONResponse({"error": f"internal error: {type(exc).__name__}"}, status_code=500)
 
     # ------------------------------------------------------------------ endpoints
     async def _load(self, request: Request, context: SecurityContext) -> dict[str, Any]:
         query = await self._query(request)
-        multi = (request.query_params.get("queryType") == "multi" if request.method == "GET"
-                 else (await request.json()).get("queryType") == "multi")
+        multi = (
+            request.query_params.get("queryType") == "multi"
+            if request.method == "GET"
+            else (await request.json()).get("queryType") == "multi"
+        )
         shape = query.model_dump(mode="json", exclude={"renew_query"})
         key = json.dumps(["load", shape, context.claims], sort_keys=True, default=str)
         refresh_key = self.refresh_key()
         body = None if query.renew_query else self.cache.get(key, refresh_key)
         if body is None:
+
             def work() -> dict[str, Any]:
                 compiled = self.engine.compile(query, context=context)
                 frame = self.engine.execute(compiled)
-                return results.load_response(self.engine.model, query, compiled, frame,
-                                             self.refreshed_at(refresh_key))
+                return results.load_response(
+                    self.engine.model, query, compiled, frame, self.refreshed_at(refresh_key)
+                )
 
             body = await self.jobs.run(key, work)
             self.cache.put(key, refresh_key, body)
         if multi:
-            return {"queryType": "regularQuery", "results": [body],
-                    "pivotQuery": {**body["query"], "queryType": "regularQuery"},
-                    "slowQuery": False}
+            return {
+                "queryType": "regularQuery",
+                "results": [body],
+                "pivotQuery": {**body["query"], "queryType": "regularQuery"},
+                "slowQuery": False,
+            }
         return body
 
     async def _meta(self, request: Request, context: SecurityContext) -> dict[str, Any]:
@@ -150,6 +157,7 @@ class CubeApi:
         def endpoint(answer: Any) -> Any:
             async def handler(request: Request) -> JSONResponse:
                 return await self._handle(request, answer)
+
             return handler
 
         return [

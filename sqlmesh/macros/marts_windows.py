@@ -122,7 +122,9 @@ def activity_window_signals(
     for column, aggregate, bounds in ACTIVITY_WINDOW_SIGNALS:
         count, skip = bounds[0], bounds[1] if len(bounds) > 1 else None
         window = _windows_between(
-            evaluator, days_back, exp.Literal.number(count),
+            evaluator,
+            days_back,
+            exp.Literal.number(count),
             exp.Literal.number(skip) if skip is not None else None,
         )
         condition = _windows_sql(evaluator, window)

@@ -103,7 +103,10 @@ def publish_landing(
     for table, folder, checksum, rows in pending:
         columns = {column.name: column.duckdb_type for column in table.columns} | LINEAGE_COLUMNS
         point_table_at(
-            spark, f"{LANDING_DATABASE}.{table.qualified_name}", columns, folder,
+            spark,
+            f"{LANDING_DATABASE}.{table.qualified_name}",
+            columns,
+            folder,
             {CHECKSUM_PROPERTY: checksum},
         )
         landed = spark.table(f"{LANDING_DATABASE}.{table.qualified_name}").count()
