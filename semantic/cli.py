@@ -304,10 +304,10 @@ def query(
         role=role,
         security_context=claims,
         settings=settings,
-        backend=backend,
+        backend=backend,  # type: ignore[arg-type]
         as_of=anchor,
         token=token,
-    )  # type: ignore[arg-type]
+    )
     _print_rows(result.names, [c.type == "number" for c in result.columns], result.rows, output)
 
 
