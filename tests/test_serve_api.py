@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -289,15 +289,21 @@ def test_continue_wait_then_result(generated_warehouse, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(
-    "header, status, reason",
+    "make_header, status, reason",
     [
-        (None, 401, "Authorization header"),
-        (token(EXECUTIVE, secret="another-secret-another-secret-0123456789"), 403, "signature"),
-        (token(EXECUTIVE, expires_in=-60), 403, "expired"),
-        (token(EXECUTIVE, audience="someone-else"), 403, "audience"),
-        ("not-a-jwt", 403, "Invalid token"),
-        ("Bearer", 403, "Invalid token"),
-        (f"Bearer {token({'role': 'executive'}, audience=None)}", 403, "no `aud`"),
+        # headers are made when the test runs (a token made at collection could expire before
+        # a long suite reaches it, and then fail for the wrong reason)
+        (lambda: None, 401, "Authorization header"),
+        (
+            lambda: token(EXECUTIVE, secret="another-secret-another-secret-0123456789"),
+            403,
+            "signature",
+        ),
+        (lambda: token(EXECUTIVE, expires_in=-60), 403, "expired"),
+        (lambda: token(EXECUTIVE, audience="someone-else"), 403, "audience"),
+        (lambda: "not-a-jwt", 403, "Invalid token"),
+        (lambda: "Bearer", 403, "Invalid token"),
+        (lambda: f"Bearer {token({'role': 'executive'}, audience=None)}", 403, "no `aud`"),
     ],
     ids=[
         "missing",
@@ -309,7 +315,10 @@ def test_continue_wait_then_result(generated_warehouse, tmp_path: Path) -> None:
         "no-audience",
     ],
 )
-def test_auth(served: Served, header: str | None, status: int, reason: str) -> None:
+def test_auth(
+    served: Served, make_header: Callable[[], str | None], status: int, reason: str
+) -> None:
+    header = make_header()
     headers = {} if header is None else {"Authorization": header}
     for method, path in (("GET", "/v1/meta"), ("POST", "/v1/load"), ("GET", "/v1/sql")):
         response = httpx.request(
