@@ -15,15 +15,23 @@ def write_config(tmp_path: Path, **overrides: dict) -> Path:
 
 
 @pytest.fixture(scope="session")
-def generated_warehouse(tmp_path_factory: pytest.TempPathFactory):
-    """A generated 300-customer warehouse, scored, shared by the report-site tests
-    (tests/site_support.py); CUSTINTEL_CONFIG points at its config for the session."""
-    from tests.site_support import build_generated_warehouse
+def generated_warehouse(tmp_path_factory: pytest.TempPathFactory, worker_id: str):
+    """A generated 300-customer warehouse, scored, shared by the report-site and served-app
+    tests (tests/site_support.py); CUSTINTEL_CONFIG points at its config for the session.
 
-    root = tmp_path_factory.mktemp("generated_warehouse")
+    Built once for the whole run: under `pytest -n 2` the first worker to ask builds it in the
+    run's shared temporary folder while holding a file lock, the other waits and reads the same
+    files (every test opens it read-only; each worker renders its sites in a folder of its own).
+    """
+    from tests.site_support import shared_generated_warehouse
+
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":  # xdist: the parent folder is common to all workers of the run
+        shared = shared.parent
+    warehouse = shared_generated_warehouse(shared, tmp_path_factory.mktemp("sites"))
     with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CUSTINTEL_CONFIG", str(root / "config.yaml"))
-        yield build_generated_warehouse(root)
+        patch.setenv("CUSTINTEL_CONFIG", str(warehouse.config))
+        yield warehouse
 
 
 @pytest.fixture(scope="session")

@@ -31,6 +31,7 @@ class GeneratedWarehouse:
     config: Path
     settings: Settings
     as_of: dt.date
+    site_root: Path  # where this worker renders its sites (one folder per role)
 
 
 def hostile_names(landing: Path) -> None:
@@ -66,17 +67,48 @@ def build_generated_warehouse(root: Path) -> GeneratedWarehouse:
     transform.apply(settings, as_of=as_of, run_tests=False)
     train_and_score(settings, bootstraps=3)
     transform.refresh_score_consumers(settings, as_of=as_of)
-    return GeneratedWarehouse(root, config, settings, as_of)
+    return GeneratedWarehouse(root, config, settings, as_of, root / "sites")
+
+
+def shared_generated_warehouse(shared: Path, site_root: Path) -> GeneratedWarehouse:
+    """The generated warehouse in `shared`/generated_warehouse, built by the first caller while
+    it holds `shared`/generated_warehouse.lock; later callers (other xdist workers) wait for the
+    lock and read what it built. A build that failed half-way leaves no `built.json` and is
+    started again from an empty folder. Sites go to `site_root` (one per worker)."""
+    import json
+    import shutil
+
+    from filelock import FileLock
+
+    root = shared / "generated_warehouse"
+    marker = root / "built.json"
+    with FileLock(str(shared / "generated_warehouse.lock")):
+        if not marker.exists():
+            shutil.rmtree(root, ignore_errors=True)
+            root.mkdir(parents=True)
+            built = build_generated_warehouse(root)
+            marker.write_text(json.dumps({"as_of": built.as_of.isoformat()}))
+    config = root / "config.yaml"
+    as_of = dt.date.fromisoformat(json.loads(marker.read_text())["as_of"])
+    return GeneratedWarehouse(root, config, load_settings(config), as_of, site_root)
+
+
+#: sites already rendered in this worker, by (warehouse folder, role): the governance and the
+#: served-app tests read the same default-role site, rendered once
+_SITES: dict[tuple[Path, str | None], tuple[Settings, Path]] = {}
 
 
 def site_for(warehouse: GeneratedWarehouse, role: str | None) -> tuple[Settings, Path]:
     """The report site built from the shared warehouse with `role` as reports.site_role
-    (None: the configured default), in a folder of its own."""
+    (None: the configured default), in a folder of its own; rendered once per worker."""
     from reports.site import build_site
 
-    settings = warehouse.settings
-    if role is not None:
-        reports = settings.reports.model_copy(update={"site_role": role})
-        settings = settings.model_copy(update={"reports": reports})
-    site = build_site(settings, site_dir=warehouse.root / f"site_{role or 'default'}")
-    return settings, site
+    key = (warehouse.root, role)
+    if key not in _SITES:
+        settings = warehouse.settings
+        if role is not None:
+            reports = settings.reports.model_copy(update={"site_role": role})
+            settings = settings.model_copy(update={"reports": reports})
+        site_dir = warehouse.site_root / f"site_{role or 'default'}"
+        _SITES[key] = (settings, build_site(settings, site_dir=site_dir))
+    return _SITES[key]
