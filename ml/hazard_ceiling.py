@@ -130,11 +130,14 @@ def hazard_ceiling(
 CEILINGS = ("snapshot_month", "label_months")
 
 
-def model_vs_ceiling(model: dict[str, float], ceiling: dict[str, float]) -> dict[str, float]:
+def model_vs_ceiling(
+    model: dict[str, float], ceiling: dict[str, float]
+) -> dict[str, float | None]:
     """The model's ROC-AUC and PR-AUC as a share of the ceiling's, and its ROC-AUC gain over
-    chance (0.5) as a share of the ceiling's."""
+    chance (0.5) as a share of the ceiling's (None when the ceiling is no better than chance)."""
+    gain = ceiling["roc_auc"] - 0.5
     return {
         "roc_auc_ratio": model["roc_auc"] / ceiling["roc_auc"],
         "pr_auc_ratio": model["pr_auc"] / ceiling["pr_auc"],
-        "roc_auc_gain_over_chance_ratio": (model["roc_auc"] - 0.5) / (ceiling["roc_auc"] - 0.5),
+        "roc_auc_gain_over_chance_ratio": (model["roc_auc"] - 0.5) / gain if gain > 0 else None,
     }
