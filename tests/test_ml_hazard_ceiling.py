@@ -36,8 +36,8 @@ HAZARDS = [
     ("A", "2025-01-01", 0.5, 0.6), ("A", "2025-02-01", 0.5, 0.6), ("A", "2025-03-01", 0.5, 0.6),
     ("B", "2025-01-01", 0.25, 0.1),
     ("C", "2025-02-01", 0.1, 0.5), ("C", "2025-03-01", 0.2, 0.5),
-    ("D", "2025-01-01", 0.05, 0.01), ("D", "2025-02-01", 0.05, 0.01),
-    ("D", "2025-03-01", 0.05, 0.01),
+    ("D", "2025-01-01", 0.05, 0.7), ("D", "2025-02-01", 0.05, 0.7),
+    ("D", "2025-03-01", 0.05, 0.7),
 ]
 
 
@@ -78,8 +78,9 @@ def test_roc_and_pr_auc_of_the_ceilings_and_the_model_share() -> None:
     assert result["snapshot_month"] == pytest.approx({"roc_auc": 0.5, "pr_auc": 0.75})
     # three months: A .875, B .578, C .28, D .143: only C<B misordered -> 3/4; AP (1 + 2/3) / 2
     assert result["label_months"] == pytest.approx({"roc_auc": 0.75, "pr_auc": 5 / 6})
-    # with frailty: A .936, C .75, B .271, D .030: perfect
-    assert result["with_frailty"] == pytest.approx({"roc_auc": 1.0, "pr_auc": 1.0})
+    # with frailty, snapshot month: D .7, A .6 (churner), B .1, C 0 (churner): only A>B
+    # ordered -> 1/4; precision 1/2 at A and 2/4 at C -> AP 0.5
+    assert result["with_frailty"] == pytest.approx({"roc_auc": 0.25, "pr_auc": 0.5})
     assert result["rows"] == 4 and result["positives"] == 2
     assert result["model"] == {"roc_auc": 0.6, "pr_auc": 0.5}
     assert result["model_vs_ceiling"]["label_months"] == pytest.approx(
@@ -124,7 +125,9 @@ def test_card_and_bench_show_the_same_figures(tmp_path: Path) -> None:
     ceiling = hazard_ceiling(_manifest(), ROWS, "customer_id", "snapshot_date",
                              "churned_within_90d", {"roc_auc": 0.6, "pr_auc": 0.5})
     card = "\n".join(hazard_ceiling_section({"hazard_ceiling": ceiling}))
-    assert "| CatBoost (this version) | 0.600 | 0.500 |" in card
+    assert "| CatBoost (this version) | 0.600 | 0.500 | - | - |" in card
+    assert "| generator hazard with frailty (unobservable), snapshot month | 0.250 | 0.500 | - | " \
+           "- |" in card
     assert "| generator hazard without frailty, the 3 label months | 0.750 | 0.833 | 0.800 | " \
            "0.400 |" in card
     assert "| generator hazard without frailty, snapshot month | 0.500 | 0.750 | 1.200 | n/a |" \
@@ -141,6 +144,7 @@ def test_card_and_bench_show_the_same_figures(tmp_path: Path) -> None:
     assert [(f.value, f.baseline_value) for f in figures] == [(0.6, 0.5), (0.6, 0.75)]
     assert [round(f.ratio, 6) for f in figures] == [1.2, 0.8]
     assert figures[1].details["version"] == "v0002"
+    assert figures[1].details["with_frailty_roc_auc"] == pytest.approx(0.25)
     assert figures[1].details["roc_auc_gain_over_chance_ratio"] == pytest.approx(0.4)
     results = BenchResults(tmp_path / "bench.json", {"customers": 4})
     results.add_figure(figures[1])
