@@ -184,6 +184,49 @@ def intervals_section(metrics: dict[str, Any]) -> list[str]:
     ]
 
 
+def hazard_ceiling_section(metrics: dict[str, Any]) -> list[str]:
+    found = metrics.get("hazard_ceiling")
+    if not found:
+        return []
+    title = "## Ceiling: the sample generator's churn hazard (test set)"
+    if "skipped" in found:
+        return [title, "", f"Not evaluated: {found['skipped']}"]
+    share = found.get("model_vs_ceiling", {})
+
+    def row(label: str, figures: dict[str, float], key: str | None) -> list[str]:
+        ratios = (
+            [_number(share[key]["roc_auc_ratio"]),
+             _number(share[key]["roc_auc_gain_over_chance_ratio"])]
+            if key in share else ["-", "-"]
+        )
+        return [label, _number(figures["roc_auc"]), _number(figures["pr_auc"]), *ratios]
+
+    rows = [
+        row("generator hazard without frailty, snapshot month", found["snapshot_month"],
+            "snapshot_month"),
+        row("generator hazard without frailty, the 3 label months", found["label_months"],
+            "label_months"),
+        row("generator hazard with frailty (unobservable), snapshot month",
+            found["with_frailty"], None),
+    ]
+    if "model" in found:
+        rows.insert(0, row("CatBoost (this version)", found["model"], None))
+    return [
+        title,
+        "",
+        f"The same {found['rows']} test rows ({found['positives']} churners) ranked by the "
+        "monthly churn hazard the sample generator drew against (`" + found["manifest"] + "`): "
+        "every planted cause and the retention offer's effect, without the per-customer "
+        "frailty no column reveals. The snapshot month's hazard is the ceiling: what a perfect "
+        "model could know at the snapshot. The 90-day probability over the 3 label months also "
+        "uses hazards of months still to come and, after a churn, the churn month's hazard "
+        "carried forward; it depends on that filling, so it is no firm bound.",
+        "",
+        *_table(["ranking", "ROC-AUC", "PR-AUC", "CatBoost ROC-AUC / it",
+                 "CatBoost (ROC-AUC - 0.5) / its"], rows),
+    ]
+
+
 def probability_section(metrics: dict[str, Any], manifest: dict[str, Any]) -> list[str]:
     calibration = metrics.get("probability_calibration")
     if not calibration:
@@ -533,6 +576,7 @@ def render_model_card(manifest: dict[str, Any], metrics: dict[str, Any]) -> str:
         *metrics_section(metrics, "test"),
         "",
         *_with_gap(intervals_section(metrics)),
+        *_with_gap(hazard_ceiling_section(metrics)),
         *_with_gap(comparison_section(metrics)),
         *_with_gap(ablation_section(metrics)),
         *metrics_section(metrics, "valid"),

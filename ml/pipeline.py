@@ -29,6 +29,7 @@ from custintel.core.model_registry import SEGMENTATION_FILE
 from custintel.core.settings import Settings
 from ml import clv, evaluate, gateway
 from ml.dataset import Dataset, DatasetError, DatasetSpec, build_dataset
+from ml.hazard_ceiling import HAZARD_MANIFEST, HazardCeilingError, hazard_ceiling
 from ml.health import health_validation
 from ml.lifetime_value import LifetimeValueModels, fit_lifetime_value
 from ml.monitoring_step import attach_monitoring, monitoring_report
@@ -214,6 +215,23 @@ def active_population(
     mart (or any table) that does not, so no one who has already left is trained on or scored."""
     churned = _churn_date_asof(frame, events, "backward", columns).notna()
     return frame[~churned.to_numpy()]
+
+
+def generator_ceiling(
+    settings: Settings, result: TrainResult, columns: MartColumns = MART
+) -> dict[str, Any] | None:
+    """The test rows ranked by the sample generator's own churn hazard (ml/hazard_ceiling.py)
+    against CatBoost's test metrics, when the landing folder has the generator's hazard
+    manifest; None otherwise (real data), `{skipped: why}` when it does not cover the rows."""
+    path = settings.landing_path / HAZARD_MANIFEST
+    if not path.is_file():
+        return None
+    test = result.test_scores
+    try:
+        return hazard_ceiling(pd.read_parquet(path), test, columns.id, columns.time,
+                              columns.target, result.metrics["models"]["catboost"]["test"])
+    except HazardCeilingError as exc:
+        return {"skipped": str(exc)}
 
 
 def load_mart(frame: pd.DataFrame, columns: MartColumns = MART) -> Dataset:
@@ -492,6 +510,9 @@ def train_and_score(
             test_values,
         )
     result.metrics["uplift"], uplift_model = retention_uplift_model(settings, dataset)
+    ceiling = generator_ceiling(settings, result, columns)
+    if ceiling is not None:
+        result.metrics["hazard_ceiling"] = ceiling
     registry = Registry(settings.registry_path, MODEL_NAME)
     version = registry.save(result)
     now = dt.datetime.now(dt.UTC).replace(tzinfo=None, microsecond=0)

@@ -12,6 +12,10 @@ measured in the same run on the same machine, so the ratios travel between machi
 - atomicity and content hashing: the snapshot a build takes before changing anything (copy of
   warehouse, SQLMesh state and model registry), its restore, and the SHA-256 of every landing
   file, each against the build without them (load + SQLMesh) measured in the same run.
+
+Besides the timings, `figures`: the churn model's test ROC-AUC against the ceiling of the
+generated sample (its test rows ranked by the generator's own churn hazard, ml/hazard_ceiling.py,
+stored by the ML step in the version's metrics.json under `hazard_ceiling`).
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import duckdb
 import psutil
 
 from custintel.app.bench_floor import FloorResult
+from custintel.core.model_registry import METRICS_FILE, stored_versions
 from custintel.core.settings import DEFAULT_CONFIG_PATH, Settings
 
 #: the governed query timed by the semantic step, and the SQL an analyst would write for it
@@ -77,6 +82,62 @@ class StepResult:
         if not self.baseline_seconds:
             return None
         return self.seconds / self.baseline_seconds
+
+
+@dataclass
+class FigureResult:
+    """A quality figure of the run against its reference (not a timing)."""
+
+    name: str
+    value: float
+    baseline_name: str
+    baseline_value: float
+    details: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def ratio(self) -> float:
+        return self.value / self.baseline_value
+
+
+#: the ML step's model (ml/pipeline.py MODEL_NAME) whose ceiling figure the bench reports
+CHURN_MODEL = "churn"
+
+
+#: metrics.json `hazard_ceiling` key -> the ceiling's title
+CEILING_TITLES = {
+    "snapshot_month": "generator hazard w/o frailty, snapshot month",
+    "label_months": "generator hazard w/o frailty, 3 label months",
+}
+
+
+def hazard_ceiling_figures(registry_path: Path) -> list[FigureResult]:
+    """The latest churn model version's test ROC-AUC against the generator's hazard ceilings
+    (the snapshot month's hazard; the 90-day probability over the 3 label months), none when
+    the version has no ceiling (no generator manifest in the landing, rows not covered)."""
+    versions = stored_versions(registry_path / CHURN_MODEL)
+    if not versions:
+        return []
+    metrics = json.loads((registry_path / CHURN_MODEL / versions[-1] / METRICS_FILE).read_text())
+    ceiling = metrics.get("hazard_ceiling")
+    if not ceiling or "model" not in ceiling:
+        return []
+    return [
+        FigureResult(
+            "churn model test ROC-AUC vs the generator's hazard ceiling",
+            ceiling["model"]["roc_auc"],
+            title,
+            ceiling[key]["roc_auc"],
+            {
+                "version": versions[-1],
+                "test_rows": ceiling["rows"],
+                "model_pr_auc": ceiling["model"]["pr_auc"],
+                "ceiling_pr_auc": ceiling[key]["pr_auc"],
+                **ceiling["model_vs_ceiling"][key],
+                "with_frailty_roc_auc": ceiling["with_frailty"]["roc_auc"],
+            },
+        )
+        for key, title in CEILING_TITLES.items()
+    ]
 
 
 def peak_rss_mb() -> float:
@@ -193,26 +254,35 @@ def semantic_step(settings: Settings, repeats: int) -> StepResult:
     )
 
 
-def write_report(results: list[StepResult], path: Path, context: dict[str, Any]) -> None:
+def write_report(
+    results: list[StepResult], path: Path, context: dict[str, Any],
+    figures: list[FigureResult] | None = None,
+) -> None:
     payload = {
         **context,
         "steps": [{**asdict(result), "ratio": result.ratio} for result in results],
+        "figures": [{**asdict(figure), "ratio": figure.ratio} for figure in figures or []],
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(payload, indent=2, default=str))
 
 
-class _RecordedResults(list):
-    """A list of step results that rewrites bench.json after every step."""
+class BenchResults(list[StepResult]):
+    """The step results (and `figures`) of a run; rewrites bench.json after every one."""
 
     def __init__(self, path: Path, context: dict[str, Any]) -> None:
         super().__init__()
         self.path = path
         self.context = context
+        self.figures: list[FigureResult] = []
 
     def append(self, result: StepResult) -> None:
         super().append(result)
-        write_report(list(self), self.path, self.context)
+        write_report(list(self), self.path, self.context, self.figures)
+
+    def add_figure(self, figure: FigureResult) -> None:
+        self.figures.append(figure)
+        write_report(list(self), self.path, self.context, self.figures)
 
 
 class TreePeak:
@@ -265,7 +335,7 @@ def run_bench(
     with_floor: bool = True,
     repeats: int = 20,
     config: Path = DEFAULT_CONFIG_PATH,
-) -> list[StepResult]:
+) -> BenchResults:
     """Generate one landing folder at the given scale under build_dir, then build everything on
     each gateway in its own folder (build_dir/<gateway>), timing each step (the ML step and the
     site in child processes, so their peak memory is their own).
@@ -283,7 +353,7 @@ def run_bench(
     landing_config = load_settings(
         write_relocated_config(build_dir, config, overrides=sample_overrides)
     )
-    results = _RecordedResults(
+    results = BenchResults(
         build_dir / "bench.json",
         {"customers": customers, "months": months, "gateways": list(gateways)},
     )
@@ -320,7 +390,7 @@ def run_bench(
             with_floor=with_floor,
             repeats=repeats,
         )
-    return list(results)
+    return results
 
 
 class _StepPeaks:
@@ -345,7 +415,7 @@ class _StepPeaks:
 def _bench_gateway(
     settings: Settings,
     config: Path,
-    results: _RecordedResults,
+    results: BenchResults,
     landed_rows: int,
     floor: FloorResult | None,
     *,
@@ -432,6 +502,10 @@ def _bench_gateway(
             lambda: transform.refresh_score_consumers(settings, as_of=as_of)
         )
         record(StepResult("refresh marts with scores", refresh_seconds, peak))
+        for figure in hazard_ceiling_figures(settings.registry_path):
+            figure.name = f"[{gateway}] {figure.name}"
+            figure.details["gateway"] = gateway
+            results.add_figure(figure)
     if gateway == "duckdb":
         record(semantic_step(settings, repeats))
     if with_reports:

@@ -298,6 +298,14 @@ def bench(
             f"{r.ratio:.2f}x" if r.ratio else "",
         )
     console.print(table)
+    if results.figures:
+        figures = Table(title="quality figures")
+        for column in ("figure", "value", "reference", "reference value", "ratio"):
+            figures.add_column(column)
+        for f in results.figures:
+            figures.add_row(f.name, f"{f.value:.3f}", f.baseline_name, f"{f.baseline_value:.3f}",
+                            f"{f.ratio:.2f}x")
+        console.print(figures)
     console.print(f"written {target / 'bench.json'}")
 
 

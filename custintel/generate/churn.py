@@ -6,13 +6,20 @@ discount or a price rise for discount-sensitive customers, a contract reaching i
 renewal, and suspension; a treated customer of the randomised retention-offer experiment gets
 the offer's planted heterogeneous effect (`offers.py`). `README.md` lists the coefficients and
 what each looks like in the data.
+
+`HazardLog` keeps the hazard every at-risk customer faced each month, split into the part a
+perfect model could know and the unobservable frailty, for `_manifest/churn_hazard.parquet`
+(the ceiling a churn model is measured against: ml/hazard_ceiling.py).
 """
 
 from __future__ import annotations
 
-import numpy as np
+from dataclasses import dataclass, field
 
-from custintel.generate import vocab
+import numpy as np
+import pyarrow as pa
+
+from custintel.generate import columns, vocab
 from custintel.generate.population import Population
 from custintel.generate.timeline import Timeline
 
@@ -30,6 +37,7 @@ PRICE_RISE_EFFECT_SENSITIVE = 1.0  # a list-price rise in the last three months
 SUSPENDED_EFFECT = 1.2
 RETENTION_OFFER_EFFECT = -0.8  # accepted a retention offer in the last three months
 WINDOW_MONTHS = 3
+MANIFEST_PATH = "_manifest/churn_hazard.parquet"
 
 
 def _within(month: int, since: np.ndarray) -> np.ndarray:
@@ -58,5 +66,48 @@ def churn_logit(pop: Population, month: int, timeline: Timeline) -> np.ndarray:
     return logit
 
 
+def hazard(logit: np.ndarray) -> np.ndarray:
+    """Monthly churn probability from the churn logit (the logistic function)."""
+    return 1.0 / (1.0 + np.exp(-logit))
+
+
 def churn_probability(pop: Population, month: int, timeline: Timeline) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-churn_logit(pop, month, timeline)))
+    return hazard(churn_logit(pop, month, timeline))
+
+
+@dataclass
+class HazardLog:
+    """The churn hazard each at-risk customer faced, month by month, as the simulation drew it.
+
+    Recording draws nothing and changes no state: the landing files are the same with or
+    without it (tests/test_generate_hazard.py).
+    """
+
+    month: list[np.ndarray] = field(default_factory=list)
+    customer: list[np.ndarray] = field(default_factory=list)
+    logit: list[np.ndarray] = field(default_factory=list)
+    frailty: list[np.ndarray] = field(default_factory=list)
+    offer_effect: list[np.ndarray] = field(default_factory=list)
+
+    def record(self, month: int, pop: Population, logit: np.ndarray, at_risk: np.ndarray) -> None:
+        """Keep `logit` (the full churn logit of `month`) for the customers in `at_risk`."""
+        rows = np.flatnonzero(at_risk)
+        self.month.append(np.full(len(rows), month, dtype=np.int64))
+        self.customer.append(rows)
+        self.logit.append(logit[rows])
+        self.frailty.append(pop.frailty[rows])
+        self.offer_effect.append(np.where(month < pop.offer_until[rows], pop.offer_effect[rows],
+                                          0.0))
+
+    def manifest_columns(self, customer_ids: pa.Array, timeline: Timeline) -> dict[str, pa.Array]:
+        month = columns.concat(self.month, np.int64)
+        logit = columns.concat(self.logit, np.float64)
+        frailty = columns.concat(self.frailty, np.float64)
+        return {
+            "customer_id": customer_ids.take(pa.array(columns.concat(self.customer, np.int64))),
+            "month_start": columns.dates(timeline.month_start_days(month)),
+            "logit_without_frailty": pa.array(logit - frailty),
+            "frailty": pa.array(frailty),
+            "offer_effect_logit": pa.array(columns.concat(self.offer_effect, np.float64)),
+            "churn_probability": pa.array(hazard(logit)),
+        }

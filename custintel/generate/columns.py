@@ -93,3 +93,8 @@ def seconds_in_day(rng: np.random.Generator, size: int, start_hour: int = 7,
                    end_hour: int = 22) -> np.ndarray:
     """Random seconds after midnight within [start_hour, end_hour)."""
     return rng.integers(start_hour * 3600, end_hour * 3600, size=size)
+
+
+def concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
+    """The month-by-month pieces of a log as one array (empty when nothing was logged)."""
+    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)

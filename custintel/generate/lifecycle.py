@@ -11,7 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from custintel.generate import vocab
-from custintel.generate.churn import churn_probability
+from custintel.generate.churn import churn_logit, hazard
 from custintel.generate.columns import day_to_seconds, seconds_in_day
 from custintel.generate.crm import ChangeLog
 from custintel.generate.population import (
@@ -36,6 +36,8 @@ class MonthOutcome:
     stable: np.ndarray  # bool per customer: in service all month, no status change
     renewal_decided: np.ndarray  # customers whose contract renewal was decided this month
     signups: np.ndarray  # customers who signed up this month
+    at_risk: np.ndarray  # bool per customer: existed at the month's start, so could churn in it
+    churn_logit: np.ndarray  # the churn logit each customer's draw was made against
 
 
 def begin_month(rng: np.random.Generator, month: int, pop: Population, first_new: int,
@@ -49,7 +51,8 @@ def begin_month(rng: np.random.Generator, month: int, pop: Population, first_new
     log.record(pop, signups, day_to_seconds(pop.signup_day[signups])
                + seconds_in_day(rng, len(signups), 8, 20))
 
-    churn = existing & (rng.random(pop.size) < churn_probability(pop, month, timeline))
+    logit = churn_logit(pop, month, timeline)
+    churn = existing & (rng.random(pop.size) < hazard(logit))
     churners = np.flatnonzero(churn)
     churn_offset = rng.integers(0, days, size=len(churners))
     pop.churn_day[churners] = start + churn_offset
@@ -66,7 +69,7 @@ def begin_month(rng: np.random.Generator, month: int, pop: Population, first_new
     _evolve_decline(rng, month, pop, staying)
     stable = staying & ~changed & (pop.status == vocab.ACTIVE)
     return MonthOutcome(churners=churners, stable=stable, renewal_decided=decided,
-                        signups=signups)
+                        signups=signups, at_risk=existing, churn_logit=logit)
 
 
 def _set_windows(pop: Population, existing: np.ndarray, signups: np.ndarray, start: int,

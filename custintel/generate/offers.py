@@ -84,26 +84,22 @@ class OfferLog:
     control_logit: list[np.ndarray] = field(default_factory=list)
 
     def manifest_columns(self, customer_ids: pa.Array, timeline: Timeline) -> dict[str, pa.Array]:
-        month = _concat(self.month, np.int64)
-        customer = _concat(self.customer, np.int64)
-        group = _concat(self.group, np.int8)
-        logit0 = _concat(self.control_logit, np.float64)
+        month = columns.concat(self.month, np.int64)
+        customer = columns.concat(self.customer, np.int64)
+        group = columns.concat(self.group, np.int8)
+        logit0 = columns.concat(self.control_logit, np.float64)
         effect = EFFECT_LOGIT[group]
         return {
             "offer_id": offer_ids(timeline, month, _rank_in_month(month)),
             "customer_id": customer_ids.take(pa.array(customer)),
             "offer_date": columns.dates(timeline.month_start_days(month)),
-            "is_treatment": pa.array(_concat(self.treated, bool)),
+            "is_treatment": pa.array(columns.concat(self.treated, bool)),
             "effect_group": columns.labels(EFFECT_GROUPS, group),
             "effect_logit": pa.array(effect),
             "control_churn_90d": pa.array(_three_month_churn(logit0)),
             "planted_uplift": pa.array(_three_month_churn(logit0)
                                        - _three_month_churn(logit0 + effect)),
         }
-
-
-def _concat(parts: list[np.ndarray], dtype: type) -> np.ndarray:
-    return np.concatenate(parts).astype(dtype) if parts else np.zeros(0, dtype=dtype)
 
 
 def _three_month_churn(logit: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ import numpy as np
 
 from custintel.generate import (
     billing,
+    churn,
     columns,
     lifecycle,
     marketing,
@@ -23,7 +24,6 @@ from custintel.generate import (
     writer,
 )
 from custintel.generate.catalogue import Catalogue
-from custintel.generate.churn import churn_logit
 from custintel.generate.crm import ChangeLog
 from custintel.generate.knowledge import KnowledgeBase
 from custintel.generate.population import Population, monthly_signups, opening_base
@@ -77,10 +77,10 @@ def generate_landing(out_dir: Path, customers: int, months: int, start_date: dt.
     log.record(pop, np.arange(pop.size), columns.day_to_seconds(pop.signup_day)
                + columns.seconds_in_day(global_rng(seed, Stream.CRM), pop.size, 8, 20))
     campaigns, opportunities = marketing.CampaignLog(), sales.SalesLog()
-    offer_log = offers.OfferLog()
+    offer_log, hazard_log = offers.OfferLog(), churn.HazardLog()
     for month in range(months):
         _simulate_month(month, seed, customers, pop, assignments, catalogue, kb, log, campaigns,
-                        opportunities, offer_log, regions, landing)
+                        opportunities, offer_log, hazard_log, regions, landing)
         if progress:
             progress("simulate", month + 1, months)
     finals: list[tuple[str, str, Mapping[str, writer.ColumnData]]] = [
@@ -98,8 +98,9 @@ def generate_landing(out_dir: Path, customers: int, months: int, start_date: dt.
         if progress:
             progress("write", done, len(finals))
     landing.write_manifest()
-    landing.write_offer_manifest(offer_log.manifest_columns(
-        columns.ids("C", np.arange(1, pop.size + 1), 7), timeline))
+    customer_ids = columns.ids("C", np.arange(1, pop.size + 1), 7)
+    landing.write_truth(offers.MANIFEST_PATH, offer_log.manifest_columns(customer_ids, timeline))
+    landing.write_truth(churn.MANIFEST_PATH, hazard_log.manifest_columns(customer_ids, timeline))
     report.seconds = time.perf_counter() - started
     return report
 
@@ -107,8 +108,8 @@ def generate_landing(out_dir: Path, customers: int, months: int, start_date: dt.
 def _simulate_month(month: int, seed: int, customers: int, pop: Population,
                     assignments: services.Assignments, catalogue: Catalogue, kb: KnowledgeBase,
                     log: ChangeLog, campaigns: marketing.CampaignLog, opportunities: sales.SalesLog,
-                    offer_log: offers.OfferLog, regions: np.ndarray,
-                    landing: writer.LandingWriter) -> None:
+                    offer_log: offers.OfferLog, hazard_log: churn.HazardLog,
+                    regions: np.ndarray, landing: writer.LandingWriter) -> None:
     timeline = catalogue.timeline
     label = timeline.label(month)
 
@@ -120,9 +121,10 @@ def _simulate_month(month: int, seed: int, customers: int, pop: Population,
     ids = columns.ids("C", np.arange(1, pop.size + 1), 7)
     landing.write("marketing", "retention_offers",
                   offers.month_offers(rng(Stream.OFFERS), month, pop, timeline, offer_log,
-                                      churn_logit(pop, month, timeline), ids), month, label)
+                                      churn.churn_logit(pop, month, timeline), ids), month, label)
     outcome = lifecycle.begin_month(rng(Stream.LIFECYCLE), month, pop, first_new, log, timeline,
                                     regions)
+    hazard_log.record(month, pop, outcome.churn_logit, outcome.at_risk)
     service_rng = rng(Stream.SERVICES)
     assignments.append(services.bundles(service_rng, outcome.signups, month, pop, catalogue))
     adds = services.monthly_changes(service_rng, month, pop, assignments, catalogue,

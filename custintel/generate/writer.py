@@ -17,7 +17,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from custintel.core.landing import Table, load_contract
-from custintel.generate import defects
+from custintel.generate import churn, defects, offers
 from custintel.generate.report import GenerationReport
 from custintel.generate.streams import Stream, global_rng, month_rng
 
@@ -40,7 +40,8 @@ PART_TABLES = frozenset({
     ("support", "tickets"),
 })
 MANIFEST_PATH = "_manifest/defects.parquet"
-OFFER_MANIFEST_PATH = "_manifest/retention_offers.parquet"
+#: the simulation's planted truth beside the defect manifest (not part of the contract)
+TRUTH_MANIFESTS = (offers.MANIFEST_PATH, churn.MANIFEST_PATH)
 #: the defect stream of each table; tables added later go at the end so the defects planted in
 #: the older tables do not move
 DEFECT_STREAM_ORDER = (
@@ -123,7 +124,8 @@ class LandingWriter:
                 for part in (self.out_dir / table.system / table.name).glob("part-*.parquet"):
                     part.unlink()
         (self.out_dir / MANIFEST_PATH).unlink(missing_ok=True)
-        (self.out_dir / OFFER_MANIFEST_PATH).unlink(missing_ok=True)
+        for relative in TRUTH_MANIFESTS:
+            (self.out_dir / relative).unlink(missing_ok=True)
 
     def _rngs(self, table: Table, month: int | None) -> Iterator[np.random.Generator]:
         index = DEFECT_STREAM_ORDER.index(f"{table.system}/{table.name}")
@@ -162,8 +164,11 @@ class LandingWriter:
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(manifest, path, compression="zstd")
 
-    def write_offer_manifest(self, data: Mapping[str, ColumnData]) -> None:
-        """The retention-offer experiment's planted effect per offer (not part of the contract)."""
-        path = self.out_dir / OFFER_MANIFEST_PATH
+    def write_truth(self, relative: str, data: Mapping[str, ColumnData]) -> None:
+        """One of the planted-truth manifests (`TRUTH_MANIFESTS`): the retention-offer
+        experiment's effect per offer, the churn hazard per customer and month."""
+        if relative not in TRUTH_MANIFESTS:
+            raise ValueError(f"{relative}: not one of the truth manifests {TRUTH_MANIFESTS}")
+        path = self.out_dir / relative
         path.parent.mkdir(parents=True, exist_ok=True)
         pq.write_table(pa.table(dict(data)), path, compression="zstd")
