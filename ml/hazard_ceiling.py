@@ -54,15 +54,16 @@ def monthly_hazard_table(manifest: pd.DataFrame, with_frailty: bool = False) -> 
         else 1.0 / (1.0 + np.exp(-manifest["logit_without_frailty"].to_numpy(dtype=float)))
     )
     month = pd.PeriodIndex(pd.to_datetime(manifest["month_start"]), freq="M")
-    frame = pd.DataFrame({"customer_id": manifest["customer_id"].to_numpy(), "month": month,
-                          "hazard": hazard})
+    frame = pd.DataFrame(
+        {"customer_id": manifest["customer_id"].to_numpy(), "month": month, "hazard": hazard}
+    )
     if frame.duplicated(["customer_id", "month"]).any():
         first = frame[frame.duplicated(["customer_id", "month"])].iloc[0]
-        raise HazardCeilingError(f"{HAZARD_MANIFEST}: customer {first['customer_id']} has two "
-                                 f"rows for {first['month']}")
+        raise HazardCeilingError(
+            f"{HAZARD_MANIFEST}: customer {first['customer_id']} has two rows for {first['month']}"
+        )
     table = frame.pivot(index="customer_id", columns="month", values="hazard")
-    months = pd.period_range(table.columns.min(), table.columns.max() + LABEL_MONTHS - 1,
-                             freq="M")
+    months = pd.period_range(table.columns.min(), table.columns.max() + LABEL_MONTHS - 1, freq="M")
     return table.reindex(columns=months).ffill(axis=1).fillna(0.0)
 
 
@@ -75,13 +76,15 @@ def ceiling_probability(
     if len(unknown):
         raise HazardCeilingError(
             f"{HAZARD_MANIFEST}: no hazard for customer {customers.iloc[unknown[0]]} "
-            f"({len(unknown)} rows): the manifest is not from this landing")
+            f"({len(unknown)} rows): the manifest is not from this landing"
+        )
     start = table.columns.get_indexer(pd.PeriodIndex(pd.to_datetime(snapshots), freq="M"))
     outside = np.flatnonzero((start < 0) | (start + months > len(table.columns)))
     if len(outside):
         raise HazardCeilingError(
             f"{HAZARD_MANIFEST}: snapshot {snapshots.iloc[outside[0]]} is outside the manifest's "
-            f"months {table.columns[0]} .. {table.columns[-1]}")
+            f"months {table.columns[0]} .. {table.columns[-1]}"
+        )
     values = table.to_numpy()
     survival = np.ones(len(rows))
     for offset in range(months):
@@ -90,8 +93,10 @@ def ceiling_probability(
 
 
 def _scores(y: np.ndarray, probability: np.ndarray) -> dict[str, float]:
-    return {"roc_auc": float(roc_auc_score(y, probability)),
-            "pr_auc": float(average_precision_score(y, probability))}
+    return {
+        "roc_auc": float(roc_auc_score(y, probability)),
+        "pr_auc": float(average_precision_score(y, probability)),
+    }
 
 
 def hazard_ceiling(
@@ -113,12 +118,13 @@ def hazard_ceiling(
         "manifest": HAZARD_MANIFEST,
         "rows": len(y),
         "positives": int(y.sum()),
-        "snapshot_month": _scores(y, ceiling_probability(without_frailty, customers, snapshots,
-                                                         1)),
-        "label_months": _scores(y, ceiling_probability(without_frailty, customers, snapshots,
-                                                       LABEL_MONTHS)),
-        "with_frailty": _scores(y, ceiling_probability(monthly_hazard_table(manifest, True),
-                                                       customers, snapshots, 1)),
+        "snapshot_month": _scores(y, ceiling_probability(without_frailty, customers, snapshots, 1)),
+        "label_months": _scores(
+            y, ceiling_probability(without_frailty, customers, snapshots, LABEL_MONTHS)
+        ),
+        "with_frailty": _scores(
+            y, ceiling_probability(monthly_hazard_table(manifest, True), customers, snapshots, 1)
+        ),
     }
     if model is not None:
         result["model"] = {key: model[key] for key in ("roc_auc", "pr_auc")}
@@ -132,9 +138,7 @@ def hazard_ceiling(
 CEILINGS = ("snapshot_month", "label_months")
 
 
-def model_vs_ceiling(
-    model: dict[str, float], ceiling: dict[str, float]
-) -> dict[str, float | None]:
+def model_vs_ceiling(model: dict[str, float], ceiling: dict[str, float]) -> dict[str, float | None]:
     """The model's ROC-AUC and PR-AUC as a share of the ceiling's, and its ROC-AUC gain over
     chance (0.5) as a share of the ceiling's (None when the ceiling is no better than chance)."""
     gain = ceiling["roc_auc"] - 0.5

@@ -195,19 +195,31 @@ def hazard_ceiling_section(metrics: dict[str, Any]) -> list[str]:
 
     def row(label: str, figures: dict[str, float], key: str | None) -> list[str]:
         ratios = (
-            [_number(share[key]["roc_auc_ratio"]),
-             _number(share[key]["roc_auc_gain_over_chance_ratio"])]
-            if key in share else ["-", "-"]
+            [
+                _number(share[key]["roc_auc_ratio"]),
+                _number(share[key]["roc_auc_gain_over_chance_ratio"]),
+            ]
+            if key in share
+            else ["-", "-"]
         )
         return [label, _number(figures["roc_auc"]), _number(figures["pr_auc"]), *ratios]
 
     rows = [
-        row("generator hazard without frailty, snapshot month", found["snapshot_month"],
-            "snapshot_month"),
-        row("generator hazard without frailty, the 3 label months", found["label_months"],
-            "label_months"),
-        row("generator hazard with frailty (unobservable), snapshot month",
-            found["with_frailty"], None),
+        row(
+            "generator hazard without frailty, snapshot month",
+            found["snapshot_month"],
+            "snapshot_month",
+        ),
+        row(
+            "generator hazard without frailty, the 3 label months",
+            found["label_months"],
+            "label_months",
+        ),
+        row(
+            "generator hazard with frailty (unobservable), snapshot month",
+            found["with_frailty"],
+            None,
+        ),
     ]
     if "model" in found:
         rows.insert(0, row("CatBoost (this version)", found["model"], None))
@@ -222,8 +234,16 @@ def hazard_ceiling_section(metrics: dict[str, Any]) -> list[str]:
         "uses hazards of months still to come and, after a churn, the churn month's hazard "
         "carried forward; it depends on that filling, so it is no firm bound.",
         "",
-        *_table(["ranking", "ROC-AUC", "PR-AUC", "CatBoost ROC-AUC / it",
-                 "CatBoost (ROC-AUC - 0.5) / its"], rows),
+        *_table(
+            [
+                "ranking",
+                "ROC-AUC",
+                "PR-AUC",
+                "CatBoost ROC-AUC / it",
+                "CatBoost (ROC-AUC - 0.5) / its",
+            ],
+            rows,
+        ),
     ]
 
 

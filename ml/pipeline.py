@@ -228,8 +228,14 @@ def generator_ceiling(
         return None
     test = result.test_scores
     try:
-        return hazard_ceiling(pd.read_parquet(path), test, columns.id, columns.time,
-                              columns.target, result.metrics["models"]["catboost"]["test"])
+        return hazard_ceiling(
+            pd.read_parquet(path),
+            test,
+            columns.id,
+            columns.time,
+            columns.target,
+            result.metrics["models"]["catboost"]["test"],
+        )
     except HazardCeilingError as exc:
         return {"skipped": str(exc)}
 

@@ -50,8 +50,9 @@ def test_a_rerun_starts_from_an_empty_build_folder_and_the_floor_builds_the_same
     with duckdb.connect(str(warehouse), read_only=True) as con:
         customers = con.execute("select count(*) from marts.customer_360_view").fetchone()[0]
         tables = {
-            f"{schema}.{name}": con.execute(f'select count(*) from "{schema}"."{name}"')
-            .fetchone()[0]
+            f"{schema}.{name}": con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[
+                0
+            ]
             for schema, name in con.execute(
                 "select table_schema, table_name from information_schema.tables "
                 "where table_schema in ('staging', 'warehouse', 'marts', 'quarantine')"
@@ -85,8 +86,14 @@ def test_the_floor_builds_every_table_with_the_rows_of_the_sqlmesh_build(
 
     monkeypatch.delenv("CUSTINTEL_CONFIG", raising=False)
     settings = load_settings(write_relocated_config(tmp_path / "build"))
-    generate_landing(settings.landing_path, customers=60, months=3,
-                     start_date=settings.sample.start_date, seed=7, defect_rate=0.02)
+    generate_landing(
+        settings.landing_path,
+        customers=60,
+        months=3,
+        start_date=settings.sample.start_date,
+        seed=7,
+        defect_rate=0.02,
+    )
     load_landing(settings.landing_path, settings.warehouse_path)
     loaded = tmp_path / "loaded" / settings.warehouse_path.name
     loaded.parent.mkdir()
@@ -96,8 +103,10 @@ def test_the_floor_builds_every_table_with_the_rows_of_the_sqlmesh_build(
     externals, rendered = render_project(settings, as_of)
     floor = run_floor(loaded, tmp_path / "scratch", externals, rendered)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
-        built = {name: con.execute(f"select count(*) from {name}").fetchone()[0]
-                 for name in floor.row_counts}
+        built = {
+            name: con.execute(f"select count(*) from {name}").fetchone()[0]
+            for name in floor.row_counts
+        }
     assert floor.row_counts == built
     assert sum(built.values()) > 1000
     assert not (tmp_path / "scratch").exists()  # the floor's copy is thrown away

@@ -19,17 +19,28 @@ from custintel.core.landing import load_contract
 from custintel.generate import generate_landing
 
 START = dt.date(2024, 1, 1)
-EVENT_TABLES = [("network", "usage"), ("billing", "invoices"), ("billing", "orders"),
-                ("marketing", "campaign_targets"), ("support", "kb_article_views")]
-EXPECTED_ARROW = {"string": pa.string(), "integer": pa.int64(), "double": pa.float64(),
-                  "boolean": pa.bool_(), "date": pa.date32(), "timestamp": pa.timestamp("us")}
+EVENT_TABLES = [
+    ("network", "usage"),
+    ("billing", "invoices"),
+    ("billing", "orders"),
+    ("marketing", "campaign_targets"),
+    ("support", "kb_article_views"),
+]
+EXPECTED_ARROW = {
+    "string": pa.string(),
+    "integer": pa.int64(),
+    "double": pa.float64(),
+    "boolean": pa.bool_(),
+    "date": pa.date32(),
+    "timestamp": pa.timestamp("us"),
+}
 EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
 
 
-def _generate(root: Path, customers: int, months: int, seed: int = 42,
-              rate: float = 0.02) -> Path:
-    generate_landing(root, customers=customers, months=months, start_date=START, seed=seed,
-                     defect_rate=rate)
+def _generate(root: Path, customers: int, months: int, seed: int = 42, rate: float = 0.02) -> Path:
+    generate_landing(
+        root, customers=customers, months=months, start_date=START, seed=seed, defect_rate=rate
+    )
     return root
 
 
@@ -45,8 +56,11 @@ def medium(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _files(root: Path, system: str, name: str) -> list[Path]:
     folder = root / system / name
-    return sorted(folder.glob("part-*.parquet")) if folder.is_dir() else [
-        root / system / f"{name}.parquet"]
+    return (
+        sorted(folder.glob("part-*.parquet"))
+        if folder.is_dir()
+        else [root / system / f"{name}.parquet"]
+    )
 
 
 def read(root: Path, system: str, name: str) -> pd.DataFrame:
@@ -68,8 +82,9 @@ def _keys(frame: pd.DataFrame) -> set[tuple[str, int]]:
     return set(zip(frame["_source_file"], frame["_source_row_number"], strict=True))
 
 
-def planted(root: Path, system: str, name: str, reason: str | None = None,
-            kind: str | None = None) -> set[tuple[str, int]]:
+def planted(
+    root: Path, system: str, name: str, reason: str | None = None, kind: str | None = None
+) -> set[tuple[str, int]]:
     m = manifest(root)
     m = m[(m["system"] == system) & (m["table"] == name)]
     if reason is not None:
@@ -83,17 +98,21 @@ def clean(root: Path, system: str, name: str) -> pd.DataFrame:
     """Rows without a planted defect, categorical variants standardised as staging would."""
     frame = read(root, system, name)
     m = manifest(root)
-    bad = m[(m["system"] == system) & (m["table"] == name)
-            & (m["defect_kind"] != "standardisable_variant")]
+    bad = m[
+        (m["system"] == system)
+        & (m["table"] == name)
+        & (m["defect_kind"] != "standardisable_variant")
+    ]
     keys = pd.Series(list(zip(frame["_source_file"], frame["_source_row_number"], strict=True)))
-    frame = frame[~keys.isin(set(zip(bad["source_file"], bad["source_row_number"],
-                                     strict=True))).to_numpy()].copy()
+    frame = frame[
+        ~keys.isin(set(zip(bad["source_file"], bad["source_row_number"], strict=True))).to_numpy()
+    ].copy()
     for column in load_contract().table(system, name).columns:
         if column.allowed:
             lookup = {value.lower(): value for value in column.allowed}
             frame[column.name] = frame[column.name].map(
-                lambda v, lookup=lookup: lookup.get(v.strip().lower()) if isinstance(v, str)
-                else v)
+                lambda v, lookup=lookup: lookup.get(v.strip().lower()) if isinstance(v, str) else v
+            )
     return frame
 
 
@@ -113,6 +132,7 @@ def monthly_churn(root: Path) -> pd.DataFrame:
 
 # --- determinism and layout -------------------------------------------------------------------
 
+
 def test_same_seed_writes_byte_identical_files(small: Path, tmp_path: Path) -> None:
     again = _generate(tmp_path / "again", 300, 6)
     first = sorted(p.relative_to(small) for p in small.rglob("*.parquet"))
@@ -128,7 +148,8 @@ def test_another_seed_gives_other_data(small: Path, tmp_path: Path) -> None:
 
 
 def test_event_months_are_identical_when_one_more_month_is_generated(
-        small: Path, tmp_path: Path) -> None:
+    small: Path, tmp_path: Path
+) -> None:
     longer = _generate(tmp_path / "longer", 300, 7)
     for system, name in EVENT_TABLES:
         parts = _files(small, system, name)
@@ -144,25 +165,42 @@ def test_event_months_are_identical_when_one_more_month_is_generated(
 def test_event_tables_are_monthly_part_files_and_stale_parts_are_removed(tmp_path: Path) -> None:
     root = _generate(tmp_path / "landing", 120, 3)
     assert [p.name for p in _files(root, "network", "usage")] == [
-        "part-2024-01.parquet", "part-2024-02.parquet", "part-2024-03.parquet"]
+        "part-2024-01.parquet",
+        "part-2024-02.parquet",
+        "part-2024-03.parquet",
+    ]
     _generate(root, 120, 2)
     assert [p.name for p in _files(root, "network", "usage")] == [
-        "part-2024-01.parquet", "part-2024-02.parquet"]
+        "part-2024-01.parquet",
+        "part-2024-02.parquet",
+    ]
     assert (root / "crm" / "customers.parquet").is_file()
 
 
 def test_progress_is_reported_for_every_month(tmp_path: Path) -> None:
     calls: list[tuple[str, int, int]] = []
-    generate_landing(tmp_path, customers=50, months=2, start_date=START, seed=1,
-                     defect_rate=0.0, progress=lambda *call: calls.append(call))
+    generate_landing(
+        tmp_path,
+        customers=50,
+        months=2,
+        start_date=START,
+        seed=1,
+        defect_rate=0.0,
+        progress=lambda *call: calls.append(call),
+    )
     assert [c for c in calls if c[0] == "simulate"] == [("simulate", 1, 2), ("simulate", 2, 2)]
     assert calls[-1][0] == "write" and calls[-1][1] == calls[-1][2]
 
 
-@pytest.mark.parametrize("change, word", [({"start_date": dt.date(2024, 1, 2)}, "start_date"),
-                                          ({"customers": 0}, "customers"),
-                                          ({"defect_rate": 0.9}, "defect_rate"),
-                                          ({"seed": -1}, "seed")])
+@pytest.mark.parametrize(
+    "change, word",
+    [
+        ({"start_date": dt.date(2024, 1, 2)}, "start_date"),
+        ({"customers": 0}, "customers"),
+        ({"defect_rate": 0.9}, "defect_rate"),
+        ({"seed": -1}, "seed"),
+    ],
+)
 def test_invalid_parameters_are_rejected_by_name(tmp_path: Path, change: dict, word: str) -> None:
     params = {"customers": 10, "months": 1, "start_date": START, "seed": 1, "defect_rate": 0.0}
     with pytest.raises(ValueError, match=word):
@@ -171,6 +209,7 @@ def test_invalid_parameters_are_rejected_by_name(tmp_path: Path, change: dict, w
 
 # --- conformance to the landing contract ------------------------------------------------------
 
+
 def test_every_contract_table_has_its_columns_in_order_with_contract_types(small: Path) -> None:
     for table in load_contract().tables:
         for path in _files(small, table.system, table.name):
@@ -178,7 +217,9 @@ def test_every_contract_table_has_its_columns_in_order_with_contract_types(small
             assert schema.names == table.column_names, path
             for column in table.columns:
                 assert schema.field(column.name).type == EXPECTED_ARROW[column.type], (
-                    path, column.name)
+                    path,
+                    column.name,
+                )
 
 
 def test_non_nullable_columns_are_null_only_where_a_missing_key_is_planted(small: Path) -> None:
@@ -188,12 +229,14 @@ def test_non_nullable_columns_are_null_only_where_a_missing_key_is_planted(small
             if column.nullable:
                 continue
             nulls = _keys(frame[frame[column.name].isna()])
-            assert nulls == planted(small, table.system, table.name,
-                                    f"missing_key:{column.name}"), (table.name, column.name)
+            assert nulls == planted(
+                small, table.system, table.name, f"missing_key:{column.name}"
+            ), (table.name, column.name)
 
 
 def test_categorical_values_are_allowed_except_planted_misspellings_and_variants(
-        small: Path) -> None:
+    small: Path,
+) -> None:
     seen_variant = False
     for table in load_contract().tables:
         frame = read(small, table.system, table.name)
@@ -205,7 +248,8 @@ def test_categorical_values_are_allowed_except_planted_misspellings_and_variants
             standard = {v.lower() for v in column.allowed}
             fixable = outside[column.name].str.strip().str.lower().isin(standard)
             assert _keys(outside[~fixable]) == planted(
-                small, table.system, table.name, f"invalid_value:{column.name}")
+                small, table.system, table.name, f"invalid_value:{column.name}"
+            )
             variants = planted(small, table.system, table.name, kind="standardisable_variant")
             assert _keys(outside[fixable]) <= variants
             seen_variant |= bool(fixable.any())
@@ -220,8 +264,9 @@ def test_amounts_are_non_negative_except_planted_negative_amounts(small: Path) -
             if column.unit != "currency":
                 continue
             negative = _keys(frame[frame[column.name] < 0])
-            assert negative == planted(small, table.system, table.name,
-                                       f"negative_amount:{column.name}"), column.name
+            assert negative == planted(
+                small, table.system, table.name, f"negative_amount:{column.name}"
+            ), column.name
             checked += 1
     assert checked >= 9
 
@@ -230,13 +275,21 @@ def test_manifest_rows_carry_the_defect_they_name(small: Path) -> None:
     customers = read(small, "crm", "customers")
     known = set(customers["customer_id"].dropna())
     m = manifest(small)
-    assert set(m["defect_kind"]) >= {"duplicate_row", "missing_key", "invalid_value",
-                                     "orphan_key", "negative_amount", "future_date",
-                                     "malformed_email", "standardisable_variant"}
+    assert set(m["defect_kind"]) >= {
+        "duplicate_row",
+        "missing_key",
+        "invalid_value",
+        "orphan_key",
+        "negative_amount",
+        "future_date",
+        "malformed_email",
+        "standardisable_variant",
+    }
     assert not m.duplicated(["source_file", "source_row_number"]).any()  # one defect per row
     for table in load_contract().tables:
         frame = read(small, table.system, table.name).set_index(
-            ["_source_file", "_source_row_number"])
+            ["_source_file", "_source_row_number"]
+        )
         rows = m[(m["system"] == table.system) & (m["table"] == table.name)]
         for _, defect in rows.iterrows():
             row = frame.loc[(defect["source_file"], defect["source_row_number"])]
@@ -270,6 +323,7 @@ def test_customer_defects_sit_on_extra_rows_so_no_version_is_lost(small: Path) -
 
 # --- realism -----------------------------------------------------------------------------------
 
+
 def test_monthly_churn_rate_is_in_the_documented_range(medium: Path) -> None:
     churn = monthly_churn(medium)
     rate = churn["churned"].sum() / churn["base"].sum()
@@ -283,11 +337,11 @@ def test_churned_customers_have_no_usage_or_billing_after_churn(medium: Path) ->
     churn_date = churn.dt.date.rename("churn_date")
     usage = clean(medium, "network", "usage").join(churn_date, on="customer_id", how="inner")
     assert len(usage) > 0 and (usage["usage_date"] < usage["churn_date"]).all()
-    invoices = clean(medium, "billing", "invoices").join(churn_date, on="customer_id",
-                                                         how="inner")
+    invoices = clean(medium, "billing", "invoices").join(churn_date, on="customer_id", how="inner")
     assert (invoices["billing_period_end_date"] < invoices["churn_date"]).all()
     assignments = clean(medium, "provisioning", "service_assignments").join(
-        churn_date, on="customer_id", how="inner")
+        churn_date, on="customer_id", how="inner"
+    )
     assert assignments["end_date"].notna().all()
     assert (assignments["end_date"] < assignments["churn_date"]).all()
 
@@ -313,16 +367,20 @@ def test_churn_follows_escalations_and_falling_usage(medium: Path) -> None:
     dropped = (sessions.shift(3, axis=1) > 0) & (sessions < 0.7 * sessions.shift(3, axis=1))
     churn_month = churn.dt.to_period("M")
     months = sessions.columns
-    before_churn = [dropped.at[c, m - 1] for c, m in churn_month.items()
-                    if c in dropped.index and m - 1 in months and m - 4 in months]
+    before_churn = [
+        dropped.at[c, m - 1]
+        for c, m in churn_month.items()
+        if c in dropped.index and m - 1 in months and m - 4 in months
+    ]
     everyone = dropped[[m for m in months if m - 3 in months]].to_numpy().ravel()
     assert len(before_churn) > 100
     assert pd.Series(before_churn).mean() > 2 * everyone.mean()
 
 
 def test_segment_mix_is_realistic(medium: Path) -> None:
-    first = clean(medium, "crm", "customers").sort_values("updated_at").groupby(
-        "customer_id").first()
+    first = (
+        clean(medium, "crm", "customers").sort_values("updated_at").groupby("customer_id").first()
+    )
     shares = first["customer_segment"].value_counts(normalize=True)
     assert shares["Residential"] == pytest.approx(0.80, abs=0.03)
     assert shares["SMB"] == pytest.approx(0.12, abs=0.025)
@@ -332,8 +390,7 @@ def test_segment_mix_is_realistic(medium: Path) -> None:
     assert tiers["Bronze"] > tiers["Silver"] > tiers["Gold"] > tiers["Platinum"]
 
 
-def test_business_customers_have_an_account_manager_and_residential_do_not(
-        medium: Path) -> None:
+def test_business_customers_have_an_account_manager_and_residential_do_not(medium: Path) -> None:
     customers = clean(medium, "crm", "customers")
     business = customers["customer_segment"] != "Residential"
     assert customers.loc[business, "account_manager_id"].notna().all()
@@ -381,6 +438,7 @@ def test_invoices_state_when_the_running_promotion_ends(medium: Path) -> None:
     ended = promoted & (pd.to_datetime(following["invoice_date"]) == end + pd.Timedelta(days=1))
     assert ended.sum() > 50
     after = following[ended]
-    assert ((after["discount_amount"] == 0)
-            | (pd.to_datetime(after["discount_end_date"]) > end[ended])).all()
+    assert (
+        (after["discount_amount"] == 0) | (pd.to_datetime(after["discount_end_date"]) > end[ended])
+    ).all()
     assert (after["discount_end_date"].isna()).mean() > 0.8

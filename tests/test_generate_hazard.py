@@ -46,13 +46,15 @@ def _hazard(root: Path) -> pd.DataFrame:
 
 def test_recording_the_hazard_changes_no_landing_file(tmp_path: Path) -> None:
     root = tmp_path / "landing"
-    generate_landing(root, customers=300, months=6, start_date=dt.date(2024, 1, 1), seed=3,
-                     defect_rate=0.01)
+    generate_landing(
+        root, customers=300, months=6, start_date=dt.date(2024, 1, 1), seed=3, defect_rate=0.01
+    )
     assert (root / churn.MANIFEST_PATH).is_file()
     assert landing_content_sha256(root) == LANDING_CONTENT_SHA256
     # and a re-run into the same folder replaces the manifest (no stale rows)
-    generate_landing(root, customers=300, months=2, start_date=dt.date(2024, 1, 1), seed=3,
-                     defect_rate=0.01)
+    generate_landing(
+        root, customers=300, months=2, start_date=dt.date(2024, 1, 1), seed=3, defect_rate=0.01
+    )
     assert _hazard(root)["month_start"].nunique() == 2
 
 
@@ -104,8 +106,9 @@ def test_offer_effect_is_in_the_hazard_for_three_months(offer_sample: Path) -> N
     hazard = _hazard(offer_sample)
     planted = pd.read_parquet(offer_sample / offers.MANIFEST_PATH)
     treated = planted[planted["is_treatment"]]
-    expected = pd.Series(0.0, index=pd.MultiIndex.from_frame(
-        hazard[["customer_id", "month_start"]]))
+    expected = pd.Series(
+        0.0, index=pd.MultiIndex.from_frame(hazard[["customer_id", "month_start"]])
+    )
     for row in treated.itertuples():
         for k in range(offers.EFFECT_MONTHS):
             key = (row.customer_id, pd.Timestamp(row.offer_date) + pd.DateOffset(months=k))

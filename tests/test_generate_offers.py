@@ -31,12 +31,16 @@ def _outcomes(root: Path) -> pd.DataFrame:
     customers = read(root, "crm", "customers")
     churned = customers[customers["status"] == "Churned"]
     churn_day = churned.groupby("customer_id")["updated_at"].min().dt.normalize()
-    frame = landed.merge(manifest[["offer_id", "effect_group", "planted_uplift",
-                                   "control_churn_90d"]], on="offer_id", validate="1:1")
+    frame = landed.merge(
+        manifest[["offer_id", "effect_group", "planted_uplift", "control_churn_90d"]],
+        on="offer_id",
+        validate="1:1",
+    )
     frame["offer_date"] = pd.to_datetime(frame["offer_date"])
     churn = frame["customer_id"].map(churn_day)
-    frame["churned_90d"] = ((churn > frame["offer_date"])
-                            & (churn < frame["offer_date"] + pd.Timedelta(days=90)))
+    frame["churned_90d"] = (churn > frame["offer_date"]) & (
+        churn < frame["offer_date"] + pd.Timedelta(days=90)
+    )
     last_day = pd.Timestamp(START) + pd.DateOffset(months=MONTHS) - pd.Timedelta(days=1)
     return frame[frame["offer_date"] + pd.Timedelta(days=90) <= last_day]
 
@@ -58,8 +62,9 @@ def test_landed_offers_match_the_manifest_and_the_contract(offer_sample: Path) -
     assert gaps.min() >= offers.COOLDOWN_MONTHS
     # planted effect per group as documented
     effect = manifest.groupby("effect_group")["effect_logit"].unique().map(list).to_dict()
-    assert effect == {name: [value] for name, value
-                      in zip(offers.EFFECT_GROUPS, offers.EFFECT_LOGIT, strict=True)}
+    assert effect == {
+        name: [value] for name, value in zip(offers.EFFECT_GROUPS, offers.EFFECT_LOGIT, strict=True)
+    }
 
 
 def test_assignment_is_random_and_balanced(offer_sample: Path) -> None:
@@ -67,15 +72,17 @@ def test_assignment_is_random_and_balanced(offer_sample: Path) -> None:
     what predicts churn (the planted control hazard, segment, tenure)."""
     manifest = pd.read_parquet(offer_sample / offers.MANIFEST_PATH)
     customers = read(offer_sample, "crm", "customers").drop_duplicates("customer_id")
-    frame = manifest.merge(customers[["customer_id", "customer_segment", "signup_date"]],
-                           on="customer_id")
+    frame = manifest.merge(
+        customers[["customer_id", "customer_segment", "signup_date"]], on="customer_id"
+    )
     n = len(frame)
     share = frame["is_treatment"].mean()
     assert abs(share - 0.5) < 3 * np.sqrt(0.25 / n)
     for _, part in frame.groupby("effect_group"):
         assert abs(part["is_treatment"].mean() - 0.5) < 3.5 * np.sqrt(0.25 / len(part))
-    frame["tenure_days"] = (pd.to_datetime(frame["offer_date"])
-                            - pd.to_datetime(frame["signup_date"])).dt.days
+    frame["tenure_days"] = (
+        pd.to_datetime(frame["offer_date"]) - pd.to_datetime(frame["signup_date"])
+    ).dt.days
     frame["residential"] = frame["customer_segment"] == "Residential"
     for covariate in ("control_churn_90d", "tenure_days", "residential"):
         values = frame[covariate].astype(float)
@@ -110,8 +117,9 @@ def test_planted_effect_is_recovered_from_the_churn_rows(offer_sample: Path) -> 
     for name in ("service_problem", "disengaged"):
         assert (groups[name]["planted_uplift"] == 0).all()
         assert abs(effect(groups[name])[0]) < 3 * effect(groups[name])[1]
-    control_churn = {name: part.loc[~part["is_treatment"], "churned_90d"].mean()
-                     for name, part in groups.items()}
+    control_churn = {
+        name: part.loc[~part["is_treatment"], "churned_90d"].mean() for name, part in groups.items()
+    }
     assert control_churn["disengaged"] == max(control_churn.values())
     assert control_churn["settled"] == min(control_churn.values())
     assert effect(groups["settled"])[0] < 0
@@ -120,9 +128,11 @@ def test_planted_effect_is_recovered_from_the_churn_rows(offer_sample: Path) -> 
 def test_offers_draw_from_their_own_stream(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """With the effect set to zero, assigning offers changes no other file: the experiment's
     draws never shift another stream."""
+
     def generate(name: str) -> Path:
-        return generate_landing(tmp_path / name, customers=300, months=6, start_date=START,
-                                seed=3, defect_rate=0.01).out_dir
+        return generate_landing(
+            tmp_path / name, customers=300, months=6, start_date=START, seed=3, defect_rate=0.01
+        ).out_dir
 
     monkeypatch.setattr(offers, "EFFECT_LOGIT", np.zeros(len(offers.EFFECT_GROUPS)))
     with_offers = generate("with")

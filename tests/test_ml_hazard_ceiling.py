@@ -33,29 +33,39 @@ def _logit(p: float) -> float:
 #: B at risk in January only (churned then) at 0.25; C signed up in January, at risk from
 #: February (0.1, then 0.2); D at risk Jan-Mar at 0.05
 HAZARDS = [
-    ("A", "2025-01-01", 0.5, 0.6), ("A", "2025-02-01", 0.5, 0.6), ("A", "2025-03-01", 0.5, 0.6),
+    ("A", "2025-01-01", 0.5, 0.6),
+    ("A", "2025-02-01", 0.5, 0.6),
+    ("A", "2025-03-01", 0.5, 0.6),
     ("B", "2025-01-01", 0.25, 0.1),
-    ("C", "2025-02-01", 0.1, 0.5), ("C", "2025-03-01", 0.2, 0.5),
-    ("D", "2025-01-01", 0.05, 0.7), ("D", "2025-02-01", 0.05, 0.7),
+    ("C", "2025-02-01", 0.1, 0.5),
+    ("C", "2025-03-01", 0.2, 0.5),
+    ("D", "2025-01-01", 0.05, 0.7),
+    ("D", "2025-02-01", 0.05, 0.7),
     ("D", "2025-03-01", 0.05, 0.7),
 ]
 
 
 def _manifest() -> pd.DataFrame:
-    return pd.DataFrame({
-        "customer_id": [h[0] for h in HAZARDS],
-        "month_start": pd.to_datetime([h[1] for h in HAZARDS]).date,
-        "logit_without_frailty": [_logit(h[2]) for h in HAZARDS],
-        "frailty": [_logit(h[3]) - _logit(h[2]) for h in HAZARDS],
-        "offer_effect_logit": 0.0,
-        "churn_probability": [h[3] for h in HAZARDS],
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": [h[0] for h in HAZARDS],
+            "month_start": pd.to_datetime([h[1] for h in HAZARDS]).date,
+            "logit_without_frailty": [_logit(h[2]) for h in HAZARDS],
+            "frailty": [_logit(h[3]) - _logit(h[2]) for h in HAZARDS],
+            "offer_effect_logit": 0.0,
+            "churn_probability": [h[3] for h in HAZARDS],
+        }
+    )
 
 
 #: the four customers at the January snapshot; A and C churned within 90 days
-ROWS = pd.DataFrame({"customer_id": ["A", "B", "C", "D"],
-                     "snapshot_date": pd.to_datetime(["2025-01-01"] * 4),
-                     "churned_within_90d": [1, 0, 1, 0]})
+ROWS = pd.DataFrame(
+    {
+        "customer_id": ["A", "B", "C", "D"],
+        "snapshot_date": pd.to_datetime(["2025-01-01"] * 4),
+        "churned_within_90d": [1, 0, 1, 0],
+    }
+)
 
 
 def test_probability_over_the_snapshot_month_and_the_next_two() -> None:
@@ -71,8 +81,14 @@ def test_probability_over_the_snapshot_month_and_the_next_two() -> None:
 
 
 def test_roc_and_pr_auc_of_the_ceilings_and_the_model_share() -> None:
-    result = hazard_ceiling(_manifest(), ROWS, "customer_id", "snapshot_date",
-                            "churned_within_90d", {"roc_auc": 0.6, "pr_auc": 0.5, "brier": 0.1})
+    result = hazard_ceiling(
+        _manifest(),
+        ROWS,
+        "customer_id",
+        "snapshot_date",
+        "churned_within_90d",
+        {"roc_auc": 0.6, "pr_auc": 0.5, "brier": 0.1},
+    )
     # snapshot month: A 0.5 (churner), B 0.25, D 0.05, C 0 (churner): pairs A>B, A>D, C<B,
     # C<D -> 2/4; precision 1/1 at A and 2/4 at C -> AP (1 + 0.5) / 2
     assert result["snapshot_month"] == pytest.approx({"roc_auc": 0.5, "pr_auc": 0.75})
@@ -84,19 +100,23 @@ def test_roc_and_pr_auc_of_the_ceilings_and_the_model_share() -> None:
     assert result["rows"] == 4 and result["positives"] == 2
     assert result["model"] == {"roc_auc": 0.6, "pr_auc": 0.5}
     assert result["model_vs_ceiling"]["label_months"] == pytest.approx(
-        {"roc_auc_ratio": 0.8, "pr_auc_ratio": 0.6, "roc_auc_gain_over_chance_ratio": 0.4})
+        {"roc_auc_ratio": 0.8, "pr_auc_ratio": 0.6, "roc_auc_gain_over_chance_ratio": 0.4}
+    )
     snapshot = result["model_vs_ceiling"]["snapshot_month"]
     assert snapshot["roc_auc_ratio"] == pytest.approx(1.2)
     assert snapshot["roc_auc_gain_over_chance_ratio"] is None  # the ceiling is chance
 
 
-@pytest.mark.parametrize("change, message", [
-    (lambda m, r: (m, r.assign(customer_id=["A", "B", "X", "D"])), "no hazard for customer X"),
-    (lambda m, r: (m, r.assign(snapshot_date=pd.Timestamp("2024-06-01"))), "snapshot 2024-06"),
-    (lambda m, r: (m.drop(columns="churn_probability"), r), "churn_probability"),
-    (lambda m, r: (pd.concat([m, m.iloc[[0]]]), r), "customer A has two rows for 2025-01"),
-    (lambda m, r: (m, r.assign(churned_within_90d=0)), "churners and non-churners"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda m, r: (m, r.assign(customer_id=["A", "B", "X", "D"])), "no hazard for customer X"),
+        (lambda m, r: (m, r.assign(snapshot_date=pd.Timestamp("2024-06-01"))), "snapshot 2024-06"),
+        (lambda m, r: (m.drop(columns="churn_probability"), r), "churn_probability"),
+        (lambda m, r: (pd.concat([m, m.iloc[[0]]]), r), "customer A has two rows for 2025-01"),
+        (lambda m, r: (m, r.assign(churned_within_90d=0)), "churners and non-churners"),
+    ],
+)
 def test_a_manifest_that_does_not_cover_the_rows_is_refused(change: Any, message: str) -> None:
     manifest, rows = change(_manifest(), ROWS.copy())
     with pytest.raises(HazardCeilingError, match=message):
@@ -122,16 +142,27 @@ def test_pipeline_entry_reads_the_landing_manifest_only_when_there(tmp_path: Pat
 
 
 def test_card_and_bench_show_the_same_figures(tmp_path: Path) -> None:
-    ceiling = hazard_ceiling(_manifest(), ROWS, "customer_id", "snapshot_date",
-                             "churned_within_90d", {"roc_auc": 0.6, "pr_auc": 0.5})
+    ceiling = hazard_ceiling(
+        _manifest(),
+        ROWS,
+        "customer_id",
+        "snapshot_date",
+        "churned_within_90d",
+        {"roc_auc": 0.6, "pr_auc": 0.5},
+    )
     card = "\n".join(hazard_ceiling_section({"hazard_ceiling": ceiling}))
     assert "| CatBoost (this version) | 0.600 | 0.500 | - | - |" in card
-    assert "| generator hazard with frailty (unobservable), snapshot month | 0.250 | 0.500 | - | " \
-           "- |" in card
-    assert "| generator hazard without frailty, the 3 label months | 0.750 | 0.833 | 0.800 | " \
-           "0.400 |" in card
-    assert "| generator hazard without frailty, snapshot month | 0.500 | 0.750 | 1.200 | n/a |" \
-           in card
+    assert (
+        "| generator hazard with frailty (unobservable), snapshot month | 0.250 | 0.500 | - | "
+        "- |" in card
+    )
+    assert (
+        "| generator hazard without frailty, the 3 label months | 0.750 | 0.833 | 0.800 | "
+        "0.400 |" in card
+    )
+    assert (
+        "| generator hazard without frailty, snapshot month | 0.500 | 0.750 | 1.200 | n/a |" in card
+    )
     assert hazard_ceiling_section({}) == []
     assert "Not evaluated: boom" in hazard_ceiling_section({"hazard_ceiling": {"skipped": "boom"}})
 

@@ -255,7 +255,9 @@ def semantic_step(settings: Settings, repeats: int) -> StepResult:
 
 
 def write_report(
-    results: list[StepResult], path: Path, context: dict[str, Any],
+    results: list[StepResult],
+    path: Path,
+    context: dict[str, Any],
     figures: list[FigureResult] | None = None,
 ) -> None:
     payload = {

@@ -303,8 +303,13 @@ def bench(
         for column in ("figure", "value", "reference", "reference value", "ratio"):
             figures.add_column(column)
         for f in results.figures:
-            figures.add_row(f.name, f"{f.value:.3f}", f.baseline_name, f"{f.baseline_value:.3f}",
-                            f"{f.ratio:.2f}x")
+            figures.add_row(
+                f.name,
+                f"{f.value:.3f}",
+                f.baseline_name,
+                f"{f.baseline_value:.3f}",
+                f"{f.ratio:.2f}x",
+            )
         console.print(figures)
     console.print(f"written {target / 'bench.json'}")
 

@@ -19,9 +19,16 @@ _PRODUCT_NAMES = [p[0] for p in vocab.PRODUCTS] + [s[1] for s in vocab.SERVICES]
 _NEW_SERVICE_PRODUCT = len(vocab.PRODUCTS)  # + service index
 
 
-def month_invoices(rng: np.random.Generator, month: int, pop: Population,
-                   assignments: Assignments, catalogue: Catalogue, data_mb: np.ndarray,
-                   outage_hours: np.ndarray, customer_ids: pa.Array) -> dict[str, pa.Array]:
+def month_invoices(
+    rng: np.random.Generator,
+    month: int,
+    pop: Population,
+    assignments: Assignments,
+    catalogue: Catalogue,
+    data_mb: np.ndarray,
+    outage_hours: np.ndarray,
+    customer_ids: pa.Array,
+) -> dict[str, pa.Array]:
     """One invoice per customer who existed on at least one day of the month."""
     timeline = catalogue.timeline
     start, days = timeline.month_start(month), timeline.month_days(month)
@@ -30,23 +37,28 @@ def month_invoices(rng: np.random.Generator, month: int, pop: Population,
     recurring, overage = recurring[billed], overage[billed]
     gross = columns.money(recurring + overage)
     hours = outage_hours[billed]
-    credit = np.where(hours >= OUTAGE_CREDIT_MIN_HOURS,
-                      np.minimum(0.5 * recurring, OUTAGE_CREDIT_PER_HOUR * hours), 0.0)
+    credit = np.where(
+        hours >= OUTAGE_CREDIT_MIN_HOURS,
+        np.minimum(0.5 * recurring, OUTAGE_CREDIT_PER_HOUR * hours),
+        0.0,
+    )
     goodwill = rng.random(len(billed)) < 0.01
     credit = credit + goodwill * rng.uniform(5.0, 20.0, len(billed))
     credit = columns.money(np.minimum(credit, gross))
     on_promo = month < pop.promo_end[billed]
-    discount = columns.money(np.minimum(on_promo * pop.promo_pct[billed] * recurring,
-                                        gross - credit))
+    discount = columns.money(
+        np.minimum(on_promo * pop.promo_pct[billed] * recurring, gross - credit)
+    )
     # the bill states when the running promotion ends: the day before its first full-price month
     discount_end = timeline.month_start_days(np.where(on_promo, pop.promo_end[billed], 0)) - 1
-    p_overdue = (0.01 + 0.2 * pop.payment_risk[billed]
-                 + 0.1 * (pop.status[billed] == vocab.INACTIVE))
+    p_overdue = 0.01 + 0.2 * pop.payment_risk[billed] + 0.1 * (pop.status[billed] == vocab.INACTIVE)
     u = rng.random(len(billed))
-    status = np.where(u < p_overdue, vocab.OVERDUE,
-                      np.where(u < p_overdue + 0.02, vocab.UNPAID, vocab.PAID))
-    pop.overdue_streak[billed] = np.where(status == vocab.OVERDUE,
-                                          pop.overdue_streak[billed] + 1, 0)
+    status = np.where(
+        u < p_overdue, vocab.OVERDUE, np.where(u < p_overdue + 0.02, vocab.UNPAID, vocab.PAID)
+    )
+    pop.overdue_streak[billed] = np.where(
+        status == vocab.OVERDUE, pop.overdue_streak[billed] + 1, 0
+    )
     prefix = f"INV-{timeline.label(month).replace('-', '')}-"
     return {
         "invoice_id": columns.ids(prefix, np.arange(1, len(billed) + 1), 7),
@@ -62,39 +74,55 @@ def month_invoices(rng: np.random.Generator, month: int, pop: Population,
     }
 
 
-def recurring_charges(month: int, pop: Population, assignments: Assignments,
-                      catalogue: Catalogue) -> np.ndarray:
+def recurring_charges(
+    month: int, pop: Population, assignments: Assignments, catalogue: Catalogue
+) -> np.ndarray:
     """Each customer's monthly recurring charge for the services open on the month's first day."""
     start = catalogue.timeline.month_start(month)
     idx = assignments.overlapping(start, start)
     price = assignments.charge[idx] * catalogue.timeline.price_factor(
-        month, assignments.start_month[idx])
+        month, assignments.start_month[idx]
+    )
     return np.bincount(assignments.customer[idx], weights=price, minlength=pop.size)
 
 
-def _charges(month: int, pop: Population, assignments: Assignments, catalogue: Catalogue,
-             data_mb: np.ndarray, start: int, days: int) -> tuple[np.ndarray, np.ndarray]:
+def _charges(
+    month: int,
+    pop: Population,
+    assignments: Assignments,
+    catalogue: Catalogue,
+    data_mb: np.ndarray,
+    start: int,
+    days: int,
+) -> tuple[np.ndarray, np.ndarray]:
     """Per customer: prorated recurring charges in the billing window, and data overage."""
     idx = assignments.overlapping(start, start + days - 1)
     cust = assignments.customer[idx]
     first = np.maximum(assignments.start_day[idx] - start, pop.exist_lo[cust])
-    last = np.minimum(np.minimum(assignments.end_day[idx], start + days - 1) - start + 1,
-                      pop.exist_hi[cust])
+    last = np.minimum(
+        np.minimum(assignments.end_day[idx], start + days - 1) - start + 1, pop.exist_hi[cust]
+    )
     share = np.maximum(last - first, 0) / days
     price = assignments.charge[idx] * catalogue.timeline.price_factor(
-        month, assignments.start_month[idx])
+        month, assignments.start_month[idx]
+    )
     recurring = np.bincount(cust, weights=price * share, minlength=pop.size)
     service = assignments.service[idx]
     lines = np.where(catalogue.is_fleet[service], pop.lines[cust], 1)
     allowance = catalogue.allowance_mb[service] * lines
     over_gb = np.maximum(data_mb[idx] - allowance, 0.0) / 1024.0
-    overage = np.bincount(cust, weights=np.ceil(over_gb) * vocab.OVERAGE_PER_GB,
-                          minlength=pop.size)
+    overage = np.bincount(cust, weights=np.ceil(over_gb) * vocab.OVERAGE_PER_GB, minlength=pop.size)
     return recurring, overage
 
 
-def month_orders(rng: np.random.Generator, month: int, pop: Population, adds: ServiceAdd,
-                 catalogue: Catalogue, customer_ids: pa.Array) -> dict[str, pa.Array]:
+def month_orders(
+    rng: np.random.Generator,
+    month: int,
+    pop: Population,
+    adds: ServiceAdd,
+    catalogue: Catalogue,
+    customer_ids: pa.Array,
+) -> dict[str, pa.Array]:
     """Device and add-on orders (Poisson per customer in service) plus one per service add."""
     timeline = catalogue.timeline
     start = timeline.month_start(month)
@@ -118,8 +146,9 @@ def month_orders(rng: np.random.Generator, month: int, pop: Population, adds: Se
     day = np.concatenate([day, adds.day])
     sensitive = pop.discount_sensitive[customers]
     discounted = rng.random(len(customers)) < np.where(sensitive, 0.8, 0.15)
-    pct = np.where(sensitive, rng.uniform(0.10, 0.40, len(customers)),
-                   rng.uniform(0.05, 0.20, len(customers)))
+    pct = np.where(
+        sensitive, rng.uniform(0.10, 0.40, len(customers)), rng.uniform(0.05, 0.20, len(customers))
+    )
     waived = (order_type == 2) & discounted & (rng.random(len(customers)) < 0.5)
     discount = columns.money(np.where(waived, gross, discounted * pct * gross))
     status = columns.choose_fixed(rng, vocab.ORDER_STATUS_SHARES, len(customers))

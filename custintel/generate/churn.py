@@ -55,8 +55,10 @@ def churn_logit(pop: Population, month: int, timeline: Timeline) -> np.ndarray:
     logit += OUTAGE_EFFECT * np.log1p(pop.outage_hours_last)
     logit += CONTRACT_LAPSE_EFFECT * _within(month, pop.lapse_month)
     promo_ended = _within(month, pop.promo_end)
-    logit += np.where(pop.discount_sensitive, PROMO_END_EFFECT_SENSITIVE,
-                      PROMO_END_EFFECT_OTHER) * promo_ended
+    logit += (
+        np.where(pop.discount_sensitive, PROMO_END_EFFECT_SENSITIVE, PROMO_END_EFFECT_OTHER)
+        * promo_ended
+    )
     since_rise = timeline.months_since_price_rise(month)
     if since_rise is not None and since_rise < WINDOW_MONTHS:
         logit += PRICE_RISE_EFFECT_SENSITIVE * pop.discount_sensitive
@@ -96,8 +98,9 @@ class HazardLog:
         self.customer.append(rows)
         self.logit.append(logit[rows])
         self.frailty.append(pop.frailty[rows])
-        self.offer_effect.append(np.where(month < pop.offer_until[rows], pop.offer_effect[rows],
-                                          0.0))
+        self.offer_effect.append(
+            np.where(month < pop.offer_until[rows], pop.offer_effect[rows], 0.0)
+        )
 
     def manifest_columns(self, customer_ids: pa.Array, timeline: Timeline) -> dict[str, pa.Array]:
         month = columns.concat(self.month, np.int64)

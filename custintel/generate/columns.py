@@ -33,16 +33,20 @@ def day_to_seconds(days: np.ndarray) -> np.ndarray:
     return np.asarray(days, dtype=np.int64) * SECONDS_PER_DAY
 
 
-def labels(vocabulary: Sequence[str], codes: np.ndarray,
-           null: np.ndarray | None = None) -> pa.Array:
+def labels(
+    vocabulary: Sequence[str], codes: np.ndarray, null: np.ndarray | None = None
+) -> pa.Array:
     """Strings looked up by integer code in a vocabulary (null where `null` is set)."""
     indices = pa.array(np.asarray(codes, dtype=np.int32), type=pa.int32(), mask=_mask(null))
     return pc.take(pa.array(list(vocabulary), type=pa.string()), indices)
 
 
 def padded(numbers: np.ndarray, width: int) -> pa.Array:
-    return pc.utf8_lpad(pc.cast(pa.array(np.asarray(numbers, dtype=np.int64)), pa.string()),
-                        width=width, padding="0")
+    return pc.utf8_lpad(
+        pc.cast(pa.array(np.asarray(numbers, dtype=np.int64)), pa.string()),
+        width=width,
+        padding="0",
+    )
 
 
 def ids(prefix: str, numbers: np.ndarray, width: int, null: np.ndarray | None = None) -> pa.Array:
@@ -50,8 +54,7 @@ def ids(prefix: str, numbers: np.ndarray, width: int, null: np.ndarray | None = 
     result = pc.binary_join_element_wise(prefix, padded(numbers, width), "")
     if null is None:
         return result
-    return pc.if_else(pa.array(~np.asarray(null, dtype=bool)), result,
-                      pa.scalar(None, pa.string()))
+    return pc.if_else(pa.array(~np.asarray(null, dtype=bool)), result, pa.scalar(None, pa.string()))
 
 
 def join(*parts: pa.Array | str, separator: str = "") -> pa.Array:
@@ -82,15 +85,17 @@ def choose(rng: np.random.Generator, probabilities: np.ndarray) -> np.ndarray:
     return np.minimum((u > cumulative).sum(axis=1), probabilities.shape[1] - 1)
 
 
-def choose_fixed(rng: np.random.Generator, shares: Sequence[float] | np.ndarray, size: int
-                 ) -> np.ndarray:
+def choose_fixed(
+    rng: np.random.Generator, shares: Sequence[float] | np.ndarray, size: int
+) -> np.ndarray:
     """`size` categorical draws with fixed shares."""
     p = np.asarray(shares, dtype=float)
     return rng.choice(len(p), size=size, p=p / p.sum())
 
 
-def seconds_in_day(rng: np.random.Generator, size: int, start_hour: int = 7,
-                   end_hour: int = 22) -> np.ndarray:
+def seconds_in_day(
+    rng: np.random.Generator, size: int, start_hour: int = 7, end_hour: int = 22
+) -> np.ndarray:
     """Random seconds after midnight within [start_hour, end_hour)."""
     return rng.integers(start_hour * 3600, end_hour * 3600, size=size)
 

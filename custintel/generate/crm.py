@@ -72,8 +72,9 @@ class ChangeLog:
             "state": columns.labels([x[1] for x in vocab.CITIES], city, null=~pop.has_city[c]),
             "country": pa.array(np.full(len(c), vocab.COUNTRY)),
             "region": columns.labels(vocab.REGIONS, CITY_REGION[city]),
-            "account_manager_id": columns.ids("AM", np.maximum(manager, 0) + 1, 4,
-                                              null=manager < 0),
+            "account_manager_id": columns.ids(
+                "AM", np.maximum(manager, 0) + 1, 4, null=manager < 0
+            ),
             "signup_date": columns.dates(pop.signup_day[c]),
             "contract_end_date": columns.dates(np.maximum(contract_end, 0), null=contract_end < 0),
             "has_marketing_consent": self.consent[order],
@@ -94,26 +95,32 @@ def customer_names(pop: Population, customers: np.ndarray) -> pa.Array:
     first = columns.labels(vocab.FIRST_NAMES, pop.first_name[customers])
     last = columns.labels(vocab.LAST_NAMES, pop.last_name[customers])
     person = columns.join(first, last, separator=" ")
-    return pc.if_else(pa.array(pop.name_kind[customers] == vocab.RESIDENTIAL), person,
-                      organisation_names(pop, customers))
+    return pc.if_else(
+        pa.array(pop.name_kind[customers] == vocab.RESIDENTIAL),
+        person,
+        organisation_names(pop, customers),
+    )
 
 
 def _emails(pop: Population, customers: np.ndarray, version: np.ndarray) -> pa.Array:
     first = pc.utf8_lower(columns.labels(vocab.FIRST_NAMES, pop.first_name[customers]))
     last = pc.utf8_lower(columns.labels(vocab.LAST_NAMES, pop.last_name[customers]))
     number = pc.cast(pa.array((pop.email_number[customers] + 17 * version) % 100), pa.string())
-    domain = columns.labels(vocab.EMAIL_DOMAINS,
-                            (pop.email_domain[customers] + version) % len(vocab.EMAIL_DOMAINS))
-    slug = pc.replace_substring_regex(pc.utf8_lower(organisation_names(pop, customers)),
-                                      "[^a-z0-9]", "")
+    domain = columns.labels(
+        vocab.EMAIL_DOMAINS, (pop.email_domain[customers] + version) % len(vocab.EMAIL_DOMAINS)
+    )
+    slug = pc.replace_substring_regex(
+        pc.utf8_lower(organisation_names(pop, customers)), "[^a-z0-9]", ""
+    )
     org_domain = columns.join(slug, ".example.com")
     domain = pc.if_else(pa.array(pop.name_kind[customers] == vocab.RESIDENTIAL), domain, org_domain)
     email = columns.join(first, ".", last, number, "@", domain)
     return pc.if_else(pa.array(pop.has_email[customers]), email, pa.scalar(None, pa.string()))
 
 
-def _phones(pop: Population, customers: np.ndarray, version: np.ndarray,
-            city: np.ndarray) -> pa.Array:
+def _phones(
+    pop: Population, customers: np.ndarray, version: np.ndarray, city: np.ndarray
+) -> pa.Array:
     area = pc.cast(pa.array(_AREA_CODES[city]), pa.string())
     line = columns.padded((pop.phone_line[customers] + 1237 * version) % 10_000, 4)
     phone = columns.join("+1-", area, "-555-", line)

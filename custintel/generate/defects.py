@@ -28,14 +28,16 @@ ORPHAN_IDS = {
     "kb_article_id": ("KB9", 3),
     "account_manager_id": ("AM9", 3),
 }
-MANIFEST_SCHEMA = pa.schema([
-    ("system", pa.string()),
-    ("table", pa.string()),
-    ("source_file", pa.string()),
-    ("source_row_number", pa.int64()),
-    ("defect_kind", pa.string()),
-    ("expected_reason", pa.string()),
-])
+MANIFEST_SCHEMA = pa.schema(
+    [
+        ("system", pa.string()),
+        ("table", pa.string()),
+        ("source_file", pa.string()),
+        ("source_row_number", pa.int64()),
+        ("defect_kind", pa.string()),
+        ("expected_reason", pa.string()),
+    ]
+)
 
 
 @dataclass(frozen=True)
@@ -55,9 +57,17 @@ class DefectPlan:
     shift_column: str | None = None
 
     def kinds(self) -> list[tuple[str, tuple[str, ...]]]:
-        kinds = [(kind, getattr(self, kind)) for kind in
-                 ("missing_key", "invalid_value", "orphan_key", "negative_amount",
-                  "future_date", "malformed_email")]
+        kinds = [
+            (kind, getattr(self, kind))
+            for kind in (
+                "missing_key",
+                "invalid_value",
+                "orphan_key",
+                "negative_amount",
+                "future_date",
+                "malformed_email",
+            )
+        ]
         result = [(kind, cols) for kind, cols in kinds if cols]
         if self.duplicate_row:
             result.append(("duplicate_row", ()))
@@ -77,41 +87,64 @@ PLANS: dict[tuple[str, str], DefectPlan] = {
         shift_column="updated_at",
     ),
     ("crm", "opportunities"): DefectPlan(
-        missing_key=("customer_id",), invalid_value=("stage", "opportunity_type"),
-        orphan_key=("customer_id",), negative_amount=("amount",),
-        future_date=("created_date",)),
+        missing_key=("customer_id",),
+        invalid_value=("stage", "opportunity_type"),
+        orphan_key=("customer_id",),
+        negative_amount=("amount",),
+        future_date=("created_date",),
+    ),
     ("marketing", "campaigns"): _REFERENCE,
     ("marketing", "campaign_targets"): DefectPlan(
-        missing_key=("campaign_id", "customer_id"), invalid_value=("response_type",),
+        missing_key=("campaign_id", "customer_id"),
+        invalid_value=("response_type",),
         orphan_key=("campaign_id", "customer_id"),
-        negative_amount=("attributed_revenue_amount",), future_date=("targeted_at",)),
+        negative_amount=("attributed_revenue_amount",),
+        future_date=("targeted_at",),
+    ),
     ("marketing", "retention_offers"): DefectPlan(
-        missing_key=("customer_id",), invalid_value=("offer_type",),
-        orphan_key=("customer_id",), future_date=("offer_date",)),
+        missing_key=("customer_id",),
+        invalid_value=("offer_type",),
+        orphan_key=("customer_id",),
+        future_date=("offer_date",),
+    ),
     ("support", "tickets"): DefectPlan(
         missing_key=("customer_id",),
         invalid_value=("priority", "status", "channel_of_contact", "category"),
-        orphan_key=("customer_id",), future_date=("created_at",)),
+        orphan_key=("customer_id",),
+        future_date=("created_at",),
+    ),
     ("support", "kb_articles"): _REFERENCE,
     ("support", "kb_article_views"): DefectPlan(
         missing_key=("kb_article_id", "customer_id"),
-        orphan_key=("kb_article_id", "customer_id"), future_date=("viewed_at",)),
+        orphan_key=("kb_article_id", "customer_id"),
+        future_date=("viewed_at",),
+    ),
     ("provisioning", "services"): _REFERENCE,
     ("provisioning", "service_assignments"): DefectPlan(
-        missing_key=("customer_id", "service_id"), orphan_key=("customer_id", "service_id"),
-        negative_amount=("monthly_charge_amount",), future_date=("start_date",)),
+        missing_key=("customer_id", "service_id"),
+        orphan_key=("customer_id", "service_id"),
+        negative_amount=("monthly_charge_amount",),
+        future_date=("start_date",),
+    ),
     ("billing", "invoices"): DefectPlan(
-        missing_key=("customer_id",), invalid_value=("payment_status",),
+        missing_key=("customer_id",),
+        invalid_value=("payment_status",),
         orphan_key=("customer_id",),
         negative_amount=("gross_amount", "credit_amount", "discount_amount"),
-        future_date=("invoice_date",)),
+        future_date=("invoice_date",),
+    ),
     ("billing", "orders"): DefectPlan(
-        missing_key=("customer_id",), invalid_value=("order_type", "order_status"),
-        orphan_key=("customer_id",), negative_amount=("gross_amount", "discount_amount"),
-        future_date=("ordered_at",)),
+        missing_key=("customer_id",),
+        invalid_value=("order_type", "order_status"),
+        orphan_key=("customer_id",),
+        negative_amount=("gross_amount", "discount_amount"),
+        future_date=("ordered_at",),
+    ),
     ("network", "usage"): DefectPlan(
-        missing_key=("customer_id", "service_id"), orphan_key=("customer_id", "service_id"),
-        future_date=("usage_date",)),
+        missing_key=("customer_id", "service_id"),
+        orphan_key=("customer_id", "service_id"),
+        future_date=("usage_date",),
+    ),
 }
 
 
@@ -129,8 +162,9 @@ def reason(kind: str, column: str | None) -> str | None:
     return kind if column is None else f"{kind}:{column}"
 
 
-def plant(data: pa.Table, table: Table, rate: float, rng: np.random.Generator,
-          source_file: str) -> tuple[pa.Table, pa.Table]:
+def plant(
+    data: pa.Table, table: Table, rate: float, rng: np.random.Generator, source_file: str
+) -> tuple[pa.Table, pa.Table]:
     """Plant defects and variants in one file's rows; returns (rows, manifest rows)."""
     plan = PLANS[(table.system, table.name)]
     n = data.num_rows
@@ -151,8 +185,9 @@ def plant(data: pa.Table, table: Table, rate: float, rng: np.random.Generator,
     return _apply(data, table, edits, plan, rng, source_file)
 
 
-def _split(rng: np.random.Generator, quota: int,
-           cols: tuple[str, ...]) -> list[tuple[str | None, int]]:
+def _split(
+    rng: np.random.Generator, quota: int, cols: tuple[str, ...]
+) -> list[tuple[str | None, int]]:
     if not cols:
         return [(None, quota)]
     return list(zip(cols, rng.multinomial(quota, [1 / len(cols)] * len(cols)), strict=True))
@@ -170,8 +205,14 @@ def _take_rows(order: np.ndarray, used: np.ndarray, eligible: np.ndarray, quota:
     return np.sort(candidates)
 
 
-def _apply(data: pa.Table, table: Table, edits: list[_Edit], plan: DefectPlan,
-           rng: np.random.Generator, source_file: str) -> tuple[pa.Table, pa.Table]:
+def _apply(
+    data: pa.Table,
+    table: Table,
+    edits: list[_Edit],
+    plan: DefectPlan,
+    rng: np.random.Generator,
+    source_file: str,
+) -> tuple[pa.Table, pa.Table]:
     n = data.num_rows
     copies = [e for e in edits if e.copy]
     sources = np.concatenate([e.rows for e in copies]) if copies else np.zeros(0, np.int64)
@@ -192,7 +233,8 @@ def _apply(data: pa.Table, table: Table, edits: list[_Edit], plan: DefectPlan,
         column = extended.column(edit.column).combine_chunks()
         original = column.take(pa.array(rows))
         changes.setdefault(edit.column, []).append(
-            (rows, _replacement(edit.kind, edit.column, original, table, rng)))
+            (rows, _replacement(edit.kind, edit.column, original, table, rng))
+        )
         if edit.copy and plan.shift_column and edit.kind != "future_date":
             shifted = extended.column(plan.shift_column).combine_chunks().take(pa.array(rows))
             seconds = pa.array(rng.integers(1, 60, len(rows)) * 1_000_000, pa.int64())
@@ -215,26 +257,36 @@ def _apply(data: pa.Table, table: Table, edits: list[_Edit], plan: DefectPlan,
     return extended.take(pa.array(final_order)), manifest
 
 
-def _manifest(edits: list[_Edit], targets: list[np.ndarray], position: np.ndarray, table: Table,
-              source_file: str) -> pa.Table:
+def _manifest(
+    edits: list[_Edit],
+    targets: list[np.ndarray],
+    position: np.ndarray,
+    table: Table,
+    source_file: str,
+) -> pa.Table:
     rows = np.concatenate([position[t] + 1 for t in targets]) if targets else np.zeros(0)
     kinds = [e.kind for e, t in zip(edits, targets, strict=True) for _ in range(len(t))]
-    reasons = [reason(e.kind, e.column) for e, t in zip(edits, targets, strict=True)
-               for _ in range(len(t))]
+    reasons = [
+        reason(e.kind, e.column) for e, t in zip(edits, targets, strict=True) for _ in range(len(t))
+    ]
     n = len(kinds)
-    result = pa.table({
-        "system": pa.array([table.system] * n, pa.string()),
-        "table": pa.array([table.name] * n, pa.string()),
-        "source_file": pa.array([source_file] * n, pa.string()),
-        "source_row_number": pa.array(rows, pa.int64()),
-        "defect_kind": pa.array(kinds, pa.string()),
-        "expected_reason": pa.array(reasons, pa.string()),
-    }, schema=MANIFEST_SCHEMA)
+    result = pa.table(
+        {
+            "system": pa.array([table.system] * n, pa.string()),
+            "table": pa.array([table.name] * n, pa.string()),
+            "source_file": pa.array([source_file] * n, pa.string()),
+            "source_row_number": pa.array(rows, pa.int64()),
+            "defect_kind": pa.array(kinds, pa.string()),
+            "expected_reason": pa.array(reasons, pa.string()),
+        },
+        schema=MANIFEST_SCHEMA,
+    )
     return result.sort_by("source_row_number")
 
 
-def _replacement(kind: str, column: str, original: pa.Array, table: Table,
-                 rng: np.random.Generator) -> pa.Array:
+def _replacement(
+    kind: str, column: str, original: pa.Array, table: Table, rng: np.random.Generator
+) -> pa.Array:
     n = len(original)
     if kind == "missing_key":
         return pa.nulls(n, original.type)
@@ -245,8 +297,9 @@ def _replacement(kind: str, column: str, original: pa.Array, table: Table,
     if kind == "orphan_key":
         prefix, digits = ORPHAN_IDS[column]
         numbers = pc.cast(pa.array(rng.integers(0, 10**digits, n)), pa.string())
-        return pc.binary_join_element_wise(prefix, pc.utf8_lpad(numbers, width=digits,
-                                                                padding="0"), "")
+        return pc.binary_join_element_wise(
+            prefix, pc.utf8_lpad(numbers, width=digits, padding="0"), ""
+        )
     if kind == "negative_amount":
         values = original.to_numpy(zero_copy_only=False)
         return pa.array(np.where(values > 0, -values, -np.round(rng.uniform(1, 500, n), 2)))

@@ -31,8 +31,9 @@ class KnowledgeBase:
     def draw(cls, rng: np.random.Generator, timeline: Timeline) -> KnowledgeBase:
         k = np.arange(ARTICLES)
         category = k % len(vocab.TICKET_CATEGORIES)
-        titles = tuple(vocab.KB_TITLES[c][i // len(vocab.TICKET_CATEGORIES)]
-                       for i, c in enumerate(category))
+        titles = tuple(
+            vocab.KB_TITLES[c][i // len(vocab.TICKET_CATEGORIES)] for i, c in enumerate(category)
+        )
         start = timeline.start_day
         month = np.datetime64(timeline.start, "M") + (k - PUBLISHED_BEFORE_HISTORY + 1)
         later = month.astype("datetime64[D]").astype(np.int64) + rng.integers(0, 28, ARTICLES)
@@ -41,15 +42,20 @@ class KnowledgeBase:
         published = day * SECONDS_PER_DAY + columns.seconds_in_day(rng, ARTICLES, 9, 17)
         gaps = rng.exponential(240.0 * SECONDS_PER_DAY, size=(ARTICLES, _MAX_UPDATES))
         updates = published[:, None] + np.cumsum(gaps, axis=1).astype(np.int64)
-        return cls(category=category, title=titles,
-                   author=rng.integers(0, len(vocab.KB_AUTHORS), ARTICLES),
-                   published_second=published, update_seconds=updates)
+        return cls(
+            category=category,
+            title=titles,
+            author=rng.integers(0, len(vocab.KB_AUTHORS), ARTICLES),
+            published_second=published,
+            update_seconds=updates,
+        )
 
     def available(self, before_second: int) -> np.ndarray:
         return self.published_second < before_second
 
-    def pick(self, rng: np.random.Generator, categories: np.ndarray,
-             before_second: int) -> np.ndarray:
+    def pick(
+        self, rng: np.random.Generator, categories: np.ndarray, before_second: int
+    ) -> np.ndarray:
         """For each requested category, a random article of it published before the cut-off."""
         result = np.empty(len(categories), dtype=np.int64)
         ready = self.available(before_second)

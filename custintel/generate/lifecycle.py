@@ -24,8 +24,17 @@ from custintel.generate.population import (
 )
 from custintel.generate.timeline import Timeline
 
-EVENT_PRIORITY = ("renewal", "consent_withdrawn", "suspension", "reactivation", "segment_move",
-                  "region_move", "tier_up", "tier_down", "contact_change")
+EVENT_PRIORITY = (
+    "renewal",
+    "consent_withdrawn",
+    "suspension",
+    "reactivation",
+    "segment_move",
+    "region_move",
+    "tier_up",
+    "tier_down",
+    "contact_change",
+)
 DECLINE_ONSET_RATE = 0.011
 DECLINE_RECOVERY_RATE = 0.03
 
@@ -40,16 +49,26 @@ class MonthOutcome:
     churn_logit: np.ndarray  # the churn logit each customer's draw was made against
 
 
-def begin_month(rng: np.random.Generator, month: int, pop: Population, first_new: int,
-                log: ChangeLog, timeline: Timeline, manager_regions: np.ndarray) -> MonthOutcome:
+def begin_month(
+    rng: np.random.Generator,
+    month: int,
+    pop: Population,
+    first_new: int,
+    log: ChangeLog,
+    timeline: Timeline,
+    manager_regions: np.ndarray,
+) -> MonthOutcome:
     """Advance every customer into `month`; customers >= first_new signed up this month."""
     start, days = timeline.month_start(month), timeline.month_days(month)
     index = np.arange(pop.size)
     signups = index[first_new:]
     existing = (index < first_new) & (pop.status != vocab.CHURNED)
     _set_windows(pop, existing, signups, start, days)
-    log.record(pop, signups, day_to_seconds(pop.signup_day[signups])
-               + seconds_in_day(rng, len(signups), 8, 20))
+    log.record(
+        pop,
+        signups,
+        day_to_seconds(pop.signup_day[signups]) + seconds_in_day(rng, len(signups), 8, 20),
+    )
 
     logit = churn_logit(pop, month, timeline)
     churn = existing & (rng.random(pop.size) < hazard(logit))
@@ -64,43 +83,60 @@ def begin_month(rng: np.random.Generator, month: int, pop: Population, first_new
     staying = existing & ~churn
     decided = _decide_renewals(rng, month, pop, staying, timeline)
     changed = _apply_changes(rng, month, pop, staying, log, timeline, manager_regions)
-    log.record(pop, churners, day_to_seconds(pop.churn_day[churners])
-               + seconds_in_day(rng, len(churners), 8, 20))
+    log.record(
+        pop,
+        churners,
+        day_to_seconds(pop.churn_day[churners]) + seconds_in_day(rng, len(churners), 8, 20),
+    )
     _evolve_decline(rng, month, pop, staying)
     stable = staying & ~changed & (pop.status == vocab.ACTIVE)
-    return MonthOutcome(churners=churners, stable=stable, renewal_decided=decided,
-                        signups=signups, at_risk=existing, churn_logit=logit)
+    return MonthOutcome(
+        churners=churners,
+        stable=stable,
+        renewal_decided=decided,
+        signups=signups,
+        at_risk=existing,
+        churn_logit=logit,
+    )
 
 
-def _set_windows(pop: Population, existing: np.ndarray, signups: np.ndarray, start: int,
-                 days: int) -> None:
+def _set_windows(
+    pop: Population, existing: np.ndarray, signups: np.ndarray, start: int, days: int
+) -> None:
     pop.exist_lo[:] = 0
     pop.exist_hi[:] = np.where(existing, days, 0)
     pop.act_lo[:] = 0
     pop.act_hi[:] = np.where(existing & (pop.status == vocab.ACTIVE), days, 0)
-    offset = (pop.signup_day[signups] - start)
+    offset = pop.signup_day[signups] - start
     pop.exist_lo[signups] = offset
     pop.act_lo[signups] = offset
     pop.exist_hi[signups] = days
     pop.act_hi[signups] = days
 
 
-def _decide_renewals(rng: np.random.Generator, month: int, pop: Population, staying: np.ndarray,
-                     timeline: Timeline) -> np.ndarray:
+def _decide_renewals(
+    rng: np.random.Generator, month: int, pop: Population, staying: np.ndarray, timeline: Timeline
+) -> np.ndarray:
     """Two months ahead of a contract's end, decide whether it will be renewed."""
     end_month = timeline.month_of(pop.contract_end_day)
     due = staying & (pop.contract_end_day >= 0) & (pop.renewal < 0) & (end_month <= month + 2)
     due &= pop.lapse_month == NO_MONTH
     idx = np.flatnonzero(due)
     business = pop.segment[idx] != vocab.RESIDENTIAL
-    logit = (0.9 + 0.8 * business - 2.5 * pop.decline_depth(month)[idx]
-             - 0.4 * np.minimum(pop.esc_recent[idx], 3.0) + rng.normal(0.0, 0.5, len(idx)))
+    logit = (
+        0.9
+        + 0.8 * business
+        - 2.5 * pop.decline_depth(month)[idx]
+        - 0.4 * np.minimum(pop.esc_recent[idx], 3.0)
+        + rng.normal(0.0, 0.5, len(idx))
+    )
     pop.renewal[idx] = (rng.random(len(idx)) < 1.0 / (1.0 + np.exp(-logit))).astype(np.int8)
     return idx
 
 
-def _candidates(rng: np.random.Generator, month: int, pop: Population, staying: np.ndarray,
-                timeline: Timeline) -> dict[str, np.ndarray]:
+def _candidates(
+    rng: np.random.Generator, month: int, pop: Population, staying: np.ndarray, timeline: Timeline
+) -> dict[str, np.ndarray]:
     n = pop.size
     u = rng.random((len(EVENT_PRIORITY), n))
     ending = staying & (timeline.month_of(pop.contract_end_day) == month)
@@ -109,7 +145,9 @@ def _candidates(rng: np.random.Generator, month: int, pop: Population, staying: 
     return {
         "renewal": ending & (pop.renewal == 1),
         "consent_withdrawn": staying & pop.pending_optout & pop.consent,
-        "suspension": staying & (pop.status == vocab.ACTIVE) & (pop.overdue_streak >= 2)
+        "suspension": staying
+        & (pop.status == vocab.ACTIVE)
+        & (pop.overdue_streak >= 2)
         & (u[2] < 0.5),
         "reactivation": staying & (pop.status == vocab.INACTIVE) & (u[3] < 0.4),
         "segment_move": staying & (pop.segment == vocab.RESIDENTIAL) & (u[4] < 0.0015),
@@ -120,8 +158,15 @@ def _candidates(rng: np.random.Generator, month: int, pop: Population, staying: 
     }
 
 
-def _apply_changes(rng: np.random.Generator, month: int, pop: Population, staying: np.ndarray,
-                   log: ChangeLog, timeline: Timeline, manager_regions: np.ndarray) -> np.ndarray:
+def _apply_changes(
+    rng: np.random.Generator,
+    month: int,
+    pop: Population,
+    staying: np.ndarray,
+    log: ChangeLog,
+    timeline: Timeline,
+    manager_regions: np.ndarray,
+) -> np.ndarray:
     """Apply this month's CRM changes; returns who changed status or plan this month."""
     start, days = timeline.month_start(month), timeline.month_days(month)
     candidates = _candidates(rng, month, pop, staying, timeline)
@@ -158,8 +203,7 @@ def _apply_changes(rng: np.random.Generator, month: int, pop: Population, stayin
     changed[suspend] = changed[reactivate] = True
     moved = who("segment_move")
     pop.segment[moved] = 1
-    pop.account_manager[moved] = assign_managers(rng, CITY_REGION[pop.city[moved]],
-                                                 manager_regions)
+    pop.account_manager[moved] = assign_managers(rng, CITY_REGION[pop.city[moved]], manager_regions)
     relocate = who("region_move")
     shift = rng.integers(1, len(vocab.REGIONS), size=len(relocate))
     new_region = (CITY_REGION[pop.city[relocate]] + shift) % len(vocab.REGIONS)
@@ -168,8 +212,9 @@ def _apply_changes(rng: np.random.Generator, month: int, pop: Population, stayin
     pop.tier[who("tier_down")] -= 1
     pop.contact_version[who("contact_change")] += 1
     changes = np.flatnonzero(has_event)
-    log.record(pop, changes, day_to_seconds(day[changes])
-               + seconds_in_day(rng, len(changes), 8, 20))
+    log.record(
+        pop, changes, day_to_seconds(day[changes]) + seconds_in_day(rng, len(changes), 8, 20)
+    )
     return changed
 
 
@@ -183,8 +228,9 @@ def _city_in(rng: np.random.Generator, regions: np.ndarray) -> np.ndarray:
     return cities
 
 
-def _evolve_decline(rng: np.random.Generator, month: int, pop: Population,
-                    staying: np.ndarray) -> None:
+def _evolve_decline(
+    rng: np.random.Generator, month: int, pop: Population, staying: np.ndarray
+) -> None:
     """Some customers start to disengage (a latent trajectory); a few recover."""
     u = rng.random((2, pop.size))
     declining = np.isfinite(pop.decline_onset)

@@ -43,12 +43,16 @@ class CampaignLog:
         data = {spec.name: np.asarray(getattr(self, spec.name)) for spec in fields(self)}
         n = len(self.month)
         month_names = [str(np.datetime64(timeline.start, "M") + m) for m in self.month]
-        names = [f"{month_names[i]} {vocab.OBJECTIVES[self.objective[i]]} "
-                 f"{vocab.CAMPAIGN_TYPES[self.campaign_type[i]]} ({AUDIENCES[self.audience[i]]})"
-                 for i in range(n)]
+        names = [
+            f"{month_names[i]} {vocab.OBJECTIVES[self.objective[i]]} "
+            f"{vocab.CAMPAIGN_TYPES[self.campaign_type[i]]} ({AUDIENCES[self.audience[i]]})"
+            for i in range(n)
+        ]
         return {
-            "campaign_id": pa.array([campaign_id(timeline, m, k) for m, k
-                                     in zip(self.month, self.number, strict=True)], pa.string()),
+            "campaign_id": pa.array(
+                [campaign_id(timeline, m, k) for m, k in zip(self.month, self.number, strict=True)],
+                pa.string(),
+            ),
             "campaign_name": pa.array(names, pa.string()),
             "campaign_type": columns.labels(vocab.CAMPAIGN_TYPES, data["campaign_type"]),
             "objective": columns.labels(vocab.OBJECTIVES, data["objective"]),
@@ -63,8 +67,14 @@ def campaign_id(timeline: Timeline, month: int, number: int) -> str:
     return f"CMP-{timeline.label(month).replace('-', '')}-{number:02d}"
 
 
-def month_campaigns(rng: np.random.Generator, month: int, pop: Population, timeline: Timeline,
-                    log: CampaignLog, customer_ids: pa.Array) -> dict[str, pa.Array]:
+def month_campaigns(
+    rng: np.random.Generator,
+    month: int,
+    pop: Population,
+    timeline: Timeline,
+    log: CampaignLog,
+    customer_ids: pa.Array,
+) -> dict[str, pa.Array]:
     """Launch this month's campaigns, pick and answer their targets, apply the effects."""
     start = timeline.month_start(month)
     month_end = (start + timeline.month_days(month)) * SECONDS_PER_DAY
@@ -75,8 +85,9 @@ def month_campaigns(rng: np.random.Generator, month: int, pop: Population, timel
     parts: list[dict[str, np.ndarray]] = []
     for k in range(count):
         audience = _audience(rng, int(objective[k]))
-        budget = round(float(rng.lognormal(np.log(15_000.0), 0.6)) * (1.5 if kind[k] >= 3 else 1),
-                       -2)
+        budget = round(
+            float(rng.lognormal(np.log(15_000.0), 0.6)) * (1.5 if kind[k] >= 3 else 1), -2
+        )
         log.month.append(month)
         log.number.append(k + 1)
         log.campaign_type.append(int(kind[k]))
@@ -86,8 +97,19 @@ def month_campaigns(rng: np.random.Generator, month: int, pop: Population, timel
         log.start_day.append(int(first_day[k]))
         log.end_day.append(int(first_day[k] + rng.integers(14, 45)))
         targets = _targets(rng, month, pop, int(objective[k]), audience, int(first_day[k]))
-        parts.append(_responses(rng, month, pop, targets, int(objective[k]), int(kind[k]),
-                                int(first_day[k]), month_end, k + 1))
+        parts.append(
+            _responses(
+                rng,
+                month,
+                pop,
+                targets,
+                int(objective[k]),
+                int(kind[k]),
+                int(first_day[k]),
+                month_end,
+                k + 1,
+            )
+        )
     merged = {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
     order = np.lexsort((merged["customer"], merged["targeted"]))
     merged = {key: value[order] for key, value in merged.items()}
@@ -100,8 +122,9 @@ def month_campaigns(rng: np.random.Generator, month: int, pop: Population, timel
         "customer_id": customer_ids.take(pa.array(merged["customer"])),
         "targeted_at": columns.timestamps(merged["targeted"]),
         "responded_at": columns.timestamps(merged["responded"], null=no_response),
-        "response_type": columns.labels(vocab.RESPONSE_TYPES, np.maximum(merged["response"], 0),
-                                        null=no_response),
+        "response_type": columns.labels(
+            vocab.RESPONSE_TYPES, np.maximum(merged["response"], 0), null=no_response
+        ),
         "attributed_revenue_amount": merged["revenue"],
     }
 
@@ -114,8 +137,9 @@ def _audience(rng: np.random.Generator, objective: int) -> int:
     return 0
 
 
-def _targets(rng: np.random.Generator, month: int, pop: Population, objective: int,
-             audience: int, day: int) -> np.ndarray:
+def _targets(
+    rng: np.random.Generator, month: int, pop: Population, objective: int, audience: int, day: int
+) -> np.ndarray:
     exists = (pop.signup_day <= day) & ((pop.churn_day < 0) | (pop.churn_day > day))
     eligible = pop.consent & ((pop.segment == audience - 1) if audience else True)
     if objective == vocab.ACQUISITION:
@@ -128,36 +152,64 @@ def _targets(rng: np.random.Generator, month: int, pop: Population, objective: i
     else:
         promo_ending = (pop.promo_end == month) | (pop.promo_end == month + 1)
         contract_ending = (pop.contract_end_day >= day) & (pop.contract_end_day - day <= 60)
-        risk = (0.02 + 0.25 * (pop.esc_recent > 0.5) + 0.25 * promo_ending
-                + 0.15 * contract_ending + 0.10 * (pop.overdue_streak > 0))
+        risk = (
+            0.02
+            + 0.25 * (pop.esc_recent > 0.5)
+            + 0.25 * promo_ending
+            + 0.15 * contract_ending
+            + 0.10 * (pop.overdue_streak > 0)
+        )
         p = np.where(eligible & exists, risk, 0.0)
     return np.flatnonzero(rng.random(pop.size) < p)
 
 
-def _responses(rng: np.random.Generator, month: int, pop: Population, targets: np.ndarray,
-               objective: int, kind: int, day: int, month_end: int,
-               number: int) -> dict[str, np.ndarray]:
+def _responses(
+    rng: np.random.Generator,
+    month: int,
+    pop: Population,
+    targets: np.ndarray,
+    objective: int,
+    kind: int,
+    day: int,
+    month_end: int,
+    number: int,
+) -> dict[str, np.ndarray]:
     n = len(targets)
     targeted = day * SECONDS_PER_DAY + rng.integers(0, 3 * SECONDS_PER_DAY, n)
     opened = rng.random(n) < _OPEN_RATE[kind]
     clicked = opened & (rng.random(n) < CLICK_RATE)
     convert_rate = _CONVERT_RATE[objective] * np.where(
-        (objective == vocab.RETENTION) & pop.discount_sensitive[targets], 1.6, 1.0)
+        (objective == vocab.RETENTION) & pop.discount_sensitive[targets], 1.6, 1.0
+    )
     converted = clicked & (rng.random(n) < convert_rate)
     opted_out = ~clicked & (rng.random(n) < _OPT_OUT_RATE[kind])
-    response = np.select([converted, opted_out, clicked, opened],
-                         [vocab.CONVERTED, vocab.OPTED_OUT, vocab.CLICKED, vocab.OPENED], -1)
+    response = np.select(
+        [converted, opted_out, clicked, opened],
+        [vocab.CONVERTED, vocab.OPTED_OUT, vocab.CLICKED, vocab.OPENED],
+        -1,
+    )
     delay = rng.exponential(1.5 * SECONDS_PER_DAY, n).astype(np.int64)
     responded = np.minimum(targeted + delay, month_end - 1)
     revenue = np.where(converted, rng.lognormal(np.log(300.0), 0.5, n), 0.0)
     _apply_effects(month, pop, targets, objective, converted, opted_out)
-    return {"customer": targets, "targeted": targeted, "responded": responded,
-            "response": response, "revenue": columns.money(revenue),
-            "number": np.full(n, number)}
+    return {
+        "customer": targets,
+        "targeted": targeted,
+        "responded": responded,
+        "response": response,
+        "revenue": columns.money(revenue),
+        "number": np.full(n, number),
+    }
 
 
-def _apply_effects(month: int, pop: Population, targets: np.ndarray, objective: int,
-                   converted: np.ndarray, opted_out: np.ndarray) -> None:
+def _apply_effects(
+    month: int,
+    pop: Population,
+    targets: np.ndarray,
+    objective: int,
+    converted: np.ndarray,
+    opted_out: np.ndarray,
+) -> None:
     won = targets[converted]
     if objective == vocab.UPSELL:
         pop.pending_add[won] = True

@@ -75,19 +75,27 @@ def chunks(month: int, assignments: Assignments, timeline: Timeline) -> list[np.
     """The assignments in service during `month`, in fixed-size chunks."""
     start = timeline.month_start(month)
     idx = assignments.overlapping(start, start + timeline.month_days(month) - 1)
-    return [idx[i:i + CHUNK_ASSIGNMENTS] for i in range(0, max(len(idx), 1), CHUNK_ASSIGNMENTS)]
+    return [idx[i : i + CHUNK_ASSIGNMENTS] for i in range(0, max(len(idx), 1), CHUNK_ASSIGNMENTS)]
 
 
-def usage_chunk(rng: np.random.Generator, month: int, idx: np.ndarray, pop: Population,
-                assignments: Assignments, catalogue: Catalogue, outages: Outages,
-                customer_ids: pa.Array) -> UsageChunk:
+def usage_chunk(
+    rng: np.random.Generator,
+    month: int,
+    idx: np.ndarray,
+    pop: Population,
+    assignments: Assignments,
+    catalogue: Catalogue,
+    outages: Outages,
+    customer_ids: pa.Array,
+) -> UsageChunk:
     """Daily usage rows of the assignments `idx` (while the customer is in service)."""
     timeline = catalogue.timeline
     start, days = timeline.month_start(month), timeline.month_days(month)
     cust = assignments.customer[idx]
     lo = np.maximum(assignments.start_day[idx] - start, pop.act_lo[cust])
-    hi = np.minimum(np.minimum(assignments.end_day[idx], start + days - 1) - start + 1,
-                    pop.act_hi[cust])
+    hi = np.minimum(
+        np.minimum(assignments.end_day[idx], start + days - 1) - start + 1, pop.act_hi[cust]
+    )
     owner, rank = columns.expand(np.maximum(hi - lo, 0))
     a = idx[owner]
     c = cust[owner]
@@ -98,11 +106,18 @@ def usage_chunk(rng: np.random.Generator, month: int, idx: np.ndarray, pop: Popu
     business = catalogue.business_hours[s]
     pattern = np.where(business, np.where(weekend, 0.35, 1.15), np.where(weekend, 1.25, 0.9))
     elapsed = np.maximum(month + day / days - pop.decline_onset[c], 0.0)
-    decline = np.where(np.isfinite(pop.decline_onset[c]),
-                       np.exp(-pop.decline_rate[c] * elapsed), 1.0)
+    decline = np.where(
+        np.isfinite(pop.decline_onset[c]), np.exp(-pop.decline_rate[c] * elapsed), 1.0
+    )
     lines = np.where(catalogue.is_fleet[s], pop.lines[c], 1)
-    mult = (assignments.level[a] * lines * pattern * decline * (1.0 - outage / 1440.0)
-            * rng.lognormal(0.0, 0.25, len(a)))
+    mult = (
+        assignments.level[a]
+        * lines
+        * pattern
+        * decline
+        * (1.0 - outage / 1440.0)
+        * rng.lognormal(0.0, 0.25, len(a))
+    )
     means = catalogue.usage_means[s]
     sessions = rng.poisson(means[:, 2] * mult)
     active = sessions > 0
@@ -128,5 +143,7 @@ def outage_hours(pop: Population, outages: Outages) -> np.ndarray:
     """Per customer: hours of outage while in service this month."""
     customer, day = np.divmod(outages.key, 31)
     in_window = (day >= pop.act_lo[customer]) & (day < pop.act_hi[customer])
-    return np.bincount(customer[in_window], weights=outages.minutes[in_window],
-                       minlength=pop.size) / 60.0
+    return (
+        np.bincount(customer[in_window], weights=outages.minutes[in_window], minlength=pop.size)
+        / 60.0
+    )

@@ -60,17 +60,30 @@ def risk_signal(pop: Population, month: int, timeline: Timeline) -> np.ndarray:
     promo = (pop.promo_end >= month - 2) & (pop.promo_end <= month + 2)
     contract = (pop.contract_end_day >= start) & (pop.contract_end_day - start < 90)
     lapsed = (pop.lapse_month >= month - 2) & (pop.lapse_month <= month)
-    return (promo | contract | lapsed | (pop.esc_recent >= 0.5) | (pop.lowcsat_recent >= 0.5)
-            | (pop.decline_depth(month) >= DISENGAGED_DEPTH) | (pop.overdue_streak > 0))
+    return (
+        promo
+        | contract
+        | lapsed
+        | (pop.esc_recent >= 0.5)
+        | (pop.lowcsat_recent >= 0.5)
+        | (pop.decline_depth(month) >= DISENGAGED_DEPTH)
+        | (pop.overdue_streak > 0)
+    )
 
 
 def effect_group(pop: Population, month: int, timeline: Timeline) -> np.ndarray:
     """Index into EFFECT_GROUPS for every customer at the start of `month`."""
-    service = ((pop.esc_recent >= 0.5) | (pop.lowcsat_recent >= 0.5)
-               | (pop.outage_hours_last >= SERVICE_OUTAGE_HOURS))
+    service = (
+        (pop.esc_recent >= 0.5)
+        | (pop.lowcsat_recent >= 0.5)
+        | (pop.outage_hours_last >= SERVICE_OUTAGE_HOURS)
+    )
     disengaged = pop.decline_depth(month) >= DISENGAGED_DEPTH
-    return np.select([service, disengaged, pop.discount_sensitive,
-                      risk_signal(pop, month, timeline)], [0, 1, 2, 3], 4).astype(np.int8)
+    return np.select(
+        [service, disengaged, pop.discount_sensitive, risk_signal(pop, month, timeline)],
+        [0, 1, 2, 3],
+        4,
+    ).astype(np.int8)
 
 
 @dataclass
@@ -97,8 +110,9 @@ class OfferLog:
             "effect_group": columns.labels(EFFECT_GROUPS, group),
             "effect_logit": pa.array(effect),
             "control_churn_90d": pa.array(_three_month_churn(logit0)),
-            "planted_uplift": pa.array(_three_month_churn(logit0)
-                                       - _three_month_churn(logit0 + effect)),
+            "planted_uplift": pa.array(
+                _three_month_churn(logit0) - _three_month_churn(logit0 + effect)
+            ),
         }
 
 
@@ -116,14 +130,21 @@ def _rank_in_month(month: np.ndarray) -> np.ndarray:
 
 
 def offer_ids(timeline: Timeline, month: np.ndarray, rank: np.ndarray) -> pa.Array:
-    labels = pa.array([f"RO-{timeline.label(int(m)).replace('-', '')}-" for m in month],
-                      pa.string())
+    labels = pa.array(
+        [f"RO-{timeline.label(int(m)).replace('-', '')}-" for m in month], pa.string()
+    )
     return columns.join(labels, columns.padded(rank, 6))
 
 
-def month_offers(rng: np.random.Generator, month: int, pop: Population, timeline: Timeline,
-                 log: OfferLog, control_logit: np.ndarray,
-                 customer_ids: pa.Array) -> dict[str, pa.Array]:
+def month_offers(
+    rng: np.random.Generator,
+    month: int,
+    pop: Population,
+    timeline: Timeline,
+    log: OfferLog,
+    control_logit: np.ndarray,
+    customer_ids: pa.Array,
+) -> dict[str, pa.Array]:
     """Enter this month's customers into the experiment, set the treated customers' effect and
     return the month's rows of marketing/retention_offers (customer order)."""
     start = timeline.month_start(month)

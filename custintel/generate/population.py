@@ -24,8 +24,14 @@ _CONSENT_SHARE = np.array([0.70, 0.80, 0.80, 0.80])
 _PAYMENT_RISK_SHARE = np.array([0.08, 0.05, 0.05, 0.05])
 _LINES_RANGE = ((1, 2), (2, 11), (10, 81), (5, 41))
 _TERMS = np.array([0, 12, 24, 36])
-_TERM_SHARES = np.array([(0.45, 0.35, 0.20, 0.0), (0.15, 0.35, 0.30, 0.20),
-                         (0.15, 0.35, 0.30, 0.20), (0.15, 0.35, 0.30, 0.20)])
+_TERM_SHARES = np.array(
+    [
+        (0.45, 0.35, 0.20, 0.0),
+        (0.15, 0.35, 0.30, 0.20),
+        (0.15, 0.35, 0.30, 0.20),
+        (0.15, 0.35, 0.30, 0.20),
+    ]
+)
 _PROMO_PCTS = np.array([0.10, 0.15, 0.20, 0.25, 0.30])
 DAYS_PER_MONTH = 365.25 / 12
 
@@ -92,8 +98,11 @@ class Population:
 
     def append(self, other: Population) -> None:
         for spec in fields(self):
-            setattr(self, spec.name, np.concatenate([getattr(self, spec.name),
-                                                     getattr(other, spec.name)]))
+            setattr(
+                self,
+                spec.name,
+                np.concatenate([getattr(self, spec.name), getattr(other, spec.name)]),
+            )
 
     def decline_depth(self, month: float) -> np.ndarray:
         """Share of usage lost to a disengagement trajectory (0 for customers not declining)."""
@@ -103,8 +112,9 @@ class Population:
         return np.where(np.isfinite(self.decline_onset), depth, 0.0)
 
 
-def assign_managers(rng: np.random.Generator, regions: np.ndarray,
-                    manager_regions: np.ndarray) -> np.ndarray:
+def assign_managers(
+    rng: np.random.Generator, regions: np.ndarray, manager_regions: np.ndarray
+) -> np.ndarray:
     """A random account manager of the customer's region (any manager if the region has none)."""
     result = np.empty(len(regions), dtype=np.int32)
     for region in range(len(vocab.REGIONS)):
@@ -116,8 +126,13 @@ def assign_managers(rng: np.random.Generator, regions: np.ndarray,
     return result
 
 
-def draw_customers(rng: np.random.Generator, signup_days: np.ndarray, signup_month: int,
-                   timeline: Timeline, manager_regions: np.ndarray) -> Population:
+def draw_customers(
+    rng: np.random.Generator,
+    signup_days: np.ndarray,
+    signup_month: int,
+    timeline: Timeline,
+    manager_regions: np.ndarray,
+) -> Population:
     """New customers signing up on `signup_days` (signup_month < 0: the opening base)."""
     n = len(signup_days)
     segment = choose_fixed(rng, vocab.SEGMENT_SHARES, n).astype(np.int8)
@@ -199,8 +214,9 @@ def _contract_end(signup_days: np.ndarray, term: np.ndarray, after_day: int) -> 
     return np.where(term > 0, signup_days + k * safe, -1)
 
 
-def opening_base(rng: np.random.Generator, customers: int, timeline: Timeline,
-                 manager_regions: np.ndarray) -> Population:
+def opening_base(
+    rng: np.random.Generator, customers: int, timeline: Timeline, manager_regions: np.ndarray
+) -> Population:
     """The customers already under contract when the history starts (tenure up to 10 years)."""
     tenure_days = rng.exponential(36 * DAYS_PER_MONTH, size=customers)
     tenure_days = np.where(tenure_days > 3650, rng.uniform(1, 3650, customers), tenure_days) + 1
@@ -208,10 +224,16 @@ def opening_base(rng: np.random.Generator, customers: int, timeline: Timeline,
     return draw_customers(rng, signup_days, -1, timeline, manager_regions)
 
 
-def monthly_signups(rng: np.random.Generator, customers: int, month: int, timeline: Timeline,
-                    manager_regions: np.ndarray) -> Population:
+def monthly_signups(
+    rng: np.random.Generator,
+    customers: int,
+    month: int,
+    timeline: Timeline,
+    manager_regions: np.ndarray,
+) -> Population:
     """This month's new customers: about 2.2% of the opening base, on random days."""
     count = int(rng.poisson(0.022 * customers))
     offsets = np.sort(rng.integers(0, timeline.month_days(month), size=count))
-    return draw_customers(rng, timeline.month_start(month) + offsets, month, timeline,
-                         manager_regions)
+    return draw_customers(
+        rng, timeline.month_start(month) + offsets, month, timeline, manager_regions
+    )

@@ -41,19 +41,20 @@ class SalesLog:
 
     def extend(self, **new: np.ndarray) -> None:
         for spec in fields(self):
-            setattr(self, spec.name, np.concatenate([getattr(self, spec.name),
-                                                     new[spec.name]]))
+            setattr(self, spec.name, np.concatenate([getattr(self, spec.name), new[spec.name]]))
 
-    def table_columns(self, pop: Population,
-                      timeline: Timeline) -> dict[str, pa.Array | np.ndarray]:
+    def table_columns(
+        self, pop: Population, timeline: Timeline
+    ) -> dict[str, pa.Array | np.ndarray]:
         end = timeline.end_day
         closed = self.close_day <= end
         elapsed = (end - self.created_day) / np.maximum(self.close_day - self.created_day, 1)
         open_stage = np.minimum((elapsed * 4).astype(np.int64), 3)
         stage = np.where(closed, np.where(self.won, 4, 5), open_stage)
         probability = np.asarray(vocab.STAGE_PROBABILITY)[stage]
-        probability = np.where(closed, probability,
-                               np.clip(probability + self.stage_noise, 0.05, 0.95)).round(2)
+        probability = np.where(
+            closed, probability, np.clip(probability + self.stage_noise, 0.05, 0.95)
+        ).round(2)
         sequence = np.zeros(len(self.month), dtype=np.int64)
         for m in np.unique(self.month):
             rows = np.flatnonzero(self.month == m)
@@ -61,12 +62,14 @@ class SalesLog:
         prefixes = [f"OPP-{timeline.label(int(m)).replace('-', '')}-" for m in self.month]
         kind_label = columns.labels(vocab.OPPORTUNITY_TYPES, self.kind)
         return {
-            "opportunity_id": columns.join(pa.array(prefixes, pa.string()),
-                                           columns.padded(sequence, 5)),
+            "opportunity_id": columns.join(
+                pa.array(prefixes, pa.string()), columns.padded(sequence, 5)
+            ),
             "customer_id": columns.ids("C", self.customer + 1, 7),
             "owner_id": columns.ids("AM", np.maximum(self.owner, 0) + 1, 4, null=self.owner < 0),
-            "opportunity_name": columns.join(customer_names(pop, self.customer), kind_label,
-                                             separator=" - "),
+            "opportunity_name": columns.join(
+                customer_names(pop, self.customer), kind_label, separator=" - "
+            ),
             "opportunity_type": kind_label,
             "stage": columns.labels(vocab.STAGES, stage),
             "amount": self.amount,
@@ -76,9 +79,16 @@ class SalesLog:
         }
 
 
-def month_opportunities(rng: np.random.Generator, month: int, pop: Population,
-                        timeline: Timeline, stable: np.ndarray, renewal_decided: np.ndarray,
-                        recurring: np.ndarray, log: SalesLog) -> None:
+def month_opportunities(
+    rng: np.random.Generator,
+    month: int,
+    pop: Population,
+    timeline: Timeline,
+    stable: np.ndarray,
+    renewal_decided: np.ndarray,
+    recurring: np.ndarray,
+    log: SalesLog,
+) -> None:
     start, days = timeline.month_start(month), timeline.month_days(month)
     business = pop.segment != vocab.RESIDENTIAL
     prospects = np.flatnonzero(stable & business & (rng.random(pop.size) < 0.025))
@@ -92,15 +102,27 @@ def month_opportunities(rng: np.random.Generator, month: int, pop: Population,
     duration = rng.lognormal(np.log(45.0), 0.5, n).astype(np.int64) + 7
     to_contract_end = pop.contract_end_day[customers] - created + rng.integers(-10, 11, n)
     duration = np.where(kind == vocab.RENEWAL_OPP, np.maximum(to_contract_end, 7), duration)
-    won = np.where(kind == vocab.RENEWAL_OPP, pop.renewal[customers] == 1,
-                   rng.random(n) < _WIN_RATE[kind])
+    won = np.where(
+        kind == vocab.RENEWAL_OPP, pop.renewal[customers] == 1, rng.random(n) < _WIN_RATE[kind]
+    )
     annual = 12 * recurring[customers]
     amount = np.select(
         [kind == vocab.UPSELL_OPP, kind == vocab.NEW_SERVICE_OPP],
-        [annual * rng.uniform(0.1, 0.4, n),
-         12 * rng.lognormal(np.log(400.0), 0.7, n) * _SIZE[pop.segment[customers]]],
-        annual)
+        [
+            annual * rng.uniform(0.1, 0.4, n),
+            12 * rng.lognormal(np.log(400.0), 0.7, n) * _SIZE[pop.segment[customers]],
+        ],
+        annual,
+    )
     owner = np.where(rng.random(n) < 0.97, pop.account_manager[customers], -1)
-    log.extend(month=np.full(n, month), customer=customers, kind=kind, owner=owner,
-               created_day=created, close_day=created + duration, won=won,
-               amount=columns.money(amount), stage_noise=rng.uniform(-0.05, 0.05, n))
+    log.extend(
+        month=np.full(n, month),
+        customer=customers,
+        kind=kind,
+        owner=owner,
+        created_day=created,
+        close_day=created + duration,
+        won=won,
+        amount=columns.money(amount),
+        stage_noise=rng.uniform(-0.05, 0.05, n),
+    )

@@ -29,8 +29,12 @@ class Assignments:
 
     @classmethod
     def empty(cls) -> Assignments:
-        return cls(*(np.zeros(0, dtype=t) for t in
-                     (np.int64, np.int16, np.int64, np.int64, np.int16, float, float)))
+        return cls(
+            *(
+                np.zeros(0, dtype=t)
+                for t in (np.int64, np.int16, np.int64, np.int64, np.int16, float, float)
+            )
+        )
 
     @property
     def size(self) -> int:
@@ -38,8 +42,11 @@ class Assignments:
 
     def append(self, other: Assignments) -> None:
         for spec in fields(self):
-            setattr(self, spec.name, np.concatenate([getattr(self, spec.name),
-                                                     getattr(other, spec.name)]))
+            setattr(
+                self,
+                spec.name,
+                np.concatenate([getattr(self, spec.name), getattr(other, spec.name)]),
+            )
 
     def overlapping(self, first_day: int, last_day: int) -> np.ndarray:
         """Indices of assignments in service on at least one day of [first_day, last_day]."""
@@ -57,8 +64,15 @@ class Assignments:
         }
 
 
-def _new(rng: np.random.Generator, customers: np.ndarray, services: np.ndarray,
-         start_days: np.ndarray, month: int, pop: Population, catalogue: Catalogue) -> Assignments:
+def _new(
+    rng: np.random.Generator,
+    customers: np.ndarray,
+    services: np.ndarray,
+    start_days: np.ndarray,
+    month: int,
+    pop: Population,
+    catalogue: Catalogue,
+) -> Assignments:
     segment = pop.segment[customers]
     lo = np.array([r[0] for r in _NEGOTIATED])[segment]
     hi = np.array([r[1] for r in _NEGOTIATED])[segment]
@@ -77,8 +91,9 @@ def _new(rng: np.random.Generator, customers: np.ndarray, services: np.ndarray,
     )
 
 
-def _pick_per_type(rng: np.random.Generator, weights: np.ndarray, catalogue: Catalogue,
-                   type_code: int) -> np.ndarray:
+def _pick_per_type(
+    rng: np.random.Generator, weights: np.ndarray, catalogue: Catalogue, type_code: int
+) -> np.ndarray:
     """For each row, a service of `type_code` drawn by weight (-1 if none is on offer)."""
     masked = weights * (catalogue.service_type == type_code)[None, :]
     total = masked.sum(axis=1)
@@ -86,8 +101,13 @@ def _pick_per_type(rng: np.random.Generator, weights: np.ndarray, catalogue: Cat
     return np.where(total > 0, choice, -1)
 
 
-def bundles(rng: np.random.Generator, customers: np.ndarray, month: int, pop: Population,
-            catalogue: Catalogue) -> Assignments:
+def bundles(
+    rng: np.random.Generator,
+    customers: np.ndarray,
+    month: int,
+    pop: Population,
+    catalogue: Catalogue,
+) -> Assignments:
     """The services new customers sign up with (at least one, at most one per type)."""
     segment, tier = pop.segment[customers], pop.tier[customers]
     weights = catalogue.bundle_weights(segment, tier, max(month, 0))
@@ -116,9 +136,14 @@ class ServiceAdd:
     day: np.ndarray
 
 
-def monthly_changes(rng: np.random.Generator, month: int, pop: Population,
-                    assignments: Assignments, catalogue: Catalogue,
-                    stable: np.ndarray) -> ServiceAdd:
+def monthly_changes(
+    rng: np.random.Generator,
+    month: int,
+    pop: Population,
+    assignments: Assignments,
+    catalogue: Catalogue,
+    stable: np.ndarray,
+) -> ServiceAdd:
     """Adds and removals for customers in service all month (`stable`), and churn ends.
 
     Returns the adds (each is also a 'New Service' order).
@@ -133,12 +158,19 @@ def monthly_changes(rng: np.random.Generator, month: int, pop: Population,
     open_idx = open_idx[~churned]
     removing = _removals(rng, month, pop, assignments, open_idx, stable, start, days)
     # a customer who drops a service this month adds none, so a service never overlaps itself
-    return _adds(rng, month, pop, assignments, open_idx, catalogue, stable & ~removing, start,
-                 days)
+    return _adds(rng, month, pop, assignments, open_idx, catalogue, stable & ~removing, start, days)
 
 
-def _removals(rng: np.random.Generator, month: int, pop: Population, assignments: Assignments,
-              open_idx: np.ndarray, stable: np.ndarray, start: int, days: int) -> np.ndarray:
+def _removals(
+    rng: np.random.Generator,
+    month: int,
+    pop: Population,
+    assignments: Assignments,
+    open_idx: np.ndarray,
+    stable: np.ndarray,
+    start: int,
+    days: int,
+) -> np.ndarray:
     """End one service for some customers holding two or more; returns who removed one."""
     older = open_idx[assignments.start_day[open_idx] < start]
     owner = assignments.customer[older]
@@ -157,9 +189,17 @@ def _removals(rng: np.random.Generator, month: int, pop: Population, assignments
     return removing
 
 
-def _adds(rng: np.random.Generator, month: int, pop: Population, assignments: Assignments,
-          open_idx: np.ndarray, catalogue: Catalogue, stable: np.ndarray, start: int,
-          days: int) -> ServiceAdd:
+def _adds(
+    rng: np.random.Generator,
+    month: int,
+    pop: Population,
+    assignments: Assignments,
+    open_idx: np.ndarray,
+    catalogue: Catalogue,
+    stable: np.ndarray,
+    start: int,
+    days: int,
+) -> ServiceAdd:
     p = 0.008 + 0.5 * pop.pending_add
     adding = np.flatnonzero(stable & (rng.random(pop.size) < p))
     pop.pending_add[:] = False

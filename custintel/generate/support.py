@@ -31,23 +31,35 @@ class TicketMonth:
     created_second: np.ndarray
 
 
-def _window_seconds(rng: np.random.Generator, pop: Population, owner: np.ndarray,
-                    start: int) -> np.ndarray:
+def _window_seconds(
+    rng: np.random.Generator, pop: Population, owner: np.ndarray, start: int
+) -> np.ndarray:
     """Random moments within each owner's existence window this month."""
     span = (pop.exist_hi[owner] - pop.exist_lo[owner]).astype(np.int64)
     day = start + pop.exist_lo[owner] + (rng.random(len(owner)) * span).astype(np.int64)
     return columns.day_to_seconds(day) + columns.seconds_in_day(rng, len(owner), 7, 22)
 
 
-def month_tickets(rng: np.random.Generator, month: int, pop: Population, timeline: Timeline,
-                  outage_hours: np.ndarray, kb: KnowledgeBase,
-                  customer_ids: pa.Array) -> TicketMonth:
+def month_tickets(
+    rng: np.random.Generator,
+    month: int,
+    pop: Population,
+    timeline: Timeline,
+    outage_hours: np.ndarray,
+    kb: KnowledgeBase,
+    customer_ids: pa.Array,
+) -> TicketMonth:
     start, days = timeline.month_start(month), timeline.month_days(month)
     depth = pop.decline_depth(month)
     exist = (pop.exist_hi - pop.exist_lo) / days
-    rate = (_TICKET_RATE[pop.segment] * pop.support_propensity * exist
-            * (1 + 0.25 * np.minimum(outage_hours, 8.0)) * (1 + 0.8 * depth)
-            * (1 + 0.8 * (pop.overdue_streak > 0)))
+    rate = (
+        _TICKET_RATE[pop.segment]
+        * pop.support_propensity
+        * exist
+        * (1 + 0.25 * np.minimum(outage_hours, 8.0))
+        * (1 + 0.8 * depth)
+        * (1 + 0.8 * (pop.overdue_streak > 0))
+    )
     owner, _ = columns.expand(rng.poisson(rate))
     n = len(owner)
     created = _window_seconds(rng, pop, owner, start)
@@ -62,25 +74,42 @@ def month_tickets(rng: np.random.Generator, month: int, pop: Population, timelin
     high = 0.15 + 0.35 * outage_cat + 0.10 * big
     low = 0.35 - 0.20 * outage_cat
     priority = columns.choose(rng, np.stack([high, 1 - high - low, low], axis=1))
-    logit = (-2.6 + 1.0 * (priority == 0) + 0.5 * (outage_cat | (category == vocab.BILLING))
-             + 0.8 * np.log(pop.support_propensity[owner]) + 0.8 * depth[owner])
+    logit = (
+        -2.6
+        + 1.0 * (priority == 0)
+        + 0.5 * (outage_cat | (category == vocab.BILLING))
+        + 0.8 * np.log(pop.support_propensity[owner])
+        + 0.8 * depth[owner]
+    )
     escalated = rng.random(n) < 1 / (1 + np.exp(-logit))
     technical = (category == vocab.TECHNICAL) | outage_cat
     fcr = ~escalated & (rng.random(n) < 0.62 - 0.2 * technical)
-    hours = np.where(fcr, rng.lognormal(0.0, 0.6, n),
-                     np.where(escalated, rng.lognormal(np.log(70.0), 0.7, n),
-                              rng.lognormal(np.log(20.0), 0.8, n)))
-    latent_csat = (4.7 - 1.3 * escalated - 0.6 * ~fcr - 0.25 * np.log1p(hours / 24.0)
-                   - 0.8 * depth[owner] + rng.normal(0.0, 0.8, n))
+    hours = np.where(
+        fcr,
+        rng.lognormal(0.0, 0.6, n),
+        np.where(
+            escalated, rng.lognormal(np.log(70.0), 0.7, n), rng.lognormal(np.log(20.0), 0.8, n)
+        ),
+    )
+    latent_csat = (
+        4.7
+        - 1.3 * escalated
+        - 0.6 * ~fcr
+        - 0.25 * np.log1p(hours / 24.0)
+        - 0.8 * depth[owner]
+        + rng.normal(0.0, 0.8, n)
+    )
     csat = np.clip(np.round(latent_csat), 1, 5).astype(np.int64)
     answered = rng.random(n) < 0.45
     resolved = created + (hours * 3600).astype(np.int64)
     end = (timeline.end_day + 1) * SECONDS_PER_DAY
     is_resolved = resolved < end
     u = rng.random(n)
-    status = np.where(is_resolved,
-                      np.where((resolved < end - 7 * SECONDS_PER_DAY) & (u < 0.85), 3, 2),
-                      np.where(u < 0.6, 1, 0))
+    status = np.where(
+        is_resolved,
+        np.where((resolved < end - 7 * SECONDS_PER_DAY) & (u < 0.85), 3, 2),
+        np.where(u < 0.6, 1, 0),
+    )
     linked = rng.random(n) < 0.3
     article = kb.pick(rng, category, timeline.month_start(month) * SECONDS_PER_DAY)
     _update_signals(pop, owner, escalated, csat <= 2)
@@ -94,20 +123,27 @@ def month_tickets(rng: np.random.Generator, month: int, pop: Population, timelin
         "priority": columns.labels(vocab.TICKET_PRIORITIES, priority[order]),
         "status": columns.labels(vocab.TICKET_STATUSES, status[order]),
         "channel_of_contact": columns.labels(
-            vocab.CHANNELS, columns.choose_fixed(rng, vocab.CHANNEL_SHARES, n)[order]),
+            vocab.CHANNELS, columns.choose_fixed(rng, vocab.CHANNEL_SHARES, n)[order]
+        ),
         "category": columns.labels(vocab.TICKET_CATEGORIES, category[order]),
         "is_escalated": escalated[order],
         "is_first_contact_resolution": fcr[order],
-        "satisfaction_score": pa.array(csat[order], type=pa.int64(),
-                                       mask=~(answered & is_resolved)[order]),
+        "satisfaction_score": pa.array(
+            csat[order], type=pa.int64(), mask=~(answered & is_resolved)[order]
+        ),
         "kb_article_id": article_ids(article[order], null=~linked[order]),
     }
-    return TicketMonth(columns=table, customer=owner[order], category=category[order],
-                       created_second=created[order])
+    return TicketMonth(
+        columns=table,
+        customer=owner[order],
+        category=category[order],
+        created_second=created[order],
+    )
 
 
-def _update_signals(pop: Population, owner: np.ndarray, escalated: np.ndarray,
-                    unhappy: np.ndarray) -> None:
+def _update_signals(
+    pop: Population, owner: np.ndarray, escalated: np.ndarray, unhappy: np.ndarray
+) -> None:
     """Decayed counts of recent escalations and of tickets the customer was unhappy with."""
     pop.esc_recent *= SIGNAL_DECAY
     pop.lowcsat_recent *= SIGNAL_DECAY
@@ -115,27 +151,40 @@ def _update_signals(pop: Population, owner: np.ndarray, escalated: np.ndarray,
     pop.lowcsat_recent += np.bincount(owner, weights=unhappy, minlength=pop.size)
 
 
-def month_views(rng: np.random.Generator, month: int, pop: Population, timeline: Timeline,
-                tickets: TicketMonth, kb: KnowledgeBase,
-                customer_ids: pa.Array) -> dict[str, pa.Array]:
+def month_views(
+    rng: np.random.Generator,
+    month: int,
+    pop: Population,
+    timeline: Timeline,
+    tickets: TicketMonth,
+    kb: KnowledgeBase,
+    customer_ids: pa.Array,
+) -> dict[str, pa.Array]:
     start, days = timeline.month_start(month), timeline.month_days(month)
     exist = (pop.exist_hi - pop.exist_lo) / days
     lapsed = (pop.lapse_month <= month) & (month < pop.lapse_month + 3)
     browse, _ = columns.expand(rng.poisson(0.25 * pop.engagement * exist))
-    leave, _ = columns.expand(rng.poisson((1.5 * pop.decline_depth(month) + 0.8 * lapsed)
-                                          * exist))
+    leave, _ = columns.expand(rng.poisson((1.5 * pop.decline_depth(month) + 0.8 * lapsed) * exist))
     follow, _ = columns.expand(rng.poisson(np.full(len(tickets.customer), 0.6)))
     customers = np.concatenate([browse, leave, tickets.customer[follow]])
-    category = np.concatenate([
-        columns.choose_fixed(rng, _VIEW_CATEGORY, len(browse)),
-        np.where(rng.random(len(leave)) < 0.6, vocab.ACCOUNT, vocab.SERVICE_CHANGE),
-        tickets.category[follow],
-    ])
+    category = np.concatenate(
+        [
+            columns.choose_fixed(rng, _VIEW_CATEGORY, len(browse)),
+            np.where(rng.random(len(leave)) < 0.6, vocab.ACCOUNT, vocab.SERVICE_CHANGE),
+            tickets.category[follow],
+        ]
+    )
     window_end = (start + pop.exist_hi[tickets.customer[follow]]) * SECONDS_PER_DAY - 1
-    after_ticket = np.minimum(tickets.created_second[follow]
-                              + rng.integers(0, SECONDS_PER_DAY, len(follow)), window_end)
-    seconds = np.concatenate([_window_seconds(rng, pop, browse, start),
-                              _window_seconds(rng, pop, leave, start), after_ticket])
+    after_ticket = np.minimum(
+        tickets.created_second[follow] + rng.integers(0, SECONDS_PER_DAY, len(follow)), window_end
+    )
+    seconds = np.concatenate(
+        [
+            _window_seconds(rng, pop, browse, start),
+            _window_seconds(rng, pop, leave, start),
+            after_ticket,
+        ]
+    )
     article = kb.pick(rng, category, start * SECONDS_PER_DAY)
     order = np.lexsort((customers, seconds))
     prefix = f"KBV-{timeline.label(month).replace('-', '')}-"

@@ -26,9 +26,7 @@ class Timeline:
         self.start = start
         self.months = months
         first = np.datetime64(start, "M")
-        self.month_starts = (
-            (first + np.arange(months + 1)).astype("datetime64[D]").astype(np.int64)
-        )
+        self.month_starts = (first + np.arange(months + 1)).astype("datetime64[D]").astype(np.int64)
         self._calendar_months = (first + np.arange(months + 1)).astype(int) % 12 + 1
         rises = (self._calendar_months == PRICE_RISE_CALENDAR_MONTH) & (np.arange(months + 1) > 0)
         self._rises_to = np.cumsum(rises)

@@ -30,25 +30,37 @@ ARROW_TYPES: dict[str, pa.DataType] = {
     "timestamp": pa.timestamp("us"),
 }
 #: tables written as monthly part files
-PART_TABLES = frozenset({
-    ("network", "usage"),
-    ("billing", "invoices"),
-    ("billing", "orders"),
-    ("marketing", "campaign_targets"),
-    ("marketing", "retention_offers"),
-    ("support", "kb_article_views"),
-    ("support", "tickets"),
-})
+PART_TABLES = frozenset(
+    {
+        ("network", "usage"),
+        ("billing", "invoices"),
+        ("billing", "orders"),
+        ("marketing", "campaign_targets"),
+        ("marketing", "retention_offers"),
+        ("support", "kb_article_views"),
+        ("support", "tickets"),
+    }
+)
 MANIFEST_PATH = "_manifest/defects.parquet"
 #: the simulation's planted truth beside the defect manifest (not part of the contract)
 TRUTH_MANIFESTS = (offers.MANIFEST_PATH, churn.MANIFEST_PATH)
 #: the defect stream of each table; tables added later go at the end so the defects planted in
 #: the older tables do not move
 DEFECT_STREAM_ORDER = (
-    "crm/account_managers", "crm/customers", "crm/opportunities", "marketing/campaigns",
-    "marketing/campaign_targets", "support/tickets", "support/kb_articles",
-    "support/kb_article_views", "provisioning/services", "provisioning/service_assignments",
-    "billing/invoices", "billing/orders", "network/usage", "marketing/retention_offers",
+    "crm/account_managers",
+    "crm/customers",
+    "crm/opportunities",
+    "marketing/campaigns",
+    "marketing/campaign_targets",
+    "support/tickets",
+    "support/kb_articles",
+    "support/kb_article_views",
+    "provisioning/services",
+    "provisioning/service_assignments",
+    "billing/invoices",
+    "billing/orders",
+    "network/usage",
+    "marketing/retention_offers",
 )
 ColumnData: TypeAlias = pa.Array | pa.ChunkedArray | np.ndarray
 
@@ -68,8 +80,9 @@ def to_arrow(table: Table, data: Mapping[str, ColumnData]) -> pa.Table:
             values = pa.array(values)
         values = values.cast(ARROW_TYPES[column.type])
         if not column.nullable and values.null_count:
-            raise ValueError(f"{name}.{column.name}: {values.null_count} nulls in a "
-                             "non-nullable column")
+            raise ValueError(
+                f"{name}.{column.name}: {values.null_count} nulls in a non-nullable column"
+            )
         arrays.append(values)
     return pa.Table.from_arrays(arrays, schema=_loose_schema(table))
 
@@ -91,20 +104,35 @@ def relative_path(table: Table, month_label: str | None = None) -> str:
 class FileWriter:
     """Appends chunks of one table's rows to one Parquet file, planting defects in each."""
 
-    def __init__(self, sink: pq.ParquetWriter, table: Table, relative: str,
-                 rngs: Iterator[np.random.Generator], rate: float) -> None:
+    def __init__(
+        self,
+        sink: pq.ParquetWriter,
+        table: Table,
+        relative: str,
+        rngs: Iterator[np.random.Generator],
+        rate: float,
+    ) -> None:
         self.sink, self.table, self.relative, self.rngs, self.rate = (
-            sink, table, relative, rngs, rate)
+            sink,
+            table,
+            relative,
+            rngs,
+            rate,
+        )
         self.rows = 0
         self.manifest: list[pa.Table] = []
 
     def write(self, data: Mapping[str, ColumnData]) -> None:
         clean = to_arrow(self.table, data)
-        planted, manifest = defects.plant(clean, self.table, self.rate, next(self.rngs),
-                                          self.relative)
+        planted, manifest = defects.plant(
+            clean, self.table, self.rate, next(self.rngs), self.relative
+        )
         shifted = pc.add(manifest.column("source_row_number"), self.rows)
-        self.manifest.append(manifest.set_column(
-            manifest.schema.get_field_index("source_row_number"), "source_row_number", shifted))
+        self.manifest.append(
+            manifest.set_column(
+                manifest.schema.get_field_index("source_row_number"), "source_row_number", shifted
+            )
+        )
         self.sink.write_table(planted)
         self.rows += planted.num_rows
 
@@ -132,13 +160,17 @@ class LandingWriter:
         chunk = 0
         while True:
             sub = index * 10_000 + chunk
-            yield (global_rng(self.seed, Stream.DEFECTS, sub) if month is None
-                   else month_rng(self.seed, Stream.DEFECTS, month, sub))
+            yield (
+                global_rng(self.seed, Stream.DEFECTS, sub)
+                if month is None
+                else month_rng(self.seed, Stream.DEFECTS, month, sub)
+            )
             chunk += 1
 
     @contextmanager
-    def file(self, system: str, name: str, month: int | None = None,
-             label: str | None = None) -> Iterator[FileWriter]:
+    def file(
+        self, system: str, name: str, month: int | None = None, label: str | None = None
+    ) -> Iterator[FileWriter]:
         """A writer for one file: a small table, or one month's part of an event table."""
         table = self.contract.table(system, name)
         relative = relative_path(table, label)
@@ -147,14 +179,20 @@ class LandingWriter:
         with pq.ParquetWriter(path, _loose_schema(table), compression="zstd") as sink:
             file_writer = FileWriter(sink, table, relative, self._rngs(table, month), self.rate)
             yield file_writer
-        manifest = pa.concat_tables([defects.MANIFEST_SCHEMA.empty_table(),
-                                     *file_writer.manifest])
+        manifest = pa.concat_tables([defects.MANIFEST_SCHEMA.empty_table(), *file_writer.manifest])
         self.manifest.append(manifest)
-        self.report.add(f"{system}/{name}", file_writer.rows,
-                        manifest.column("defect_kind").to_pylist())
+        self.report.add(
+            f"{system}/{name}", file_writer.rows, manifest.column("defect_kind").to_pylist()
+        )
 
-    def write(self, system: str, name: str, data: Mapping[str, ColumnData],
-              month: int | None = None, label: str | None = None) -> None:
+    def write(
+        self,
+        system: str,
+        name: str,
+        data: Mapping[str, ColumnData],
+        month: int | None = None,
+        label: str | None = None,
+    ) -> None:
         with self.file(system, name, month, label) as file_writer:
             file_writer.write(data)
 
