@@ -31,6 +31,12 @@ def _project_config_module(name: str) -> ModuleType:
     return module
 
 
+def _unwrapped(text: str) -> str:
+    """`text` without any whitespace: Rich folds a long path anywhere, even inside a word, at
+    the console's width (80 columns when the output is not a terminal, as in CI)."""
+    return "".join(text.split())
+
+
 def _counting_loads(monkeypatch: pytest.MonkeyPatch) -> list[Path | None]:
     calls: list[Path | None] = []
     real = invocation.load_settings
@@ -51,8 +57,8 @@ def test_the_root_config_reaches_the_ml_group_and_beats_the_environment(
     calls = _counting_loads(monkeypatch)
     result = CliRunner().invoke(app, ["--config", str(config), "ml", "evaluate"])
     assert result.exit_code == 1
-    assert f"no versions of model 'churn' in {tmp_path / 'my-registry'}" in " ".join(
-        result.output.split()
+    assert _unwrapped(f"no versions of model 'churn' in {tmp_path / 'my-registry'}") in (
+        _unwrapped(result.output)
     )
     assert calls == [config]  # loaded once, from the file the option named
     assert os.environ["CUSTINTEL_CONFIG"] == MISSING  # and not written back
@@ -68,7 +74,7 @@ def test_the_root_config_reaches_the_metrics_group(
     calls = _counting_loads(monkeypatch)
     result = CliRunner().invoke(app, ["--config", str(config), "metrics", "validate"])
     assert result.exit_code == 0, result.output
-    assert f"model {model}:" in " ".join(result.output.split())
+    assert _unwrapped(f"model {model}:") in _unwrapped(result.output)
     assert calls == [config]
     assert "CUSTINTEL_CONFIG" not in os.environ
 
@@ -80,7 +86,7 @@ def test_the_environment_variable_names_the_file_when_no_option_is_given(
     monkeypatch.setenv("CUSTINTEL_CONFIG", str(config))
     result = CliRunner().invoke(app, ["ml", "evaluate"])
     assert result.exit_code == 1
-    assert str(tmp_path / "from-env") in " ".join(result.output.split())
+    assert _unwrapped(str(tmp_path / "from-env")) in _unwrapped(result.output)
 
 
 def test_a_missing_root_config_is_one_line_naming_the_file(tmp_path: Path) -> None:
