@@ -315,6 +315,8 @@ def _scores(rows: list[tuple[str, str, float]]) -> pd.DataFrame:
                 "expected_retained_value_amount": 100.0 * probability,
                 "risk_rank": rank,
                 "value_rank": rank,
+                "predicted_uplift": 0.01 * rank,
+                "recommended_contact": "offer",
                 "model_version": "churn_catboost/v1",
                 "scored_at": dt.datetime(2024, 7, 1, 6),
             }
