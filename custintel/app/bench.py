@@ -326,6 +326,64 @@ def timed_with_peak(function: Callable[[], Any]) -> tuple[float, float, Any]:
     return seconds, peak.peak_mb, value
 
 
+#: the SQLMesh step's name in a run (prefixed with its gateway), the row `engine_rows` reads
+SQLMESH_STEP = "sqlmesh warehouse + marts (unit tests, models, audits)"
+LOAD_STEPS = ("load landing", "landing to Spark tables")
+
+
+def engine_rows(results: BenchResults) -> list[dict[str, Any]]:
+    """One row per gateway of a run: landing load, the SQLMesh step (seconds, peak memory of
+    the process tree, seconds per layer) and its ratio to the plain-DuckDB floor."""
+    rows = []
+    for gateway in results.context["gateways"]:
+        steps = {
+            r.name.removeprefix(f"[{gateway}] "): r
+            for r in results
+            if r.name.startswith(f"[{gateway}] ")
+        }
+        sqlmesh = steps[SQLMESH_STEP]
+        rows.append(
+            {
+                "customers": results.context["customers"],
+                "months": results.context["months"],
+                "landed_rows": results.context["landed_rows"],
+                "gateway": gateway,
+                "load_seconds": round(sum(steps[s].seconds for s in LOAD_STEPS if s in steps), 1),
+                "sqlmesh_seconds": round(sqlmesh.seconds, 1),
+                "sqlmesh_peak_rss_mb": round(sqlmesh.peak_rss_mb),
+                "floor_seconds": round(sqlmesh.baseline_seconds, 1)
+                if sqlmesh.baseline_seconds
+                else None,
+                "floor_ratio": round(sqlmesh.ratio, 2) if sqlmesh.ratio else None,
+                **{
+                    k: v
+                    for k, v in sqlmesh.details.items()
+                    if k.endswith("_seconds") and not k.startswith("floor_")
+                },
+            }
+        )
+    return rows
+
+
+def run_bench_sizes(out: Path, sizes: list[int], months: int, **options: Any) -> list[BenchResults]:
+    """`run_bench` at each size (customers) in its own folder under `out`, one after the
+    other, then `out/bench.json`: the engines-by-size table and every run's own report."""
+    runs: list[BenchResults] = []
+    for customers in sizes:
+        runs.append(run_bench(out / f"{customers}x{months}", customers, months, **options))
+        write_sizes_report(out / "bench.json", runs)
+    return runs
+
+
+def write_sizes_report(path: Path, runs: list[BenchResults]) -> None:
+    payload = {
+        "engines": [row for run in runs for row in engine_rows(run)],
+        "runs": [str(run.path) for run in runs],
+    }
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(payload, indent=2))
+
+
 def run_bench(
     build_dir: Path,
     customers: int,
@@ -480,7 +538,7 @@ def _bench_gateway(
         floor = _floor(settings, as_of, loaded_copy)
     record(
         StepResult(
-            "sqlmesh warehouse + marts (unit tests, models, audits)",
+            SQLMESH_STEP,
             seconds[sqlmesh_step],
             peaks[sqlmesh_step],
             "plain DuckDB floor: the rendered SQL as create table as + the same audits"

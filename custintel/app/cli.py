@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import importlib
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import click
 import typer
@@ -15,6 +15,9 @@ from custintel.core.console import console
 from custintel.core.invocation import Invocation, cli_settings, invocation
 from custintel.core.landing.files import LandingError
 from custintel.core.settings import CONFIG_ENV
+
+if TYPE_CHECKING:
+    from custintel.app.bench import BenchResults
 
 #: command groups owned by the other packages: (module, typer attribute, group name, help).
 #: They are imported only when invoked (ml pulls in CatBoost and scikit-learn, reports MkDocs),
@@ -242,7 +245,13 @@ app.add_typer(bench_app, name="bench")
 @bench_app.callback()
 def bench(
     ctx: typer.Context,
-    customers: Annotated[int, typer.Option(help="opening customer base")] = 5000,
+    customers: Annotated[
+        list[int] | None,
+        typer.Option(
+            help="opening customer base, repeatable: --customers 5000 --customers 20000 runs "
+            "each size in turn (default: 5000)"
+        ),
+    ] = None,
     months: Annotated[int, typer.Option(help="months of history")] = 24,
     out: Annotated[Path, typer.Option(help="throw-away build folder")] = Path("build/bench"),
     skip_ml: Annotated[bool, typer.Option(help="leave out training and scoring")] = False,
@@ -264,7 +273,7 @@ def bench(
         return
     from rich.table import Table
 
-    from custintel.app.bench import run_bench
+    from custintel.app.bench import engine_rows, run_bench_sizes
 
     gateways = tuple(dict.fromkeys(gateway or ["duckdb"]))
     unknown = sorted(set(gateways) - {"duckdb", "spark"})
@@ -273,10 +282,12 @@ def bench(
             f"unknown gateway {', '.join(map(repr, unknown))}: use duckdb or spark",
             param_hint="--gateway",
         )
-    target = out / f"{customers}x{months}"
-    results = run_bench(
-        target,
-        customers,
+    sizes = list(dict.fromkeys(customers or [5000]))
+    if any(size < 1 for size in sizes):
+        raise typer.BadParameter("a size must be at least 1 customer", param_hint="--customers")
+    runs = run_bench_sizes(
+        out,
+        sizes,
         months,
         config=invocation(ctx).config_file,
         gateways=gateways,
@@ -285,6 +296,35 @@ def bench(
         with_reports=not skip_reports,
         repeats=repeats,
     )
+    for run in runs:
+        _print_bench_run(run)
+    engines = Table(title="engines by size: the SQLMesh step")
+    columns = (
+        *("customers", "months", "landed_rows", "gateway", "load_seconds"),
+        *("sqlmesh_seconds", "sqlmesh_peak_rss_mb", "floor_seconds", "floor_ratio"),
+    )
+    for column in columns:
+        engines.add_column(column.replace("_", " "))
+    for row in (row for run in runs for row in engine_rows(run)):
+        engines.add_row(*(_cell(row[column]) for column in columns))
+    console.print(engines)
+    console.print(f"written {out / 'bench.json'} (and each size's own under {out})")
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:,.2f}"
+    if isinstance(value, int):
+        return f"{value:,}"
+    return str(value)
+
+
+def _print_bench_run(results: BenchResults) -> None:
+    from rich.table import Table
+
+    customers, months = results.context["customers"], results.context["months"]
     table = Table(title=f"custintel bench: {customers:,} customers x {months} months")
     for column in ("step", "seconds", "peak RSS MB", "baseline", "baseline s", "ratio"):
         table.add_column(column)
@@ -311,7 +351,7 @@ def bench(
                 f"{f.ratio:.2f}x",
             )
         console.print(figures)
-    console.print(f"written {target / 'bench.json'}")
+    console.print(f"written {results.path}")
 
 
 @bench_app.command("serve")
