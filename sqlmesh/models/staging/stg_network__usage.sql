@@ -27,7 +27,49 @@ MODEL (
 );
 
 with source as (
-  select * from landing.network__usage
+  /* every landed row as landed, with a hash of its contract key (customer, service, day)
+     standardised as below */
+  select
+    *,
+    hash(@clean_text(customer_id), @clean_text(service_id), cast(usage_date as date)) as key_hash
+  from landing.network__usage
+),
+
+repeated_keys as (
+  /* the keys landed more than once: ~0.6% of the rows. Only their rows can be a later exact
+     copy (duplicate_row) or a later row of a key (duplicate_key), so only they go through those
+     two rules' window functions; every other row is its key's only row (copy number 1, no
+     duplicate key) and passes straight through. Grouped by the hash (one integer, cheaper than
+     three columns); a hash shared by two different keys only sends both keys' rows down the
+     window path, which decides them exactly */
+  select
+    key_hash,
+    true as has_repeated_key
+  from source
+  group by key_hash
+  having count(*) > 1
+),
+
+landed as (
+  select
+    source.*,
+    coalesce(repeated_keys.has_repeated_key, false) as has_repeated_key
+  from source
+  left join repeated_keys on source.key_hash = repeated_keys.key_hash
+),
+
+numbered as (
+  select
+    landed.*,
+    1 as landed_copy_number
+  from landed
+  where not has_repeated_key
+  union all
+  select
+    landed.*,
+    @landed_copy_number(network__usage, landed) as landed_copy_number
+  from landed
+  where has_repeated_key
 ),
 
 standardised as (
@@ -41,8 +83,9 @@ standardised as (
     cast(outage_minutes as double) as outage_minutes,
     _source_file,
     _source_row_number,
-    @landed_copy_number(network__usage, source) as landed_copy_number
-  from source
+    has_repeated_key,
+    landed_copy_number
+  from numbered
 ),
 
 validated as (
@@ -63,10 +106,17 @@ validated as (
 deduplicated as (
   select
     *,
+    row_rejection_reason as rejection_reason
+  from validated
+  where not has_repeated_key
+  union all
+  select
+    *,
     coalesce(
       row_rejection_reason, @duplicate_key(network__usage, row_rejection_reason)
     ) as rejection_reason
   from validated
+  where has_repeated_key
 ),
 
 renamed as (
