@@ -3,6 +3,13 @@
   customer's services, orders placed and portal logins (KB article views). A day is an
   "activity day" when the customer used the network, placed an order or logged in to the portal
   (the glossary's definition of an active customer, seed 002's rolling 30-day activity).
+  One aggregation over the union of the signal rows, no count(distinct service_id) (the usage
+  fact is unique per customer, service and day): in plain DuckDB on a 5,000-customer x 24-month
+  sample (3.67 M rows out) 2.45x faster than the earlier form with a distinct count and a
+  group-by per source (13.05 s -> 5.32 s, medians of 3 alternating `create table as` pairs),
+  the same rows (doubles to 6 decimals: the sums differ from the 13th digit, by summation
+  order). Orders and portal logins are read by the facts' day columns (their Spark partitions;
+  no difference on DuckDB: 6.32 s vs 6.34 s).
 */
 MODEL (
   name marts.customer_daily_activity,

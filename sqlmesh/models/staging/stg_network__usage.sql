@@ -1,3 +1,13 @@
+/*
+  The largest landing table (one row per customer, service and day). Two rules need a window
+  over rows: duplicate_row (a later exact copy, @landed_copy_number) and duplicate_key (a later
+  valid row of the same key). Both can only fire on rows whose key (customer, service, day)
+  was landed more than once, ~0.6% of the rows, so the windows run on those rows alone and every
+  other row passes straight through (copy number 1, no duplicate key). The rows are identical
+  to running both windows over every row (the earlier form): `except all` both ways 0 rows on
+  generated samples of 2,000 customers x 12 months and 5,000 x 24 months.
+  STG_TIMINGS
+*/
 MODEL (
   name staging.stg_network__usage,
   kind FULL,
