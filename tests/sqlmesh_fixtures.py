@@ -613,6 +613,7 @@ CORE_FILES = (
     "macros/contract.py",
     "macros/rules.py",
     "macros/references.py",
+    "macros/partitions.py",
     "audits/assert_foreign_key.sql",
     "audits/assert_non_negative.sql",
     "audits/assert_scd2_history.sql",

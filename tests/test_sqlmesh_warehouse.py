@@ -49,27 +49,29 @@ COLUMNS = {
         "discount_amount discount_end_date revenue_amount"
     ),
     "fact_order": _names(
-        "order_id customer_id ordered_at order_type product_name order_status quantity "
-        "gross_amount discount_amount net_amount is_discounted"
+        "order_id customer_id ordered_at ordered_date order_type product_name order_status "
+        "quantity gross_amount discount_amount net_amount is_discounted"
     ),
     "fact_service_assignment": _names(
         "service_assignment_id customer_id service_id start_date end_date "
         "monthly_charge_amount is_active"
     ),
     "fact_support_ticket": _names(
-        "ticket_id customer_id kb_article_id created_at resolved_at is_resolved "
+        "ticket_id customer_id kb_article_id created_at created_date resolved_at is_resolved "
         "resolution_hours is_escalated is_first_contact_resolution satisfaction_score "
         "has_satisfaction_score"
     ),
     "fact_campaign_target": _names(
-        "campaign_target_id campaign_id customer_id targeted_at responded_at response_type "
-        "has_responded is_converted attributed_revenue_amount"
+        "campaign_target_id campaign_id customer_id targeted_at targeted_date responded_at "
+        "response_type has_responded is_converted attributed_revenue_amount"
     ),
     "fact_network_usage": _names(
         "customer_id service_id usage_date data_volume_mb voice_minutes session_count "
         "outage_minutes has_outage"
     ),
-    "fact_kb_article_view": _names("kb_article_view_id kb_article_id customer_id viewed_at"),
+    "fact_kb_article_view": _names(
+        "kb_article_view_id kb_article_id customer_id viewed_at viewed_date"
+    ),
 }
 
 

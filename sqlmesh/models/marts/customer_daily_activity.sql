@@ -3,14 +3,22 @@
   customer's services, orders placed and portal logins (KB article views). A day is an
   "activity day" when the customer used the network, placed an order or logged in to the portal
   (the glossary's definition of an active customer, seed 002's rolling 30-day activity).
+  One aggregation over the union of the signal rows, no count(distinct service_id) (the usage
+  fact is unique per customer, service and day): in plain DuckDB on a 5,000-customer x 24-month
+  sample (3.67 M rows out) 2.45x faster than the earlier form with a distinct count and a
+  group-by per source (13.05 s -> 5.32 s, medians of 3 alternating `create table as` pairs),
+  the same rows (doubles to 6 decimals: the sums differ from the 13th digit, by summation
+  order). Orders and portal logins are read by the facts' day columns (their Spark partitions;
+  no difference on DuckDB: 6.32 s vs 6.34 s).
 */
 MODEL (
   name marts.customer_daily_activity,
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column activity_date,
     lookback 31,
-    -- a first build backfills in quarters: its count(distinct) cannot spill to disk, and a
-    -- single batch over 2 years of 100,000 customers ran out of a 12 GB memory limit
+    -- a first build backfills in quarters: the earlier count(distinct) form could not spill to
+    -- disk and one 2-year batch of 100,000 customers ran out of a 12 GB memory limit; the one
+    -- aggregation below can spill, the batches stay until a large build is measured without them
     batch_size 92
   ),
   cron '@daily',
@@ -61,7 +69,7 @@ with usage_rows as (
 order_rows as (
   select
     customer_id,
-    cast(ordered_at as date) as activity_date,
+    ordered_date as activity_date,
     0.0 as data_volume_mb,
     0.0 as voice_minutes,
     0 as session_count,
@@ -70,13 +78,14 @@ order_rows as (
     1 as orders_placed_count,
     0 as kb_views_count
   from warehouse.fact_order
-  where cast(ordered_at as date) between @start_date and @end_date
+  -- the fact's day column, its Spark partition: only the interval's days are read
+  where ordered_date between @start_date and @end_date
 ),
 
 kb_view_rows as (
   select
     customer_id,
-    cast(viewed_at as date) as activity_date,
+    viewed_date as activity_date,
     0.0 as data_volume_mb,
     0.0 as voice_minutes,
     0 as session_count,
@@ -85,7 +94,7 @@ kb_view_rows as (
     0 as orders_placed_count,
     1 as kb_views_count
   from warehouse.fact_kb_article_view
-  where cast(viewed_at as date) between @start_date and @end_date
+  where viewed_date between @start_date and @end_date
 ),
 
 signal_rows as (

@@ -2,8 +2,11 @@ MODEL (
   name warehouse.fact_campaign_target,
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column targeted_at,
-    lookback 31
+    lookback 31,
+    -- partitioned by the day below, not by the timestamp (one Spark folder per day)
+    partition_by_time_column false
   ),
+  partitioned_by targeted_date,
   owner analytics_engineering,
   cron '@daily',
   grain campaign_target_id,
@@ -13,6 +16,7 @@ MODEL (
     campaign_id = 'Campaign (dim_campaign.campaign_id)',
     customer_id = 'Targeted customer (dim_customer.customer_id)',
     targeted_at = 'When the message was sent',
+    targeted_date = 'Day the message was sent (date of targeted_at): the Spark partition',
     responded_at = 'When the customer responded (null = no response)',
     response_type = 'Strongest response: Opened, Clicked, Converted or Opted Out (null = none)',
     has_responded = 'The customer responded in any way',
@@ -21,8 +25,8 @@ MODEL (
   ),
   audits (
     not_null(columns := (
-      campaign_target_id, campaign_id, customer_id, targeted_at, has_responded, is_converted,
-      attributed_revenue_amount
+      campaign_target_id, campaign_id, customer_id, targeted_at, targeted_date, has_responded,
+      is_converted, attributed_revenue_amount
     )),
     unique_values(columns := (campaign_target_id)),
     accepted_values(
@@ -40,6 +44,9 @@ MODEL (
   )
 );
 
+-- Spark: empty the interval's day partitions first (macros/partitions.py)
+@drop_interval_partitions(targeted_date);
+
 with targets as (
   select *
   from staging.stg_marketing__campaign_targets
@@ -53,6 +60,7 @@ select
   campaign_id,
   customer_id,
   targeted_at,
+  cast(targeted_at as date) as targeted_date,
   responded_at,
   response_type,
   responded_at is not null as has_responded,

@@ -36,6 +36,9 @@ MODEL (
   )
 );
 
+-- Spark: empty the interval's day partitions first (macros/partitions.py)
+@drop_interval_partitions(invoice_date);
+
 with invoices as (
   select *
   from staging.stg_billing__invoices

@@ -33,6 +33,9 @@ MODEL (
   )
 );
 
+-- Spark: empty the interval's day partitions first (macros/partitions.py)
+@drop_interval_partitions(usage_date);
+
 with usage as (
   select *
   from staging.stg_network__usage

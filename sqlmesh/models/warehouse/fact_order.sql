@@ -2,8 +2,11 @@ MODEL (
   name warehouse.fact_order,
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column ordered_at,
-    lookback 31
+    lookback 31,
+    -- partitioned by the day below, not by the timestamp (one Spark folder per day)
+    partition_by_time_column false
   ),
+  partitioned_by ordered_date,
   owner analytics_engineering,
   cron '@daily',
   grain order_id,
@@ -12,6 +15,7 @@ MODEL (
     order_id = 'Order id',
     customer_id = 'Ordering customer (dim_customer.customer_id)',
     ordered_at = 'When the order was placed',
+    ordered_date = 'Day the order was placed (date of ordered_at): the Spark partition',
     order_type = 'Device, Add-on or New Service',
     product_name = 'Product ordered',
     order_status = 'Completed, Cancelled or Returned',
@@ -23,8 +27,8 @@ MODEL (
   ),
   audits (
     not_null(columns := (
-      order_id, customer_id, ordered_at, order_type, product_name, order_status, quantity,
-      gross_amount, discount_amount, net_amount, is_discounted
+      order_id, customer_id, ordered_at, ordered_date, order_type, product_name, order_status,
+      quantity, gross_amount, discount_amount, net_amount, is_discounted
     )),
     unique_values(columns := (order_id)),
     accepted_values(column := order_type, is_in := ('Device', 'Add-on', 'New Service')),
@@ -36,6 +40,9 @@ MODEL (
     )
   )
 );
+
+-- Spark: empty the interval's day partitions first (macros/partitions.py)
+@drop_interval_partitions(ordered_date);
 
 with orders as (
   select *
@@ -49,6 +56,7 @@ select
   order_id,
   customer_id,
   ordered_at,
+  cast(ordered_at as date) as ordered_date,
   order_type,
   product_name,
   order_status,

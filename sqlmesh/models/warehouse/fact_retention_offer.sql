@@ -30,6 +30,9 @@ MODEL (
   )
 );
 
+-- Spark: empty the interval's day partitions first (macros/partitions.py)
+@drop_interval_partitions(offer_date);
+
 with offers as (
   select *
   from staging.stg_marketing__retention_offers

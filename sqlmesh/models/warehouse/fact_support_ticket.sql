@@ -2,8 +2,11 @@ MODEL (
   name warehouse.fact_support_ticket,
   kind INCREMENTAL_BY_TIME_RANGE (
     time_column created_at,
-    lookback 31
+    lookback 31,
+    -- partitioned by the day below, not by the timestamp (one Spark folder per day)
+    partition_by_time_column false
   ),
+  partitioned_by created_date,
   owner analytics_engineering,
   cron '@daily',
   grain ticket_id,
@@ -13,6 +16,7 @@ MODEL (
     customer_id = 'Customer who raised the ticket (dim_customer.customer_id)',
     kb_article_id = 'KB article linked by the agent (null = none)',
     created_at = 'When the ticket was opened',
+    created_date = 'Day the ticket was opened (date of created_at): the Spark partition',
     resolved_at = 'When it was resolved (null while open)',
     is_resolved = 'The ticket has a resolution time',
     resolution_hours = 'Hours from opening to resolution (null while open)',
@@ -23,8 +27,8 @@ MODEL (
   ),
   audits (
     not_null(columns := (
-      ticket_id, customer_id, created_at, is_resolved, is_escalated, is_first_contact_resolution,
-      has_satisfaction_score
+      ticket_id, customer_id, created_at, created_date, is_resolved, is_escalated,
+      is_first_contact_resolution, has_satisfaction_score
     )),
     unique_values(columns := (ticket_id)),
     accepted_range(column := satisfaction_score, min_v := 1, max_v := 5),
@@ -37,6 +41,9 @@ MODEL (
     )
   )
 );
+
+-- Spark: empty the interval's day partitions first (macros/partitions.py)
+@drop_interval_partitions(created_date);
 
 with tickets as (
   select *
@@ -51,6 +58,7 @@ select
   customer_id,
   kb_article_id,
   created_at,
+  cast(created_at as date) as created_date,
   resolved_at,
   resolved_at is not null as is_resolved,
   date_diff('second', created_at, resolved_at) / 3600.0 as resolution_hours,
