@@ -7,10 +7,10 @@ SQLMesh writes an interval there with a dynamic `INSERT OVERWRITE`, which replac
 partitions the new rows land in. Their `@drop_interval_partitions` pre-statement empties the
 interval's days first (sqlmesh/macros/partitions.py).
 
-The facts with a date time column are partitioned by it (SQLMesh's default) and carry the same
-pre-statement. Here the real models are loaded from the project; a Spark table shaped like each
-fact holds one row a day around a 3-day interval, and the interval's second day has no row in
-the re-run (a corrected landing file):
+The facts and the incremental marts with a date time column are partitioned by it (SQLMesh's
+default) and carry the same pre-statement. Here the real models are loaded from the project; a
+Spark table shaped like each model holds one row a day around a 3-day interval, and the
+interval's second day has no row in the re-run (a corrected landing file):
 SQLMesh's own Spark adapter writes the interval after the model's rendered pre-statements. The
 table must then hold exactly the new rows plus the rows outside the interval. Without the
 pre-statement the old rows of the emptied day survive (the behaviour it exists for), and on
@@ -48,7 +48,20 @@ DATE_FACTS = {
     "warehouse.fact_network_usage": ("usage_date", "usage_date"),
     "warehouse.fact_retention_offer": ("offer_date", "offer_date"),
 }
-FACTS = {**TIMESTAMP_FACTS, **DATE_FACTS}
+#: the incremental marts: a date time column, partitioned by it, the same pre-statement
+DATE_MARTS = {
+    f"marts.{name}": (column, column)
+    for name, column in (
+        ("customer_daily_activity", "activity_date"),
+        ("customer_active_30d_days", "calendar_date"),
+        ("active_customers_30d", "calendar_date"),
+        ("customer_monthly_activity", "month_start_date"),
+        ("customer_signals", "as_of_date"),
+        ("churn_prediction_features", "snapshot_date"),
+    )
+}
+DATE_MODELS = {**DATE_FACTS, **DATE_MARTS}
+FACTS = {**TIMESTAMP_FACTS, **DATE_MODELS}
 INTERVAL = (dt.date(2024, 3, 1), dt.date(2024, 3, 3))
 #: one row a day from the day before the interval to the day after it
 OLD_ROWS = [
@@ -170,14 +183,14 @@ def _outside_interval(rows: list[tuple]) -> list[tuple]:
 
 
 def _expected(rows: list[tuple], name: str) -> list[tuple]:
-    if name in DATE_FACTS:
+    if name in DATE_MODELS:
         return sorted((row_id, _as_datetime(at.date())) for row_id, at in rows)
     return sorted(rows)
 
 
 @pytest.mark.parametrize("name", sorted(FACTS))
 def test_a_rerun_replaces_exactly_the_interval_on_spark(models, spark_adapter, name) -> None:
-    table = f"partition_rerun.{name.split('.')[1]}"
+    table = f"partition_rerun.{name.replace('.', '__')}"
     rows = _rerun_interval(spark_adapter, models[name], table, with_pre_statements=True)
     assert rows == _expected(_outside_interval(OLD_ROWS) + NEW_ROWS, name)
 

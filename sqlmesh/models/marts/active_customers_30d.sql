@@ -34,6 +34,9 @@ MODEL (
   )
 );
 
+-- Spark: empty the interval's calendar_date partitions first (macros/partitions.py)
+@drop_interval_partitions(calendar_date);
+
 with as_of as (
   select as_of_date, data_start_date from marts.data_as_of
 ),

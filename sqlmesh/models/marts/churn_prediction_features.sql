@@ -156,6 +156,9 @@ MODEL (
   )
 );
 
+-- Spark: empty the interval's snapshot_date partitions first (macros/partitions.py)
+@drop_interval_partitions(snapshot_date);
+
 with as_of as (
   select as_of_date from marts.data_as_of
 ),

@@ -48,6 +48,9 @@ MODEL (
   )
 );
 
+-- Spark: empty the interval's activity_date partitions first (macros/partitions.py)
+@drop_interval_partitions(activity_date);
+
 with usage_rows as (
   /* fact_network_usage is unique per customer, service and day (its audit), so a row counts
      one used service when anything was used on it: no distinct count needed */

@@ -68,6 +68,9 @@ MODEL (
   )
 );
 
+-- Spark: empty the interval's month_start_date partitions first (macros/partitions.py)
+@drop_interval_partitions(month_start_date);
+
 with as_of as (
   select as_of_date, reference_date, data_start_date from marts.data_as_of
 ),

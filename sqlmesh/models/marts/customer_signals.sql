@@ -159,6 +159,9 @@ MODEL (
   )
 );
 
+-- Spark: empty the interval's as_of_date partitions first (macros/partitions.py)
+@drop_interval_partitions(as_of_date);
+
 with as_of as (
   select as_of_date, reference_date, data_start_date, first_snapshot_date from marts.data_as_of
 ),
