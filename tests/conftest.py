@@ -15,7 +15,16 @@ def write_config(tmp_path: Path, **overrides: dict) -> Path:
 
 
 @pytest.fixture(scope="session")
-def generated_warehouse(tmp_path_factory: pytest.TempPathFactory, worker_id: str):
+def shared_root(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The temporary folder common to every xdist worker of the run, where the builds shared by
+    the whole run live (tests/shared_build_support.py)."""
+    from tests.shared_build_support import run_root
+
+    return run_root(tmp_path_factory, worker_id)
+
+
+@pytest.fixture(scope="session")
+def generated_warehouse(tmp_path_factory: pytest.TempPathFactory, shared_root: Path):
     """A generated 300-customer warehouse, scored, shared by the report-site and served-app
     tests (tests/site_support.py); CUSTINTEL_CONFIG points at its config for the session.
 
@@ -25,10 +34,7 @@ def generated_warehouse(tmp_path_factory: pytest.TempPathFactory, worker_id: str
     """
     from tests.site_support import shared_generated_warehouse
 
-    shared = tmp_path_factory.getbasetemp()
-    if worker_id != "master":  # xdist: the parent folder is common to all workers of the run
-        shared = shared.parent
-    warehouse = shared_generated_warehouse(shared, tmp_path_factory.mktemp("sites"))
+    warehouse = shared_generated_warehouse(shared_root, tmp_path_factory.mktemp("sites"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CUSTINTEL_CONFIG", str(warehouse.config))
         yield warehouse
@@ -41,6 +47,17 @@ def default_site(generated_warehouse):
     from tests.site_support import site_for
 
     return site_for(generated_warehouse, None)
+
+
+@pytest.fixture(scope="session")
+def landing_csv_warehouse(shared_root: Path):
+    """The whole SQLMesh project built to prod from tests/fixtures/landing_csv (landing loader,
+    then one apply at the landing's as-of date, unit tests not run), once per run for every
+    worker (tests/marts_support.py `shared_landing_csv_warehouse`): root, settings, summary.
+    Read-only: a test that changes it works on `tests.shared_build_support.copy_project`."""
+    from tests.marts_support import shared_landing_csv_warehouse
+
+    return shared_landing_csv_warehouse(shared_root)
 
 
 @pytest.fixture(scope="session")
