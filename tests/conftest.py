@@ -77,7 +77,16 @@ def offer_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The `spark` tests first: their file is the longest (one JVM, two builds, ~6-7 min), and
-    `pytest -n 2 --dist loadfile` hands files out in this order, so it starts at once on one
-    worker while the other takes the rest, instead of running alone at the end."""
-    items.sort(key=lambda item: item.get_closest_marker("spark") is None)
+    """The longest files first: the `spark` file (one JVM, two builds, 5.5-9 min), then the
+    `slow` ones (the convergence builds, 10-14 min each under load), then the rest in their
+    usual order. `.ci/run` passes `--no-loadscope-reorder`, so `pytest -n 2 --dist loadfile`
+    hands files out in this order (xdist's default reorders them by test count, which left these
+    few-test files for the end, one worker running them while the other had nothing left to
+    do); with them first the many short files fill in behind and the workers end together."""
+
+    def weight(item: pytest.Item) -> int:
+        if item.get_closest_marker("spark") is not None:
+            return 0
+        return 1 if item.get_closest_marker("slow") is not None else 2
+
+    items.sort(key=weight)
