@@ -15,7 +15,16 @@ def write_config(tmp_path: Path, **overrides: dict) -> Path:
 
 
 @pytest.fixture(scope="session")
-def generated_warehouse(tmp_path_factory: pytest.TempPathFactory, worker_id: str):
+def shared_root(tmp_path_factory: pytest.TempPathFactory, worker_id: str) -> Path:
+    """The temporary folder common to every xdist worker of the run, where the builds shared by
+    the whole run live (tests/shared_build_support.py)."""
+    from tests.shared_build_support import run_root
+
+    return run_root(tmp_path_factory, worker_id)
+
+
+@pytest.fixture(scope="session")
+def generated_warehouse(tmp_path_factory: pytest.TempPathFactory, shared_root: Path):
     """A generated 300-customer warehouse, scored, shared by the report-site and served-app
     tests (tests/site_support.py); CUSTINTEL_CONFIG points at its config for the session.
 
@@ -25,10 +34,7 @@ def generated_warehouse(tmp_path_factory: pytest.TempPathFactory, worker_id: str
     """
     from tests.site_support import shared_generated_warehouse
 
-    shared = tmp_path_factory.getbasetemp()
-    if worker_id != "master":  # xdist: the parent folder is common to all workers of the run
-        shared = shared.parent
-    warehouse = shared_generated_warehouse(shared, tmp_path_factory.mktemp("sites"))
+    warehouse = shared_generated_warehouse(shared_root, tmp_path_factory.mktemp("sites"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CUSTINTEL_CONFIG", str(warehouse.config))
         yield warehouse
@@ -41,6 +47,17 @@ def default_site(generated_warehouse):
     from tests.site_support import site_for
 
     return site_for(generated_warehouse, None)
+
+
+@pytest.fixture(scope="session")
+def landing_csv_warehouse(shared_root: Path):
+    """The whole SQLMesh project built to prod from tests/fixtures/landing_csv (landing loader,
+    then one apply at the landing's as-of date, unit tests not run), once per run for every
+    worker (tests/marts_support.py `shared_landing_csv_warehouse`): root, settings, summary.
+    Read-only: a test that changes it works on `tests.shared_build_support.copy_project`."""
+    from tests.marts_support import shared_landing_csv_warehouse
+
+    return shared_landing_csv_warehouse(shared_root)
 
 
 @pytest.fixture(scope="session")
@@ -60,7 +77,16 @@ def offer_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """The `spark` tests first: their file is the longest (one JVM, two builds, ~6-7 min), and
-    `pytest -n 2 --dist loadfile` hands files out in this order, so it starts at once on one
-    worker while the other takes the rest, instead of running alone at the end."""
-    items.sort(key=lambda item: item.get_closest_marker("spark") is None)
+    """The longest files first: the `spark` file (one JVM, two builds, 5.5-9 min), then the
+    `slow` ones (the convergence builds, 10-14 min each under load), then the rest in their
+    usual order. `.ci/run` passes `--no-loadscope-reorder`, so `pytest -n 2 --dist loadfile`
+    hands files out in this order (xdist's default reorders them by test count, which left these
+    few-test files for the end, one worker running them while the other had nothing left to
+    do); with them first the many short files fill in behind and the workers end together."""
+
+    def weight(item: pytest.Item) -> int:
+        if item.get_closest_marker("spark") is not None:
+            return 0
+        return 1 if item.get_closest_marker("slow") is not None else 2
+
+    items.sort(key=weight)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +40,28 @@ def build_warehouse(
     """Load `landing_dir` and apply the SQLMesh project to prod (unit tests run separately)."""
     load_landing(landing_dir, settings.warehouse_path)
     return transform.apply(settings, as_of=as_of, run_tests=False)
+
+
+@dataclass(frozen=True)
+class SharedProject:
+    """A project folder built once per run (read-only), its settings and its apply summary."""
+
+    root: Path
+    settings: Settings
+    summary: transform.ApplySummary
+
+
+def shared_landing_csv_warehouse(shared: Path) -> SharedProject:
+    """The project built from FIXTURE_LANDING in `shared`/landing_csv_warehouse, once per test
+    run whichever worker asks first (tests/shared_build_support.py)."""
+    from tests.shared_build_support import shared_build
+
+    root, summary = shared_build(
+        shared,
+        "landing_csv_warehouse",
+        lambda root: build_warehouse(FIXTURE_LANDING, project_settings(root)),
+    )
+    return SharedProject(root, load_settings(root / "config.yaml"), summary)
 
 
 def query(warehouse: Path, sql: str, params: list[Any] | None = None) -> list[dict[str, Any]]:

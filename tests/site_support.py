@@ -71,25 +71,14 @@ def build_generated_warehouse(root: Path) -> GeneratedWarehouse:
 
 
 def shared_generated_warehouse(shared: Path, site_root: Path) -> GeneratedWarehouse:
-    """The generated warehouse in `shared`/generated_warehouse, built by the first caller while
-    it holds `shared`/generated_warehouse.lock; later callers (other xdist workers) wait for the
-    lock and read what it built. A build that failed half-way leaves no `built.json` and is
-    started again from an empty folder. Sites go to `site_root` (one per worker)."""
-    import json
-    import shutil
+    """The generated warehouse in `shared`/generated_warehouse, built once per run by the first
+    caller (tests/shared_build_support.py); sites go to `site_root` (one per worker)."""
+    from tests.shared_build_support import shared_build
 
-    from filelock import FileLock
-
-    root = shared / "generated_warehouse"
-    marker = root / "built.json"
-    with FileLock(str(shared / "generated_warehouse.lock")):
-        if not marker.exists():
-            shutil.rmtree(root, ignore_errors=True)
-            root.mkdir(parents=True)
-            built = build_generated_warehouse(root)
-            marker.write_text(json.dumps({"as_of": built.as_of.isoformat()}))
+    root, as_of = shared_build(
+        shared, "generated_warehouse", lambda root: build_generated_warehouse(root).as_of
+    )
     config = root / "config.yaml"
-    as_of = dt.date.fromisoformat(json.loads(marker.read_text())["as_of"])
     return GeneratedWarehouse(root, config, load_settings(config), as_of, site_root)
 
 

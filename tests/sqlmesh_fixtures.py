@@ -16,7 +16,6 @@ from pathlib import Path
 
 import duckdb
 import pandas as pd
-import pytest
 
 from custintel.app import transform
 from custintel.app.transform import ApplySummary
@@ -653,14 +652,23 @@ def settings_at(root: Path, **overrides: dict) -> Settings:
     return load_settings(write_config(root, sqlmesh=sqlmesh, **overrides))
 
 
-def base_build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    """Build once per test session: landing (2 months), apply to prod, apply again."""
+def _build_base(root: Path) -> tuple[dict, ApplySummary, ApplySummary]:
+    settings = settings_at(root)
+    rows = write_landing(settings.warehouse_path, months=2)
+    first = transform.apply(settings, as_of=last_date(2), run_tests=False)
+    second = transform.apply(settings, as_of=last_date(2), run_tests=False)
+    return rows, first, second
+
+
+def base_build(shared: Path) -> Build:
+    """Built once per test run in the run's shared folder `shared` (conftest.py `shared_root`),
+    whichever xdist worker asks first (tests/shared_build_support.py): landing (2 months),
+    apply to prod, apply again. Read-only: tests that change it work on `copy_build`."""
+    from tests.shared_build_support import shared_build
+
     if "base" not in _BUILDS:
-        root = tmp_path_factory.mktemp("sqlmesh_base")
-        settings = settings_at(root)
-        rows = write_landing(settings.warehouse_path, months=2)
-        first = transform.apply(settings, as_of=last_date(2), run_tests=False)
-        second = transform.apply(settings, as_of=last_date(2), run_tests=False)
+        root, (rows, first, second) = shared_build(shared, "sqlmesh_base", _build_base)
+        settings = load_settings(root / "config.yaml")
         _BUILDS["base"] = Build(root, settings, rows, first, second)
     return _BUILDS["base"]
 

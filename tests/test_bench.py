@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import resource
 import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import duckdb
@@ -33,16 +35,32 @@ def test_ratio_is_against_the_same_run_baseline() -> None:
     assert StepResult("generate", 5.0, 1.0).ratio is None
 
 
-def test_a_rerun_starts_from_an_empty_build_folder_and_the_floor_builds_the_same_tables(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.delenv("CUSTINTEL_CONFIG", raising=False)  # run_bench points it at its build
-    build_dir = tmp_path / "60x3"
+@dataclass(frozen=True)
+class BenchRun:
+    build_dir: Path
+    stale: Path  # a file an earlier run left in the build folder
+    results: list[StepResult]
+
+
+@pytest.fixture(scope="module")
+def bench_run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BenchRun]:
+    """One bench run (60 customers x 3 months, DuckDB, with the floor, no ML, no site) over a
+    build folder holding a stale warehouse, shared by the tests below."""
+    build_dir = tmp_path_factory.mktemp("bench") / "60x3"
     stale = build_dir / "duckdb" / "warehouse" / "left-over.duckdb"
     stale.parent.mkdir(parents=True)
     stale.write_bytes(b"an earlier run's warehouse")
-    results = run_bench(build_dir, 60, 3, with_ml=False, with_reports=False, repeats=1)
-    assert not stale.exists()
+    with pytest.MonkeyPatch.context() as patch:
+        patch.delenv("CUSTINTEL_CONFIG", raising=False)  # run_bench points it at its build
+        results = run_bench(build_dir, 60, 3, with_ml=False, with_reports=False, repeats=1)
+        yield BenchRun(build_dir, stale, results)
+
+
+def test_a_rerun_starts_from_an_empty_build_folder_and_the_floor_builds_the_same_tables(
+    bench_run: BenchRun,
+) -> None:
+    build_dir, results = bench_run.build_dir, bench_run.results
+    assert not bench_run.stale.exists()
     recorded = json.loads((build_dir / "bench.json").read_text())
     assert [step["name"] for step in recorded["steps"]] == [r.name for r in results]
     assert recorded["gateways"] == ["duckdb"]
@@ -73,33 +91,20 @@ def test_a_rerun_starts_from_an_empty_build_folder_and_the_floor_builds_the_same
 
 
 def test_the_floor_builds_every_table_with_the_rows_of_the_sqlmesh_build(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    bench_run: BenchRun, tmp_path: Path
 ) -> None:
     """The floor is the same SQL, not a cheaper imitation: each of its tables has the row count
-    of the table SQLMesh built from the same landing files."""
-    from custintel.app import transform
+    of the table SQLMesh built from the same landing files (the bench run's build; the floor
+    run again here on a fresh load of its landing folder, to read the floor's own tables)."""
     from custintel.app.bench_floor import render_project, run_floor
     from custintel.core.landing.as_of import landing_as_of_date
     from custintel.core.landing.loader import load_landing
-    from custintel.core.settings import load_settings, write_relocated_config
-    from custintel.generate import generate_landing
+    from custintel.core.settings import load_settings
 
-    monkeypatch.delenv("CUSTINTEL_CONFIG", raising=False)
-    settings = load_settings(write_relocated_config(tmp_path / "build"))
-    generate_landing(
-        settings.landing_path,
-        customers=60,
-        months=3,
-        start_date=settings.sample.start_date,
-        seed=7,
-        defect_rate=0.02,
-    )
-    load_landing(settings.landing_path, settings.warehouse_path)
+    settings = load_settings(bench_run.build_dir / "duckdb" / "config.yaml", environ={})
     loaded = tmp_path / "loaded" / settings.warehouse_path.name
-    loaded.parent.mkdir()
-    loaded.write_bytes(settings.warehouse_path.read_bytes())
-    as_of = landing_as_of_date(settings.warehouse_path)
-    transform.apply(settings, as_of=as_of, run_tests=False)
+    load_landing(settings.landing_path, loaded)
+    as_of = landing_as_of_date(loaded)
     externals, rendered = render_project(settings, as_of)
     floor = run_floor(loaded, tmp_path / "scratch", externals, rendered)
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:

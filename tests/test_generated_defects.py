@@ -2,45 +2,22 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
-from custintel.app import transform
 from custintel.core.landing import load_contract
-from custintel.core.landing.as_of import landing_as_of_date
-from custintel.core.landing.loader import load_landing
 from custintel.core.settings import Settings
-from custintel.generate import generate_landing
 
 
 @pytest.fixture(scope="module")
-def generated_warehouse(tmp_path_factory: pytest.TempPathFactory) -> tuple[Settings, Path]:
-    from _pytest.monkeypatch import MonkeyPatch
-
-    from custintel.core.settings import load_settings
-    from tests.conftest import write_config
-
-    tmp_path = tmp_path_factory.mktemp("generated")
-    config = write_config(tmp_path)
-    patch = MonkeyPatch()
-    patch.setenv("CUSTINTEL_CONFIG", str(config))
-    settings = load_settings(config)
-    generate_landing(
-        settings.landing_path,
-        customers=250,
-        months=3,
-        start_date=dt.date(2024, 1, 1),
-        seed=11,
-        defect_rate=0.03,
-    )
-    load_landing(settings.landing_path, settings.warehouse_path)
-    transform.apply(settings, as_of=landing_as_of_date(settings.warehouse_path), run_tests=False)
-    yield settings, settings.landing_path / "_manifest" / "defects.parquet"
-    patch.undo()
+def defects_warehouse(generated_warehouse) -> tuple[Settings, Path]:
+    """The run's generated warehouse (conftest.py `generated_warehouse`: 300 customers x 12
+    months at a 1% defect rate, loaded and built by SQLMesh), read-only, and its manifest."""
+    settings = generated_warehouse.settings
+    return settings, settings.landing_path / "_manifest" / "defects.parquet"
 
 
 def _rejects(settings: Settings) -> pd.DataFrame:
@@ -55,8 +32,8 @@ def _rejects(settings: Settings) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
-def test_every_planted_defect_is_quarantined_with_its_reason(generated_warehouse) -> None:
-    settings, manifest_path = generated_warehouse
+def test_every_planted_defect_is_quarantined_with_its_reason(defects_warehouse) -> None:
+    settings, manifest_path = defects_warehouse
     manifest = pd.read_parquet(manifest_path)
     planted = manifest[manifest["expected_reason"].notna()]
     assert set(planted["defect_kind"]) >= {
@@ -80,8 +57,8 @@ def test_every_planted_defect_is_quarantined_with_its_reason(generated_warehouse
     assert wrong.empty, wrong[["source_file", "expected_reason", "rejection_reason"]].head()
 
 
-def test_standardisable_variants_are_loaded_not_rejected(generated_warehouse) -> None:
-    settings, manifest_path = generated_warehouse
+def test_standardisable_variants_are_loaded_not_rejected(defects_warehouse) -> None:
+    settings, manifest_path = defects_warehouse
     manifest = pd.read_parquet(manifest_path)
     variants = manifest[manifest["defect_kind"] == "standardisable_variant"]
     assert len(variants) > 0
@@ -93,8 +70,8 @@ def test_standardisable_variants_are_loaded_not_rejected(generated_warehouse) ->
     assert rejected.empty
 
 
-def test_landed_equals_loaded_plus_rejected_for_every_source(generated_warehouse) -> None:
-    settings, _ = generated_warehouse
+def test_landed_equals_loaded_plus_rejected_for_every_source(defects_warehouse) -> None:
+    settings, _ = defects_warehouse
     with duckdb.connect(str(settings.warehouse_path), read_only=True) as con:
         reconciliation = con.execute(
             "select source_table, target_model, landed_rows, loaded_rows, rejected_rows "

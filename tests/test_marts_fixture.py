@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.marts_support import FIXTURE_LANDING, build_warehouse, project_settings, query
+from tests.marts_support import query
 
 D = dt.date
 AS_OF = D(2024, 3, 31)
@@ -35,11 +35,10 @@ def health(usage: float, engagement: float, outcomes: float, account: float, sup
 
 
 @pytest.fixture(scope="module")
-def warehouse(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    settings = project_settings(tmp_path_factory.mktemp("marts_fixture"))
-    summary = build_warehouse(FIXTURE_LANDING, settings)
-    assert summary.as_of == AS_OF
-    return settings.warehouse_path
+def warehouse(landing_csv_warehouse) -> Path:
+    """The run's shared build of the fixture (conftest.py `landing_csv_warehouse`), read-only."""
+    assert landing_csv_warehouse.summary.as_of == AS_OF
+    return landing_csv_warehouse.settings.warehouse_path
 
 
 def rows_by_key(warehouse: Path, table: str, *keys: str) -> dict:

@@ -8,7 +8,6 @@ table) is applied to a warehouse built from scratch, and its history equals the 
 
 from __future__ import annotations
 
-import datetime as dt
 import shutil
 from pathlib import Path
 
@@ -16,9 +15,9 @@ import pandas as pd
 import pytest
 
 from custintel.core.settings import Settings, load_settings
-from custintel.generate import generate_landing
 from tests.conftest import write_config
-from tests.marts_support import build_warehouse, project_settings, query
+from tests.marts_support import build_warehouse, query
+from tests.shared_build_support import copy_project
 
 PROJECT = Path(__file__).resolve().parents[1] / "sqlmesh"
 MODEL = "warehouse.dim_customer"
@@ -34,19 +33,17 @@ def history(settings: Settings) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def landing(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out_dir = tmp_path_factory.mktemp("scd2_landing")
-    generate_landing(
-        out_dir, customers=300, months=4, start_date=dt.date(2024, 1, 1), seed=5, defect_rate=0.02
-    )
-    return out_dir
+def built(generated_warehouse, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    """A copy of the run's generated warehouse (conftest.py `generated_warehouse`: 300
+    customers x 12 months, loaded and built by SQLMesh from its landing folder), to change."""
+    config = copy_project(generated_warehouse.root, tmp_path_factory.mktemp("scd2_built"))
+    return load_settings(config, environ={})
 
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory: pytest.TempPathFactory, landing: Path) -> Settings:
-    settings = project_settings(tmp_path_factory.mktemp("scd2_built"))
-    build_warehouse(landing, settings)
-    return settings
+def landing(built: Settings) -> Path:
+    """The landing folder the copied warehouse was built from."""
+    return built.landing_path
 
 
 def physical_tables(settings: Settings) -> set[str]:

@@ -1,12 +1,12 @@
 """The real semantic model against independent SQL on a warehouse built from landing_csv.
 
-The warehouse is built once per session from tests/fixtures/landing_csv (landing loader, then
-the full SQLMesh project), with a few churn scores written to ml.churn_scores and the score
-consumers refreshed, so at-risk customers are decided by a score for some customers and by
-the inactivity rule for others. Every glossary metric is queried through the embedded engine
-by segment (the customer's current segment) and by month, and compared to plain SQL written
-here against the facts, dim_customer's history and the marts' flags. Money agrees to the cent,
-rates to 1e-9. Then: no fan-out when customer, invoice and ticket measures are mixed, and the
+The warehouse is a copy of the run's one build of tests/fixtures/landing_csv (landing loader, then
+the full SQLMesh project; conftest.py `landing_csv_warehouse`), with a few churn scores written to
+ml.churn_scores and the score consumers refreshed, so at-risk customers are decided by a score for
+some customers and by the inactivity rule for others. Every glossary metric is queried through the
+embedded engine by segment (the customer's current segment) and by month, and compared to plain SQL
+written here against the facts, dim_customer's history and the marts' flags. Money agrees to the
+cent, rates to 1e-9. Then: no fan-out when customer, invoice and ticket measures are mixed, and the
 access policies of every view.
 """
 
@@ -23,15 +23,13 @@ import pandas as pd
 import pytest
 
 from custintel.app import transform
-from custintel.core.landing.loader import load_landing
 from custintel.core.settings import Settings, load_settings
 from semantic.engine import Engine
 from semantic.errors import AccessDenied
 from semantic.model_loader import load_model
-from tests.conftest import write_config
+from tests.shared_build_support import copy_project
 
 ROOT = Path(__file__).resolve().parent.parent
-LANDING = ROOT / "tests" / "fixtures" / "landing_csv"
 MODEL = ROOT / "semantic" / "model"
 AS_OF = dt.date(2024, 3, 31)  # last day of the fixture's landing data
 MONTHS = ("2024-01-01", "2024-03-31")  # the fixture's months
@@ -107,14 +105,15 @@ def _write_scores(path: Path) -> None:
 
 
 @pytest.fixture(scope="session")
-def built(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Built]:
-    root = tmp_path_factory.mktemp("semantic_consistency")
-    config = write_config(root)
+def built(tmp_path_factory: pytest.TempPathFactory, landing_csv_warehouse) -> Iterator[Built]:
+    """A copy of the run's shared build of landing_csv (conftest.py `landing_csv_warehouse`:
+    loader, then the whole project applied at the as-of date), scored here."""
+    assert landing_csv_warehouse.summary.as_of == AS_OF
+    config = copy_project(landing_csv_warehouse.root, tmp_path_factory.mktemp("semantic"))
     with pytest.MonkeyPatch.context() as patch:
         patch.setenv("CUSTINTEL_CONFIG", str(config))
         settings = load_settings(config)
-        load_landing(LANDING, settings.warehouse_path)
-        transform.apply(settings, as_of=AS_OF, run_tests=False)
+        assert settings.warehouse_path != landing_csv_warehouse.settings.warehouse_path
         _write_scores(settings.warehouse_path)
         transform.refresh_score_consumers(settings, as_of=AS_OF)
         yield Built(settings, Engine(load_model(MODEL), settings.warehouse_path, as_of=AS_OF))

@@ -35,8 +35,8 @@ HISTORY_START = dt.datetime(2024, 1, 1)
 
 
 @pytest.fixture(scope="module")
-def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    return base_build(tmp_path_factory)
+def build(shared_root: Path) -> Build:
+    return base_build(shared_root)
 
 
 def test_first_apply_builds_every_model_up_to_the_data(build: Build) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from tests.sqlmesh_fixtures import (
@@ -33,8 +35,8 @@ TARGETS = {
 
 
 @pytest.fixture(scope="module")
-def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    return base_build(tmp_path_factory)
+def build(shared_root: Path) -> Build:
+    return base_build(shared_root)
 
 
 def _quarantined(build: Build) -> dict[tuple[str, int], str]:

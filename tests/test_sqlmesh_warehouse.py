@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -76,8 +77,8 @@ COLUMNS = {
 
 
 @pytest.fixture(scope="module")
-def build(tmp_path_factory: pytest.TempPathFactory) -> Build:
-    return base_build(tmp_path_factory)
+def build(shared_root: Path) -> Build:
+    return base_build(shared_root)
 
 
 def _valid(build: Build, table: str) -> pd.DataFrame:
