@@ -326,8 +326,8 @@ snapshot_dates as (
     and series.reference_date <= as_of.as_of_date
 ),
 
-latest_churn_events as (
-  select customer_id, max(churn_date) as churn_date
+customer_churn_dates as (
+  select customer_id, min(churn_date) as first_churn_date, max(churn_date) as churn_date
   from churn_events
   group by customer_id
 ),
@@ -354,17 +354,18 @@ customers_at_reference as (
       customer_versions.valid_to is null
       or customer_versions.valid_to >= cast(snapshot_dates.reference_date as timestamp)
     )
+  left join customer_churn_dates
+    on customer_versions.customer_id = customer_churn_dates.customer_id
   where
     customer_versions.customer_status in ('Active', 'Inactive')
     /* active at the snapshot: a customer whose churn date is the snapshot day itself is not in
        that snapshot's population. Its services end the day before the churn date, so its
-       features would show them removed: the label leaking into the features. */
-    and not exists (
-      select 1
-      from churn_events
-      where
-        churn_events.customer_id = customer_versions.customer_id
-        and churn_events.churn_date <= snapshot_dates.reference_date
+       features would show them removed: the label leaking into the features. A join on the
+       customer's first churn date rather than a correlated not exists: Spark plans that as a
+       broadcast nested-loop join over every snapshot and customer version. */
+    and (
+      customer_churn_dates.first_churn_date is null
+      or customer_churn_dates.first_churn_date > snapshot_dates.reference_date
     )
 
   union all
@@ -383,13 +384,13 @@ customers_at_reference as (
     customer_versions.signup_date,
     customer_versions.contract_end_date,
     case
-      when customer_versions.customer_status = 'Churned' then latest_churn_events.churn_date
+      when customer_versions.customer_status = 'Churned' then customer_churn_dates.churn_date
     end as churn_date
   from as_of
   inner join customer_versions
     on customer_versions.is_current
-  left join latest_churn_events
-    on customer_versions.customer_id = latest_churn_events.customer_id
+  left join customer_churn_dates
+    on customer_versions.customer_id = customer_churn_dates.customer_id
   where as_of.as_of_date between cast(@start_date as date) and cast(@end_date as date)
 ),
 
