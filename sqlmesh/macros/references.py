@@ -58,17 +58,29 @@ FOREIGN_KEYS: dict[str, tuple[tuple[str, str, str, str], ...]] = {
 }
 
 
+def _table_name(table: exp.Expression) -> str:
+    return table.name if not isinstance(table, exp.Literal) else table.this
+
+
 def _foreign_keys(table: exp.Expression) -> tuple[tuple[str, str, str, str], ...]:
-    name = table.name if not isinstance(table, exp.Literal) else table.this
+    name = _table_name(table)
     if name not in FOREIGN_KEYS:
         raise ValueError(f"no foreign keys declared for landing table {name!r}")
     return FOREIGN_KEYS[name]
 
 
 def _orphan_case(table: exp.Expression) -> str:
+    """A correlated `not exists` on the key's equality rather than `not in (select ...)`: inside
+    a CASE, Spark plans a `not in` as a null-aware existence join, a broadcast nested loop over
+    every staged row and every target row (hours for the usage rows); `not exists` on an
+    equality is a hash join on both engines. The two agree because a target key is never null
+    (the dimensions' not_null audits). The staged column is qualified with the staging table,
+    which every caller reads unaliased (`from staging.stg_<table>`)."""
+    staged = f"stg_{_table_name(table)}"
     whens = [
-        f"when {column} is not null and {column} not in "
-        f"(select {target_column} from {target}) then 'orphan_key:{landing_column}'"
+        f"when {staged}.{column} is not null and not exists (select 1 from {target} as "
+        f"orphan_target where orphan_target.{target_column} = {staged}.{column}) "
+        f"then 'orphan_key:{landing_column}'"
         for column, landing_column, target, target_column in _foreign_keys(table)
     ]
     return f"case {' '.join(whens)} end" if whens else "cast(null as varchar)"
