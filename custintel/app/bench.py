@@ -571,6 +571,12 @@ def _bench_gateway(
     if with_reports:
         site_seconds, peak = run_isolated("--config", str(config), "reports", "build")
         record(StepResult("report site (child process)", site_seconds, peak))
+    if gateway == "spark":
+        # the JVM would keep this build's warehouse for the next size and its memory in the
+        # next steps' peaks
+        from custintel.core.spark_gateway import stop_spark
+
+        stop_spark()
     return floor
 
 

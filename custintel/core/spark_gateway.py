@@ -84,6 +84,34 @@ def spark_session(settings: Settings) -> SparkSession:
     return session
 
 
+def stop_spark() -> None:
+    """Stop this process's Spark session and the local JVM behind it (no-op without one).
+
+    A JVM keeps its first session's warehouse folder and metastore for life, and its memory
+    until the process ends: stopping both lets the same process use another Spark warehouse
+    next (the benchmark builds one per size) and returns the JVM's memory.
+    """
+    try:
+        from pyspark import SparkContext
+        from pyspark.sql import SparkSession
+    except ImportError:
+        return
+    session = SparkSession.getActiveSession()
+    if session is not None:
+        session.stop()
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    gateway.shutdown()
+    process = getattr(gateway, "proc", None)  # the JVM PySpark launched; exits at stdin's end
+    if process is not None:
+        if process.stdin is not None:
+            process.stdin.close()
+        process.wait(timeout=120)
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+
+
 def _check_same_warehouse(session: SparkSession, config: dict[str, str]) -> None:
     """A process has one Spark session, and its catalogue cannot be moved once it runs."""
     key = "spark.sql.warehouse.dir"
