@@ -38,6 +38,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 import pytest
+from sqlmesh.core.audit.builtin import BUILT_IN_AUDITS
 
 from custintel.app import transform
 from custintel.core.landing.loader import load_landing
@@ -232,8 +233,8 @@ def _row_by_row_joins(spark: Any, query: str) -> list[str]:
 
 
 def test_no_model_or_audit_plans_a_subquery_as_a_nested_loop_on_spark(gateways) -> None:
-    """Every model's query and every audit, rendered for Spark, hashes its subqueries: a nested
-    loop over the usage rows is harmless at 300 x 6 and never finishes at 5,000 x 24."""
+    """Every model's query and the project's audits, rendered for Spark, hash their subqueries:
+    a nested loop over the usage rows is harmless at 300 x 6 and never finishes at 5,000 x 24."""
     spark = gateways.spark_session()
     # the detector sees the shape it is for: the orphan rule's earlier `not in` in a `case`
     earlier_orphan_rule = (
@@ -258,10 +259,12 @@ def test_no_model_or_audit_plans_a_subquery_as_a_nested_loop_on_spark(gateways) 
             queries = {
                 model.name: model.render_query_or_raise(**window, engine_adapter=ctx.engine_adapter)
             }
+            # the project's own audits; SQLMesh's built-in ones check one table without joins
             for audit, args in model.audits_with_args:
-                queries[f"{model.name} audit {audit.name}"] = model.render_audit_query(
-                    audit, **window, **args
-                )
+                if audit.name not in BUILT_IN_AUDITS:
+                    queries[f"{model.name} audit {audit.name}"] = model.render_audit_query(
+                        audit, **window, **args
+                    )
             for name, query in queries.items():
                 checked += 1
                 joins = _row_by_row_joins(spark, query.sql(dialect="spark"))
@@ -269,7 +272,7 @@ def test_no_model_or_audit_plans_a_subquery_as_a_nested_loop_on_spark(gateways) 
                     found[name] = joins
     finally:
         ctx.close()
-    assert checked > 250  # every model and audit was planned
+    assert checked > 80  # every model and the project's audits were planned
     assert not found, "\n".join(
         f"{name}: {len(joins)} join(s), e.g. {joins[0][:240]}" for name, joins in found.items()
     )

@@ -41,6 +41,7 @@ def test_a_stopped_spark_frees_its_jvm_and_the_next_session_uses_another_warehou
     from pyspark import SparkContext
 
     first, second = _settings(tmp_path / "first"), _settings(tmp_path / "second")
+    stop_spark()  # a session an earlier test file of this process left running
     try:
         session = spark_session(first)
         session.sql("create table numbers using parquet as select id from range(3)")
