@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+import importlib.util
+import shutil
 from pathlib import Path
 
 import pytest
 
 from custintel.core.settings import write_relocated_config
+
+#: marks of a test file that needs Spark: `-m spark` selects it, and it is skipped without
+#: PySpark or Java
+SPARK_ONLY = [
+    pytest.mark.spark,
+    pytest.mark.skipif(
+        importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
+        reason="needs PySpark (pip install -e '.[spark]') and Java 17",
+    ),
+]
 
 
 def write_config(tmp_path: Path, **overrides: dict) -> Path:

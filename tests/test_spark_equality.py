@@ -26,9 +26,7 @@ timestamp time column are partitioned by its day, not one folder per timestamp (
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
 import math
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -47,15 +45,9 @@ from custintel.generate import generate_landing
 from semantic.definitions import DataModel
 from semantic.engine import Engine
 from semantic.model_loader import load_model
-from tests.conftest import write_config
+from tests.conftest import SPARK_ONLY, write_config
 
-pytestmark = [
-    pytest.mark.spark,
-    pytest.mark.skipif(
-        importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
-        reason="needs PySpark (pip install -e '.[spark]') and Java 17",
-    ),
-]
+pytestmark = SPARK_ONLY
 
 ROOT = Path(__file__).resolve().parent.parent
 COMPARED_SCHEMAS = ("warehouse", "quarantine", "marts")

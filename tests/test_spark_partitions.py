@@ -20,20 +20,14 @@ DuckDB the pre-statement renders to nothing (DuckDB deletes the interval's time 
 from __future__ import annotations
 
 import datetime as dt
-import importlib.util
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-pytestmark = [
-    pytest.mark.spark,
-    pytest.mark.skipif(
-        importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
-        reason="needs PySpark (pip install -e '.[spark]') and Java 17",
-    ),
-]
+from tests.conftest import SPARK_ONLY
+
+pytestmark = SPARK_ONLY
 
 #: fact -> (timestamp time column, day partition column)
 TIMESTAMP_FACTS = {

@@ -3,23 +3,15 @@ JVM, so the next session starts on another warehouse folder (the benchmark build
 
 from __future__ import annotations
 
-import importlib.util
-import shutil
 from pathlib import Path
 
 import pytest
 
 from custintel.core.settings import Settings, load_settings
 from custintel.core.spark_gateway import SparkGatewayError, spark_session, stop_spark
-from tests.conftest import write_config
+from tests.conftest import SPARK_ONLY, write_config
 
-pytestmark = [
-    pytest.mark.spark,
-    pytest.mark.skipif(
-        importlib.util.find_spec("pyspark") is None or shutil.which("java") is None,
-        reason="needs PySpark (pip install -e '.[spark]') and Java 17",
-    ),
-]
+pytestmark = SPARK_ONLY
 
 LIGHT_SPARK = {
     "spark.sql.catalogImplementation": "in-memory",
