@@ -381,10 +381,26 @@ def test_two_builds_from_the_same_warehouse_are_byte_identical(
     }
     second = {p.relative_to(again): p for p in again.rglob("*") if p.is_file()}
     assert sorted(first) == sorted(second)
-    different = [
-        str(name) for name, path in first.items() if path.read_bytes() != second[name].read_bytes()
-    ]
-    assert different == []
+    different = {
+        str(name): _first_difference(path.read_bytes(), second[name].read_bytes())
+        for name, path in first.items()
+        if path.read_bytes() != second[name].read_bytes()
+    }
+    assert different == {}
+
+
+def _first_difference(first: bytes, second: bytes, context: int = 160) -> tuple[str, str]:
+    """The two files' text around their first differing byte (what a failure must show to be
+    diagnosed: a value, an order, a colour)."""
+    offset = next(
+        (i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b),
+        min(len(first), len(second)),
+    )
+    start = max(0, offset - context)
+    return (
+        first[start : offset + context].decode(errors="replace"),
+        second[start : offset + context].decode(errors="replace"),
+    )
 
 
 def _shown_number(text: str) -> tuple[float, float]:
