@@ -14,6 +14,7 @@ import datetime as dt
 import functools
 import http.server
 import math
+import os
 import re
 import threading
 from collections.abc import Iterator
@@ -381,10 +382,11 @@ def test_two_builds_from_the_same_warehouse_are_byte_identical(
     }
     second = {p.relative_to(again): p for p in again.rglob("*") if p.is_file()}
     assert sorted(first) == sorted(second)
+    contents = {
+        name: (path.read_bytes(), second[name].read_bytes()) for name, path in first.items()
+    }
     different = {
-        str(name): _first_difference(path.read_bytes(), second[name].read_bytes())
-        for name, path in first.items()
-        if path.read_bytes() != second[name].read_bytes()
+        str(name): _first_difference(*pair) for name, pair in contents.items() if pair[0] != pair[1]
     }
     assert different == {}
 
@@ -392,10 +394,7 @@ def test_two_builds_from_the_same_warehouse_are_byte_identical(
 def _first_difference(first: bytes, second: bytes, context: int = 160) -> tuple[str, str]:
     """The two files' text around their first differing byte (what a failure must show to be
     diagnosed: a value, an order, a colour)."""
-    offset = next(
-        (i for i, (a, b) in enumerate(zip(first, second, strict=False)) if a != b),
-        min(len(first), len(second)),
-    )
+    offset = len(os.path.commonprefix([first, second]))
     start = max(0, offset - context)
     return (
         first[start : offset + context].decode(errors="replace"),
